@@ -1,0 +1,335 @@
+"""Weather input: typical-year and measured files, checked before any simulation.
+
+Every reader returns the same shape (:class:`Weather`): a DataFrame indexed by tz-aware UTC
+timestamps **labelled at the end of each interval**, with pvlib's column names ``ghi``, ``dni``,
+``dhi`` [W/m²], ``temp_air`` [°C] and ``wind_speed`` [m/s]. The simulator evaluates the sun at
+each interval's midpoint (label − step/2) and keeps the file's labels in its outputs.
+
+Formats, recognised from the content (not the extension alone):
+
+- TMY3 (NSRDB CSV with a one-line station header), through :func:`pvlib.iotools.read_tmy3`;
+- TMY2 (``.tm2``), through :func:`pvlib.iotools.read_tmy2`;
+- EPW (EnergyPlus), through :func:`pvlib.iotools.read_epw`;
+- PVGIS TMY (CSV or JSON), through :func:`pvlib.iotools.read_pvgis_tmy`;
+- plain CSV: a ``time`` column (ISO 8601 with a UTC offset, end of the interval) and the five
+  columns above.
+
+Typical-year files are coerced to the year 1990 (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from telemetry.errors import WeatherFileError
+
+__all__ = ["COLUMNS", "TYPICAL_YEAR", "Weather", "check_weather", "read_weather"]
+
+COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+TYPICAL_YEAR = 1990
+
+#: Physical limits [unit], used to catch corrupt files (not to judge the climate).
+_LIMITS = {
+    "ghi": (0.0, 1600.0),
+    "dni": (0.0, 1500.0),
+    "dhi": (0.0, 1000.0),
+    "temp_air": (-80.0, 65.0),
+    "wind_speed": (0.0, 80.0),
+}
+
+
+@dataclass(frozen=True)
+class Weather:
+    """Checked weather: ``data`` indexed by UTC end-of-interval labels.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Columns :data:`COLUMNS`; index tz-aware UTC, regular, strictly increasing.
+    source : str
+        A short description (file name and format, or "generated estimate ...").
+    step_hours : float
+        Interval length [h].
+    utc_offset_h : float or None
+        The file's own fixed UTC offset [h] (TMY3/EPW/CSV), used to bin days and months in
+        local time; None if unknown.
+    latitude_deg, longitude_deg : float or None
+        Station location from the file's metadata, if any.
+    """
+
+    data: pd.DataFrame
+    source: str
+    step_hours: float = 1.0
+    utc_offset_h: float | None = None
+    latitude_deg: float | None = None
+    longitude_deg: float | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def read_weather(path: str | Path) -> Weather:
+    """Read and check a weather file (format detected from its content).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        TMY3, TMY2, EPW, PVGIS TMY (CSV/JSON) or plain CSV file.
+
+    Returns
+    -------
+    Weather
+
+    Raises
+    ------
+    WeatherFileError
+        Missing or unreadable file, unknown format, gaps, duplicates, NaNs, values outside
+        physical limits; the message names the timestamp.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise WeatherFileError(f"weather file not found: {p}")
+    if p.is_dir():
+        raise WeatherFileError(f"weather file is a directory: {p}")
+    try:
+        head = p.read_bytes()[:4096].decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise WeatherFileError(f"cannot read weather file {p}: {exc.strerror}") from None
+    kind = _detect(p, head)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw, offset_h, lat, lon, meta = _READERS[kind](p)
+    except WeatherFileError:
+        raise
+    except Exception as exc:  # pvlib/pandas parse errors: one line, not a traceback
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeatherFileError(f"{p.name}: cannot read as {kind} weather: {msg}") from None
+    data = check_weather(raw, p.name, typical_year=kind != "csv")
+    return Weather(
+        data=data,
+        source=f"{p.name} ({kind})",
+        step_hours=_step_hours(data.index),
+        utc_offset_h=offset_h,
+        latitude_deg=lat,
+        longitude_deg=lon,
+        meta=meta,
+    )
+
+
+def _detect(p: Path, head: str) -> str:
+    first = head.splitlines()[0] if head else ""
+    if p.suffix.lower() == ".epw" or first.startswith("LOCATION,"):
+        return "epw"
+    if p.suffix.lower() == ".tm2":
+        return "tmy2"
+    if "PVGIS" in head or (head.lstrip().startswith("{") and "outputs" in head):
+        return "pvgis"
+    lines = head.splitlines()
+    if len(lines) > 1 and "Date (MM/DD/YYYY)" in lines[1]:
+        return "tmy3"
+    if "time" in [c.strip().lower() for c in first.split(",")]:
+        return "csv"
+    raise WeatherFileError(
+        f"{p.name}: unknown weather format (expected TMY3, TMY2, EPW, PVGIS TMY, or a CSV with "
+        f"columns time, {', '.join(COLUMNS)})"
+    )
+
+
+def _offset_hours(index: pd.DatetimeIndex) -> float | None:
+    off = index[0].utcoffset() if len(index) else None
+    return None if off is None else off.total_seconds() / 3600
+
+
+def _read_tmy3(p: Path):
+    import pvlib
+
+    df, meta = pvlib.iotools.read_tmy3(p, coerce_year=TYPICAL_YEAR, map_variables=True)
+    return df, float(meta["TZ"]), meta["latitude"], meta["longitude"], dict(meta)
+
+
+def _read_tmy2(p: Path):
+    import pvlib
+
+    df, meta = pvlib.iotools.read_tmy2(p)
+    # pvlib labels TMY2 rows by the start of the hour (hour − 1): move to end labels.
+    df.index = df.index + pd.Timedelta(hours=1)
+    df = _coerce_year(df.rename(columns={"GHI": "ghi", "DNI": "dni", "DHI": "dhi",
+                                         "DryBulb": "temp_air", "Wspd": "wind_speed"}))
+    # TMY2 stores temperature in tenths of a degree and wind in tenths of m/s.
+    df["temp_air"] = df["temp_air"] / 10.0
+    df["wind_speed"] = df["wind_speed"] / 10.0
+    return df, float(meta["TZ"]), meta["latitude"], meta["longitude"], dict(meta)
+
+
+def _read_epw(p: Path):
+    import pvlib
+
+    df, meta = pvlib.iotools.read_epw(p, coerce_year=TYPICAL_YEAR)
+    return df, float(meta["TZ"]), meta["latitude"], meta["longitude"], dict(meta)
+
+
+def _read_pvgis(p: Path):
+    import pvlib
+
+    fmt = "json" if p.read_bytes()[:64].lstrip().startswith(b"{") else "csv"
+    out = pvlib.iotools.read_pvgis_tmy(p, pvgis_format=fmt, map_variables=True)
+    df, meta = out[0], out[-1]
+    # PVGIS labels each hour by its start (HH:00 UTC; satellite samples sit a few minutes
+    # later, its "irradiance time offset"): shift to end-of-interval labels like the others.
+    df = _coerce_year(df)
+    df.index = df.index + pd.Timedelta(hours=1)
+    loc = meta.get("inputs", {}).get("location", {}) if isinstance(meta, dict) else {}
+    return df, 0.0, loc.get("latitude"), loc.get("longitude"), {"pvgis": json.dumps(meta)[:200]}
+
+
+def _read_csv(p: Path):
+    try:
+        df = pd.read_csv(p, comment="#", skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise WeatherFileError(f"{p.name}: not a valid CSV: {str(exc).splitlines()[0]}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("time", *COLUMNS) if c not in df.columns]
+    if missing:
+        raise WeatherFileError(f"{p.name}: missing column(s) {', '.join(missing)}")
+    times = df["time"].astype(str).str.strip()
+    parsed = pd.to_datetime(times, errors="coerce", utc=True, format="ISO8601")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise WeatherFileError(
+            f"{p.name} line {i + 2}: time {times.iloc[i]!r} is not ISO 8601 with a UTC offset"
+        )
+    naive = ~times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    if naive.any():
+        i = int(np.flatnonzero(naive.to_numpy())[0])
+        raise WeatherFileError(
+            f"{p.name} line {i + 2}: time {times.iloc[i]!r} has no UTC offset (write e.g. "
+            f"2026-07-01T10:00:00+03:30)"
+        )
+    offset = pd.Timestamp(times.iloc[0]).utcoffset()
+    df.index = pd.DatetimeIndex(parsed)
+    offset_h = None if offset is None else offset.total_seconds() / 3600
+    return df, offset_h, None, None, {}
+
+
+_READERS = {
+    "tmy3": _read_tmy3,
+    "tmy2": _read_tmy2,
+    "epw": _read_epw,
+    "pvgis": _read_pvgis,
+    "csv": _read_csv,
+}
+
+
+def _coerce_year(df: pd.DataFrame) -> pd.DataFrame:
+    """Set every timestamp to :data:`TYPICAL_YEAR` (a final Jan 1 00:00 label to the next)."""
+    idx = df.index
+    years = np.full(len(idx), TYPICAL_YEAR)
+    last = idx[-1]
+    if len(idx) > 1 and (last.month, last.day, last.hour) == (1, 1, 0):
+        years[-1] += 1
+    try:
+        new = [t.replace(year=int(y)) for t, y in zip(idx, years, strict=True)]
+    except ValueError:
+        raise WeatherFileError("a typical-year file with February 29 cannot be coerced") from None
+    out = df.copy()
+    out.index = pd.DatetimeIndex(new)
+    return out
+
+
+def _step_hours(index: pd.DatetimeIndex) -> float:
+    if len(index) < 2:
+        return 1.0
+    return float((index[1] - index[0]) / pd.Timedelta(hours=1))
+
+
+def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -> pd.DataFrame:
+    """Check and normalise a weather frame (index tz-aware, end-of-interval labels).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Must hold :data:`COLUMNS`; index tz-aware.
+    name : str
+        File name for messages.
+    typical_year : bool
+        If True, a full hourly year (8760 or 8784 rows) is required.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS` as float64, index UTC (nanosecond resolution).
+
+    Raises
+    ------
+    WeatherFileError
+        With the first offending timestamp.
+    """
+    missing = [c for c in COLUMNS if c not in raw.columns]
+    if missing:
+        raise WeatherFileError(f"{name}: missing column(s) {', '.join(missing)}")
+    if not isinstance(raw.index, pd.DatetimeIndex) or raw.index.tz is None:
+        raise WeatherFileError(f"{name}: timestamps must carry a UTC offset")
+    df = raw.loc[:, list(COLUMNS)].copy()
+    for c in COLUMNS:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    df.index = df.index.tz_convert("UTC").as_unit("ns")
+    if len(df) < 24:
+        raise WeatherFileError(f"{name}: {len(df)} rows; at least 24 hourly rows are needed")
+    idx = df.index
+    diffs = np.diff(idx.asi8)
+    dup = np.flatnonzero(diffs == 0)
+    if len(dup):
+        raise WeatherFileError(f"{name}: duplicate timestamp {_fmt(idx[dup[0] + 1])}")
+    back = np.flatnonzero(diffs < 0)
+    if len(back):
+        raise WeatherFileError(f"{name}: timestamps go backwards at {_fmt(idx[back[0] + 1])}")
+    step = diffs[0]
+    if step not in (3_600_000_000_000, 1_800_000_000_000, 900_000_000_000):
+        raise WeatherFileError(
+            f"{name}: the interval is {step / 6e10:g} min; hourly (or 30/15 min) data is needed"
+        )
+    gaps = np.flatnonzero(diffs != step)
+    if len(gaps):
+        i = gaps[0]
+        raise WeatherFileError(
+            f"{name}: gap of {diffs[i] / 3.6e12:g} h after {_fmt(idx[i])} (expected a regular "
+            f"{step / 6e10:g}-min series)"
+        )
+    if typical_year and step == 3_600_000_000_000 and len(df) not in (8760, 8784):
+        raise WeatherFileError(f"{name}: {len(df)} hourly rows; a typical year has 8760")
+    values = df.to_numpy()
+    nan_rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if len(nan_rows):
+        i = nan_rows[0]
+        cols = [c for c, ok in zip(COLUMNS, np.isfinite(values[i]), strict=True) if not ok]
+        raise WeatherFileError(
+            f"{name}: missing or non-numeric {', '.join(cols)} at {_fmt(idx[i])} "
+            f"({len(nan_rows)} row(s) affected)"
+        )
+    for c, (lo, hi) in _LIMITS.items():
+        col = df[c].to_numpy()
+        out = np.flatnonzero((col < lo) | (col > hi))
+        if c in ("ghi", "dni", "dhi"):
+            # Small negative night values are common instrument offsets: clip them to zero.
+            tiny = (col < 0) & (col >= -10)
+            df.loc[tiny, c] = 0.0
+            out = np.flatnonzero((col < -10) | (col > hi))
+        if len(out):
+            i = out[0]
+            raise WeatherFileError(
+                f"{name}: {c} = {col[i]:g} at {_fmt(idx[i])} is outside [{lo:g}, {hi:g}]"
+            )
+    return df
+
+
+def _fmt(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%MZ")
