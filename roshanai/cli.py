@@ -1,0 +1,111 @@
+"""``roshanai``: the one command line. Each package contributes its own sub-commands.
+
+Errors a user can cause end as one line on stderr and a non-zero exit code (2 bad input,
+3 unreachable service, 1 other); never a traceback unless ``ROSHANAI_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from roshanai.config import load_settings, mask
+from simulate.cli import app as simulate_app
+from telemetry.errors import RoshanaiError
+
+__all__ = ["app", "main"]
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+app = typer.Typer(
+    name="roshanai",
+    help=(
+        "Monitor and simulate the rooftop solar micro-plants of Iran's Jihad of Illumination "
+        "program.\n\n"
+        "Planners and managers: [bold]roshanai simulate fleet[/] (yield of a fleet, sample "
+        "fleet by default), [bold]roshanai simulate site[/] (one new household). "
+        "Settings come from flags, ROSHANAI_* variables, then roshanai.toml: "
+        "[bold]roshanai config show[/]."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(simulate_app, name="simulate")
+
+config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="TOML settings file (default: ./roshanai.toml).",
+                     envvar="ROSHANAI_CONFIG", show_envvar=True),
+    ] = None,
+) -> None:
+    ctx.obj = {"config_file": config}
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective settings (secrets masked) and where each comes from."""
+    settings, origin = load_settings(config_file=(ctx.obj or {}).get("config_file"))
+    table = Table(title="roshanai settings", show_lines=False)
+    table.add_column("setting")
+    table.add_column("value")
+    table.add_column("from")
+    table.add_column("environment variable", style="dim")
+    for key, value in settings.as_dict().items():
+        table.add_row(key, str(mask(key, value)), origin.get(key, "default"),
+                      "ROSHANAI_" + key.upper())
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``roshanai`` script; returns the process exit code."""
+    debug = os.environ.get("ROSHANAI_DEBUG") == "1"
+    try:
+        rv = app(args=argv, prog_name="roshanai", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except RoshanaiError as exc:
+        if debug:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except MemoryError:
+        err_console.print("[bold red]error:[/] out of memory; try fewer plants per run")
+        return 1
+    except Exception as exc:  # the last guard: a bug, said in one line
+        if debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {first} "
+            "(rerun with ROSHANAI_DEBUG=1 for the traceback, and please report it)"
+        )
+        return 70
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

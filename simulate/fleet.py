@@ -1,0 +1,257 @@
+"""Fleet simulation: registry + weather → kernel → per-plant figures.
+
+This module is the I/O-free orchestration above the numba kernel (:mod:`simulate.kernel`):
+it turns a validated :class:`telemetry.registry.Fleet` and a :class:`simulate.weather.Weather`
+(or the embedded climatology, one generated typical year per 0.5° cell) into arrays, bins the
+hours into local days, calls the kernel chunk by chunk, and reduces the kernel's outputs into
+the summary table (annual kWh, specific yield, performance ratio, capacity factor, Gregorian and
+Solar Hijri monthly kWh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jdatetime
+import numpy as np
+import pandas as pd
+
+from simulate.weather import COLUMNS, Weather
+from telemetry.errors import InputError
+from telemetry.registry import Fleet
+
+__all__ = [
+    "GREGORIAN_MONTHS",
+    "HIJRI_MONTHS",
+    "FleetRun",
+    "default_fleet_weather",
+    "run_fleet",
+]
+
+GREGORIAN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun",
+                    "jul", "aug", "sep", "oct", "nov", "dec")
+#: Solar Hijri months, 1 = Farvardin (starts at the March equinox) … 12 = Esfand.
+HIJRI_MONTHS = ("farvardin", "ordibehesht", "khordad", "tir", "mordad", "shahrivar",
+                "mehr", "aban", "azar", "dey", "bahman", "esfand")
+#: Cell size of the embedded default weather [degree]: one generated year per cell.
+DEFAULT_WEATHER_CELL_DEG = 0.5
+
+
+@dataclass(frozen=True)
+class FleetRun:
+    """Results of one fleet simulation.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        One row per plant (file order): ``plant_id``, ``province``, ``dc_kwp``, ``ac_kw``,
+        ``ac_energy_kwh``, ``specific_yield_kwh_per_kwp``, ``performance_ratio``,
+        ``capacity_factor_pct`` (AC rating), ``peak_ac_power_w``, ``poa_insolation_kwh_m2``,
+        ``ac_energy_kwh_<month>`` for the 12 Gregorian and the 12 Solar Hijri months.
+    days : pandas.DatetimeIndex
+        Local dates of the daily bins (naive dates in ``timezone``).
+    daily_ac_energy_kwh : numpy.ndarray
+        (n_plants, n_days) [kWh].
+    hour_of_day_ac_energy_kwh : numpy.ndarray
+        (n_plants, 24) by local hour of the interval midpoint [kWh].
+    labels : pandas.DatetimeIndex
+        The weather's UTC end-of-interval labels.
+    ac_power_w : numpy.ndarray or None
+        (n_plants, n_time) mean AC power per interval [W], only if hourly output was asked.
+    weather_source : str
+    timezone : str
+    estimate : bool
+        True when the weather is the embedded climatology estimate.
+    """
+
+    summary: pd.DataFrame
+    days: pd.DatetimeIndex
+    daily_ac_energy_kwh: np.ndarray
+    hour_of_day_ac_energy_kwh: np.ndarray
+    labels: pd.DatetimeIndex
+    ac_power_w: np.ndarray | None
+    weather_source: str
+    timezone: str
+    estimate: bool
+
+    @property
+    def total_ac_energy_kwh(self) -> float:
+        """Fleet total over the simulated period [kWh]."""
+        return float(self.summary["ac_energy_kwh"].sum())
+
+    def hourly_long(self) -> pd.DataFrame:
+        """Long table ``time`` (UTC label), ``plant_id``, ``ac_power_w``."""
+        if self.ac_power_w is None:
+            raise InputError("hourly output was not requested for this run")
+        n_plants, n_time = self.ac_power_w.shape
+        return pd.DataFrame({
+            "time": np.tile(self.labels.to_numpy(), n_plants),
+            "plant_id": pd.Categorical(np.repeat(self.summary["plant_id"].to_numpy(), n_time)),
+            "ac_power_w": self.ac_power_w.reshape(-1),
+        })
+
+
+def default_fleet_weather(fleet: Fleet) -> tuple[Weather, np.ndarray]:
+    """Embedded-climatology weather for a fleet: one generated year per 0.5° cell.
+
+    Returns
+    -------
+    (Weather, numpy.ndarray)
+        A weather whose ``data`` stacks the cells (a column MultiIndex ``(cell, variable)``)
+        and each plant's cell index.
+    """
+    from simulate.climatology import default_weather
+
+    lat = fleet.plants["latitude"].to_numpy()
+    lon = fleet.plants["longitude"].to_numpy()
+    cell = DEFAULT_WEATHER_CELL_DEG
+    keys = np.stack([np.round(lat / cell), np.round(lon / cell)], axis=1)
+    uniq, index = np.unique(keys, axis=0, return_inverse=True)
+    frames = []
+    for k_lat, k_lon in uniq:
+        # Generated at the cell centre: at most 0.25° (≈1 min of solar time) from a plant.
+        frames.append(default_weather(float(k_lat * cell), float(k_lon * cell)))
+    first = frames[0]
+    for f in frames[1:]:
+        if not f.index.equals(first.index):
+            raise InputError("generated weather cells do not share one time axis")
+    data = pd.concat(frames, axis=1, keys=range(len(frames)))
+    source = str(first.attrs.get("source", "embedded climatology (estimate)"))
+    return Weather(data=data, source=source, utc_offset_h=None), index.reshape(-1)
+
+
+def _weather_arrays(weather: Weather) -> tuple[np.ndarray, ...]:
+    d = weather.data
+    if isinstance(d.columns, pd.MultiIndex):
+        n = len(d.columns.levels[0])
+        return tuple(
+            np.ascontiguousarray(np.stack([d[(i, c)].to_numpy(float) for i in range(n)]))
+            for c in COLUMNS
+        )
+    return tuple(np.ascontiguousarray(d[c].to_numpy(float)[None, :]) for c in COLUMNS)
+
+
+def _bins(labels: pd.DatetimeIndex, step_hours: float, timezone: str):
+    mid = labels - pd.Timedelta(hours=step_hours / 2)
+    local = mid.tz_convert(timezone)
+    dates = local.normalize().tz_localize(None)
+    days, day_index = np.unique(dates.to_numpy(), return_inverse=True)
+    return (
+        mid,
+        pd.DatetimeIndex(days),
+        day_index.astype(np.int64).reshape(-1),
+        local.hour.to_numpy().astype(np.int64),
+    )
+
+
+def run_fleet(
+    fleet: Fleet,
+    weather: Weather | None = None,
+    *,
+    transposition: str = "haydavies",
+    hourly: bool = False,
+    timezone: str = "Asia/Tehran",
+    progress: Callable[[int], None] | None = None,
+    chunk_plants: int = 4096,
+) -> FleetRun:
+    """Simulate every plant of ``fleet`` over the weather's period.
+
+    Parameters
+    ----------
+    fleet : telemetry.registry.Fleet
+    weather : simulate.weather.Weather, optional
+        Shared by all plants. None: the embedded climatology (Iran only; an estimate).
+    transposition : {'haydavies', 'perez'}
+    hourly : bool
+        Keep the (n_plants, n_time) AC power matrix.
+    timezone : str
+        Zone whose local dates define days and months [IANA name].
+    progress : callable, optional
+        Called with the number of plants done after each chunk.
+    chunk_plants : int
+        Plants per kernel call (bounds the memory of the hourly work arrays).
+
+    Returns
+    -------
+    FleetRun
+    """
+    from simulate.kernel import FleetArrays, simulate_arrays
+
+    estimate = weather is None
+    if weather is None:
+        weather, weather_index = default_fleet_weather(fleet)
+    else:
+        weather_index = np.zeros(len(fleet), dtype=np.int64)
+    labels = pd.DatetimeIndex(weather.data.index)
+    mid, days, day_index, hour_index = _bins(labels, weather.step_hours, timezone)
+    ghi, dni, dhi, temp_air, wind = _weather_arrays(weather)
+    p = fleet.plants
+    arrays = FleetArrays(
+        latitude_deg=p["latitude"].to_numpy(float),
+        longitude_deg=p["longitude"].to_numpy(float),
+        altitude_m=p["altitude_m"].to_numpy(float),
+        dc_kwp=p["dc_kwp"].to_numpy(float),
+        ac_kw=p["ac_kw"].to_numpy(float),
+        tilt_deg=p["tilt_deg"].to_numpy(float),
+        azimuth_deg=p["azimuth_deg"].to_numpy(float),
+        gamma_pdc_per_c=p["gamma_pdc_per_c"].to_numpy(float),
+        losses_pct=p["losses_pct"].to_numpy(float),
+        racking=(p["racking"] == "close_mount").to_numpy().astype(np.int8),
+        weather_index=weather_index.astype(np.int64),
+    )
+    res = simulate_arrays(
+        mid.to_numpy(dtype="datetime64[ns]"), ghi, dni, dhi, temp_air, wind, arrays,
+        day_index=day_index, hour_index=hour_index, n_days=len(days),
+        transposition=transposition, hourly=hourly, chunk_plants=chunk_plants,
+        progress=progress, step_hours=weather.step_hours,
+    )
+    daily_kwh = res.daily_ac_energy_wh / 1000.0
+    summary = _summary(p, res, daily_kwh, days, weather.step_hours * len(labels))
+    return FleetRun(
+        summary=summary,
+        days=days,
+        daily_ac_energy_kwh=daily_kwh,
+        hour_of_day_ac_energy_kwh=res.hour_of_day_ac_energy_wh / 1000.0,
+        labels=labels,
+        ac_power_w=res.ac_power_w if hourly else None,
+        weather_source=weather.source,
+        timezone=timezone,
+        estimate=estimate,
+    )
+
+
+def hijri_month_of(days: pd.DatetimeIndex) -> np.ndarray:
+    """Solar Hijri month number (1–12) of each local date."""
+    return np.array([jdatetime.date.fromgregorian(date=d.date()).month for d in days])
+
+
+def _summary(plants: pd.DataFrame, res, daily_kwh: np.ndarray, days: pd.DatetimeIndex,
+             period_hours: float) -> pd.DataFrame:
+    dc_kwp = plants["dc_kwp"].to_numpy(float)
+    ac_kw = plants["ac_kw"].to_numpy(float)
+    energy_kwh = res.ac_energy_wh / 1000.0
+    poa_kwh_m2 = res.poa_insolation_wh_m2 / 1000.0
+    yield_kwh_kwp = energy_kwh / dc_kwp
+    out = {
+        "plant_id": plants["plant_id"].to_numpy(),
+        "province": plants["province"].to_numpy(),
+        "dc_kwp": dc_kwp,
+        "ac_kw": ac_kw,
+        "ac_energy_kwh": energy_kwh,
+        "specific_yield_kwh_per_kwp": yield_kwh_kwp,
+        # IEC 61724 final yield over reference yield (POA insolation / 1 kW/m²).
+        "performance_ratio": np.divide(yield_kwh_kwp, poa_kwh_m2, out=np.zeros_like(poa_kwh_m2),
+                                       where=poa_kwh_m2 > 0),
+        "capacity_factor_pct": 100.0 * energy_kwh / (ac_kw * period_hours),
+        "peak_ac_power_w": res.peak_ac_power_w,
+        "poa_insolation_kwh_m2": poa_kwh_m2,
+    }
+    # Months by number: a typical year spilling over New Year's Eve wraps into January.
+    months = days.month.to_numpy()
+    for m, name in enumerate(GREGORIAN_MONTHS, start=1):
+        out[f"ac_energy_kwh_{name}"] = daily_kwh[:, months == m].sum(axis=1)
+    hmonths = hijri_month_of(days)
+    for m, name in enumerate(HIJRI_MONTHS, start=1):
+        out[f"ac_energy_kwh_{name}"] = daily_kwh[:, hmonths == m].sum(axis=1)
+    return pd.DataFrame(out)
