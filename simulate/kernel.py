@@ -1,0 +1,486 @@
+"""The fleet kernel: pvlib's ModelChain for many plants at once, compiled with numba.
+
+The chain (see DESIGN.md, "Simulation model chain") is SPA solar position (``nrel_numpy``,
+pressure from altitude, temperature from the weather), Spencer extraterrestrial DNI, Hay-Davies or
+Perez transposition, physical IAM on the beam, no spectral loss, SAPM cell temperature, PVWatts DC,
+PVWatts losses and the PVWatts inverter. Its reference is ``simulate.reference.modelchain_reference``
+(plain pvlib ModelChain); the tests hold the two together hour by hour.
+
+The time-only part of the solar position and the extraterrestrial irradiance are computed once per
+timestamp (``simulate.spa_time``); the numba kernel runs the topocentric part and the rest of the
+chain per plant, in parallel over plants, and reduces to annual, daily and hour-of-day energies so
+that memory grows with plants × hours only when hourly output is asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+from pvlib.irradiance import _get_perez_coefficients
+from pvlib.pvsystem import pvwatts_losses
+from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+
+from simulate.spa_time import (
+    day_of_year,
+    extra_radiation_spencer,
+    geocentric_sun,
+    unixtime_s,
+)
+from telemetry.errors import InputError
+
+__all__ = [
+    "DEFAULT_LOSSES_PCT",
+    "RACKING_CODES",
+    "TRANSPOSITIONS",
+    "FleetArrays",
+    "KernelResult",
+    "simulate_arrays",
+]
+
+DEFAULT_LOSSES_PCT: float = float(pvwatts_losses())
+"""Total DC losses of ``pvlib.pvsystem.pvwatts_losses()`` with its defaults (≈ 14.08). [%]"""
+
+RACKING_CODES = {"open_rack": 0, "close_mount": 1}
+"""Racking name → code of ``FleetArrays.racking``."""
+
+TRANSPOSITIONS = {"haydavies": 0, "perez": 1}
+"""Transposition model name → code passed to the kernel."""
+
+_SAPM_NAMES = ("open_rack_glass_polymer", "close_mount_glass_glass")
+_SAPM = np.array([[TEMPERATURE_MODEL_PARAMETERS["sapm"][name][key] for key in ("a", "b", "deltaT")]
+                  for name in _SAPM_NAMES])
+_PEREZ_F1, _PEREZ_F2 = (np.ascontiguousarray(c, dtype=np.float64)
+                        for c in _get_perez_coefficients("allsitescomposite1990"))
+_PEREZ_BINS = np.array([0.0, 1.065, 1.23, 1.5, 1.95, 2.8, 4.5, 6.2])
+_ALBEDO = 0.25  # pvlib Array default
+_IAM_N, _IAM_K, _IAM_L = 1.526, 4.0, 0.002  # pvlib.iam.physical defaults
+_IAM_TAU0 = (1 - ((1 - _IAM_N) / (1 + _IAM_N)) ** 2) * math.exp(-_IAM_K * _IAM_L)
+_ETA_INV_NOM, _ETA_INV_REF = 0.96, 0.9637
+_REFRACT_SWITCH_DEG = -(0.26667 + 0.5667)  # SPA: no refraction below this elevation
+
+
+@dataclass(frozen=True)
+class FleetArrays:
+    """Plant parameters, one element per plant (all 1-D, same length).
+
+    Attributes
+    ----------
+    latitude_deg, longitude_deg : site position, north and east positive. [degree]
+    altitude_m : site altitude above sea level. [m]
+    dc_kwp : DC nameplate rating. [kWp]
+    ac_kw : inverter AC rating. [kW]
+    tilt_deg : panel tilt from horizontal. [degree]
+    azimuth_deg : panel azimuth, pvlib convention (180 = south). [degree]
+    gamma_pdc_per_c : PVWatts temperature coefficient of power. [1/°C]
+    losses_pct : total PVWatts DC losses. [%]
+    racking : ``RACKING_CODES`` value (0 open_rack, 1 close_mount).
+    weather_index : row of the weather arrays used by the plant.
+    """
+
+    latitude_deg: np.ndarray
+    longitude_deg: np.ndarray
+    altitude_m: np.ndarray
+    dc_kwp: np.ndarray
+    ac_kw: np.ndarray
+    tilt_deg: np.ndarray
+    azimuth_deg: np.ndarray
+    gamma_pdc_per_c: np.ndarray
+    losses_pct: np.ndarray
+    racking: np.ndarray
+    weather_index: np.ndarray
+
+    @property
+    def n_plants(self) -> int:
+        """Number of plants."""
+        return int(np.shape(self.latitude_deg)[0])
+
+
+@dataclass(frozen=True)
+class KernelResult:
+    """Per-plant reductions of a fleet simulation.
+
+    Attributes
+    ----------
+    ac_energy_wh : (n_plants,) AC energy over all timesteps. [Wh]
+    daily_ac_energy_wh : (n_plants, n_days) AC energy per ``day_index`` bin. [Wh]
+    ac_energy_by_hour_wh : (n_plants, 24) AC energy per ``hour_index`` bin. [Wh]
+    peak_ac_power_w : (n_plants,) largest AC power of any timestep. [W]
+    poa_insolation_wh_m2 : (n_plants,) plane-of-array global insolation. [Wh/m²]
+    ac_power_w : (n_plants, n_time) AC power per timestep, or None unless asked for. [W]
+    """
+
+    ac_energy_wh: np.ndarray
+    daily_ac_energy_wh: np.ndarray
+    ac_energy_by_hour_wh: np.ndarray
+    peak_ac_power_w: np.ndarray
+    poa_insolation_wh_m2: np.ndarray
+    ac_power_w: np.ndarray | None = None
+
+
+# --------------------------------------------------------------------------- numba kernel
+
+
+@njit(cache=True)
+def _apparent_zenith_azimuth(sun, t, slat, clat, slon, clon, x_par, y_par, p_mbar, temp_c):
+    """Topocentric SPA for one plant and instant: (cos, sin) of apparent zenith, (sin, cos) of
+    the azimuth measured from north, and the apparent zenith [degree]. Angle sums replace pvlib's
+    arctan2/mod chains; the values agree to rounding."""
+    s_h = sun[0, t] * clon + sun[1, t] * slon  # sin(ν − α + λ), the local hour angle H
+    c_h = sun[1, t] * clon - sun[0, t] * slon
+    xs = x_par * sun[4, t]
+    num = -xs * s_h
+    den = sun[3, t] - xs * c_h  # > 0: parallax is tiny
+    r = math.sqrt(num * num + den * den)
+    c_da, s_da = den / r, num / r  # parallax in right ascension Δα
+    n2 = (sun[2, t] - y_par * sun[4, t]) * c_da
+    r2 = math.sqrt(n2 * n2 + den * den)
+    s_dp, c_dp = n2 / r2, den / r2  # topocentric declination δ'
+    s_hp = s_h * c_da - c_h * s_da  # topocentric hour angle H' = H − Δα
+    c_hp = c_h * c_da + s_h * s_da
+    s_e0 = min(1.0, max(-1.0, slat * s_dp + clat * c_dp * c_hp))
+    e0 = math.degrees(math.asin(s_e0))
+    d_e = 0.0
+    if e0 >= _REFRACT_SWITCH_DEG:
+        d_e = ((p_mbar / 1010.0) * (283.0 / (273 + temp_c)) * 1.02
+               / (60 * math.tan(math.radians(e0 + 10.3 / (e0 + 5.11)))))
+    zenith = 90 - (e0 + d_e)
+    z_rad = math.radians(zenith)
+    g_num = s_hp
+    g_den = c_hp * slat - (s_dp / c_dp) * clat
+    rg = math.sqrt(g_num * g_num + g_den * g_den)
+    if rg > 0.0:
+        s_g, c_g = g_num / rg, g_den / rg  # astronomers' azimuth Γ (from south, westward)
+    else:
+        s_g, c_g = 0.0, 1.0
+    # azimuth from north Φ = Γ + 180°
+    return math.cos(z_rad), math.sin(z_rad), -s_g, -c_g, zenith
+
+
+@njit(cache=True)
+def _perez_sky(dhi, dni, dni_extra, zenith, cos_z, proj, ct, st):
+    """Perez (1990, allsitescomposite1990) sky diffuse, as pvlib.irradiance.perez. NaN when
+    pvlib gives NaN (dhi = dni = 0 with the sun up)."""
+    if zenith > 90:
+        return 0.0  # pvlib: airmass is NaN below the horizon → 0
+    z = math.radians(zenith)
+    airmass = 1.0 / (cos_z + 0.50572 * ((6.07995 + (90 - zenith)) ** -1.6364))
+    delta = dhi * airmass / dni_extra
+    if dhi == 0.0:
+        if dni == 0.0:
+            return math.nan
+        b = 7  # ε = ∞, the clearest bin
+    else:
+        eps = ((dhi + dni) / dhi + 1.041 * z**3) / (1 + 1.041 * z**3)
+        if not eps >= 0.0:
+            return math.nan
+        b = 0
+        for k in range(1, 8):
+            if eps >= _PEREZ_BINS[k]:
+                b = k
+    f1 = max(_PEREZ_F1[b, 0] + _PEREZ_F1[b, 1] * delta + _PEREZ_F1[b, 2] * z, 0.0)
+    f2 = _PEREZ_F2[b, 0] + _PEREZ_F2[b, 1] * delta + _PEREZ_F2[b, 2] * z
+    term1 = 0.5 * (1 - f1) * (1 + ct)
+    term2 = f1 * max(proj, 0.0) / max(cos_z, math.cos(math.radians(85)))
+    term3 = f2 * st
+    return max(dhi * (term1 + term2 + term3), 0.0)
+
+
+@njit(cache=True)
+def _iam_physical(cos_aoi):
+    """pvlib.iam.physical (n=1.526, K=4, L=0.002) from cos(aoi) > 0."""
+    sin1 = math.sqrt(1 - cos_aoi * cos_aoi)
+    sin2 = 1 / _IAM_N * sin1
+    cos2 = math.sqrt(1 - sin2 * sin2)
+    rho_s = ((cos_aoi - _IAM_N * cos2) / (cos_aoi + _IAM_N * cos2)) ** 2
+    rho_p = ((cos2 - _IAM_N * cos_aoi) / (cos2 + _IAM_N * cos_aoi)) ** 2
+    absorb = math.exp(-_IAM_K * _IAM_L / cos2)
+    return ((1 - rho_s) * absorb + (1 - rho_p) * absorb) / 2 / _IAM_TAU0
+
+
+@njit(cache=True)
+def _plant_hour(sun, t, ghi, dni, dhi, temp_c, wind_m_s, geo, panel, rating, sapm, transposition):
+    """One plant, one timestep: (AC power [W], POA global irradiance [W/m²]).
+
+    ``geo`` = (sin lat, cos lat, sin lon, cos lon, parallax x, parallax y, pressure [mbar]),
+    ``panel`` = (cos tilt, sin tilt, cos azimuth, sin azimuth),
+    ``rating`` = (pdc0 [W], loss factor, gamma [1/°C], inverter pdc0 [W], pac0 [W]),
+    ``sapm`` = (a, b, deltaT).
+    """
+    ct, st, c_sa, s_sa = panel
+    cos_z, sin_z, s_az, c_az, zenith = _apparent_zenith_azimuth(
+        sun, t, geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], temp_c)
+    proj = min(1.0, max(-1.0, ct * cos_z + st * sin_z * (c_az * c_sa + s_az * s_sa)))
+    poa_direct = max(dni * proj, 0.0)
+    if transposition == 0:  # Hay-Davies
+        rb = max(proj, 0.0) / max(cos_z, 0.01745)
+        ai = dni / sun[5, t]
+        sky = max(dhi * (1 - ai) * (0.5 * (1 + ct)), 0.0) + max(dhi * (ai * rb), 0.0)
+    else:
+        sky = _perez_sky(dhi, dni, sun[5, t], zenith, cos_z, proj, ct, st)
+        if sky != sky:
+            return 0.0, 0.0  # ModelChain fills the resulting NaN AC power with 0
+    poa_diffuse = sky + ghi * _ALBEDO * (1 - ct) * 0.5
+    poa_global = poa_direct + poa_diffuse
+    iam = _iam_physical(proj) if poa_direct > 0.0 else 0.0
+    effective = poa_direct * iam + poa_diffuse
+    t_cell = (poa_global * math.exp(sapm[0] + sapm[1] * wind_m_s) + temp_c
+              + poa_global / 1000.0 * sapm[2])
+    pdc0, loss_factor, gamma, pdc0_inv, pac0 = rating
+    pdc = effective * 0.001 * pdc0 * (1 + gamma * (t_cell - 25.0)) * loss_factor
+    if pdc == 0.0:
+        return 0.0, poa_global
+    zeta = pdc / pdc0_inv
+    eta = _ETA_INV_NOM / _ETA_INV_REF * (-0.0162 * zeta - 0.0059 / zeta + 0.9858)
+    return max(0.0, min(pac0, eta * pdc)), poa_global
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _fleet_kernel(sun, ghi, dni, dhi, temp_air, wind, lat, lon, alt, dc_kwp, ac_kw, tilt, azim,
+                  gamma, losses, racking, widx, day_index, hour_index, step_h, transposition,
+                  ac_energy, daily, by_hour, peak, poa_ins, hourly, write_hourly):
+    n_time = ghi.shape[1]
+    for p in prange(lat.shape[0]):
+        w = widx[p]
+        lat_r = math.radians(lat[p])
+        slat, clat = math.sin(lat_r), math.cos(lat_r)
+        u = math.atan(0.99664719 * math.tan(lat_r))
+        geo = (slat, clat, math.sin(math.radians(lon[p])), math.cos(math.radians(lon[p])),
+               math.cos(u) + alt[p] / 6378140 * clat,
+               0.99664719 * math.sin(u) + alt[p] / 6378140 * slat,
+               100 * ((44331.514 - alt[p]) / 11880.516) ** (1 / 0.1902632) / 100)
+        panel = (math.cos(math.radians(tilt[p])), math.sin(math.radians(tilt[p])),
+                 math.cos(math.radians(azim[p])), math.sin(math.radians(azim[p])))
+        pdc0_inv = ac_kw[p] * 1000 / _ETA_INV_NOM
+        rating = (dc_kwp[p] * 1000, (100 - losses[p]) / 100.0, gamma[p], pdc0_inv,
+                  _ETA_INV_NOM * pdc0_inv)
+        k = racking[p]
+        sapm = (_SAPM[k, 0], _SAPM[k, 1], _SAPM[k, 2])
+        total = 0.0
+        top = 0.0
+        insolation = 0.0
+        for t in range(n_time):
+            ac = 0.0
+            poa_global = 0.0
+            if ghi[w, t] != 0.0 or dni[w, t] != 0.0 or dhi[w, t] != 0.0:
+                # all three zero gives exactly 0 W in pvlib too: skip the sun position
+                ac, poa_global = _plant_hour(sun, t, ghi[w, t], dni[w, t], dhi[w, t],
+                                             temp_air[w, t], wind[w, t], geo, panel, rating,
+                                             sapm, transposition)
+            energy = ac * step_h
+            total += energy
+            daily[p, day_index[t]] += energy
+            by_hour[p, hour_index[t]] += energy
+            top = max(top, ac)
+            insolation += poa_global * step_h
+            if write_hourly:
+                hourly[p, t] = ac
+        ac_energy[p] = total
+        peak[p] = top
+        poa_ins[p] = insolation
+
+
+# --------------------------------------------------------------------------- public wrapper
+
+_WEATHER_RANGES = {  # name: (low, high), inclusive
+    "ghi_w_m2": (0.0, 2000.0),
+    "dni_w_m2": (0.0, 2000.0),
+    "dhi_w_m2": (0.0, 2000.0),
+    "temp_air_c": (-90.0, 70.0),
+    "wind_speed_m_s": (0.0, 120.0),
+}
+_FLEET_RANGES = {
+    "latitude_deg": (-90.0, 90.0),
+    "longitude_deg": (-180.0, 360.0),
+    "altitude_m": (-450.0, 9000.0),
+    "dc_kwp": (1e-6, 1e7),
+    "ac_kw": (1e-6, 1e7),
+    "tilt_deg": (0.0, 90.0),
+    "azimuth_deg": (0.0, 360.0),
+    "gamma_pdc_per_c": (-0.05, 0.05),
+    "losses_pct": (0.0, 99.999),
+}
+
+
+def _float_array(name: str, value: object, shape: tuple[int, ...],
+                 bounds: tuple[float, float]) -> np.ndarray:
+    try:
+        arr = np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: not convertible to float64 ({exc})") from exc
+    if arr.shape != shape:
+        raise InputError(f"{name}: expected shape {shape}, got {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(f"{name}: {int(bad.sum())} non-finite value(s), first at flat "
+                         f"index {int(np.flatnonzero(bad)[0])}")
+    low, high = bounds
+    out = (arr < low) | (arr > high)
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        raise InputError(f"{name}: {int(out.sum())} value(s) outside [{low}, {high}], "
+                         f"first {arr.flat[i]!r} at flat index {i}")
+    return arr
+
+
+def _int_array(name: str, value: object, length: int, low: int, high: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.shape != (length,) or not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(f"{name}: expected an integer array of shape ({length},), "
+                         f"got {arr.dtype} {arr.shape}")
+    if length and (arr.min() < low or arr.max() > high):
+        raise InputError(f"{name}: values must lie in [{low}, {high}], "
+                         f"got [{arr.min()}, {arr.max()}]")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _utc_times(times_utc: object) -> np.ndarray:
+    if getattr(times_utc, "tz", None) is not None:  # tz-aware pandas DatetimeIndex
+        times_utc = times_utc.tz_convert("UTC").tz_localize(None)  # type: ignore[attr-defined]
+    times = np.asarray(times_utc)
+    if times.ndim != 1 or not np.issubdtype(times.dtype, np.datetime64):
+        raise InputError(f"times_utc: expected a 1-D datetime64 array, got {times.dtype} "
+                         f"{times.shape}")
+    if np.isnat(times).any():
+        raise InputError("times_utc: contains NaT")
+    return times
+
+
+def simulate_arrays(
+    times_utc: np.ndarray,
+    ghi_w_m2: np.ndarray,
+    dni_w_m2: np.ndarray,
+    dhi_w_m2: np.ndarray,
+    temp_air_c: np.ndarray,
+    wind_speed_m_s: np.ndarray,
+    fleet: FleetArrays,
+    *,
+    day_index: np.ndarray,
+    hour_index: np.ndarray,
+    n_days: int,
+    transposition: str = "haydavies",
+    step_hours: float = 1.0,
+    hourly: bool = False,
+    out: np.ndarray | None = None,
+    chunk_plants: int = 4096,
+    progress: Callable[[int], None] | None = None,
+) -> KernelResult:
+    """Simulate every plant of ``fleet`` over the given timesteps, as pvlib's ModelChain would.
+
+    Parameters
+    ----------
+    times_utc : numpy.ndarray of datetime64, shape (n_time,)
+        Instants at which the sun position is evaluated (interval midpoints), naive UTC; a
+        tz-aware pandas DatetimeIndex is accepted too.
+    ghi_w_m2, dni_w_m2, dhi_w_m2 : array, shape (n_weather, n_time) or (n_time,)
+        Global horizontal, direct normal and diffuse horizontal irradiance. [W/m²]
+    temp_air_c : array, shape (n_weather, n_time) or (n_time,)
+        Air temperature. [°C]
+    wind_speed_m_s : array, shape (n_weather, n_time) or (n_time,)
+        Wind speed. [m/s]
+    fleet : FleetArrays
+        Plant parameters; ``fleet.weather_index`` picks each plant's weather row.
+    day_index : int array, shape (n_time,)
+        Bin of ``daily_ac_energy_wh`` for each timestep (e.g. the local date). [0 … n_days-1]
+    hour_index : int array, shape (n_time,)
+        Bin of ``ac_energy_by_hour_wh`` for each timestep (e.g. local hour). [0 … 23]
+    n_days : int
+        Number of daily bins.
+    transposition : {'haydavies', 'perez'}
+        Sky diffuse model (Perez with pvlib's 'allsitescomposite1990' coefficients).
+    step_hours : float, default 1.0
+        Length of each timestep; energy = power × step_hours. [h]
+    hourly : bool, default False
+        Also return the AC power of every plant and timestep (n_plants × n_time float64).
+    out : numpy.ndarray, optional
+        C-contiguous float64 array of shape (n_plants, n_time) to receive the hourly AC power
+        (implies ``hourly``).
+    chunk_plants : int, default 4096
+        Plants per kernel call; ``progress`` is called after each chunk.
+    progress : callable, optional
+        Called with the number of plants done so far.
+
+    Returns
+    -------
+    KernelResult
+
+    Raises
+    ------
+    InputError
+        On a wrong dtype, shape, non-finite or out-of-range value.
+    """
+    times = _utc_times(times_utc)
+    n_time = times.shape[0]
+    if transposition not in TRANSPOSITIONS:
+        raise InputError(f"transposition: {transposition!r} is not one of "
+                         f"{sorted(TRANSPOSITIONS)}")
+    if not (isinstance(step_hours, int | float) and 0 < step_hours <= 24):
+        raise InputError(f"step_hours: expected a number in (0, 24], got {step_hours!r}")
+    if not isinstance(n_days, int | np.integer) or n_days < 1:
+        raise InputError(f"n_days: expected a positive integer, got {n_days!r}")
+    if not isinstance(chunk_plants, int | np.integer) or chunk_plants < 1:
+        raise InputError(f"chunk_plants: expected a positive integer, got {chunk_plants!r}")
+
+    raw = dict(zip(_WEATHER_RANGES, (ghi_w_m2, dni_w_m2, dhi_w_m2, temp_air_c, wind_speed_m_s),
+                   strict=True))
+    n_weather = np.shape(ghi_w_m2)[0] if np.ndim(ghi_w_m2) == 2 else 1
+    weather = {name: _float_array(name, np.reshape(value, (1, -1))
+                                  if np.ndim(value) == 1 else value,
+                                  (n_weather, n_time), _WEATHER_RANGES[name])
+               for name, value in raw.items()}
+
+    if not isinstance(fleet, FleetArrays):
+        raise InputError(f"fleet: expected FleetArrays, got {type(fleet).__name__}")
+    n_plants = int(np.size(fleet.latitude_deg))
+    params = {name: _float_array(f"fleet.{name}", getattr(fleet, name), (n_plants,), bounds)
+              for name, bounds in _FLEET_RANGES.items()}
+    racking = _int_array("fleet.racking", fleet.racking, n_plants, 0, len(_SAPM_NAMES) - 1)
+    widx = _int_array("fleet.weather_index", fleet.weather_index, n_plants, 0, n_weather - 1)
+    day_idx = _int_array("day_index", day_index, n_time, 0, int(n_days) - 1)
+    hour_idx = _int_array("hour_index", hour_index, n_time, 0, 23)
+
+    if out is not None:
+        if (not isinstance(out, np.ndarray) or out.dtype != np.float64
+                or out.shape != (n_plants, n_time) or not out.flags.c_contiguous
+                or not out.flags.writeable):
+            raise InputError(f"out: expected a writeable C-contiguous float64 array of shape "
+                             f"({n_plants}, {n_time})")
+        hourly = True
+    elif hourly:
+        out = np.zeros((n_plants, n_time))
+
+    geo = geocentric_sun(unixtime_s(times))
+    gha = np.radians(geo.sidereal_time_deg - geo.right_ascension_deg)
+    dec = np.radians(geo.declination_deg)
+    sun = np.ascontiguousarray(np.stack([
+        np.sin(gha), np.cos(gha), np.sin(dec), np.cos(dec),
+        np.sin(np.radians(geo.parallax_deg)), extra_radiation_spencer(day_of_year(times)),
+    ]))
+
+    result = KernelResult(
+        ac_energy_wh=np.zeros(n_plants),
+        daily_ac_energy_wh=np.zeros((n_plants, int(n_days))),
+        ac_energy_by_hour_wh=np.zeros((n_plants, 24)),
+        peak_ac_power_w=np.zeros(n_plants),
+        poa_insolation_wh_m2=np.zeros(n_plants),
+        ac_power_w=out,
+    )
+    no_hourly = np.zeros((0, n_time))
+    for start in range(0, n_plants, int(chunk_plants)):
+        part = slice(start, min(start + int(chunk_plants), n_plants))
+        _fleet_kernel(
+            sun, weather["ghi_w_m2"], weather["dni_w_m2"], weather["dhi_w_m2"],
+            weather["temp_air_c"], weather["wind_speed_m_s"],
+            *(params[name][part] for name in _FLEET_RANGES), racking[part], widx[part],
+            day_idx, hour_idx, float(step_hours), TRANSPOSITIONS[transposition],
+            result.ac_energy_wh[part], result.daily_ac_energy_wh[part],
+            result.ac_energy_by_hour_wh[part], result.peak_ac_power_w[part],
+            result.poa_insolation_wh_m2[part], out[part] if out is not None else no_hourly,
+            out is not None,
+        )
+        if progress is not None:
+            progress(part.stop)
+    return result

@@ -1,0 +1,357 @@
+"""InfluxDB line protocol: format points exactly, and parse back what we format.
+
+The escaping rules are those of the InfluxDB 1.x parser (which 2.x kept):
+
+- measurement: comma and space are escaped with a backslash;
+- tag keys, tag values and field keys: comma, equals sign and space are escaped;
+- string field values are double-quoted, with ``"`` and ``\\`` escaped;
+- integers get an ``i`` suffix, booleans are ``true``/``false``, floats use ``repr`` (the
+  shortest text that reads back as the same float);
+- a tag whose value is empty is no tag: it is left out.
+
+What line protocol cannot carry is refused with :class:`~telemetry.errors.InputError` rather
+than silently mangled: a line break (``\\n`` or ``\\r``) anywhere, a name or tag value ending in a
+backslash (the backslash would escape the separator after it), a measurement starting with
+``#`` (the line would be a comment), NaN and infinities, integers outside int64, empty names
+and points without fields.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Final
+
+from telemetry.errors import InputError
+
+__all__ = [
+    "PRECISION_NS",
+    "FieldValue",
+    "Point",
+    "format_point",
+    "format_points",
+    "parse_line",
+    "parse_lines",
+]
+
+FieldValue = float | int | bool | str
+
+#: Nanoseconds per unit of each timestamp precision (the names InfluxDB 2.x uses).
+PRECISION_NS: Final[Mapping[str, int]] = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+}
+
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
+_MEASUREMENT_SPECIAL: Final = frozenset(", ")
+_KEY_SPECIAL: Final = frozenset(",= ")
+_MEASUREMENT_ESCAPES: Final = str.maketrans({",": r"\,", " ": r"\ "})
+_KEY_ESCAPES: Final = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_STRING_ESCAPES: Final = str.maketrans({"\\": "\\\\", '"': '\\"'})
+_INTEGER: Final = re.compile(r"-?[0-9]+i|[0-9]+u")
+_FLOAT: Final = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_TIMESTAMP: Final = re.compile(r"-?[0-9]+")
+_TRUE: Final = frozenset({"t", "T", "true", "True", "TRUE"})
+_FALSE: Final = frozenset({"f", "F", "false", "False", "FALSE"})
+
+
+@dataclass(frozen=True)
+class Point:
+    """One line of line protocol.
+
+    Tags with an empty value are dropped on construction (line protocol has no empty tags), so
+    ``parse_line(format_point(...))`` compares equal to the point formatted. The mappings are
+    copied; a point is immutable but, holding dicts, not hashable.
+
+    Parameters
+    ----------
+    measurement : str
+    tags : Mapping[str, str]
+    fields : Mapping[str, float | int | bool | str]
+    time_ns : int or None
+        Nanoseconds since the Unix epoch; None lets the server stamp the arrival time.
+    """
+
+    measurement: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    time_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", {k: v for k, v in self.tags.items() if v != ""})
+        object.__setattr__(self, "fields", dict(self.fields))
+
+    def to_line(self, precision: str = "ns") -> str:
+        """This point as one line (no trailing newline); see :func:`format_point`."""
+        return format_point(self.measurement, self.tags, self.fields, self.time_ns,
+                            precision=precision)
+
+
+# -- formatting ----------------------------------------------------------------------------------
+
+
+def _check_text(kind: str, text: object, *, allow_empty: bool = False) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"{kind} must be a string, not {type(text).__name__}: {text!r}")
+    if not text and not allow_empty:
+        raise InputError(f"{kind} is empty")
+    if "\n" in text or "\r" in text:
+        raise InputError(f"{kind} {text!r} contains a line break, which line protocol cannot carry")
+    return text
+
+
+def _check_name(kind: str, text: object) -> str:
+    name = _check_text(kind, text)
+    if name.endswith("\\"):
+        raise InputError(f"{kind} {name!r} ends with a backslash, which line protocol cannot carry")
+    return name
+
+
+def _format_value(key: str, value: object) -> str:
+    # bool before int: bool is an int subclass. numpy scalars have .item() and dtype.kind.
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if isinstance(value, bool) or kind == "b":
+        return "true" if value else "false"
+    if isinstance(value, Integral):
+        number = int(value)
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise InputError(f"field {key!r}: integer {number} is outside int64")
+        return f"{number}i"
+    if isinstance(value, Real):
+        number_f = float(value)
+        if not math.isfinite(number_f):
+            raise InputError(f"field {key!r}: {number_f!r} is not a finite number")
+        return repr(number_f)
+    if isinstance(value, str):
+        return '"' + _check_text(f"string field {key!r}", value, allow_empty=True).translate(
+            _STRING_ESCAPES) + '"'
+    raise InputError(f"field {key!r}: unsupported value type {type(value).__name__}: {value!r}")
+
+
+def _format_time(time_ns: object, precision: str) -> str:
+    if isinstance(time_ns, bool) or not isinstance(time_ns, Integral):
+        raise InputError(f"timestamp must be integer nanoseconds, not {time_ns!r}")
+    try:
+        factor = PRECISION_NS[precision]
+    except KeyError:
+        raise InputError(f"unknown precision {precision!r}; use one of "
+                         f"{', '.join(PRECISION_NS)}") from None
+    stamp = int(time_ns) // factor
+    if not INT64_MIN <= stamp <= INT64_MAX:
+        raise InputError(f"timestamp {int(time_ns)} ns is outside int64")
+    return str(stamp)
+
+
+def format_point(
+    measurement: str,
+    tags: Mapping[str, str],
+    fields: Mapping[str, FieldValue],
+    time_ns: int | None = None,
+    *,
+    precision: str = "ns",
+) -> str:
+    """Format one point as a line of line protocol (without the newline).
+
+    Parameters
+    ----------
+    measurement : str
+    tags : Mapping[str, str]
+        Written sorted by key (what InfluxDB stores anyway); empty values are left out.
+    fields : Mapping[str, float | int | bool | str]
+        At least one. Integers (also numpy integers) get the ``i`` suffix.
+    time_ns : int or None
+        Nanoseconds since the Unix epoch; None leaves the timestamp to the server.
+    precision : {'ns', 'us', 'ms', 's'}
+        Unit the timestamp is written in (floor division of ``time_ns``); the write request
+        must announce the same precision.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        For anything line protocol cannot carry (see the module docstring).
+    """
+    name = _check_name("measurement", measurement)
+    if name.startswith("#"):
+        raise InputError(f"measurement {name!r} starts with '#', the line would be a comment")
+    parts = [name.translate(_MEASUREMENT_ESCAPES)]
+    for key in sorted(tags):
+        value = tags[key]
+        _check_name("tag key", key)
+        if _check_text(f"tag {key!r}", value, allow_empty=True) == "":
+            continue
+        _check_name(f"tag {key!r} value", value)
+        parts.append(f",{key.translate(_KEY_ESCAPES)}={value.translate(_KEY_ESCAPES)}")
+    if not fields:
+        raise InputError(f"point of measurement {name!r} has no fields")
+    parts.append(" ")
+    parts.append(",".join(
+        f"{_check_name('field key', key).translate(_KEY_ESCAPES)}={_format_value(key, value)}"
+        for key, value in fields.items()
+    ))
+    if time_ns is not None:
+        parts.append(" " + _format_time(time_ns, precision))
+    return "".join(parts)
+
+
+def format_points(points: Iterable[Point], precision: str = "ns") -> str:
+    """Format points as a newline-separated write body (a trailing newline, unless empty)."""
+    lines = [point.to_line(precision) for point in points]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+class _Scanner:
+    """Reads one line left to right; ``\\x`` is an escape only when x is special in context."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        self.pos = 0
+
+    def error(self, what: str) -> InputError:
+        return InputError(f"line protocol: {what} at column {self.pos + 1}: {self.line!r}")
+
+    def peek(self) -> str:
+        return self.line[self.pos] if self.pos < len(self.line) else ""
+
+    def token(self, special: frozenset[str], stops: str) -> tuple[str, str]:
+        """Unescape up to the first unescaped char of ``stops``; return (text, stop or '')."""
+        out: list[str] = []
+        line, n = self.line, len(self.line)
+        while self.pos < n:
+            char = line[self.pos]
+            if char == "\\" and self.pos + 1 < n and line[self.pos + 1] in special:
+                out.append(line[self.pos + 1])
+                self.pos += 2
+                continue
+            if char in stops:
+                return "".join(out), char
+            out.append(char)
+            self.pos += 1
+        return "".join(out), ""
+
+    def string(self) -> str:
+        """A double-quoted string field value; the scanner stands on the opening quote."""
+        out: list[str] = []
+        line, n = self.line, len(self.line)
+        self.pos += 1
+        while self.pos < n:
+            char = line[self.pos]
+            if char == "\\" and self.pos + 1 < n and line[self.pos + 1] in '"\\':
+                out.append(line[self.pos + 1])
+                self.pos += 2
+                continue
+            if char == '"':
+                self.pos += 1
+                return "".join(out)
+            out.append(char)
+            self.pos += 1
+        raise self.error("unterminated string")
+
+    def bare(self) -> str:
+        """An unquoted field value: up to the next comma or space."""
+        start = self.pos
+        while self.pos < len(self.line) and self.line[self.pos] not in ", ":
+            self.pos += 1
+        return self.line[start:self.pos]
+
+
+def _parse_value(scanner: _Scanner, key: str) -> FieldValue:
+    if scanner.peek() == '"':
+        return scanner.string()
+    text = scanner.bare()
+    if not text:
+        raise scanner.error(f"field {key!r} has no value")
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INTEGER.fullmatch(text):
+        number = int(text[:-1])
+        if not INT64_MIN <= number <= (INT64_MAX if text[-1] == "i" else 2**64 - 1):
+            raise scanner.error(f"integer {text!r} of field {key!r} is out of range")
+        return number
+    if _FLOAT.fullmatch(text):
+        number_f = float(text)
+        if math.isfinite(number_f):
+            return number_f
+    raise scanner.error(f"bad value {text!r} for field {key!r}")
+
+
+def parse_line(line: str, precision: str = "ns") -> Point:
+    """Parse one line of line protocol into a :class:`Point` (timestamp converted to ns).
+
+    Enough of the grammar to read back what :func:`format_point` writes, and what InfluxDB
+    accepts for the same types (``t``/``F`` booleans, ``u`` unsigned integers, exponents).
+
+    Raises
+    ------
+    InputError
+        If the line is malformed, a comment or blank.
+    """
+    if line.endswith("\n"):
+        line = line[:-1]
+    if "\n" in line or "\r" in line:
+        raise InputError(f"line protocol: more than one line: {line!r}")
+    if not line.strip() or line.startswith("#"):
+        raise InputError(f"line protocol: no point in {line!r}")
+    scanner = _Scanner(line)
+    measurement, stop = scanner.token(_MEASUREMENT_SPECIAL, ", ")
+    if not measurement:
+        raise scanner.error("empty measurement")
+    tags: dict[str, str] = {}
+    while stop == ",":
+        scanner.pos += 1
+        key, sep = scanner.token(_KEY_SPECIAL, "=, ")
+        if sep != "=" or not key:
+            raise scanner.error("tag without key=value")
+        scanner.pos += 1
+        value, stop = scanner.token(_KEY_SPECIAL, ", =")
+        if stop == "=" or not value:
+            raise scanner.error(f"bad value for tag {key!r}")
+        if key in tags:
+            raise scanner.error(f"duplicate tag {key!r}")
+        tags[key] = value
+    if stop != " ":
+        raise scanner.error("missing fields")
+    fields: dict[str, FieldValue] = {}
+    while True:
+        scanner.pos += 1
+        key, sep = scanner.token(_KEY_SPECIAL, "=, ")
+        if sep != "=" or not key:
+            raise scanner.error("field without key=value")
+        scanner.pos += 1
+        if key in fields:
+            raise scanner.error(f"duplicate field {key!r}")
+        fields[key] = _parse_value(scanner, key)
+        if scanner.peek() != ",":
+            break
+    time_ns: int | None = None
+    if scanner.peek() == " ":
+        scanner.pos += 1
+        stamp = scanner.line[scanner.pos:]
+        if not _TIMESTAMP.fullmatch(stamp) or precision not in PRECISION_NS:
+            raise scanner.error(f"bad timestamp {stamp!r} (precision {precision!r})")
+        time_ns = int(stamp) * PRECISION_NS[precision]
+        scanner.pos = len(scanner.line)
+    if scanner.pos != len(scanner.line):
+        raise scanner.error("unexpected text")
+    return Point(measurement, tags, fields, time_ns)
+
+
+def parse_lines(text: str, precision: str = "ns") -> list[Point]:
+    """Parse a write body: one point per line; blank lines and ``#`` comments are skipped."""
+    return [parse_line(line, precision) for line in text.split("\n")
+            if line.strip() and not line.startswith("#")]
