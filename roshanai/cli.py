@@ -12,7 +12,10 @@ from typing import Annotated
 
 import click
 import typer
+import typer.exceptions
+
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from roshanai.config import load_settings, mask
@@ -20,6 +23,17 @@ from simulate.cli import app as simulate_app
 from telemetry.errors import RoshanaiError
 
 __all__ = ["app", "main"]
+
+try:  # typer ≥ 0.20 vendors click as typer._click
+    from typer._click import exceptions as _tclick
+    _CLICK_ERRORS: tuple[type[Exception], ...] = (click.exceptions.ClickException,
+                                                  _tclick.ClickException)
+    _NO_ARGS_HELP: tuple[type[Exception], ...] = (_tclick.NoArgsIsHelpError,)
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _CLICK_ERRORS = (click.exceptions.ClickException,)
+    _NO_ARGS_HELP = ()
+_ABORT = (click.exceptions.Abort, typer.exceptions.Abort)
+_EXIT = (click.exceptions.Exit, typer.exceptions.Exit)
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -76,14 +90,22 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("ROSHANAI_DEBUG") == "1"
     try:
         rv = app(args=argv, prog_name="roshanai", standalone_mode=False)
-    except click.exceptions.Abort:
+    except _ABORT:
         err_console.print("aborted")
         return 130
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+    except _NO_ARGS_HELP as exc:
+        print(exc.format_message())  # type: ignore[attr-defined]
+        return 0
+    except _CLICK_ERRORS as exc:
+        where = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            where = f" (see: {ctx.command_path} --help)"
+        message = exc.format_message()  # type: ignore[attr-defined]
+        err_console.print(f"[bold red]error:[/] {escape(message + where)}")
+        return int(getattr(exc, "exit_code", 2))
+    except _EXIT as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
     except RoshanaiError as exc:
         if debug:
             raise
@@ -92,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
+    except OSError as exc:  # e.g. a folder that cannot be written
+        if debug:
+            raise
+        what = exc.strerror or str(exc)
+        err_console.print(f"[bold red]error:[/] {what}"
+                          + (f": {exc.filename}" if exc.filename else ""))
+        return 1
     except MemoryError:
         err_console.print("[bold red]error:[/] out of memory; try fewer plants per run")
         return 1

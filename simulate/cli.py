@@ -56,11 +56,10 @@ def _check_transposition(value: str) -> str:
     return value
 
 
-def _progress(total: int):
+def _progress():
     return Progress(
-        TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("plants"), TimeElapsedColumn(), console=err, transient=True,
-        disable=total < 2000 or not err.is_terminal,
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
     )
 
 
@@ -117,20 +116,29 @@ def fleet_cmd(
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
     wx = _load_weather(weather)
     summary_path = summary or Path(s.out_dir) / "fleet_summary.csv"
-    with _progress(len(fleet)) as bar:
-        task = bar.add_task("simulating", total=len(fleet))
+    with _progress() as bar:
+        task = bar.add_task("simulating plants", total=len(fleet))
+        cells = None
 
         def advance(done: int) -> None:
             bar.update(task, completed=done)
+
+        def advance_weather(done: int, total: int) -> None:
+            nonlocal cells
+            if cells is None:
+                cells = bar.add_task("generating weather cells", total=total)
+            bar.update(cells, completed=done)
 
         if dask:
             from simulate.distributed import run_fleet_dask
 
             run = run_fleet_dask(fleet, wx, dask, transposition=transposition,
-                                 hourly=hourly is not None, timezone=s.timezone, progress=advance)
+                                 hourly=hourly is not None, timezone=s.timezone, progress=advance,
+                                 weather_progress=advance_weather)
         else:
             run = run_fleet(fleet, wx, transposition=transposition, hourly=hourly is not None,
-                            timezone=s.timezone, progress=advance)
+                            timezone=s.timezone, progress=advance,
+                            weather_progress=advance_weather)
     written = [_write_summary(run.summary, summary_path)]
     if hourly is not None:
         written.append(_write_hourly(run, hourly))

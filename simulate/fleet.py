@@ -10,8 +10,11 @@ Solar Hijri monthly kWh).
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import jdatetime
 import numpy as np
@@ -19,6 +22,7 @@ import pandas as pd
 
 from simulate.weather import COLUMNS, Weather
 from telemetry.errors import InputError
+from telemetry.fileio import atomic_path
 from telemetry.registry import Fleet
 
 __all__ = [
@@ -92,8 +96,63 @@ class FleetRun:
         })
 
 
-def default_fleet_weather(fleet: Fleet) -> tuple[Weather, np.ndarray]:
+def _cache_dir() -> Path | None:
+    """Folder of cached generated-weather cells, or None when caching is off.
+
+    ``ROSHANAI_CACHE_DIR`` (empty string: off), else ``$XDG_CACHE_HOME/roshanai`` or
+    ``~/.cache/roshanai``. The key includes a hash of the climatology table and of the generator's
+    source, so an upgrade never reads stale cells.
+    """
+    env = os.environ.get("ROSHANAI_CACHE_DIR")
+    if env == "":
+        return None
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or
+                                      Path.home() / ".cache") / "roshanai"
+    import simulate.climatology as clim
+
+    digest = hashlib.sha256()
+    for f in (Path(clim.__file__), Path(clim.__file__).parent / "data" / "iran_climatology.csv"):
+        digest.update(f.read_bytes())
+    return base / f"climate-{digest.hexdigest()[:16]}"
+
+
+def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.DataFrame:
+    """Generated typical year of one cell, through the on-disk cache when there is one."""
+    from simulate.climatology import default_weather
+
+    path = None if cache is None else cache / f"{lat_deg:+08.3f}_{lon_deg:+08.3f}.npz"
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                frame = pd.DataFrame({c: z[c] for c in COLUMNS},
+                                     index=pd.DatetimeIndex(z["time_ns"]).tz_localize("UTC"))
+                frame.attrs["source"] = str(z["source"])
+                return frame
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable cache entry: regenerate it below
+    frame = default_weather(lat_deg, lon_deg)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, time_ns=frame.index.tz_convert("UTC").tz_localize(None)
+                         .to_numpy("datetime64[ns]"), source=np.str_(frame.attrs["source"]),
+                         **{c: frame[c].to_numpy(float) for c in COLUMNS})
+        except OSError:
+            pass  # a read-only home: the cache is only a speed-up
+    return frame
+
+
+def default_fleet_weather(
+    fleet: Fleet, progress: Callable[[int, int], None] | None = None
+) -> tuple[Weather, np.ndarray]:
     """Embedded-climatology weather for a fleet: one generated year per 0.5° cell.
+
+    Parameters
+    ----------
+    fleet : telemetry.registry.Fleet
+    progress : callable, optional
+        Called as ``progress(cells_done, cells_total)``.
 
     Returns
     -------
@@ -101,24 +160,27 @@ def default_fleet_weather(fleet: Fleet) -> tuple[Weather, np.ndarray]:
         A weather whose ``data`` stacks the cells (a column MultiIndex ``(cell, variable)``)
         and each plant's cell index.
     """
-    from simulate.climatology import default_weather
-
     lat = fleet.plants["latitude"].to_numpy()
     lon = fleet.plants["longitude"].to_numpy()
     cell = DEFAULT_WEATHER_CELL_DEG
     keys = np.stack([np.round(lat / cell), np.round(lon / cell)], axis=1)
     uniq, index = np.unique(keys, axis=0, return_inverse=True)
+    cache = _cache_dir()
     frames = []
     for k_lat, k_lon in uniq:
         # Generated at the cell centre: at most 0.25° (≈1 min of solar time) from a plant.
-        frames.append(default_weather(float(k_lat * cell), float(k_lon * cell)))
+        frames.append(_cell_weather(float(k_lat * cell), float(k_lon * cell), cache))
+        if progress is not None:
+            progress(len(frames), len(uniq))
     first = frames[0]
     for f in frames[1:]:
         if not f.index.equals(first.index):
             raise InputError("generated weather cells do not share one time axis")
     data = pd.concat(frames, axis=1, keys=range(len(frames)))
-    source = str(first.attrs.get("source", "embedded climatology (estimate)"))
-    return Weather(data=data, source=source, utc_offset_h=None), index.reshape(-1)
+    source = (f"estimate: typical years generated from Roshanai's embedded Iran climatology, "
+              f"one per {cell:g}° cell ({len(frames)} cells)")
+    return (Weather(data=data, source=source, utc_offset_h=None, estimate=True),
+            index.reshape(-1))
 
 
 def _weather_arrays(weather: Weather) -> tuple[np.ndarray, ...]:
@@ -154,6 +216,8 @@ def run_fleet(
     timezone: str = "Asia/Tehran",
     progress: Callable[[int], None] | None = None,
     chunk_plants: int = 4096,
+    weather_progress: Callable[[int, int], None] | None = None,
+    weather_index: np.ndarray | None = None,
 ) -> FleetRun:
     """Simulate every plant of ``fleet`` over the weather's period.
 
@@ -171,6 +235,10 @@ def run_fleet(
         Called with the number of plants done after each chunk.
     chunk_plants : int
         Plants per kernel call (bounds the memory of the hourly work arrays).
+    weather_progress : callable, optional
+        With the embedded climatology: called as ``(cells_done, cells_total)``.
+    weather_index : numpy.ndarray, optional
+        For a multi-column weather (``default_fleet_weather``): each plant's weather column.
 
     Returns
     -------
@@ -178,11 +246,16 @@ def run_fleet(
     """
     from simulate.kernel import FleetArrays, simulate_arrays
 
-    estimate = weather is None
     if weather is None:
-        weather, weather_index = default_fleet_weather(fleet)
-    else:
+        weather, weather_index = default_fleet_weather(fleet, weather_progress)
+    elif weather_index is None:
+        if isinstance(weather.data.columns, pd.MultiIndex):
+            raise InputError("a multi-cell weather needs weather_index")
         weather_index = np.zeros(len(fleet), dtype=np.int64)
+    elif len(weather_index) != len(fleet):
+        raise InputError(f"weather_index has {len(weather_index)} entries for "
+                         f"{len(fleet)} plants")
+    estimate = weather.estimate
     labels = pd.DatetimeIndex(weather.data.index)
     mid, days, day_index, hour_index = _bins(labels, weather.step_hours, timezone)
     ghi, dni, dhi, temp_air, wind = _weather_arrays(weather)
@@ -212,7 +285,7 @@ def run_fleet(
         summary=summary,
         days=days,
         daily_ac_energy_kwh=daily_kwh,
-        hour_of_day_ac_energy_kwh=res.hour_of_day_ac_energy_wh / 1000.0,
+        hour_of_day_ac_energy_kwh=res.ac_energy_by_hour_wh / 1000.0,
         labels=labels,
         ac_power_w=res.ac_power_w if hourly else None,
         weather_source=weather.source,

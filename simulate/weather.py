@@ -61,6 +61,8 @@ class Weather:
         local time; None if unknown.
     latitude_deg, longitude_deg : float or None
         Station location from the file's metadata, if any.
+    estimate : bool
+        True for weather generated from the embedded climatology rather than read from data.
     """
 
     data: pd.DataFrame
@@ -70,6 +72,7 @@ class Weather:
     latitude_deg: float | None = None
     longitude_deg: float | None = None
     meta: dict = field(default_factory=dict)
+    estimate: bool = False
 
     def __len__(self) -> int:
         return len(self.data)
