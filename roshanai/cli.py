@@ -13,7 +13,6 @@ from typing import Annotated
 import click
 import typer
 import typer.exceptions
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
