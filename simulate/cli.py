@@ -159,7 +159,7 @@ def fleet_cmd(
 
 def _write_summary(df: pd.DataFrame, path: Path) -> Path:
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
+        df.to_csv(tmp, index=False, float_format="%.10g")
     return path
 
 
