@@ -3,8 +3,9 @@
 The chain (see DESIGN.md, "Simulation model chain") is SPA solar position (``nrel_numpy``,
 pressure from altitude, temperature from the weather), Spencer extraterrestrial DNI, Hay-Davies or
 Perez transposition, physical IAM on the beam, no spectral loss, SAPM cell temperature, PVWatts DC,
-PVWatts losses and the PVWatts inverter. Its reference is ``simulate.reference.modelchain_reference``
-(plain pvlib ModelChain); the tests hold the two together hour by hour.
+PVWatts losses and the PVWatts inverter. Its reference is
+``simulate.reference.modelchain_reference`` (plain pvlib ModelChain); the tests
+(``tests/simulate/test_kernel.py``) hold the two together hour by hour.
 
 The time-only part of the solar position and the extraterrestrial irradiance are computed once per
 timestamp (``simulate.spa_time``); the numba kernel runs the topocentric part and the rest of the
@@ -305,6 +306,15 @@ _FLEET_RANGES = {
 }
 
 
+def _position(shape: tuple[int, ...], flat: int) -> str:
+    """Where a flat index points, in the caller's terms: weather arrays are (row, timestep),
+    fleet columns one value per plant."""
+    if len(shape) == 2:
+        row, step = np.unravel_index(flat, shape)
+        return f"weather row {int(row)}, timestep {int(step)}"
+    return f"plant {flat}"
+
+
 def _float_array(name: str, value: object, shape: tuple[int, ...],
                  bounds: tuple[float, float]) -> np.ndarray:
     try:
@@ -315,14 +325,15 @@ def _float_array(name: str, value: object, shape: tuple[int, ...],
         raise InputError(f"{name}: expected shape {shape}, got {arr.shape}")
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise InputError(f"{name}: {int(bad.sum())} non-finite value(s), first at flat "
-                         f"index {int(np.flatnonzero(bad)[0])}")
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{name}: {int(bad.sum())} non-finite value(s), first "
+                         f"{float(arr.flat[i])!r} at {_position(shape, i)}")
     low, high = bounds
     out = (arr < low) | (arr > high)
     if out.any():
         i = int(np.flatnonzero(out)[0])
         raise InputError(f"{name}: {int(out.sum())} value(s) outside [{low}, {high}], "
-                         f"first {arr.flat[i]!r} at flat index {i}")
+                         f"first {float(arr.flat[i])!r} at {_position(shape, i)}")
     return arr
 
 
