@@ -1,0 +1,328 @@
+"""The MQTT boundary: the only module that imports paho-mqtt.
+
+:class:`MqttLink` wraps a paho 2.x client speaking MQTT 5 with what the bridge and the emulator
+need and nothing else: TLS and credentials from settings, a persistent session (clean start off,
+session expiry), manual acknowledgement that is refused for messages of an earlier connection
+(their message ids mean nothing after a reconnect; the broker redelivers them), and publishing
+with backpressure (paho stalls once ~65,000 QoS 1 messages wait for acknowledgement). paho's
+callbacks are thin: they hand an :class:`InboundMessage` to the caller's function and return.
+paho's exceptions never leave this module; they become :class:`telemetry.errors.ServiceError`.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from telemetry.errors import ConfigError, ServiceError
+
+__all__ = ["InboundMessage", "MqttLink", "parse_mqtt_url"]
+
+DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600
+"""How long the broker keeps a disconnected bridge's session and queued messages. [s]"""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One received PUBLISH.
+
+    Attributes
+    ----------
+    topic : str
+    payload : bytes
+    mid : int
+        Message id (meaningful only within ``generation``).
+    qos : int
+    dup : bool
+        The broker's redelivery flag.
+    retain : bool
+    received_ns : int
+        Local receive time [ns since the epoch].
+    generation : int
+        Connection counter of the link when it arrived; acks of older generations are dropped.
+    """
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    dup: bool
+    retain: bool
+    received_ns: int
+    generation: int
+
+
+def parse_mqtt_url(url: str) -> tuple[bool, str, int]:
+    """``mqtt://host:port`` or ``mqtts://host:port`` → (tls, host, port)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ConfigError(f"MQTT URL {url!r} must look like mqtt://host:1883 or mqtts://host:8883")
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError:
+        raise ConfigError(f"MQTT URL {url!r} has an invalid port") from None
+    return tls, parts.hostname, port
+
+
+class MqttLink:
+    """A paho MQTT 5 client with a persistent session, manual acks and publish backpressure.
+
+    Parameters
+    ----------
+    url : str
+        ``mqtt://host:port`` or ``mqtts://host:port``.
+    client_id : str
+        Fixed client id (the persistent session is keyed by it).
+    username, password : str, optional
+    ca_file, cert_file, key_file : str, optional
+        TLS trust anchor and optional client certificate.
+    clean_start : bool, default False
+        False keeps the session (subscriptions and queued QoS 1 messages) across reconnects.
+    session_expiry_s : int
+        Session Expiry Interval sent on CONNECT. [s]
+    manual_ack : bool, default False
+        Received QoS 1 messages are acknowledged only by :meth:`ack`.
+    on_message : callable, optional
+        Called from paho's network thread with each :class:`InboundMessage`; keep it short.
+    subscriptions : sequence of str
+        Topic filters subscribed at QoS 1 on every (re)connect.
+    will : (topic, payload, retain), optional
+        Last will published by the broker if this client vanishes.
+    max_pending_publishes : int
+        Backpressure: :meth:`publish` waits while this many QoS ≥ 1 publishes are unacknowledged.
+    receive_maximum : int
+        MQTT 5 Receive Maximum: unacknowledged QoS 1 messages the broker may have in flight to us.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        clean_start: bool = False,
+        session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S,
+        manual_ack: bool = False,
+        on_message: Callable[[InboundMessage], None] | None = None,
+        subscriptions: Sequence[str] = (),
+        will: tuple[str, bytes, bool] | None = None,
+        max_pending_publishes: int = 2000,
+        receive_maximum: int = 10_000,
+        keepalive_s: int = 30,
+    ) -> None:
+        self.url = url
+        self.tls, self.host, self.port = parse_mqtt_url(url)
+        if not client_id or any(c in client_id for c in "+#/"):
+            raise ConfigError(f"client id {client_id!r} must be non-empty without '+', '#', '/'")
+        self.client_id = client_id
+        self._clean_start = clean_start
+        self._session_expiry_s = int(session_expiry_s)
+        self._receive_maximum = int(receive_maximum)
+        self._keepalive_s = int(keepalive_s)
+        self._on_message = on_message
+        self._subscriptions = list(subscriptions)
+        self._generation = 0
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._last_error = ""
+        self._pending = threading.Semaphore(max_pending_publishes)
+        self._pending_lock = threading.Lock()
+        self._pending_mids: set[int] = set()
+        self._acked_early: set[int] = set()
+        self._max_pending = max_pending_publishes
+        self._ack_lock = threading.Lock()
+
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                        protocol=paho.MQTTv5, manual_ack=manual_ack)
+        c.max_inflight_messages_set(min(max_pending_publishes, 65_000))
+        c.max_queued_messages_set(0)
+        c.reconnect_delay_set(1, 30)
+        if username is not None:
+            c.username_pw_set(username, password)
+        if self.tls:
+            try:
+                c.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file,
+                          cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise ConfigError(f"MQTT TLS files: {exc}") from None
+        if will is not None:
+            topic, payload, retain = will
+            c.will_set(topic, payload, qos=1, retain=retain)
+        c.on_connect = self._handle_connect
+        c.on_disconnect = self._handle_disconnect
+        c.on_message = self._handle_message
+        c.on_publish = self._handle_publish
+        c.on_subscribe = self._handle_subscribe
+        self._client = c
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, timeout_s: float = 15.0) -> MqttLink:
+        """Connect and start paho's network thread; wait until connected (and subscribed).
+
+        Raises
+        ------
+        ServiceError
+            The broker cannot be reached or refuses the connection within ``timeout_s``.
+        """
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._session_expiry_s
+        props.ReceiveMaximum = self._receive_maximum
+        try:
+            self._client.connect_async(self.host, self.port, keepalive=self._keepalive_s,
+                                       clean_start=self._clean_start, properties=props)
+        except (OSError, ValueError) as exc:
+            raise ServiceError(f"cannot reach the MQTT broker at {self.url}: {exc}") from None
+        self._client.loop_start()
+        want = self._subscribed if self._subscriptions else self._connected
+        if not want.wait(timeout_s):
+            self._client.loop_stop()
+            self._client.disconnect()
+            why = self._last_error or "no answer"
+            raise ServiceError(f"cannot connect to the MQTT broker at {self.url}: {why}")
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Disconnect cleanly (the session stays on the broker) and stop the network thread."""
+        try:
+            self.wait_published(timeout_s)
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+
+    def __enter__(self) -> MqttLink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker connection is up."""
+        return self._connected.is_set()
+
+    @property
+    def generation(self) -> int:
+        """Number of successful connections so far."""
+        return self._generation
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        """Block until connected (True) or ``timeout_s`` passed (False)."""
+        return self._connected.wait(timeout_s)
+
+    # ------------------------------------------------------------------ receiving
+
+    def ack(self, message: InboundMessage) -> bool:
+        """Acknowledge ``message`` (manual-ack mode). False if its connection is gone.
+
+        A message of an earlier connection is not acknowledged: its id may now name another
+        message, and the broker redelivers it anyway (the store is idempotent on ``ts``).
+        """
+        if message.qos == 0:
+            return True
+        with self._ack_lock:
+            if message.generation != self._generation or not self._connected.is_set():
+                return False
+            return self._client.ack(message.mid, message.qos) == paho.MQTT_ERR_SUCCESS
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False,
+                timeout_s: float = 60.0) -> None:
+        """Publish, waiting (backpressure) while too many QoS ≥ 1 messages are unacknowledged.
+
+        Raises
+        ------
+        ServiceError
+            Backpressure did not clear within ``timeout_s`` or paho refused the message.
+        """
+        if qos and not self._pending.acquire(timeout=timeout_s):
+            raise ServiceError(f"MQTT broker at {self.url} acknowledged nothing for "
+                               f"{timeout_s:g} s")
+        # Not under _pending_lock: paho holds its own lock while calling on_publish.
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if not qos:
+            return
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            self._pending.release()
+            raise ServiceError(f"MQTT publish to {topic!r} failed: {paho.error_string(info.rc)}")
+        with self._pending_lock:
+            if info.mid in self._acked_early:  # on_publish came before publish() returned
+                self._acked_early.discard(info.mid)
+                self._pending.release()
+            else:
+                self._pending_mids.add(info.mid)
+
+    def wait_published(self, timeout_s: float = 30.0) -> bool:
+        """Block until every QoS ≥ 1 publish is acknowledged (True) or ``timeout_s`` passed."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._pending_lock:
+                if not self._pending_mids:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    @property
+    def pending_publishes(self) -> int:
+        """QoS ≥ 1 publishes not yet acknowledged by the broker."""
+        with self._pending_lock:
+            return len(self._pending_mids)
+
+    # ------------------------------------------------------------------ paho callbacks
+
+    def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._last_error = f"refused: {reason_code}"
+            return
+        with self._ack_lock:
+            self._generation += 1
+        self._connected.set()
+        if self._subscriptions:
+            client.subscribe([(t, 1) for t in self._subscriptions])
+
+    def _handle_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [str(rc) for rc in reason_codes if rc.is_failure]
+        if failed:
+            self._last_error = f"subscription refused: {', '.join(failed)}"
+            return
+        self._subscribed.set()
+
+    def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+        if reason_code is not None and reason_code.is_failure:
+            self._last_error = f"disconnected: {reason_code}"
+
+    def _handle_message(self, client, userdata, msg) -> None:
+        if self._on_message is None:
+            return
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # a broker should refuse these; never crash on one
+            topic = bytes(msg._topic).decode("utf-8", "replace")
+        self._on_message(InboundMessage(
+            topic=topic, payload=msg.payload, mid=msg.mid, qos=msg.qos, dup=bool(msg.dup),
+            retain=bool(msg.retain), received_ns=time.time_ns(), generation=self._generation,
+        ))
+
+    def _handle_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._pending_lock:
+            if mid in self._pending_mids:
+                self._pending_mids.discard(mid)
+                self._pending.release()
+            else:
+                self._acked_early.add(mid)
