@@ -10,10 +10,14 @@ The escaping rules are those of the InfluxDB 1.x parser (which 2.x kept):
 - a tag whose value is empty is no tag: it is left out.
 
 What line protocol cannot carry is refused with :class:`~telemetry.errors.InputError` rather
-than silently mangled: a line break (``\\n`` or ``\\r``) anywhere, a name or tag value ending in a
-backslash (the backslash would escape the separator after it), a measurement starting with
-``#`` (the line would be a comment), NaN and infinities, integers outside int64, empty names
-and points without fields.
+than silently mangled: a line break (``\\n`` or ``\\r``) anywhere; in a name or tag value, a
+backslash at the end or before a backslash, comma, equals sign, space or double quote (servers
+disagree on what such a pair means: InfluxDB 1.x keeps ``\\\\`` as two backslashes, newer
+parsers read one, and 1.x unescapes ``\\"`` in measurements and field keys but not in tags); a
+measurement starting with ``#`` (the line would be a comment); a measurement or field key
+starting with a tab or NUL (the server strips them); NaN and infinities, integers outside
+int64, empty names and points without fields. A backslash before any other character is an
+ordinary character everywhere. (Checked against influxd 1.6.7 by ``tests/telemetry``.)
 """
 
 from __future__ import annotations
@@ -50,8 +54,16 @@ PRECISION_NS: Final[Mapping[str, int]] = {
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 
-_MEASUREMENT_SPECIAL: Final = frozenset(", ")
-_KEY_SPECIAL: Final = frozenset(",= ")
+#: What ``\\x`` unescapes to ``x`` when parsing, per element (as InfluxDB 1.x reads them).
+_MEASUREMENT_SPECIAL: Final = frozenset(', ="')
+_TAG_SPECIAL: Final = frozenset(",= ")
+_FIELD_KEY_SPECIAL: Final = frozenset(',= "')
+#: Characters a backslash in a name or tag value must not precede (see the module docstring).
+_AMBIGUOUS_AFTER_BACKSLASH: Final = frozenset('\\,= "')
+#: Characters InfluxDB skips at the start of a line and of the field set.
+_STRIPPED_LEADING: Final = " \t\x00"
+#: Of those, the ones escaping cannot protect (a leading space is written ``\\ ``).
+_UNPROTECTED_LEADING: Final = "\t\x00"
 _MEASUREMENT_ESCAPES: Final = str.maketrans({",": r"\,", " ": r"\ "})
 _KEY_ESCAPES: Final = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _STRING_ESCAPES: Final = str.maketrans({"\\": "\\\\", '"': '\\"'})
@@ -111,6 +123,12 @@ def _check_name(kind: str, text: object) -> str:
     name = _check_text(kind, text)
     if name.endswith("\\"):
         raise InputError(f"{kind} {name!r} ends with a backslash, which line protocol cannot carry")
+    start = name.find("\\")
+    while start != -1:  # bounded: each step moves right
+        if name[start + 1] in _AMBIGUOUS_AFTER_BACKSLASH:
+            raise InputError(f"{kind} {name!r} has a backslash before {name[start + 1]!r}, which "
+                             f"line protocol servers read differently")
+        start = name.find("\\", start + 1)
     return name
 
 
@@ -184,6 +202,8 @@ def format_point(
     name = _check_name("measurement", measurement)
     if name.startswith("#"):
         raise InputError(f"measurement {name!r} starts with '#', the line would be a comment")
+    if name[0] in _UNPROTECTED_LEADING:
+        raise InputError(f"measurement {name!r} starts with {name[0]!r}, which the server strips")
     parts = [name.translate(_MEASUREMENT_ESCAPES)]
     for key in sorted(tags):
         value = tags[key]
@@ -195,10 +215,12 @@ def format_point(
     if not fields:
         raise InputError(f"point of measurement {name!r} has no fields")
     parts.append(" ")
-    parts.append(",".join(
-        f"{_check_name('field key', key).translate(_KEY_ESCAPES)}={_format_value(key, value)}"
-        for key, value in fields.items()
-    ))
+    for i, (key, field_value) in enumerate(fields.items()):
+        if _check_name("field key", key)[0] in _UNPROTECTED_LEADING:
+            # Stripped by the server when it is the first key; refused wherever it stands.
+            raise InputError(f"field key {key!r} starts with {key[0]!r}, which the server strips")
+        parts.append(f"{',' if i else ''}{key.translate(_KEY_ESCAPES)}="
+                     f"{_format_value(key, field_value)}")
     if time_ns is not None:
         parts.append(" " + _format_time(time_ns, precision))
     return "".join(parts)
@@ -305,7 +327,8 @@ def parse_line(line: str, precision: str = "ns") -> Point:
         line = line[:-1]
     if "\n" in line or "\r" in line:
         raise InputError(f"line protocol: more than one line: {line!r}")
-    if not line.strip() or line.startswith("#"):
+    line = line.lstrip(_STRIPPED_LEADING)
+    if not line or line.startswith("#"):
         raise InputError(f"line protocol: no point in {line!r}")
     scanner = _Scanner(line)
     measurement, stop = scanner.token(_MEASUREMENT_SPECIAL, ", ")
@@ -314,11 +337,11 @@ def parse_line(line: str, precision: str = "ns") -> Point:
     tags: dict[str, str] = {}
     while stop == ",":
         scanner.pos += 1
-        key, sep = scanner.token(_KEY_SPECIAL, "=, ")
+        key, sep = scanner.token(_TAG_SPECIAL, "=, ")
         if sep != "=" or not key:
             raise scanner.error("tag without key=value")
         scanner.pos += 1
-        value, stop = scanner.token(_KEY_SPECIAL, ", =")
+        value, stop = scanner.token(_TAG_SPECIAL, ", =")
         if stop == "=" or not value:
             raise scanner.error(f"bad value for tag {key!r}")
         if key in tags:
@@ -326,10 +349,12 @@ def parse_line(line: str, precision: str = "ns") -> Point:
         tags[key] = value
     if stop != " ":
         raise scanner.error("missing fields")
+    while scanner.pos + 1 < len(line) and line[scanner.pos + 1] in _STRIPPED_LEADING:
+        scanner.pos += 1  # InfluxDB skips blanks, tabs and NULs before the first field key
     fields: dict[str, FieldValue] = {}
     while True:
         scanner.pos += 1
-        key, sep = scanner.token(_KEY_SPECIAL, "=, ")
+        key, sep = scanner.token(_FIELD_KEY_SPECIAL, "=, ")
         if sep != "=" or not key:
             raise scanner.error("field without key=value")
         scanner.pos += 1

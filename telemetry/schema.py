@@ -16,16 +16,28 @@ bridge
     ``lag_s``.
 sim_plant_year
     One point per plant and simulation run: annual figures. Tags: ``plant_id``, ``province``,
-    ``run_id``, ``weather``. Fields: ``ac_energy_kwh``, ``specific_yield_kwh_per_kwp``,
-    ``performance_ratio``, ``capacity_factor_pct``, ``peak_ac_power_w``,
-    ``poa_insolation_kwh_m2``. Time: start of the simulated year (UTC).
+    ``run_id``, ``weather``. Fields: :data:`SIM_YEAR_FIELDS` (``ac_energy_kwh``,
+    ``specific_yield_kwh_per_kwp``, ``performance_ratio``, ``capacity_factor_pct``,
+    ``peak_ac_power_w``, ``poa_insolation_kwh_m2``, the ratings ``dc_kwp`` and ``ac_kw`` for
+    weighting, and the outage figures when the run has them). Time: 1 January of the
+    simulated year, 00:00 UTC.
 sim_plant_month
     One point per plant, Gregorian month and run: ``ac_energy_kwh``. Tags as
-    ``sim_plant_year`` plus ``month`` (1–12) and ``hijri_month`` is not a tag here (months of
-    the two calendars do not align; Solar Hijri sums live in ``sim_plant_hijri_month``).
+    ``sim_plant_year`` plus ``month`` (``"01"`` … ``"12"``, two digits so they sort). Time: the
+    1st of the month in the simulated year, 00:00 UTC. (Months of the two calendars do not
+    align; Solar Hijri sums live in ``sim_plant_hijri_month``.)
 sim_plant_hijri_month
     One point per plant, Solar Hijri month and run: ``ac_energy_kwh``; tag ``hijri_month``
-    (1 = Farvardin … 12 = Esfand).
+    (``"01"`` = Farvardin … ``"12"`` = Esfand). Time: 00:00 UTC of the Gregorian date the month
+    starts on, in the Hijri year whose Nowruz falls in the simulated year (Esfand thus lies in
+    the next Gregorian year).
+
+    Simulation points: ``run_id`` is a tag (``20260701T090000Z-3fa2c1`` by default) so runs do
+    not overwrite each other; select one with ``WHERE run_id = '...'``, drop one with
+    ``DROP SERIES WHERE run_id = '...'``. Each run adds about 25 series per plant. ``weather``
+    is the weather file (``name (format)``) or ``embedded climatology (estimate)``. Monthly
+    figures, like the summary's, sum the run's local days (zone of the run) by month number,
+    so a typical year wraps around; months without simulated days are not written.
 sim_expected
     Expected AC power of a plant for each simulated hour (``ac_power_w``), written when hourly
     output is asked for. Tags ``plant_id``, ``province``, ``run_id``.
@@ -43,7 +55,12 @@ __all__ = [
     "MEASUREMENT_SIM_MONTH",
     "MEASUREMENT_SIM_YEAR",
     "REGISTRY_TAGS",
+    "SIM_YEAR_FIELDS",
+    "TAG_HIJRI_MONTH",
+    "TAG_MONTH",
     "TAG_PLANT_ID",
+    "TAG_RUN_ID",
+    "TAG_WEATHER",
 ]
 
 DATABASE = "roshanai"
@@ -56,6 +73,11 @@ MEASUREMENT_SIM_HIJRI_MONTH = "sim_plant_hijri_month"
 MEASUREMENT_SIM_EXPECTED = "sim_expected"
 
 TAG_PLANT_ID = "plant_id"
+#: Tags of the simulation measurements (see the module docstring).
+TAG_RUN_ID = "run_id"
+TAG_WEATHER = "weather"
+TAG_MONTH = "month"
+TAG_HIJRI_MONTH = "hijri_month"
 #: Registry columns copied as tags onto every point of a plant (coarse location only; never
 #: personal data).
 REGISTRY_TAGS = ("province",)
@@ -73,3 +95,20 @@ INVERTER_FIELDS: dict[str, type] = {
     "rssi_dbm": float,
     "seq": int,
 }
+
+#: Fields of ``sim_plant_year`` (summary columns of the same names; the outage ones only when
+#: the run computed them).
+SIM_YEAR_FIELDS = (
+    "ac_energy_kwh",
+    "specific_yield_kwh_per_kwp",
+    "performance_ratio",
+    "capacity_factor_pct",
+    "peak_ac_power_w",
+    "poa_insolation_kwh_m2",
+    "dc_kwp",
+    "ac_kw",
+    "outage_hours",
+    "outage_hours_served",
+    "coverage_pct",
+    "unserved_kwh",
+)
