@@ -1,0 +1,344 @@
+"""The bridge: MQTT in, durable spool, InfluxDB out — and nothing acknowledged before it is safe.
+
+Threads:
+
+- paho's network thread hands each message to a queue (:class:`firmware_bridge.mqtt.MqttLink`);
+- the ingest thread takes what has arrived (a group of up to ``group_max`` messages), decodes and
+  validates it, appends lines and quarantine entries to the spool in ONE fsync'd commit, and only
+  then acknowledges the group's messages to the broker (group commit);
+- the writer thread drains the spool into InfluxDB (:class:`firmware_bridge.writer.Writer`);
+- the metrics thread appends a ``bridge`` self-metrics point to the spool every few seconds and
+  lets the status tracker publish plant status.
+
+A kill -9 at any moment loses nothing: unacknowledged messages are redelivered by the broker
+(persistent session, QoS 1), spooled lines are written after the restart, and a line written
+twice overwrites itself (the device's timestamp is the point's time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import signal
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from firmware_bridge.decode import Decoded, Decoder, Rejection
+from firmware_bridge.mqtt import InboundMessage, MqttLink
+from firmware_bridge.points import record_line
+from firmware_bridge.spool import QuarantineEntry, Spool, SpoolFull
+from firmware_bridge.validate import Validator
+from firmware_bridge.writer import Writer
+from telemetry.influx import InfluxStore
+from telemetry.lineprotocol import format_point
+from telemetry.registry import Fleet
+from telemetry.schema import MEASUREMENT_BRIDGE
+
+__all__ = ["Bridge", "BridgeCounters"]
+
+AVAILABILITY_FILTER = "roshanai/v1/+/availability"
+"""Gateways' online/offline messages (their last will says ``offline``)."""
+
+STATE_SAVE_INTERVAL_S = 30.0
+"""How often the energy-counter state of every plant is saved with a commit. [s]"""
+
+log = logging.getLogger("roshanai.bridge")
+
+MAX_QUARANTINED_PAYLOAD_BYTES = 64 * 1024
+"""Quarantined payloads are kept up to this size (the rest is cut, and the cut is noted). [bytes]"""
+
+
+@dataclass
+class BridgeCounters:
+    """Cumulative counters of one bridge instance (persisted in the spool across restarts)."""
+
+    received: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def as_dict(self) -> dict[str, int]:
+        with self.lock:
+            return {"received": self.received, "stored": self.stored,
+                    "quarantined": self.quarantined, "duplicates": self.duplicates}
+
+
+class Bridge:
+    """One bridge process.
+
+    Parameters
+    ----------
+    link_factory : callable
+        ``link_factory(on_message, subscriptions) -> MqttLink`` (not started).
+    store : InfluxStore
+    state_dir : pathlib.Path
+        Holds ``spool.sqlite3`` (spool, quarantine, counters).
+    fleet : Fleet, optional
+        The registry: unknown plant ids are quarantined and tags come from it. None accepts
+        every syntactically valid plant id.
+    instance : str
+        ``instance`` tag of the self-metrics (the client id).
+    share_group : str or None
+        Subscribe as ``$share/<group>/...`` so several bridges split the load.
+    group_max : int
+        Largest group of messages committed together.
+    metrics_interval_s : float
+        Period of the ``bridge`` self-metrics point. [s]
+    max_spool_bytes : int
+        Disk bound of the spool; beyond it the bridge stops acknowledging (the broker keeps
+        the messages) and raises the ``spool_full`` alarm. [bytes]
+    status : object, optional
+        A status tracker with ``observe(record, now_ns)`` and ``tick(now_ns) -> list[str]``
+        (lines to store), called from the ingest and metrics threads.
+    """
+
+    def __init__(
+        self,
+        link_factory: Callable[[Callable[[InboundMessage], None], list[str]], MqttLink],
+        store: InfluxStore,
+        state_dir: Path | str,
+        *,
+        fleet: Fleet | None = None,
+        instance: str = "bridge",
+        share_group: str | None = "roshanai",
+        group_max: int = 2000,
+        metrics_interval_s: float = 5.0,
+        max_spool_bytes: int = 4 * 1024**3,
+        status: object | None = None,
+        serials: dict[str, str] | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.spool = Spool(self.state_dir / "spool.sqlite3", max_bytes=max_spool_bytes)
+        self.store = store
+        self.fleet = fleet
+        self.instance = instance
+        self.group_max = int(group_max)
+        self.metrics_interval_s = float(metrics_interval_s)
+        self.decoder = Decoder(serials=serials)
+        self.validator = Validator(fleet)
+        saved = self.spool.get_state("counter_state")
+        if isinstance(saved, dict):
+            self.validator.load_counter_state(saved)
+        counters = self.spool.get_state(f"counters/{instance}", {}) or {}
+        self.counters = BridgeCounters(**{k: int(v) for k, v in dict(counters).items()
+                                          if k in ("received", "stored", "quarantined",
+                                                   "duplicates")})
+        self.status = status
+        self.spool_full = False
+        self._queue: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
+        self._recent: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._stop_ingest = threading.Event()
+        self._stop_writer = threading.Event()
+        self._wake_writer = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_flush_ns = 0
+        self._state_saved_at = time.monotonic()
+        topics = [*self.decoder.subscriptions(), AVAILABILITY_FILTER]
+        if share_group:
+            topics = [f"$share/{share_group}/{t}" for t in topics]
+        self.subscriptions = topics
+        self.link = link_factory(self._queue.put, topics)
+        self.writer = Writer(self.spool, store, on_stored=self._count_stored)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Bridge:
+        """Start the writer, ingest and metrics threads, then connect and subscribe."""
+        self._spawn("writer", lambda: self.writer.run(self._stop_writer, wake=self._wake_writer))
+        self._spawn("ingest", self._ingest_loop)
+        self._spawn("metrics", self._metrics_loop)
+        self.link.start()
+        log.info("bridge %s: subscribed to %s; spool %s (%d lines waiting)", self.instance,
+                 ", ".join(self.subscriptions), self.spool.path, self.spool.depth)
+        return self
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        t = threading.Thread(target=target, name=f"bridge-{name}", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self, drain_timeout_s: float = 10.0) -> None:
+        """Stop taking messages (the group in hand is committed and acknowledged), disconnect,
+        let the writer drain for up to ``drain_timeout_s``, and write a last metrics point."""
+        self._stop_ingest.set()
+        for t in self._threads:
+            if t.name in ("bridge-ingest", "bridge-metrics"):
+                t.join(timeout=30)
+        self.link.stop()
+        self._append_metrics()
+        deadline = time.monotonic() + drain_timeout_s
+        while self.spool.depth and time.monotonic() < deadline and not self.writer.stats.backoff_s:
+            self._wake_writer.set()
+            time.sleep(0.05)
+        self._stop_writer.set()
+        self._wake_writer.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        self._save_state()
+        self.spool.close()
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop cleanly."""
+        done = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: done.set())
+        self.start()
+        while not done.wait(1.0):
+            pass
+        log.info("bridge %s: stopping", self.instance)
+        self.stop()
+
+    # ------------------------------------------------------------------ ingest
+
+    def _ingest_loop(self) -> None:
+        while not self._stop_ingest.is_set():
+            group: list[InboundMessage] = []
+            with contextlib.suppress(queue.Empty):
+                group.append(self._queue.get(timeout=0.1))
+            while len(group) < self.group_max:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            lines: list[tuple[str, int]] = []
+            rejected: list[QuarantineEntry] = []
+            tokens: list[object] = []
+            now_ns = time.time_ns()
+            for msg in group:
+                if msg.topic.startswith("roshanai/v1/") and msg.topic.endswith("/availability"):
+                    self._availability(msg)
+                    tokens.append(msg)
+                    continue
+                self._process(msg, self.decoder.decode(msg.topic, msg.payload, msg,
+                                                       msg.received_ns),
+                              now_ns, lines, rejected, tokens)
+            if now_ns - self._last_flush_ns > 1_000_000_000:
+                self._last_flush_ns = now_ns
+                self._process(None, self.decoder.flush(now_ns), now_ns, lines, rejected, tokens)
+            if not (lines or rejected or tokens):
+                continue
+            if not self._commit(lines, rejected, len(group)):
+                return  # stopping while the spool is full: nothing acknowledged, nothing lost
+            for token in tokens:
+                if isinstance(token, InboundMessage):
+                    self.link.ack(token)
+            self._wake_writer.set()
+
+    def _process(self, msg: InboundMessage | None, decoded: Decoded, now_ns: int,
+                 lines: list[tuple[str, int]], rejected: list[QuarantineEntry],
+                 tokens: list[object]) -> None:
+        topic = msg.topic if msg is not None else ""
+        received_ns = msg.received_ns if msg is not None else now_ns
+        if msg is not None:
+            with self.counters.lock:
+                self.counters.received += 1
+                if msg.dup:
+                    self.counters.duplicates += 1
+        for rej in decoded.rejections:
+            rejected.append(self._entry(received_ns, topic, msg.payload if msg else b"", rej))
+        for record in decoded.records:
+            checked = self.validator.check(record, now_ns)
+            if isinstance(checked, Rejection):
+                rejected.append(self._entry(received_ns, topic,
+                                            msgspec.json.encode(record), checked))
+                continue
+            key = (record.plant_id, record.ts_ns)
+            if key in self._recent:
+                if msg is None or not msg.dup:
+                    with self.counters.lock:
+                        self.counters.duplicates += 1
+            else:
+                self._recent[key] = None
+                if len(self._recent) > 200_000:
+                    self._recent.popitem(last=False)
+            lines.append((record_line(checked), received_ns))
+            if self.status is not None:
+                self.status.observe(checked, now_ns)  # type: ignore[attr-defined]
+        tokens.extend(decoded.tokens)
+
+    def _availability(self, msg: InboundMessage) -> None:
+        parts = msg.topic.split("/")
+        if len(parts) == 4 and self.status is not None:
+            self.status.will(parts[2], bytes(msg.payload))  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _entry(received_ns: int, topic: str, payload: bytes, rej: Rejection) -> QuarantineEntry:
+        detail = rej.detail
+        if len(payload) > MAX_QUARANTINED_PAYLOAD_BYTES:
+            detail += f" (payload cut from {len(payload):,} bytes)"
+            payload = payload[:MAX_QUARANTINED_PAYLOAD_BYTES]
+        return QuarantineEntry(received_ns, topic, bytes(payload), rej.reason, detail,
+                               rej.plant_id)
+
+    def _commit(self, lines: list[tuple[str, int]], rejected: list[QuarantineEntry],
+                n_messages: int) -> bool:
+        state = None
+        now = time.monotonic()
+        if lines and now - self._state_saved_at > STATE_SAVE_INTERVAL_S:
+            self._state_saved_at = now  # energy-counter state: cheap enough every half minute
+            state = {"counter_state": self.validator.counter_state()}
+        while True:
+            try:
+                self.spool.append(lines, rejected, state=state)
+            except SpoolFull as exc:
+                if not self.spool_full:
+                    log.error("%s: not acknowledging new messages until InfluxDB takes the "
+                              "backlog (the broker keeps them)", exc)
+                self.spool_full = True
+                self._wake_writer.set()
+                if self._stop_ingest.wait(1.0):
+                    return False
+                continue
+            if self.spool_full:
+                log.warning("spool below its bound again; acknowledging messages")
+            self.spool_full = False
+            with self.counters.lock:
+                self.counters.quarantined += len(rejected)
+            return True
+
+    def _count_stored(self, n: int) -> None:
+        with self.counters.lock:
+            self.counters.stored += n
+
+    # ------------------------------------------------------------------ metrics and status
+
+    def _metrics_loop(self) -> None:
+        while not self._stop_ingest.wait(self.metrics_interval_s):
+            self._append_metrics()
+
+    def metrics(self) -> dict[str, float | int | bool]:
+        """The self-metrics fields as they are now."""
+        oldest = self.spool.oldest_received_ns()
+        lag_s = 0.0 if oldest is None else max(0.0, (time.time_ns() - oldest) / 1e9)
+        return {**self.counters.as_dict(), "spool_depth": self.spool.depth,
+                "spool_bytes": self.spool.size_bytes(), "lag_s": round(lag_s, 3),
+                "spool_full": self.spool_full,
+                "rejected_by_store": self.writer.stats.rejected}
+
+    def _append_metrics(self) -> None:
+        now_ns = time.time_ns()
+        fields = self.metrics()
+        lines = [(format_point(MEASUREMENT_BRIDGE, {"instance": self.instance}, fields,
+                               now_ns), now_ns)]
+        if self.status is not None:
+            try:
+                lines += [(line, now_ns) for line in self.status.tick(now_ns)]  # type: ignore
+            except Exception:  # a status bug must not stop the metrics
+                log.exception("plant status update failed")
+        # Metrics are the first thing to give up when the disk bound is reached.
+        with contextlib.suppress(SpoolFull):
+            self.spool.append(lines, state={f"counters/{self.instance}":
+                                            self.counters.as_dict()})
+        self._wake_writer.set()
+
+    def _save_state(self) -> None:  # after the ingest thread has ended
+        self.spool.set_state(f"counters/{self.instance}", self.counters.as_dict())
+        self.spool.set_state("counter_state", self.validator.counter_state())

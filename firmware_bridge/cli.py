@@ -1,0 +1,135 @@
+"""``roshanai bridge ...``: run the MQTT → InfluxDB bridge, inspect its quarantine."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["app"]
+
+app = typer.Typer(help="The MQTT → InfluxDB bridge that loses nothing.", no_args_is_help=True)
+console = Console(highlight=False)
+
+
+def _settings(ctx: typer.Context, **flags):
+    from roshanai.config import load_settings
+
+    root = ctx.find_root().obj or {}
+    return load_settings(flags=flags, config_file=root.get("config_file"))[0]
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    mqtt_url: Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:1883 or "
+                        "mqtts://host:8883 [env ROSHANAI_MQTT_URL].", show_default=False)] = None,
+    influx_url: Annotated[str | None, typer.Option("--influx-url", help="InfluxDB URL [env "
+                          "ROSHANAI_INFLUX_URL].", show_default=False)] = None,
+    influx_db: Annotated[str | None, typer.Option("--influx-db", help="Database or bucket [env "
+                         "ROSHANAI_INFLUX_DB; default roshanai].", show_default=False)] = None,
+    state_dir: Annotated[str | None, typer.Option("--state-dir", help="Spool and quarantine "
+                         "folder [env ROSHANAI_STATE_DIR].", show_default=False)] = None,
+    client_id: Annotated[str | None, typer.Option("--client-id", help="Fixed MQTT client id "
+                         "(the persistent session) [env ROSHANAI_CLIENT_ID].",
+                         show_default=False)] = None,
+    fleet: Annotated[str | None, typer.Option("--fleet", help="Fleet registry CSV: unknown "
+                     "plants are quarantined [env ROSHANAI_FLEET].", show_default=False)] = None,
+    share_group: Annotated[str, typer.Option("--share-group", help="Shared-subscription group "
+                           "('' for plain subscriptions).")] = "roshanai",
+    metrics_interval: Annotated[float, typer.Option("--metrics-interval", help="Seconds "
+                                "between self-metrics points.")] = 5.0,
+    max_spool_mb: Annotated[float, typer.Option("--max-spool-mb", help="Disk bound of the "
+                            "spool [MB].")] = 4096.0,
+    expected: Annotated[bool, typer.Option(help="Compute the simulator's expected power for "
+                        "underperformance (needs --fleet).")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run the bridge until SIGTERM/SIGINT: MQTT (QoS 1, persistent session) → durable spool →
+    InfluxDB, with plant status and self-metrics."""
+    from firmware_bridge.bridge import Bridge
+    from firmware_bridge.mqtt import MqttLink
+    from firmware_bridge.status import ExpectedPower, StatusTracker
+    from telemetry.influx import InfluxStore
+    from telemetry.registry import read_fleet
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = _settings(ctx, mqtt_url=mqtt_url, influx_url=influx_url, influx_db=influx_db,
+                  state_dir=state_dir, client_id=client_id, fleet=fleet)
+    registry = read_fleet(s.fleet) if s.fleet else None
+    if registry is None:
+        logging.getLogger("roshanai.bridge").warning(
+            "no --fleet: every syntactically valid plant id is accepted")
+    store = InfluxStore.from_settings(s)
+    try:
+        version = store.ping()
+        if store.api == "v1":
+            store.create_database(s.influx_db)
+        logging.getLogger("roshanai.bridge").info("InfluxDB %s at %s (%s write API)", version,
+                                                  store.url, store.api)
+    except Exception as exc:  # the bridge runs while InfluxDB is away: the spool holds it all
+        logging.getLogger("roshanai.bridge").warning("InfluxDB not reachable yet: %s", exc)
+
+    links: list[MqttLink] = []
+
+    def publish(topic: str, payload: bytes, retain: bool) -> None:
+        if links and links[0].connected:
+            links[0].publish(topic, payload, qos=1, retain=retain, timeout_s=5)
+
+    exp = ExpectedPower(registry).start() if registry is not None and expected else None
+    status = StatusTracker(registry, publish=publish, expected=exp)
+
+    def link_factory(on_message, topics):
+        link = MqttLink(s.mqtt_url, s.client_id, username=s.mqtt_username,
+                        password=s.mqtt_password, ca_file=s.mqtt_ca_file,
+                        cert_file=s.mqtt_cert_file, key_file=s.mqtt_key_file,
+                        clean_start=False, manual_ack=True, on_message=on_message,
+                        subscriptions=topics, max_pending_publishes=1000)
+        links.append(link)
+        return link
+
+    bridge = Bridge(link_factory, store, Path(s.state_dir), fleet=registry,
+                    instance=s.client_id, share_group=share_group or None,
+                    metrics_interval_s=metrics_interval,
+                    max_spool_bytes=int(max_spool_mb * 1024 * 1024), status=status)
+    bridge.run_forever()
+    m = bridge.metrics()
+    console.print(f"bridge {s.client_id} stopped: received {m['received']:,}, stored "
+                  f"{m['stored']:,}, quarantined {m['quarantined']:,}, "
+                  f"{m['spool_depth']:,} lines left in the spool")
+
+
+@app.command("quarantine")
+def quarantine_cmd(
+    ctx: typer.Context,
+    state_dir: Annotated[str | None, typer.Option("--state-dir", help="The bridge's state "
+                         "folder [env ROSHANAI_STATE_DIR].", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Newest entries to list.")] = 20,
+) -> None:
+    """Count quarantined messages by reason and list the newest."""
+    from firmware_bridge.spool import Spool
+    from telemetry.errors import InputError
+
+    s = _settings(ctx, state_dir=state_dir)
+    path = Path(s.state_dir) / "spool.sqlite3"
+    if not path.exists():
+        raise InputError(f"no bridge spool in {s.state_dir} (pass --state-dir)")
+    spool = Spool(path)
+    counts = spool.quarantine_counts()
+    console.print(f"{sum(counts.values()):,} quarantined; {spool.depth:,} lines waiting for "
+                  f"InfluxDB")
+    t = Table("reason", "count")
+    for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        t.add_row(reason, f"{n:,}")
+    console.print(t)
+    t = Table("received (UTC)", "reason", "topic", "detail")
+    for q in spool.quarantined(limit):
+        t.add_row(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(q.received_ns / 1e9)),
+                  q.reason, q.topic, q.detail)
+    console.print(t)

@@ -1,0 +1,275 @@
+"""Plant status: online/offline, producing, alarms, today's energy, and underperformance.
+
+The bridge feeds every accepted reading to :meth:`StatusTracker.observe` and calls
+:meth:`StatusTracker.tick` every few seconds; a tick returns ``plant_status`` lines for the spool
+and publishes each plant's status, retained, on ``roshanai/v1/<plant_id>/status`` when it changed
+(or every ``republish_s``). Gateways may set a last will ``offline`` on
+``roshanai/v1/<plant_id>/availability``; it marks the plant offline at once.
+
+Today's energy comes from the lifetime counter: the sum of its positive steps between readings in
+device-time order, so a counter reset (flagged by the validator) or a late backfill never makes
+it negative or double-counts. Underperformance compares AC power with the simulator's expected
+power for the plant at that month and local hour (a typical-year mean from the embedded
+climatology, see :class:`ExpectedPower`): ``performance_index`` = actual / expected, and the plant
+is ``underperforming`` while the index stays below ``underperformance_ratio`` over the readings of
+the last ``underperformance_window_s`` in daylight (expected above 10 % of the rating).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from telemetry.lineprotocol import format_point
+from telemetry.registry import Fleet
+
+__all__ = ["MEASUREMENT_PLANT_STATUS", "ExpectedPower", "PlantState", "StatusTracker"]
+
+log = logging.getLogger("roshanai.bridge.status")
+
+MEASUREMENT_PLANT_STATUS = "plant_status"
+TEHRAN = ZoneInfo("Asia/Tehran")
+
+
+class ExpectedPower:
+    """Typical-year mean AC power per plant, month and local hour, from the fleet simulator.
+
+    Computed in a background thread at start (the bridge does not wait for it); until ready,
+    :meth:`get` returns None.
+    """
+
+    def __init__(self, fleet: Fleet, timezone: str = "Asia/Tehran") -> None:
+        self.fleet = fleet
+        self.timezone = timezone
+        self.index = {pid: i for i, pid in enumerate(fleet.plants["plant_id"])}
+        self.table: np.ndarray | None = None  # (n_plants, 12, 24) [W]
+        self.error = ""
+        self._thread = threading.Thread(target=self._compute, name="expected-power",
+                                        daemon=True)
+
+    def start(self) -> ExpectedPower:
+        self._thread.start()
+        return self
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the table is ready (True) or failed/timed out (False)."""
+        self._thread.join(timeout_s)
+        return self.table is not None
+
+    def _compute(self) -> None:
+        try:
+            from simulate.fleet import run_fleet
+
+            n = len(self.fleet)
+            table = np.zeros((n, 12, 24), dtype=np.float32)
+            step = 2000
+            for a in range(0, n, step):
+                run = run_fleet(self.fleet.subset(a, min(n, a + step)), None, hourly=True,
+                                timezone=self.timezone)
+                local = (run.labels - np.timedelta64(30, "m")).tz_convert(self.timezone)
+                key = (local.month.to_numpy() - 1) * 24 + local.hour.to_numpy()
+                counts = np.bincount(key, minlength=288).astype(float)
+                power = run.ac_power_w  # (chunk, n_time)
+                assert power is not None
+                sums = np.zeros((power.shape[0], 288))
+                for k in range(288):
+                    sel = key == k
+                    if sel.any():
+                        sums[:, k] = power[:, sel].sum(axis=1)
+                table[a:a + power.shape[0]] = (sums / np.maximum(counts, 1)).reshape(-1, 12, 24)
+            self.table = table
+        except Exception as exc:  # outside Iran, say: status works without expectations
+            self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("no expected power for underperformance checks: %s", self.error)
+
+    def get(self, plant_id: str, ts_ns: int) -> float | None:
+        """Expected AC power of ``plant_id`` at device time ``ts_ns`` [W], or None."""
+        if self.table is None:
+            return None
+        i = self.index.get(plant_id)
+        if i is None:
+            return None
+        import datetime as dt
+
+        local = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=ZoneInfo(self.timezone))
+        return float(self.table[i, local.month - 1, local.hour])
+
+
+@dataclass
+class PlantState:
+    """What the bridge knows of one plant now."""
+
+    plant_id: str
+    province: str = ""
+    rating_w: float = 0.0
+    last_seen_ns: int = 0
+    last_ts_ns: int = 0
+    ac_power_w: float | None = None
+    energy_total_wh: float | None = None
+    inverter_status: str = ""
+    alarm_code: int = 0
+    energy_today_wh: float = 0.0
+    today: str = ""
+    expected_ac_power_w: float | None = None
+    index_sum: float = 0.0
+    index_n: int = 0
+    window_start_ns: int = 0
+    underperforming: bool = False
+    will_offline: bool = False
+    published: str = ""
+    published_ns: int = 0
+
+
+class StatusTracker:
+    """Per-plant status from the readings the bridge accepts.
+
+    Parameters
+    ----------
+    fleet : Fleet or None
+        Registry (ratings, provinces); plants not in it are tracked once seen.
+    publish : callable, optional
+        ``publish(topic, payload_bytes, retain)``: where statuses go (the bridge's MQTT link).
+    expected : ExpectedPower, optional
+    offline_after_s : float
+        A plant is offline when nothing came for this long (or its gateway's will said so). [s]
+    producing_above_w : float
+        AC power above which a plant counts as producing. [W]
+    underperformance_ratio : float
+        Index below which a plant underperforms.
+    underperformance_window_s : float
+        Window over which the index is averaged. [s]
+    republish_s : float
+        Unchanged statuses are still republished (and rewritten) this often. [s]
+    """
+
+    def __init__(self, fleet: Fleet | None, *, publish: Callable[[str, bytes, bool], None]
+                 | None = None, expected: ExpectedPower | None = None,
+                 offline_after_s: float = 900.0, producing_above_w: float = 10.0,
+                 underperformance_ratio: float = 0.5, underperformance_window_s: float = 3600.0,
+                 republish_s: float = 300.0) -> None:
+        self.publish = publish
+        self.expected = expected
+        self.offline_after_ns = int(offline_after_s * 1e9)
+        self.producing_above_w = producing_above_w
+        self.ratio = underperformance_ratio
+        self.window_ns = int(underperformance_window_s * 1e9)
+        self.republish_ns = int(republish_s * 1e9)
+        self.plants: dict[str, PlantState] = {}
+        self._lock = threading.Lock()
+        if fleet is not None:
+            p = fleet.plants
+            for pid, prov, dc, ac in zip(p["plant_id"], p["province"], p["dc_kwp"], p["ac_kw"],
+                                         strict=True):
+                self.plants[pid] = PlantState(pid, str(prov or ""),
+                                              1000.0 * max(float(dc), float(ac)))
+
+    def _state(self, plant_id: str) -> PlantState:
+        st = self.plants.get(plant_id)
+        if st is None:
+            st = self.plants[plant_id] = PlantState(plant_id)
+        return st
+
+    def observe(self, checked: object, now_ns: int) -> None:
+        """Take one accepted reading (a ``firmware_bridge.validate.Checked``)."""
+        rec = checked.record  # type: ignore[attr-defined]
+        reset = bool(getattr(checked, "counter_reset", False))
+        with self._lock:
+            st = self._state(rec.plant_id)
+            st.last_seen_ns = max(st.last_seen_ns, now_ns)
+            st.will_offline = False
+            day = _local_day(rec.ts_ns)
+            newer = rec.ts_ns > st.last_ts_ns
+            if rec.energy_total_wh is not None:
+                if day != st.today and newer:
+                    st.today, st.energy_today_wh = day, 0.0
+                if (newer and not reset and st.energy_total_wh is not None
+                        and day == st.today):
+                    st.energy_today_wh += max(0.0, rec.energy_total_wh - st.energy_total_wh)
+                if newer:
+                    st.energy_total_wh = rec.energy_total_wh
+            if not newer:
+                return  # a late backfill reading: counted in energy above, not the current state
+            st.last_ts_ns = rec.ts_ns
+            st.ac_power_w = rec.ac_power_w
+            st.inverter_status = rec.status or st.inverter_status
+            st.alarm_code = int(rec.alarm_code or 0)
+            expected = self.expected.get(rec.plant_id, rec.ts_ns) if self.expected else None
+            st.expected_ac_power_w = expected
+            if (expected is not None and rec.ac_power_w is not None and st.rating_w
+                    and expected > 0.1 * st.rating_w):
+                if rec.ts_ns - st.window_start_ns > self.window_ns:
+                    if st.index_n:
+                        st.underperforming = st.index_sum / st.index_n < self.ratio
+                    st.window_start_ns, st.index_sum, st.index_n = rec.ts_ns, 0.0, 0
+                st.index_sum += max(0.0, rec.ac_power_w) / expected
+                st.index_n += 1
+
+    def will(self, plant_id: str, payload: bytes) -> None:
+        """A gateway's availability message (its last will says ``offline``)."""
+        with self._lock:
+            self._state(plant_id).will_offline = payload.strip().lower() in (b"offline", b"0")
+
+    def snapshot(self, st: PlantState, now_ns: int) -> dict[str, object]:
+        """The status fields of one plant."""
+        online = bool(st.last_seen_ns) and not st.will_offline and \
+            now_ns - st.last_seen_ns < self.offline_after_ns
+        power = st.ac_power_w if st.ac_power_w is not None else 0.0
+        index = None
+        if st.expected_ac_power_w and st.rating_w and st.expected_ac_power_w > 0.1 * st.rating_w:
+            index = round(max(0.0, power) / st.expected_ac_power_w, 3)
+        out: dict[str, object] = {
+            "online": online,
+            "producing": online and power > self.producing_above_w,
+            "alarm": st.alarm_code != 0 or st.inverter_status == "fault",
+            "alarm_code": st.alarm_code,
+            "inverter_status": st.inverter_status or "unknown",
+            "last_seen_s": round((now_ns - st.last_seen_ns) / 1e9, 1) if st.last_seen_ns
+            else -1.0,
+            "ac_power_w": float(power),
+            "energy_today_wh": round(st.energy_today_wh, 1),
+            "underperforming": st.underperforming,
+        }
+        if st.expected_ac_power_w is not None:
+            out["expected_ac_power_w"] = round(st.expected_ac_power_w, 1)
+        if index is not None:
+            out["performance_index"] = index
+        return out
+
+    def tick(self, now_ns: int) -> list[str]:
+        """Statuses that changed (or are due again): publish them, return their lines."""
+        lines = []
+        with self._lock:
+            states = [st for st in self.plants.values() if st.last_seen_ns or st.will_offline]
+            for st in states:
+                fields = self.snapshot(st, now_ns)
+                key = json.dumps({k: v for k, v in fields.items()
+                                  if k not in ("last_seen_s", "ac_power_w",
+                                               "expected_ac_power_w", "performance_index",
+                                               "energy_today_wh")}, sort_keys=True)
+                if key == st.published and now_ns - st.published_ns < self.republish_ns:
+                    continue
+                st.published, st.published_ns = key, now_ns
+                tags = {"plant_id": st.plant_id}
+                if st.province:
+                    tags["province"] = st.province
+                lines.append(format_point(MEASUREMENT_PLANT_STATUS, tags, fields, now_ns))
+                if self.publish is not None:
+                    body = json.dumps({"plant_id": st.plant_id, "time_ns": now_ns, **fields})
+                    try:
+                        self.publish(f"roshanai/v1/{st.plant_id}/status", body.encode(), True)
+                    except Exception as exc:  # the broker is away: the next tick retries
+                        st.published = ""
+                        log.debug("status publish failed: %s", exc)
+        return lines
+
+
+def _local_day(ts_ns: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=TEHRAN).date().isoformat()
