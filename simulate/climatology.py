@@ -206,7 +206,7 @@ def _diurnal_temperature_shape(solar_time_h: np.ndarray, sunrise_h: np.ndarray) 
 def _smooth_monthly(values: np.ndarray, day_month: np.ndarray, day_of_year: np.ndarray,
                     days_in_year: int) -> np.ndarray:
     """Daily values interpolated between mid-months (cyclic), each month's mean kept exact."""
-    mid = np.array([pd.Timestamp(2001, m, 15).dayofyear for m in range(1, 13)], dtype=float)
+    mid = np.array([pd.Timestamp(2001, m, 15).day_of_year for m in range(1, 13)], dtype=float)
     mid = mid * days_in_year / 365.0
     x = np.concatenate([mid - days_in_year, mid, mid + days_in_year])
     daily = np.interp(day_of_year, x, np.tile(values, 3))
@@ -277,7 +277,7 @@ def default_weather(
     day_stamp = pd.DatetimeIndex(days)
     day_month = np.asarray(day_stamp.month)
     hour_month = day_month[day_idx]
-    doy_hour = np.asarray(mid.dayofyear)
+    doy_hour = np.asarray(mid.day_of_year)
 
     # Temperature first: the solar position's refraction uses it (as the simulator's does).
     eot_min = pvlib.solarposition.equation_of_time_spencer71(doy_hour)
@@ -305,7 +305,7 @@ def default_weather(
 
     # Temperature: smoothed daily mean + diurnal cycle; range wider in clear months and days.
     t_daily = _smooth_monthly(clim["temp_c"].to_numpy(), day_month,
-                              np.asarray(day_stamp.dayofyear, dtype=float), len(days))
+                              np.asarray(day_stamp.day_of_year, dtype=float), len(days))
     k_rel = k_month / np.average(k_month, weights=np.bincount(day_month - 1, minlength=12))
     range_month = clim["temp_range_c"].to_numpy() * np.clip(k_rel, 0.7, 1.3)
     range_day = range_month[day_month - 1] * np.clip(k_day / k_month[day_month - 1], 0.5, 1.2)

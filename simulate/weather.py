@@ -33,6 +33,7 @@ __all__ = ["COLUMNS", "TYPICAL_YEAR", "Weather", "check_weather", "read_weather"
 
 COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 TYPICAL_YEAR = 1990
+_LINE = "__line__"  # private column: a plain CSV row's physical line number, for messages
 
 #: Physical limits [unit], used to catch corrupt files (not to judge the climate).
 _LIMITS = {
@@ -102,20 +103,26 @@ def read_weather(path: str | Path) -> Weather:
     if p.is_dir():
         raise WeatherFileError(f"weather file is a directory: {p}")
     try:
-        head = p.read_bytes()[:4096].decode("utf-8", errors="replace")
+        with p.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
     except OSError as exc:
         raise WeatherFileError(f"cannot read weather file {p}: {exc.strerror}") from None
+    if not head.strip():
+        raise WeatherFileError(f"{p.name}: the weather file is empty")
     kind = _detect(p, head)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw, offset_h, lat, lon, meta = _READERS[kind](p)
-    except WeatherFileError:
-        raise
+    except WeatherFileError as exc:
+        if p.name in str(exc):
+            raise
+        raise WeatherFileError(f"{p.name}: {exc}") from None
     except Exception as exc:  # pvlib/pandas parse errors: one line, not a traceback
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeatherFileError(f"{p.name}: cannot read as {kind} weather: {msg}") from None
-    data = check_weather(raw, p.name, typical_year=kind != "csv")
+    line_numbers = raw.pop(_LINE).to_numpy() if _LINE in raw.columns else None
+    data = check_weather(raw, p.name, typical_year=kind != "csv", line_numbers=line_numbers)
     return Weather(
         data=data,
         source=f"{p.name} ({kind})",
@@ -128,18 +135,26 @@ def read_weather(path: str | Path) -> Weather:
 
 
 def _detect(p: Path, head: str) -> str:
-    first = head.splitlines()[0] if head else ""
+    lines = head.splitlines()
+    first = lines[0] if lines else ""
     if p.suffix.lower() == ".epw" or first.startswith("LOCATION,"):
         return "epw"
     if p.suffix.lower() == ".tm2":
         return "tmy2"
-    if "PVGIS" in head or (head.lstrip().startswith("{") and "outputs" in head):
+    # PVGIS TMY CSV opens with "Latitude (decimal degrees): ..." (its "PVGIS" credit is in the
+    # footer, beyond the head); the JSON with {"inputs": ..., "outputs": ...}.
+    if first.startswith("Latitude (decimal degrees)") or (
+            head.lstrip().startswith("{") and "outputs" in head):
         return "pvgis"
-    lines = head.splitlines()
     if len(lines) > 1 and "Date (MM/DD/YYYY)" in lines[1]:
         return "tmy3"
-    if "time" in [c.strip().lower() for c in first.split(",")]:
+    # A plain CSV may open with comment lines (read_csv skips them with comment="#"), which
+    # may well mention PVGIS: its header decides before that word does.
+    header = next((s for s in lines if s.strip() and not s.lstrip().startswith("#")), "")
+    if "time" in [c.strip().lower() for c in header.split(",")]:
         return "csv"
+    if "PVGIS" in head:
+        return "pvgis"
     raise WeatherFileError(
         f"{p.name}: unknown weather format (expected TMY3, TMY2, EPW, PVGIS TMY, or a CSV with "
         f"columns time, {', '.join(COLUMNS)})"
@@ -154,7 +169,10 @@ def _offset_hours(index: pd.DatetimeIndex) -> float | None:
 def _read_tmy3(p: Path):
     import pvlib
 
-    df, meta = pvlib.iotools.read_tmy3(p, coerce_year=TYPICAL_YEAR, map_variables=True)
+    # Coerced here, not with pvlib's coerce_year: that moves the LAST row to the next year
+    # whatever its date, so a truncated file would read as a one-year gap, not a short year.
+    df, meta = pvlib.iotools.read_tmy3(p, map_variables=True)
+    df = _coerce_year(df)
     return df, float(meta["TZ"]), meta["latitude"], meta["longitude"], dict(meta)
 
 
@@ -176,6 +194,10 @@ def _read_epw(p: Path):
     import pvlib
 
     df, meta = pvlib.iotools.read_epw(p, coerce_year=TYPICAL_YEAR)
+    # EPW hour h covers (h-1, h]; pvlib labels the row h-1 (the interval's start), so the
+    # year ends on 12-31 23:00. Move to end labels: hour 1 -> 01:00, hour 24 of Dec 31 -> the
+    # next year's 01-01 00:00, as for TMY3.
+    df.index = df.index + pd.Timedelta(hours=1)
     return df, float(meta["TZ"]), meta["latitude"], meta["longitude"], dict(meta)
 
 
@@ -189,7 +211,9 @@ def _read_pvgis(p: Path):
     # later, its "irradiance time offset"): shift to end-of-interval labels like the others.
     df = _coerce_year(df)
     df.index = df.index + pd.Timedelta(hours=1)
-    loc = meta.get("inputs", {}).get("location", {}) if isinstance(meta, dict) else {}
+    inputs = meta.get("inputs", {}) if isinstance(meta, dict) else {}
+    # JSON: inputs.location.latitude; CSV (pvlib's parser): inputs.latitude.
+    loc = inputs.get("location", inputs) if isinstance(inputs, dict) else {}
     return df, 0.0, loc.get("latitude"), loc.get("longitude"), {"pvgis": json.dumps(meta)[:200]}
 
 
@@ -202,25 +226,38 @@ def _read_csv(p: Path):
     missing = [c for c in ("time", *COLUMNS) if c not in df.columns]
     if missing:
         raise WeatherFileError(f"{p.name}: missing column(s) {', '.join(missing)}")
+    line_no = _data_line_numbers(p, len(df))
     times = df["time"].astype(str).str.strip()
     parsed = pd.to_datetime(times, errors="coerce", utc=True, format="ISO8601")
     bad = parsed.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise WeatherFileError(
-            f"{p.name} line {i + 2}: time {times.iloc[i]!r} is not ISO 8601 with a UTC offset"
+            f"{p.name} line {line_no[i]}: time {times.iloc[i]!r} is not ISO 8601 with a UTC "
+            "offset"
         )
     naive = ~times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     if naive.any():
         i = int(np.flatnonzero(naive.to_numpy())[0])
         raise WeatherFileError(
-            f"{p.name} line {i + 2}: time {times.iloc[i]!r} has no UTC offset (write e.g. "
+            f"{p.name} line {line_no[i]}: time {times.iloc[i]!r} has no UTC offset (write e.g. "
             f"2026-07-01T10:00:00+03:30)"
         )
     offset = pd.Timestamp(times.iloc[0]).utcoffset()
     df.index = pd.DatetimeIndex(parsed)
+    df[_LINE] = line_no
     offset_h = None if offset is None else offset.total_seconds() / 3600
     return df, offset_h, None, None, {}
+
+
+def _data_line_numbers(p: Path, n_rows: int) -> np.ndarray:
+    """Physical line number of each data row (blank and ``#`` comment lines are skipped, as
+    :func:`pandas.read_csv` does); a plain count if quoted line breaks make them disagree."""
+    text = p.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = [i + 1 for i, s in enumerate(text) if s.strip() and not s.lstrip().startswith("#")]
+    if len(lines) == n_rows + 1:
+        return np.asarray(lines[1:], dtype=np.int64)
+    return np.arange(2, n_rows + 2, dtype=np.int64)
 
 
 _READERS = {
@@ -254,7 +291,13 @@ def _step_hours(index: pd.DatetimeIndex) -> float:
     return float((index[1] - index[0]) / pd.Timedelta(hours=1))
 
 
-def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -> pd.DataFrame:
+def check_weather(
+    raw: pd.DataFrame,
+    name: str,
+    *,
+    typical_year: bool = False,
+    line_numbers: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Check and normalise a weather frame (index tz-aware, end-of-interval labels).
 
     Parameters
@@ -265,6 +308,8 @@ def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -
         File name for messages.
     typical_year : bool
         If True, a full hourly year (8760 or 8784 rows) is required.
+    line_numbers : numpy.ndarray, optional
+        The file line of each row (plain CSV), named in messages beside the timestamp.
 
     Returns
     -------
@@ -274,8 +319,14 @@ def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -
     Raises
     ------
     WeatherFileError
-        With the first offending timestamp.
+        With the first offending timestamp (and line, given ``line_numbers``).
     """
+
+    def at(i: int) -> str:  # "name" or "name line N": where row i of ``raw`` is
+        if line_numbers is None or not 0 <= i < len(line_numbers):
+            return name
+        return f"{name} line {int(line_numbers[i])}"
+
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise WeatherFileError(f"{name}: missing column(s) {', '.join(missing)}")
@@ -291,10 +342,12 @@ def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -
     diffs = np.diff(idx.asi8)
     dup = np.flatnonzero(diffs == 0)
     if len(dup):
-        raise WeatherFileError(f"{name}: duplicate timestamp {_fmt(idx[dup[0] + 1])}")
+        raise WeatherFileError(f"{at(dup[0] + 1)}: duplicate timestamp {_fmt(idx[dup[0] + 1])}")
     back = np.flatnonzero(diffs < 0)
     if len(back):
-        raise WeatherFileError(f"{name}: timestamps go backwards at {_fmt(idx[back[0] + 1])}")
+        raise WeatherFileError(
+            f"{at(back[0] + 1)}: timestamps go backwards at {_fmt(idx[back[0] + 1])}"
+        )
     step = diffs[0]
     if step not in (3_600_000_000_000, 1_800_000_000_000, 900_000_000_000):
         raise WeatherFileError(
@@ -304,7 +357,7 @@ def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -
     if len(gaps):
         i = gaps[0]
         raise WeatherFileError(
-            f"{name}: gap of {diffs[i] / 3.6e12:g} h after {_fmt(idx[i])} (expected a regular "
+            f"{at(i + 1)}: gap of {diffs[i] / 3.6e12:g} h after {_fmt(idx[i])} (expected a regular "
             f"{step / 6e10:g}-min series)"
         )
     if typical_year and step == 3_600_000_000_000 and len(df) not in (8760, 8784):
@@ -315,7 +368,7 @@ def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -
         i = nan_rows[0]
         cols = [c for c, ok in zip(COLUMNS, np.isfinite(values[i]), strict=True) if not ok]
         raise WeatherFileError(
-            f"{name}: missing or non-numeric {', '.join(cols)} at {_fmt(idx[i])} "
+            f"{at(i)}: missing or non-numeric {', '.join(cols)} at {_fmt(idx[i])} "
             f"({len(nan_rows)} row(s) affected)"
         )
     for c, (lo, hi) in _LIMITS.items():
@@ -329,7 +382,7 @@ def check_weather(raw: pd.DataFrame, name: str, *, typical_year: bool = False) -
         if len(out):
             i = out[0]
             raise WeatherFileError(
-                f"{name}: {c} = {col[i]:g} at {_fmt(idx[i])} is outside [{lo:g}, {hi:g}]"
+                f"{at(i)}: {c} = {col[i]:g} at {_fmt(idx[i])} is outside [{lo:g}, {hi:g}]"
             )
     return df
 
