@@ -139,6 +139,7 @@ def fleet_cmd(
             run = run_fleet(fleet, wx, transposition=transposition, hourly=hourly is not None,
                             timezone=s.timezone, progress=advance,
                             weather_progress=advance_weather)
+    _warn_far_weather(fleet, wx)
     written = [_write_summary(run.summary, summary_path)]
     if hourly is not None:
         written.append(_write_hourly(run, hourly))
@@ -155,6 +156,28 @@ def fleet_cmd(
     _print_fleet(run, fleet.source, time.perf_counter() - started)
     for w in written:
         console.print(f"wrote {w}")
+
+
+FAR_WEATHER_KM = 150.0
+"""A weather file's station farther than this from a plant earns a warning. [km]"""
+
+
+def _warn_far_weather(fleet, wx) -> None:
+    """Say so when the weather file's own location is far from the plants (a wrong file?)."""
+    if wx is None or wx.latitude_deg is None or wx.longitude_deg is None:
+        return
+    lat = np.radians(fleet.plants["latitude"].to_numpy(float))
+    lon = np.radians(fleet.plants["longitude"].to_numpy(float))
+    lat0, lon0 = np.radians(float(wx.latitude_deg)), np.radians(float(wx.longitude_deg))
+    cos_d = (np.sin(lat) * np.sin(lat0) + np.cos(lat) * np.cos(lat0) * np.cos(lon - lon0))
+    km = 6371.0 * np.arccos(np.clip(cos_d, -1.0, 1.0))
+    far = km > FAR_WEATHER_KM
+    if far.any():
+        i = int(np.argmax(km))
+        err.print(f"[yellow]warning:[/] the weather file's location ({wx.latitude_deg:.2f}, "
+                  f"{wx.longitude_deg:.2f}) is {km[i]:,.0f} km from plant "
+                  f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
+                  f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them.")
 
 
 def _write_summary(df: pd.DataFrame, path: Path) -> Path:
@@ -251,8 +274,9 @@ def site_cmd(
     }
     text = ",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n"
     fleet = parse_fleet(text, source="site options")
-    run = run_fleet(fleet, _load_weather(weather), transposition=transposition,
-                    timezone=s.timezone)
+    wx = _load_weather(weather)
+    run = run_fleet(fleet, wx, transposition=transposition, timezone=s.timezone)
+    _warn_far_weather(fleet, wx)
     r = run.summary.iloc[0]
     console.print(f"[bold]Site {lat:.4f}°, {lon:.4f}°[/] — {kwp:g} kWp / {row['ac_kw']:g} kW, "
                   f"tilt {tilt:g}°, azimuth {azimuth:g}°, altitude "
