@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS state (
 """
 
 
+def _rollback(con: sqlite3.Connection) -> None:
+    # SQLite rolls some failures back itself (SQLITE_FULL, SQLITE_IOERR): a second ROLLBACK
+    # would raise "no transaction is active" and hide the error that matters.
+    if con.in_transaction:
+        con.execute("ROLLBACK")
+
+
 class SpoolFull(Exception):  # noqa: N818 - a condition, not a bug
     """The spool reached its disk bound; the ingest must stop acknowledging until it drains."""
 
@@ -85,7 +92,9 @@ class Spool:
     path : pathlib.Path
         Database file (created with its folder).
     max_bytes : int
-        Disk bound of the database [bytes]; :meth:`append` raises :class:`SpoolFull` beyond it.
+        Bound of the data held [bytes]: the database pages in use, so a drained spool takes
+        data again although SQLite files never shrink (the file stays at its high-water mark,
+        the WAL at its checkpoint size). :meth:`append` raises :class:`SpoolFull` beyond it.
     synchronous : {'FULL', 'NORMAL'}
         FULL (default) fsyncs the WAL on every commit: a committed group survives power loss.
     """
@@ -137,9 +146,10 @@ class Spool:
         """
         if not lines and not quarantined and not state:
             return
-        if self.size_bytes() > self.max_bytes:
+        if self.used_bytes() > self.max_bytes:
             raise SpoolFull(f"spool {self.path} holds more than {self.max_bytes:,} bytes")
         con = self._con()
+        counted = False
         con.execute("BEGIN IMMEDIATE")
         try:
             if lines:
@@ -153,12 +163,18 @@ class Spool:
             if state:
                 con.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
                                 [(k, json.dumps(v)) for k, v in state.items()])
+            # Counted before the lines become visible: counted after, the writer could delete
+            # them first and ``depth`` would dip below zero.
+            with self._lock:
+                self._depth += len(lines)
+            counted = True
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if counted:
+                with self._lock:
+                    self._depth -= len(lines)
+            _rollback(con)
             raise
-        with self._lock:
-            self._depth += len(lines)
 
     # ---------------------------------------------------------------- writer side
 
@@ -175,13 +191,13 @@ class Spool:
 
     def delete(self, ids: Iterable[int]) -> int:
         """Delete lines InfluxDB confirmed; returns how many were deleted."""
-        ids = list(ids)
+        ids = sorted(set(ids))  # a repeated id must not pass for a contiguous run below
         if not ids:
             return 0
         con = self._con()
         con.execute("BEGIN IMMEDIATE")
         try:
-            lo, hi = min(ids), max(ids)
+            lo, hi = ids[0], ids[-1]
             if hi - lo + 1 == len(ids):
                 n = con.execute("DELETE FROM outbox WHERE id BETWEEN ? AND ?", (lo, hi)).rowcount
             else:
@@ -189,7 +205,7 @@ class Spool:
                                     [(i,) for i in ids]).rowcount
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         with self._lock:
             self._depth -= n
@@ -211,7 +227,7 @@ class Spool:
                                 [(i,) for i, _ in items]).rowcount
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         with self._lock:
             self._depth -= n
@@ -231,6 +247,13 @@ class Spool:
             with contextlib.suppress(OSError):
                 total += p.stat().st_size
         return total
+
+    def used_bytes(self) -> int:
+        """Data held: database pages in use, free pages not counted [bytes]."""
+        con = self._con()
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        free = con.execute("PRAGMA freelist_count").fetchone()[0]
+        return int(pages - free) * self._page_size
 
     def quarantine_counts(self) -> dict[str, int]:
         """Quarantined entries by reason."""

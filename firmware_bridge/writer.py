@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware_bridge.spool import Spool
+from telemetry.errors import ServiceError
 from telemetry.influx import InfluxStore, PayloadTooLarge, WriteRejected, WriteRetryable
 
 __all__ = ["Writer", "WriterStats"]
@@ -114,6 +115,11 @@ class Writer:
             return self._write(batch[:half]) + self._write(batch[half:])
         except WriteRetryable as exc:
             raise _Retry(exc.retry_after_s, str(exc)) from None
+        except ServiceError as exc:
+            # Not a classified write error: the store could not even tell the server's version
+            # (``/ping`` answered 502/503 from a proxy in front of a stopped InfluxDB). Retry;
+            # escaping here would end the writer thread while the spool fills up.
+            raise _Retry(None, str(exc)) from None
         self.spool.delete(i for i, _ in batch)
         with self.stats.lock:
             self.stats.stored += len(batch)
