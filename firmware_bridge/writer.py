@@ -139,7 +139,13 @@ class Writer:
         """Drain until ``stop`` is set; wait ``idle_wait_s`` (or for ``wake``) when empty."""
         while not stop.is_set():
             try:
-                done = self.step()
+                try:
+                    done = self.step()
+                except _Retry:
+                    raise
+                except Exception as exc:  # a bug or a disk error: keep the data, keep trying
+                    log.exception("writer step failed")
+                    raise _Retry(None, f"writer error: {type(exc).__name__}: {exc}") from None
             except _Retry as retry:
                 self._failures += 1
                 backoff = min(self.max_backoff_s, 0.5 * 2 ** min(self._failures - 1, 10))
