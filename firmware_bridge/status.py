@@ -28,12 +28,12 @@ import numpy as np
 
 from telemetry.lineprotocol import format_point
 from telemetry.registry import Fleet
+from telemetry.schema import MEASUREMENT_PLANT_STATUS
 
 __all__ = ["MEASUREMENT_PLANT_STATUS", "ExpectedPower", "PlantState", "StatusTracker"]
 
 log = logging.getLogger("roshanai.bridge.status")
 
-MEASUREMENT_PLANT_STATUS = "plant_status"
 TEHRAN = ZoneInfo("Asia/Tehran")
 
 

@@ -15,7 +15,7 @@ or a batch ``{"v": 1, "plant_id": ..., "readings": [{"ts": ..., ...}, ...]}``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
@@ -25,6 +25,9 @@ __all__ = [
     "TelemetryRecord",
     "parse_ts",
 ]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 #: Values of ``status`` a gateway may report.
 STATUSES = ("producing", "standby", "off", "fault", "starting", "unknown")
@@ -122,7 +125,10 @@ def parse_ts(value: str | int | float) -> int:
     if isinstance(value, int | float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("ts is not finite")
-        ns = int(round(value * 1_000_000))
+        try:
+            ns = int(round(value * 1_000_000))
+        except OverflowError:
+            raise ValueError(f"ts {value!r} is outside 2000–2100") from None
     elif isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -133,8 +139,7 @@ def parse_ts(value: str | int | float) -> int:
             raise ValueError(f"ts {value!r} is not ISO 8601") from None
         if dt.tzinfo is None:
             raise ValueError(f"ts {value!r} has no UTC offset")
-        delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
-        ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+        ns = (dt - _EPOCH) // _MICROSECOND * 1000
     else:
         raise ValueError(f"ts must be ISO 8601 or epoch milliseconds, not {type(value).__name__}")
     if not 946_684_800_000_000_000 <= ns < 4_102_444_800_000_000_000:

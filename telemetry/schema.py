@@ -9,11 +9,24 @@ Measurements
 ------------
 inverter
     Live telemetry, one point per reading. Tags: ``plant_id``, ``province``.
-    Fields: see :data:`INVERTER_FIELDS` (units in the names).
+    Fields: see :data:`INVERTER_FIELDS` (units in the names); DC inputs as ``dc1_voltage_v``,
+    ``dc1_current_a``, ``dc1_power_w``, ``dc2_...`` (numbered from 1 in payload order); and
+    ``counter_reset=true`` on the one reading whose lifetime energy counter went backwards.
 bridge
-    Bridge self-metrics every few seconds. Tag ``instance``. Cumulative counters
-    ``received``, ``stored``, ``quarantined``, ``duplicates``; gauges ``spool_depth``,
-    ``lag_s``.
+    Bridge self-metrics every few seconds. Tag ``instance`` (the MQTT client id). Counters,
+    cumulative over the instance's life (kept across restarts): ``received`` (messages),
+    ``stored`` (lines InfluxDB confirmed), ``quarantined``, ``duplicates`` (redeliveries and
+    repeated plant/ts); gauges ``spool_depth`` (lines waiting), ``spool_bytes``, ``lag_s``
+    (age of the oldest waiting line), ``spool_full`` (the disk-bound alarm),
+    ``rejected_by_store``.
+plant_status
+    Written by the bridge when a plant's status changes and every 5 minutes. Tags
+    ``plant_id``, ``province``. Fields ``online``, ``producing``, ``alarm``,
+    ``underperforming`` (booleans), ``alarm_code``, ``inverter_status``, ``last_seen_s``,
+    ``ac_power_w``, ``energy_today_wh`` (from the counter, robust to resets),
+    ``expected_ac_power_w`` and ``performance_index`` (actual / expected) when the simulator's
+    expectation is known. The same JSON is published retained on
+    ``roshanai/v1/<plant_id>/status``.
 sim_plant_year
     One point per plant and simulation run: annual figures. Tags: ``plant_id``, ``province``,
     ``run_id``, ``weather``. Fields: :data:`SIM_YEAR_FIELDS` (``ac_energy_kwh``,
@@ -50,6 +63,7 @@ __all__ = [
     "INVERTER_FIELDS",
     "MEASUREMENT_BRIDGE",
     "MEASUREMENT_INVERTER",
+    "MEASUREMENT_PLANT_STATUS",
     "MEASUREMENT_SIM_EXPECTED",
     "MEASUREMENT_SIM_HIJRI_MONTH",
     "MEASUREMENT_SIM_MONTH",
@@ -71,6 +85,7 @@ MEASUREMENT_SIM_YEAR = "sim_plant_year"
 MEASUREMENT_SIM_MONTH = "sim_plant_month"
 MEASUREMENT_SIM_HIJRI_MONTH = "sim_plant_hijri_month"
 MEASUREMENT_SIM_EXPECTED = "sim_expected"
+MEASUREMENT_PLANT_STATUS = "plant_status"
 
 TAG_PLANT_ID = "plant_id"
 #: Tags of the simulation measurements (see the module docstring).
