@@ -17,7 +17,13 @@ from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
 
 from telemetry.errors import InputError
 
-__all__ = ["DEFAULT_LOSSES_PCT", "WEATHER_COLUMNS", "build_modelchain", "losses_parameters", "modelchain_reference"]
+__all__ = [
+    "DEFAULT_LOSSES_PCT",
+    "WEATHER_COLUMNS",
+    "build_modelchain",
+    "losses_parameters",
+    "modelchain_reference",
+]
 
 WEATHER_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 """Weather columns handed to ModelChain; others (``pressure``, ``albedo``) are left out so that
@@ -84,9 +90,12 @@ def build_modelchain(plant: Mapping[str, object], transposition: str = "haydavie
     )
 
 
+_HALF_HOUR = pd.Timedelta(minutes=30)
+
+
 def modelchain_reference(plant: Mapping[str, object], weather: pd.DataFrame,
                          transposition: str = "haydavies",
-                         interval_shift: pd.Timedelta = pd.Timedelta(minutes=30)) -> pd.Series:
+                         interval_shift: pd.Timedelta = _HALF_HOUR) -> pd.Series:
     """AC power of one plant by pvlib ModelChain, for weather labelled at interval end.
 
     The chain is evaluated at ``label − interval_shift`` (the interval midpoint for hourly data),

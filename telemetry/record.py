@@ -126,7 +126,7 @@ def parse_ts(value: str | int | float) -> int:
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("ts is not finite")
         try:
-            ns = int(round(value * 1_000_000))
+            ns = round(value * 1_000_000)
         except OverflowError:
             raise ValueError(f"ts {value!r} is outside 2000–2100") from None
     elif isinstance(value, str):

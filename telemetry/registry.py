@@ -178,7 +178,8 @@ def parse_fleet(text: str, source: str = "fleet") -> Fleet:
             continue
         records.append((line, [c.strip() for c in row]))
     if header is None:
-        raise FleetFileError(f"{source}: empty file (expected a header line with {', '.join(REQUIRED)})")
+        raise FleetFileError(
+            f"{source}: empty file (expected a header line with {', '.join(REQUIRED)})")
     _check_header(header, source, header_line)
     if not records:
         raise FleetFileError(f"{source}: no plants (the file has a header but no rows)")
@@ -195,7 +196,8 @@ def parse_fleet(text: str, source: str = "fleet") -> Fleet:
 
     out: dict[str, pd.Series] = {}
     for col in COLUMNS:
-        values = frame[col.name] if col.name in frame else pd.Series([""] * len(frame), dtype=object)
+        values = (frame[col.name] if col.name in frame
+                  else pd.Series([""] * len(frame), dtype=object))
         out[col.name] = _convert(col, values.astype(str), lines, source, problems)
     extra = [c for c in header if c not in _BY_NAME]
     for name in extra:
