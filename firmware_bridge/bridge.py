@@ -155,7 +155,16 @@ class Bridge:
         self._spawn("writer", lambda: self.writer.run(self._stop_writer, wake=self._wake_writer))
         self._spawn("ingest", self._ingest_loop)
         self._spawn("metrics", self._metrics_loop)
-        self.link.start()
+        try:
+            self.link.start()
+        except BaseException:
+            self._stop_ingest.set()
+            self._stop_writer.set()
+            self._wake_writer.set()
+            for t in self._threads:
+                t.join(timeout=10)
+            self.spool.close()
+            raise
         log.info("bridge %s: subscribed to %s; spool %s (%d lines waiting)", self.instance,
                  ", ".join(self.subscriptions), self.spool.path, self.spool.depth)
         return self

@@ -11,6 +11,7 @@ paho's exceptions never leave this module; they become :class:`telemetry.errors.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -179,6 +180,12 @@ class MqttLink:
         ServiceError
             The broker cannot be reached or refuses the connection within ``timeout_s``.
         """
+        try:  # a plain TCP probe first: "connection refused" says more than a timeout
+            socket.create_connection((self.host, self.port), timeout=min(timeout_s, 5.0)).close()
+        except OSError as exc:
+            why = exc.strerror or str(exc) or type(exc).__name__
+            raise ServiceError(f"cannot reach the MQTT broker at {self.url}: "
+                               f"{why.lower()}") from None
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from firmware_bridge.cli import app as bridge_app
 from roshanai.config import load_settings, mask
 from simulate.cli import app as simulate_app
 from telemetry.errors import RoshanaiError
@@ -43,6 +44,8 @@ app = typer.Typer(
         "program.\n\n"
         "Planners and managers: [bold]roshanai simulate fleet[/] (yield of a fleet, sample "
         "fleet by default), [bold]roshanai simulate site[/] (one new household). "
+        "Technicians and operators: [bold]roshanai bridge run[/] (MQTT → InfluxDB), "
+        "[bold]roshanai emulate[/] (a fleet of emulated gateways). "
         "Settings come from flags, ROSHANAI_* variables, then roshanai.toml: "
         "[bold]roshanai config show[/]."
     ),
@@ -52,6 +55,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(bridge_app, name="bridge")
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
