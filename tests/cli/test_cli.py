@@ -96,7 +96,8 @@ def test_sample_fleet_end_to_end(tmp_path: Path, cache_dir: Path) -> None:
     proc = roshanai("simulate", "fleet", "--hourly", str(tmp_path / "hourly.parquet"),
                     cwd=tmp_path, cache=cache_dir)
     assert proc.returncode == 0, proc.stderr
-    assert "kWh" in proc.stdout and "estimate" in proc.stdout
+    assert "kWh" in proc.stdout
+    assert "estimate" in proc.stdout
     summary_path = tmp_path / "roshanai-out" / "fleet_summary.csv"
     assert f"wrote {summary_path.relative_to(tmp_path)}" in proc.stdout.replace("\n", " ") \
         or f"wrote {summary_path}" in proc.stdout
@@ -125,7 +126,8 @@ def test_site_summary(tmp_path: Path, cache_dir: Path) -> None:
     proc = roshanai("simulate", "site", "--lat", "32.65", "--lon", "51.67", "--kwp", "5",
                     "--summary", str(tmp_path / "site.csv"), cwd=tmp_path, cache=cache_dir)
     assert proc.returncode == 0, proc.stderr
-    assert "yearly energy" in proc.stdout and "Farvardin" in proc.stdout
+    assert "yearly energy" in proc.stdout
+    assert "Farvardin" in proc.stdout
     row = pd.read_csv(tmp_path / "site.csv").iloc[0]
     assert 1400 <= row.specific_yield_kwh_per_kwp <= 1900
 
@@ -141,7 +143,8 @@ def test_unwritable_output_is_one_line(tmp_path: Path, cache_dir: Path) -> None:
     proc = roshanai("simulate", "fleet", "--summary", str(blocker / "s.csv"), cwd=tmp_path,
                     cache=cache_dir)
     assert proc.returncode != 0
-    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
 
 
 def test_unreachable_influx_is_one_line(tmp_path: Path, cache_dir: Path) -> None:
@@ -159,5 +162,22 @@ def test_config_show_masks_secrets(tmp_path: Path, cache_dir: Path) -> None:
     proc = roshanai("config", "show", cwd=tmp_path, cache=cache_dir,
                     env={"ROSHANAI_MQTT_PASSWORD": "hunter2", "ROSHANAI_INFLUX_DB": "fromenv"})
     assert proc.returncode == 0, proc.stderr
-    assert "hunter2" not in proc.stdout and "toml-secret" not in proc.stdout
-    assert "fromenv" in proc.stdout and "http://db:8086" in proc.stdout
+    assert "hunter2" not in proc.stdout
+    assert "toml-secret" not in proc.stdout
+    assert "fromenv" in proc.stdout
+    assert "http://db:8086" in proc.stdout
+
+
+def test_fleet_results_to_influxdb(tmp_path: Path, cache_dir: Path, influxd,
+                                   influx_db: str) -> None:
+    """``--influx-url``/``--influx-db`` write the run; the yearly points equal the summary."""
+    proc = roshanai("simulate", "fleet", "--influx-url", influxd.url, "--influx-db", influx_db,
+                    "--no-plot", cwd=tmp_path, cache=cache_dir)
+    assert proc.returncode == 0, proc.stderr
+    summary = pd.read_csv(tmp_path / "roshanai-out" / "fleet_summary.csv")
+    result = influxd.query("SELECT sum(ac_energy_kwh) FROM sim_plant_year", db=influx_db)
+    total = result["results"][0]["series"][0]["values"][0][1]
+    assert total == pytest.approx(summary.ac_energy_kwh.sum(), rel=1e-9)
+    tags = influxd.query("SHOW TAG VALUES FROM sim_plant_year WITH KEY = plant_id",
+                         db=influx_db)["results"][0]["series"][0]["values"]
+    assert sorted(v[1] for v in tags) == sorted(summary.plant_id)

@@ -14,11 +14,15 @@ def test_precedence(tmp_path):
                    'url = "http://file:8086"\n')
     env = {"ROSHANAI_MQTT_URL": "mqtt://env:1883", "ROSHANAI_INFLUX_DB": "envdb"}
     s, origin = load_settings({"mqtt_url": "mqtt://flag:1883"}, env, cfg)
-    assert s.mqtt_url == "mqtt://flag:1883" and origin["mqtt_url"] == "flag"
-    assert s.influx_db == "envdb" and origin["influx_db"] == "env"
-    assert s.influx_url == "http://file:8086" and origin["influx_url"].startswith("file")
+    assert s.mqtt_url == "mqtt://flag:1883"
+    assert origin["mqtt_url"] == "flag"
+    assert s.influx_db == "envdb"
+    assert origin["influx_db"] == "env"
+    assert s.influx_url == "http://file:8086"
+    assert origin["influx_url"].startswith("file")
     assert s.timezone == "UTC"
-    assert s.state_dir == "roshanai-state" and origin["state_dir"] == "default"
+    assert s.state_dir == "roshanai-state"
+    assert origin["state_dir"] == "default"
     assert s.client_id.startswith("roshanai-bridge-")
 
 
@@ -41,11 +45,11 @@ def test_invalid(flags, message):
 def test_bad_files(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[mqtt\n")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_settings({}, {}, bad)
     unknown = tmp_path / "u.toml"
     unknown.write_text('[mqtt]\nurll = "x"\n')
-    with pytest.raises(ConfigError, match="unknown setting.*mqtt_urll"):
+    with pytest.raises(ConfigError, match=r"unknown setting.*mqtt_urll"):
         load_settings({}, {}, unknown)
     with pytest.raises(ConfigError, match="not found"):
         load_settings({}, {}, tmp_path / "missing.toml")

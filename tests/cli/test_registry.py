@@ -71,7 +71,7 @@ def test_line_numbers_skip_blank_and_comment_lines():
 
 
 def test_missing_column_and_separator_hint():
-    with pytest.raises(FleetFileError, match="missing required column.*tilt_deg"):
+    with pytest.raises(FleetFileError, match=r"missing required column.*tilt_deg"):
         fleet("A,35,51,5,5,180", header="plant_id,latitude,longitude,dc_kwp,ac_kw,azimuth_deg")
     with pytest.raises(FleetFileError, match="separated by ';'"):
         fleet("A;35;51;5;5;30;180", header=HEADER.replace(",", ";"))
@@ -131,6 +131,7 @@ def test_sample_fleet_is_valid_and_iranian():
     p = f.plants
     assert 24 <= len(f) <= 100
     assert p.province.nunique() >= 8
-    assert p.latitude.between(25, 40).all() and p.longitude.between(44, 64).all()
+    assert p.latitude.between(25, 40).all()
+    assert p.longitude.between(44, 64).all()
     assert p.tilt_deg.between(20, 35).all()
     assert p.azimuth_deg.between(150, 210).all()
