@@ -28,18 +28,18 @@ def _settings(ctx: typer.Context, **flags):
 def run_cmd(
     ctx: typer.Context,
     mqtt_url: Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:1883 or "
-                        "mqtts://host:8883 [env ROSHANAI_MQTT_URL].", show_default=False)] = None,
-    influx_url: Annotated[str | None, typer.Option("--influx-url", help="InfluxDB URL [env "
+                        "mqtts://host:8883 (env ROSHANAI_MQTT_URL).", show_default=False)] = None,
+    influx_url: Annotated[str | None, typer.Option("--influx-url", help="InfluxDB URL (env "
                           "ROSHANAI_INFLUX_URL].", show_default=False)] = None,
-    influx_db: Annotated[str | None, typer.Option("--influx-db", help="Database or bucket [env "
-                         "ROSHANAI_INFLUX_DB; default roshanai].", show_default=False)] = None,
+    influx_db: Annotated[str | None, typer.Option("--influx-db", help="Database or bucket (env "
+                         "ROSHANAI_INFLUX_DB; default roshanai).", show_default=False)] = None,
     state_dir: Annotated[str | None, typer.Option("--state-dir", help="Spool and quarantine "
-                         "folder [env ROSHANAI_STATE_DIR].", show_default=False)] = None,
+                         "folder (env ROSHANAI_STATE_DIR).", show_default=False)] = None,
     client_id: Annotated[str | None, typer.Option("--client-id", help="Fixed MQTT client id "
-                         "(the persistent session) [env ROSHANAI_CLIENT_ID].",
+                         "(the persistent session) (env ROSHANAI_CLIENT_ID).",
                          show_default=False)] = None,
     fleet: Annotated[str | None, typer.Option("--fleet", help="Fleet registry CSV: unknown "
-                     "plants are quarantined [env ROSHANAI_FLEET].", show_default=False)] = None,
+                     "plants are quarantined (env ROSHANAI_FLEET).", show_default=False)] = None,
     share_group: Annotated[str, typer.Option("--share-group", help="Shared-subscription group "
                            "('' for plain subscriptions).")] = "roshanai",
     metrics_interval: Annotated[float, typer.Option("--metrics-interval", help="Seconds "
@@ -109,7 +109,7 @@ def run_cmd(
 def quarantine_cmd(
     ctx: typer.Context,
     state_dir: Annotated[str | None, typer.Option("--state-dir", help="The bridge's state "
-                         "folder [env ROSHANAI_STATE_DIR].", show_default=False)] = None,
+                         "folder (env ROSHANAI_STATE_DIR).", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", help="Newest entries to list.")] = 20,
 ) -> None:
     """Count quarantined messages by reason and list the newest."""

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from firmware_bridge.cli import app as bridge_app
+from firmware_bridge.emulate import emulate_command
 from roshanai.config import load_settings, mask
 from simulate.cli import app as simulate_app
 from telemetry.errors import RoshanaiError
@@ -56,6 +57,7 @@ app = typer.Typer(
 )
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(bridge_app, name="bridge")
+app.command("emulate")(emulate_command)
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

@@ -35,11 +35,11 @@ TranspositionOpt = Annotated[
 ]
 InfluxUrlOpt = Annotated[
     str | None, typer.Option("--influx-url", help="Also write results to this InfluxDB "
-                             "[env ROSHANAI_INFLUX_URL].", show_default=False),
+                             "(env ROSHANAI_INFLUX_URL).", show_default=False),
 ]
 InfluxDbOpt = Annotated[
-    str | None, typer.Option("--influx-db", help="Database or bucket [env ROSHANAI_INFLUX_DB; "
-                             "default roshanai].", show_default=False),
+    str | None, typer.Option("--influx-db", help="Database or bucket (env ROSHANAI_INFLUX_DB; "
+                             "default roshanai).", show_default=False),
 ]
 
 
@@ -89,8 +89,8 @@ def fleet_cmd(
                                   "<out-dir>/fleet_summary.csv."),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="Report folder [env ROSHANAI_OUT_DIR; "
-                                  "default roshanai-out].", show_default=False),
+        Path | None, typer.Option("--out-dir", help="Report folder (env ROSHANAI_OUT_DIR; "
+                                  "default roshanai-out).", show_default=False),
     ] = None,
     transposition: TranspositionOpt = "haydavies",
     timezone: Annotated[

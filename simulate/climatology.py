@@ -266,7 +266,7 @@ def default_weather(
                            freq="h", tz="UTC")
     mid = labels - pd.Timedelta(minutes=30)
     # Days and months by local solar date, so that no daylight hour straddles a day boundary.
-    solar_clock = mid.tz_localize(None) + pd.to_timedelta(lon / 15.0, unit="h")
+    solar_clock = (mid.tz_localize(None) + pd.to_timedelta(lon / 15.0, unit="h")).as_unit("ns")
     # The night hours that spill into the neighbouring years join the year's first/last day.
     first_day, last_day = pd.Timestamp(int(year), 1, 1), pd.Timestamp(int(year), 12, 31)
     solar_date = solar_clock.normalize()
