@@ -317,3 +317,11 @@ def test_capital_yields_are_plausible(capital_run) -> None:
     assert s["performance_ratio"].between(0.70, 0.85).all()
     # Annual kWh = kWh/kWp x 5 kWp.
     np.testing.assert_allclose(s["ac_energy_kwh"], 5 * yields, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(37.5, 45.0), (36.5, 60.0), (30.0, 51.0)])
+def test_cell_centres_on_whole_15_degree_meridians(lat: float, lon: float) -> None:
+    """Regression: a longitude that is a whole number of hours (45°, 60°) gave NaN weather."""
+    w = default_weather(lat, lon)
+    assert not w.isna().any().any()
+    assert 1500 < w.ghi.sum() / 1000 < 2400
