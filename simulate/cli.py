@@ -299,3 +299,9 @@ def site_cmd(
                       "--weather FILE for measured or typical-year data.")
     if summary is not None:
         console.print(f"wrote {_write_summary(run.summary, summary)}")
+
+
+# Outage coverage and battery sizing register their own commands (simulate/outage_cli.py).
+from simulate.outage_cli import register as _register_outage  # noqa: E402
+
+_register_outage(app)

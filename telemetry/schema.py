@@ -54,6 +54,29 @@ sim_plant_hijri_month
 sim_expected
     Expected AC power of a plant for each simulated hour (``ac_power_w``), written when hourly
     output is asked for. Tags ``plant_id``, ``province``, ``run_id``.
+sim_outage_region
+    Written by ``roshanai simulate outage``: the grid contribution and outage coverage of each
+    province and of the whole fleet, for the year and each month. Tags ``run_id``, ``weather``,
+    ``region`` (province, ``(none)`` for plants without one, ``(fleet)`` for all),
+    ``calendar`` (``year``, ``gregorian``, ``solar_hijri``), ``month`` (``"00"`` for the year,
+    ``"01"`` … ``"12"``). Fields :data:`OUTAGE_REGION_FIELDS`: ``plants``, ``outage_hours``
+    (plant-hours of cuts), ``outage_hours_served`` (fully served), ``coverage_pct``,
+    ``unserved_kwh`` and ``essential_served_kwh`` (household load during cuts),
+    ``exported_kwh``, ``exported_peak_kwh`` (in the evening-peak hours), ``peak_mw`` (largest
+    hourly mean of the summed export), ``income_toman``, ``co2_avoided_t``,
+    ``gas_avoided_m3``. Time as the ``sim_plant_*`` measurements of the same calendar. The
+    run's per-plant outage figures go to ``sim_plant_year`` (:data:`SIM_YEAR_FIELDS`).
+sim_outage_heatmap
+    The fleet's coverage by month and local hour of the cut's start. Tags ``run_id``,
+    ``weather``, ``calendar`` (``gregorian``/``solar_hijri``), ``month``, ``start_hour``
+    (``"00"`` … ``"23"``). Fields ``outage_hours``, ``outage_hours_served``, ``coverage_pct``.
+    Time: the month's first day, 00:00 UTC.
+sim_battery_sizing
+    Written by ``roshanai simulate size-battery``: one point per battery size tried. Tags
+    ``run_id``, ``weather``, ``site`` (``"<lat>,<lon>"``), ``battery_kwh`` (the size as text).
+    Fields ``battery_kwh``, ``coverage_pct``, ``outage_hours``, ``outage_hours_served``,
+    ``unserved_kwh``, ``exported_kwh``, ``cost_toman``, ``target_pct``, ``smallest`` (true on
+    the smallest size reaching the target). Time: 1 January of the simulated year.
 """
 
 from __future__ import annotations
@@ -61,13 +84,17 @@ from __future__ import annotations
 __all__ = [
     "DATABASE",
     "INVERTER_FIELDS",
+    "MEASUREMENT_BATTERY_SIZING",
     "MEASUREMENT_BRIDGE",
     "MEASUREMENT_INVERTER",
+    "MEASUREMENT_OUTAGE_HEATMAP",
+    "MEASUREMENT_OUTAGE_REGION",
     "MEASUREMENT_PLANT_STATUS",
     "MEASUREMENT_SIM_EXPECTED",
     "MEASUREMENT_SIM_HIJRI_MONTH",
     "MEASUREMENT_SIM_MONTH",
     "MEASUREMENT_SIM_YEAR",
+    "OUTAGE_REGION_FIELDS",
     "REGISTRY_TAGS",
     "SIM_YEAR_FIELDS",
     "TAG_HIJRI_MONTH",
@@ -86,6 +113,9 @@ MEASUREMENT_SIM_MONTH = "sim_plant_month"
 MEASUREMENT_SIM_HIJRI_MONTH = "sim_plant_hijri_month"
 MEASUREMENT_SIM_EXPECTED = "sim_expected"
 MEASUREMENT_PLANT_STATUS = "plant_status"
+MEASUREMENT_OUTAGE_REGION = "sim_outage_region"
+MEASUREMENT_OUTAGE_HEATMAP = "sim_outage_heatmap"
+MEASUREMENT_BATTERY_SIZING = "sim_battery_sizing"
 
 TAG_PLANT_ID = "plant_id"
 #: Tags of the simulation measurements (see the module docstring).
@@ -126,4 +156,29 @@ SIM_YEAR_FIELDS = (
     "outage_hours_served",
     "coverage_pct",
     "unserved_kwh",
+    # written by ``simulate outage`` (summary columns of the same names)
+    "battery_kwh",
+    "essential_served_kwh",
+    "exported_kwh",
+    "exported_peak_kwh",
+    "curtailed_kwh",
+    "income_toman",
+    "co2_avoided_kg",
+    "gas_avoided_m3",
+)
+
+#: Fields of ``sim_outage_region`` (columns of the same names in the region table).
+OUTAGE_REGION_FIELDS = (
+    "plants",
+    "outage_hours",
+    "outage_hours_served",
+    "coverage_pct",
+    "unserved_kwh",
+    "essential_served_kwh",
+    "exported_kwh",
+    "exported_peak_kwh",
+    "peak_mw",
+    "income_toman",
+    "co2_avoided_t",
+    "gas_avoided_m3",
 )

@@ -1,0 +1,322 @@
+"""``roshanai simulate size-battery``: the smallest battery reaching a coverage target at a site.
+
+The site's PV is simulated once; then every candidate size runs through the dispatch kernel in
+one call (a row per size). Coverage never falls as the battery grows (with the charge/discharge
+limit held fixed, as here: the inverter's), so the smallest size reaching the target is found on
+a grid of sizes and refined by bisection to 0.01 kWh, unless ``--sizes`` lists the candidates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from simulate.cli import (
+    InfluxDbOpt,
+    InfluxUrlOpt,
+    WeatherOpt,
+    _load_weather,
+    _settings,
+    _warn_far_weather,
+    _write_summary,
+    console,
+)
+from simulate.outage_cli import (
+    DodOpt,
+    LoadFileOpt,
+    LoadKindOpt,
+    MonthsOpt,
+    PowerOpt,
+    ReserveOpt,
+    RoundTripOpt,
+    ScenarioOpt,
+    ScheduleOpt,
+    SeedOpt,
+    TimezoneOpt,
+    YearOpt,
+    ZonesOpt,
+    _options,
+    _schedule,
+)
+from telemetry.errors import InputError
+
+__all__ = ["battery_curve", "size_battery_cmd"]
+
+#: Bisection stops when the bracket is this narrow. [kWh]
+RESOLUTION_KWH = 0.01
+#: Default battery price: an assumption (≈ US$200/kWh for an LFP pack at 2024–25 open-market
+#: rates of ≈ 100,000 toman/US$); pass a current quote. [toman/kWh]
+DEFAULT_COST_TOMAN_PER_KWH = 20_000_000.0
+
+
+def battery_curve(pv_w: np.ndarray, sizes_kwh: np.ndarray, *, cuts, zone_row: int, loads, axis,
+                  options, ac_w: float, step_hours: float) -> pd.DataFrame:
+    """Coverage of one site for each battery size.
+
+    Parameters
+    ----------
+    pv_w : numpy.ndarray, shape (n_time,)
+        The site's AC power. [W]
+    sizes_kwh : numpy.ndarray
+        Candidate capacities. [kWh]
+    cuts : simulate.outages.CutFractions
+    zone_row : int
+        The site's row of ``cuts``.
+    loads : simulate.load.PlantLoads
+        For one plant.
+    axis : simulate.coverage.CalendarAxis
+    options : simulate.coverage.OutageOptions
+    ac_w, step_hours : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``battery_kwh``, ``outage_hours``, ``outage_hours_served``, ``coverage_pct``,
+        ``unserved_kwh``, ``exported_kwh``.
+    """
+    from simulate.dispatch import BatteryParams, dispatch_arrays
+
+    n = len(sizes_kwh)
+    power = ac_w if options.battery_power_kw is None else options.battery_power_kw * 1000.0
+    result = dispatch_arrays(
+        np.repeat(pv_w[None, :], n, axis=0),
+        BatteryParams(hybrid=np.ones(n, dtype=bool), capacity_kwh=np.asarray(sizes_kwh, float),
+                      usable_dod=options.usable_dod, round_trip_eff=options.round_trip_eff,
+                      power_w=power, ac_w=ac_w, reserve_frac=options.reserve_frac,
+                      initial_soc_frac=options.initial_soc_frac),
+        zone_index=np.full(n, zone_row, dtype=np.int64), cut_fraction=cuts.fraction,
+        cut_start_hour=cuts.start_hour, load_tables_w=loads.tables_w,
+        cut_load_index=np.repeat(loads.cut_index, n), cut_load_scale=np.repeat(loads.cut_scale, n),
+        self_load_index=np.repeat(loads.self_index, n),
+        self_load_scale=np.repeat(loads.self_scale, n), month_index=axis.month0,
+        hijri_month_index=axis.hijri_month0, hour_index=axis.hour, peak=axis.peak,
+        step_hours=step_hours)
+    return pd.DataFrame({
+        "battery_kwh": np.asarray(sizes_kwh, float), "outage_hours": result.outage_hours,
+        "outage_hours_served": result.outage_hours_served, "coverage_pct": result.coverage_pct,
+        "unserved_kwh": result.unserved_kwh, "exported_kwh": result.exported_kwh})
+
+
+def _sizes(text: str | None) -> np.ndarray | None:
+    if text is None:
+        return None
+    try:
+        sizes = np.array(sorted({float(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise InputError(f"--sizes must be numbers like 0,2.4,4.8, not {text!r}") from None
+    if sizes.size == 0 or (sizes < 0).any() or not np.isfinite(sizes).all():
+        raise InputError(f"--sizes must be non-negative numbers, not {text!r}")
+    return sizes
+
+
+def size_battery_cmd(
+    ctx: typer.Context,
+    lat: Annotated[float, typer.Option("--lat", help="Latitude (degree, north positive).")],
+    lon: Annotated[float, typer.Option("--lon", help="Longitude (degree, east positive).")],
+    kwp: Annotated[float, typer.Option("--kwp", help="DC rating (kWp).")] = 5.0,
+    ac_kw: Annotated[float | None, typer.Option("--ac-kw", help="Hybrid inverter AC rating "
+                                                "(kW) (default: = kWp).", show_default=False)]
+    = None,
+    tilt: Annotated[float, typer.Option("--tilt", help="Tilt (degree).")] = 30.0,
+    azimuth: Annotated[float, typer.Option("--azimuth", help="Azimuth, 180 = south "
+                                           "(degree).")] = 180.0,
+    weather: WeatherOpt = None,
+    schedule: ScheduleOpt = None,
+    zone: Annotated[str | None, typer.Option("--zone", help="The site's zone in a zoned "
+                                             "schedule.", show_default=False)] = None,
+    scenario: ScenarioOpt = None,
+    zones: ZonesOpt = 4,
+    seed: SeedOpt = 0,
+    months: MonthsOpt = None,
+    year: YearOpt = None,
+    target_coverage: Annotated[float, typer.Option(
+        "--target-coverage", help="Share of cut hours to serve fully (%).")] = 90.0,
+    load_w: Annotated[float, typer.Option(
+        "--load-w", help="Essential load on a summer afternoon (W); scales the profile.")]
+    = 500.0,
+    load_profile: LoadKindOpt = "essential",
+    load: LoadFileOpt = None,
+    sizes: Annotated[str | None, typer.Option(
+        "--sizes", help="Candidate sizes (kWh), e.g. 0,2.4,4.8,7.2 (default: a grid up to "
+        "--max-kwh, refined by bisection).", show_default=False)] = None,
+    max_kwh: Annotated[float, typer.Option("--max-kwh", help="Largest size tried (kWh).")]
+    = 20.0,
+    step_kwh: Annotated[float, typer.Option("--step-kwh", help="Grid step (kWh).")] = 1.0,
+    cost_per_kwh: Annotated[float, typer.Option(
+        "--cost-per-kwh", help="Battery price (toman per kWh of capacity) (default: an "
+        "assumption, ≈ US$200/kWh).")] = DEFAULT_COST_TOMAN_PER_KWH,
+    dod: DodOpt = 90.0,
+    round_trip: RoundTripOpt = 90.0,
+    battery_power_kw: PowerOpt = None,
+    reserve_pct: ReserveOpt = 100.0,
+    timezone: TimezoneOpt = None,
+    summary: Annotated[Path | None, typer.Option(
+        "--summary", help="Write the cost curve CSV here.", show_default=False)] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Cost-curve PNG (default <out-dir>/battery_sizing.png).",
+        show_default=False)] = None,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Draw no chart.")] = False,
+    influx_url: InfluxUrlOpt = None,
+    influx_db: InfluxDbOpt = None,
+) -> None:
+    """Smallest battery with which a hybrid plant at a site serves the target share of cuts.
+
+    Prints and plots the cost curve: coverage and price for each battery size tried.
+    """
+    from simulate.coverage import calendar_axis, schedule_year, simulation_labels
+    from simulate.fleet import run_fleet
+    from simulate.load import plant_loads, read_load_file
+    from simulate.outages import cut_fractions, plant_zone_index
+    from telemetry.registry import parse_fleet
+
+    s = _settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone)
+    options = _options(load_profile, dod, round_trip, battery_power_kw, reserve_pct)
+    target = _pct_target(target_coverage)
+    candidates = _sizes(sizes)
+    if not (max_kwh > 0 and 0 < step_kwh <= max_kwh):
+        raise InputError("--max-kwh and --step-kwh must be positive, the step at most the max")
+    if cost_per_kwh < 0 or load_w < 0:
+        raise InputError("--cost-per-kwh and --load-w must not be negative")
+    ac = kwp if ac_kw is None else ac_kw
+    row = {"plant_id": "site", "latitude": lat, "longitude": lon, "dc_kwp": kwp, "ac_kw": ac,
+           "tilt_deg": tilt, "azimuth_deg": azimuth, "inverter_type": "hybrid",
+           "essential_load_w": load_w}
+    fleet = parse_fleet(",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n",
+                        source="site options")
+    wx = _load_weather(weather)
+    sched, year = _schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
+    overrides = None if load is None else read_load_file(load, ["site"])
+    if scenario is not None:
+        zone = zone or sched.zones[0]
+    elif sched.zoned and zone is None:
+        raise InputError(f"the schedule has zones ({', '.join(sched.zones[:5])}"
+                         f"{', …' if len(sched.zones) > 5 else ''}); pick the site's with --zone")
+    loads = plant_loads(["site"], np.array([load_w]), kind=options.load_kind,
+                        overrides=overrides)
+    weather_obj, widx = wx, None
+    if weather_obj is None:
+        from simulate.fleet import default_fleet_weather
+
+        weather_obj, widx = default_fleet_weather(fleet)
+    run = run_fleet(fleet, weather_obj, hourly=True, timezone=s.timezone, weather_index=widx)
+    _warn_far_weather(fleet, wx)
+    labels, cal_year = simulation_labels(weather_obj, year if year is not None
+                                         else schedule_year(sched))
+    cuts = cut_fractions(sched, labels, weather_obj.step_hours, s.timezone)
+    zone_row = int(plant_zone_index(cuts, [zone or ""])[0])
+    if zone_row < 0:
+        raise InputError(f"zone {zone!r} is not in the schedule (zones: "
+                         f"{', '.join(cuts.zones[:5])})")
+    if cuts.hours[zone_row] <= 0:
+        raise InputError(f"the schedule has no cuts in the simulated year {cal_year}")
+    axis = calendar_axis(labels, weather_obj.step_hours, s.timezone, options.peak_window)
+    assert run.ac_power_w is not None
+
+    def curve(values: np.ndarray) -> pd.DataFrame:
+        return battery_curve(run.ac_power_w[0], values, cuts=cuts, zone_row=zone_row,
+                             loads=loads, axis=axis, options=options, ac_w=ac * 1000.0,
+                             step_hours=weather_obj.step_hours)
+
+    table, smallest = _search(curve, candidates, max_kwh, step_kwh, target * 100)
+    table["cost_toman"] = table["battery_kwh"] * cost_per_kwh
+    _print_sizing(table, smallest, target * 100, lat, lon, kwp, load_w, sched.source, zone,
+                  cost_per_kwh, run)
+    written = []
+    if summary is not None:
+        written.append(_write_summary(table, summary))
+    if not no_plot:
+        from simulate.outage_plots import plot_battery_sizing
+
+        path = plot or Path(s.out_dir) / "battery_sizing.png"
+        title = (f"Site {lat:.3f}°, {lon:.3f}° — {kwp:g} kWp, {load_w:g} W essential load; "
+                 f"{sched.source}")
+        written.append(plot_battery_sizing(table, target * 100, smallest, title, path))
+    if s.influx_url:
+        from simulate.outage_results import write_sizing
+        from simulate.results import CLIMATOLOGY_WEATHER
+
+        n = write_sizing(table, s, weather=CLIMATOLOGY_WEATHER if run.estimate
+                         else run.weather_source, site=f"{lat:.4f},{lon:.4f}", year=cal_year,
+                         target_pct=target * 100, smallest_kwh=smallest)
+        written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
+    for w in written:
+        console.print(f"wrote {w}")
+
+
+def _pct_target(value: float) -> float:
+    if not 0 < value <= 100:
+        raise InputError(f"--target-coverage must lie in (0, 100], not {value:g}")
+    return value / 100.0
+
+
+def _search(curve, candidates: np.ndarray | None, max_kwh: float, step_kwh: float,
+            target_pct: float) -> tuple[pd.DataFrame, float | None]:
+    """The curve over the candidates (or a grid plus bisection) and the smallest size whose
+    coverage reaches ``target_pct`` (None if none does)."""
+    def reaches(c: float) -> bool:
+        return bool(np.isfinite(c) and c >= target_pct - 1e-9)
+
+    if candidates is not None:
+        table = curve(candidates)
+        ok = [reaches(c) for c in table["coverage_pct"]]
+        return table, (float(table["battery_kwh"][ok.index(True)]) if any(ok) else None)
+    grid = np.round(np.arange(0.0, max_kwh + step_kwh / 2, step_kwh), 6)
+    table = curve(grid)
+    ok = [reaches(c) for c in table["coverage_pct"]]
+    if not any(ok):
+        return table, None
+    first = ok.index(True)
+    if first == 0:
+        return table, 0.0
+    lo, hi = float(grid[first - 1]), float(grid[first])
+    extra = []
+    while hi - lo > RESOLUTION_KWH:
+        mid = round((lo + hi) / 2, 6)
+        point = curve(np.array([mid]))
+        extra.append(point)
+        if reaches(float(point["coverage_pct"].iloc[0])):
+            hi = mid
+        else:
+            lo = mid
+    hi = float(np.ceil(hi / RESOLUTION_KWH - 1e-9) * RESOLUTION_KWH)
+    final = curve(np.array([hi]))
+    table = pd.concat([table, *extra, final], ignore_index=True)
+    table = table.drop_duplicates("battery_kwh").sort_values("battery_kwh", ignore_index=True)
+    return table, hi
+
+
+def _print_sizing(table: pd.DataFrame, smallest: float | None, target_pct: float, lat: float,
+                  lon: float, kwp: float, load_w: float, source: str, zone: str | None,
+                  cost_per_kwh: float, run) -> None:
+    where = f", zone {zone}" if zone else ""
+    console.print(f"[bold]Battery for a hybrid plant at {lat:.4f}°, {lon:.4f}°[/] — {kwp:g} kWp, "
+                  f"essential load {load_w:g} W; cuts: {source}{where}")
+    console.print(f"weather: {run.weather_source}")
+    t = Table(title=f"Cost curve (target {target_pct:g} % of cut hours fully served)")
+    for name in ("battery kWh", "coverage", "served h", "cut h", "unserved kWh",
+                 "cost M toman"):
+        t.add_column(name, justify="right")
+    for x in table.itertuples():
+        mark = "[bold]" if smallest is not None and abs(x.battery_kwh - smallest) < 1e-9 else ""
+        cov = "–" if not np.isfinite(x.coverage_pct) else f"{x.coverage_pct:.1f} %"
+        t.add_row(f"{mark}{x.battery_kwh:g}", cov, f"{x.outage_hours_served:,.1f}",
+                  f"{x.outage_hours:,.1f}", f"{x.unserved_kwh:,.1f}",
+                  f"{x.cost_toman / 1e6:,.1f}")
+    console.print(t)
+    if smallest is None:
+        best = table["coverage_pct"].max()
+        console.print(f"[yellow]not reached:[/] at most {best:.1f} % with up to "
+                      f"{table['battery_kwh'].max():g} kWh (the inverter's power, the PV or a "
+                      f"larger --max-kwh may be the limit)")
+    else:
+        console.print(f"smallest battery reaching {target_pct:g} %: [bold]{smallest:g} kWh[/] "
+                      f"(≈ {smallest * cost_per_kwh / 1e6:,.1f} million toman at "
+                      f"{cost_per_kwh:,.0f} toman/kWh)")
+    if run.estimate:
+        console.print("[yellow]note:[/] an estimate from the embedded climatology; pass "
+                      "--weather FILE for measured or typical-year data.")

@@ -1,0 +1,310 @@
+"""``roshanai simulate outage`` and ``roshanai simulate size-battery``: coverage of power cuts.
+
+Registered on the ``simulate`` sub-app by :func:`register`. Inputs are all checked (schedule,
+load file, options) before anything runs, so a bad input ends as one line and exit code 2 with
+nothing written.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from simulate.cli import (
+    InfluxDbOpt,
+    InfluxUrlOpt,
+    WeatherOpt,
+    _check_transposition,
+    _load_weather,
+    _progress,
+    _settings,
+    _warn_far_weather,
+    _write_summary,
+    console,
+    err,
+)
+from telemetry.errors import InputError
+
+__all__ = ["register"]
+
+ScheduleOpt = Annotated[Path | None, typer.Option(
+    "--schedule", help="Cut schedule CSV: start,end (ISO 8601 with UTC offset)(,zone).")]
+ScenarioOpt = Annotated[str | None, typer.Option(
+    "--scenario", help="Generate the cuts instead: summer (1–2 two-hour blocks a day, "
+    "08–24 h) or winter (one daytime block, 09–17 h).", show_default=False)]
+ZonesOpt = Annotated[int, typer.Option("--zones", help="Scenario: number of rotating zone "
+                                       "groups.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Scenario: random seed.")]
+MonthsOpt = Annotated[str | None, typer.Option(
+    "--months", help="Scenario: Gregorian months with cuts, e.g. 6,7,8,9 (default: Jun–Sep "
+    "summer, Dec–Feb winter).", show_default=False)]
+YearOpt = Annotated[int | None, typer.Option(
+    "--year", help="Calendar year of a typical-year weather (default: the schedule's; "
+    "scenarios 2025).", show_default=False)]
+LoadFileOpt = Annotated[Path | None, typer.Option(
+    "--load", help="Per-plant load during cuts: CSV plant_id,hour,load_w(,month) (plant_id * "
+    "for all others).", show_default=False)]
+LoadKindOpt = Annotated[str, typer.Option(
+    "--load-profile", help="Load during cuts: essential (cooler, fridge, lights, modem; "
+    "500 W summer afternoons) or full (the whole home).")]
+DodOpt = Annotated[float, typer.Option("--dod", help="Usable depth of discharge (%).")]
+RoundTripOpt = Annotated[float, typer.Option("--round-trip", help="Battery round-trip "
+                                             "efficiency (%).")]
+PowerOpt = Annotated[float | None, typer.Option(
+    "--battery-power-kw", help="Charge/discharge limit (kW) (default: the inverter's AC "
+    "rating).", show_default=False)]
+ReserveOpt = Annotated[float, typer.Option(
+    "--reserve-pct", help="Share of the usable battery kept for cuts (%); the rest is "
+    "exported in the evening peak (100: backup only).")]
+TimezoneOpt = Annotated[str | None, typer.Option(
+    "--timezone", help="Zone of the local clock (default Asia/Tehran).", show_default=False)]
+
+SCENARIO_YEAR = 2025
+"""Year of generated scenarios on a typical-year weather (present-day calendar)."""
+
+
+def _pct(name: str, value: float, low: float = 0.0) -> float:
+    if not low <= value <= 100.0:
+        raise InputError(f"{name} must lie in [{low:g}, 100], not {value:g}")
+    return value / 100.0
+
+
+def _months(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        months = tuple(int(m) for m in text.split(",") if m.strip())
+    except ValueError:
+        raise InputError(f"--months must be month numbers like 6,7,8,9, not {text!r}") from None
+    if not months or any(not 1 <= m <= 12 for m in months):
+        raise InputError(f"--months must be month numbers 1–12, not {text!r}")
+    return months
+
+
+def _peak(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        a, b = (int(x) for x in text.split("-"))
+    except ValueError:
+        raise InputError(f"--peak must look like 19-23, not {text!r}") from None
+    if not (0 <= a <= 23 and 1 <= b <= 24 and a != b):
+        raise InputError(f"--peak hours must lie in 0–24, not {text!r}")
+    return a, b
+
+
+def _schedule(schedule: Path | None, scenario: str | None, zones: int, seed: int,
+              months: str | None, year: int | None, weather, timezone: str):
+    """The cut schedule, and its year when generated."""
+    from simulate.outages import read_schedule, scenario_schedule
+
+    if (schedule is None) == (scenario is None):
+        raise InputError("give either --schedule FILE or --scenario summer|winter")
+    if schedule is not None:
+        return read_schedule(schedule), year
+    if year is None:
+        year = SCENARIO_YEAR
+        if weather is not None and not weather.estimate:
+            from simulate.coverage import simulation_labels
+
+            year = simulation_labels(weather, None)[1]
+            year = SCENARIO_YEAR if year == 1990 else year
+    return scenario_schedule(scenario, year=year, zones=zones, seed=seed,
+                             months=_months(months), timezone=timezone), year
+
+
+def _options(load_kind, dod, round_trip, battery_power_kw, reserve_pct, battery_kwh=None,
+             self_consumption=False, peak=None, tariff=None):
+    from simulate.coverage import OutageOptions
+    from simulate.grid import GridFactors
+    from simulate.load import LOAD_KINDS
+
+    if load_kind not in LOAD_KINDS:
+        raise InputError(f"--load-profile must be essential or full, not {load_kind!r}")
+    if battery_power_kw is not None and battery_power_kw < 0:
+        raise InputError("--battery-power-kw must not be negative")
+    if battery_kwh is not None and battery_kwh < 0:
+        raise InputError("--battery-kwh must not be negative")
+    factors = GridFactors() if tariff is None else GridFactors(tariff_toman_per_kwh=tariff)
+    if factors.tariff_toman_per_kwh < 0:
+        raise InputError("--tariff must not be negative")
+    return OutageOptions(load_kind=load_kind, usable_dod=_pct("--dod", dod),
+                         round_trip_eff=_pct("--round-trip", round_trip, 1.0),
+                         battery_power_kw=battery_power_kw,
+                         reserve_frac=_pct("--reserve-pct", reserve_pct),
+                         battery_kwh=battery_kwh, self_consumption=self_consumption,
+                         peak_window=_peak(peak), factors=factors)
+
+
+def outage_cmd(
+    ctx: typer.Context,
+    fleet_file: Annotated[Path | None, typer.Argument(
+        metavar="[FLEET.csv]", help="Fleet file (default: the sample fleet).",
+        show_default=False)] = None,
+    schedule: ScheduleOpt = None,
+    scenario: ScenarioOpt = None,
+    zones: ZonesOpt = 4,
+    seed: SeedOpt = 0,
+    months: MonthsOpt = None,
+    year: YearOpt = None,
+    weather: WeatherOpt = None,
+    summary: Annotated[Path | None, typer.Option(
+        "--summary", help="Per-plant CSV; beside it <stem>_regions.csv, <stem>_heatmap.csv "
+        "and <stem>_coverage.png. Default: <out-dir>/outage_summary.csv.")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out-dir", help="Report folder (env ROSHANAI_OUT_DIR; default roshanai-out).",
+        show_default=False)] = None,
+    load: LoadFileOpt = None,
+    load_profile: LoadKindOpt = "essential",
+    battery_kwh: Annotated[float | None, typer.Option(
+        "--battery-kwh", help="What-if: this battery on every hybrid plant (kWh) (default: "
+        "the fleet file's battery_kwh).", show_default=False)] = None,
+    dod: DodOpt = 90.0,
+    round_trip: RoundTripOpt = 90.0,
+    battery_power_kw: PowerOpt = None,
+    reserve_pct: ReserveOpt = 100.0,
+    self_consumption: Annotated[bool, typer.Option(
+        "--self-consumption", help="Serve the full-home load from PV while the grid is up "
+        "(default: all PV is sold).")] = False,
+    peak: Annotated[str | None, typer.Option(
+        "--peak", help="Evening-peak hours, e.g. 19-23 (default: Tavanir's TOU peak, 19–23 "
+        "Farvardin–Shahrivar, 17–21 Mehr–Esfand).", show_default=False)] = None,
+    tariff: Annotated[float | None, typer.Option(
+        "--tariff", help="Purchase tariff (toman/kWh) (default 1456, SATBA's base rate for "
+        "PV ≤ 20 kW).", show_default=False)] = None,
+    timezone: TimezoneOpt = None,
+    transposition: Annotated[str, typer.Option("--transposition", help="haydavies or perez.")]
+    = "haydavies",
+    write_schedule: Annotated[Path | None, typer.Option(
+        "--write-schedule", help="Also write the (generated) schedule as CSV.",
+        show_default=False)] = None,
+    plot: Annotated[bool, typer.Option(help="Draw the coverage heat map (PNG).")] = True,
+    influx_url: InfluxUrlOpt = None,
+    influx_db: InfluxDbOpt = None,
+) -> None:
+    """Cut hours covered and energy given to the grid, per plant, province and month.
+
+    Plants take the cuts of their outage_zone from --schedule (or a generated --scenario);
+    grid-tied plants cover none, hybrid ones serve the household's load from PV and battery.
+    """
+    from simulate.coverage import run_outages
+    from simulate.load import read_load_file
+    from simulate.outages import assign_groups
+    from telemetry.registry import load_sample_fleet, read_fleet
+
+    started = time.perf_counter()
+    s = _settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone,
+                  out_dir=None if out_dir is None else str(out_dir))
+    _check_transposition(transposition)
+    options = _options(load_profile, dod, round_trip, battery_power_kw, reserve_pct,
+                       battery_kwh, self_consumption, peak, tariff)
+    fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
+    wx = _load_weather(weather)
+    sched, year = _schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
+    p = fleet.plants
+    overrides = None if load is None else read_load_file(load, p["plant_id"].tolist())
+    plant_zones = None
+    if scenario is not None:
+        plant_zones = assign_groups(p["outage_zone"].tolist(), p["plant_id"].tolist(),
+                                    sched.zones)
+    summary_path = summary or Path(s.out_dir) / "outage_summary.csv"
+    with _progress() as bar:
+        task = bar.add_task("simulating plants", total=len(fleet))
+        cells = None
+
+        def advance_weather(done: int, total: int) -> None:
+            nonlocal cells
+            if cells is None:
+                cells = bar.add_task("generating weather cells", total=total)
+            bar.update(cells, completed=done)
+
+        run = run_outages(fleet, wx, sched, options=options, timezone=s.timezone,
+                          plant_zones=plant_zones, load_overrides=overrides, year=year,
+                          transposition=transposition,
+                          progress=lambda done: bar.update(task, completed=done),
+                          weather_progress=advance_weather)
+    _warn_far_weather(fleet, wx)
+    _warnings(run, p)
+    stem = summary_path.stem
+    written = [_write_summary(run.summary, summary_path),
+               _write_summary(run.regions, summary_path.with_name(f"{stem}_regions.csv")),
+               _write_summary(run.heatmap, summary_path.with_name(f"{stem}_heatmap.csv"))]
+    if plot:
+        from simulate.outage_plots import plot_coverage
+
+        written.append(plot_coverage(run, summary_path.with_name(f"{stem}_coverage.png")))
+    if write_schedule is not None:
+        written.append(sched.write_csv(write_schedule, s.timezone))
+    if s.influx_url:
+        from simulate.outage_results import write_outage_run
+
+        n = write_outage_run(run, s)
+        written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
+    _print_outage(run, options, time.perf_counter() - started)
+    for w in written:
+        console.print(f"wrote {w}")
+
+
+def _warnings(run, plants: pd.DataFrame) -> None:
+    if run.plants_without_cuts:
+        err.print(f"[yellow]warning:[/] {run.plants_without_cuts} plant(s) have no cuts (no "
+                  f"outage_zone, or a zone the schedule does not name); their coverage is empty.")
+    if run.cuts.cuts_outside:
+        err.print(f"[yellow]warning:[/] {run.cuts.cuts_outside} cut(s) lie wholly or partly "
+                  f"outside the simulated year {run.year}; those parts are left out.")
+    ignored = int(((plants["inverter_type"] == "grid_tied") & (plants["battery_kwh"] > 0)).sum())
+    if ignored:
+        err.print(f"[yellow]note:[/] {ignored} grid-tied plant(s) list a battery; it is ignored "
+                  f"(a grid-tied inverter cannot island).")
+
+
+def _print_outage(run, options, seconds: float) -> None:
+    from simulate.grid import FLEET_REGION
+
+    r = run.regions[run.regions["calendar"] == "year"]
+    table = Table(title=f"Power cuts {run.year} — {run.schedule_source}; weather: "
+                  f"{run.yield_run.weather_source}")
+    for name in ("province", "plants", "cut h", "served h", "cover", "unserved kWh",
+                 "export MWh", "at peak MWh", "max kW", "M toman"):
+        table.add_column(name, justify="left" if name == "province" else "right")
+
+    def row(x) -> list[str]:
+        cov = "–" if np.isnan(x.coverage_pct) else f"{x.coverage_pct:.1f} %"
+        return [str(x.region), str(int(x.plants)), f"{x.outage_hours:,.0f}",
+                f"{x.outage_hours_served:,.0f}", cov, f"{x.unserved_kwh:,.0f}",
+                f"{x.exported_kwh / 1000:,.2f}", f"{x.exported_peak_kwh / 1000:,.2f}",
+                f"{x.peak_mw * 1000:,.1f}", f"{x.income_toman / 1e6:,.1f}"]
+
+    for x in r[r.region != FLEET_REGION].itertuples():
+        table.add_row(*row(x))
+    table.add_section()
+    fleet = r[r.region == FLEET_REGION].iloc[0]
+    table.add_row(*row(fleet))
+    console.print(table)
+    f = options.factors
+    covered = ("no plant has cuts" if not fleet.outage_hours > 0 else
+               f"{fleet.coverage_pct:.1f} % of {fleet.outage_hours:,.0f} plant-hours of cuts "
+               f"fully served")
+    console.print(f"fleet: {covered}; {fleet.exported_kwh / 1000:,.1f} MWh exported "
+                  f"(peak {fleet.peak_mw:,.3f} MW); {fleet.co2_avoided_t:,.1f} t CO2 and "
+                  f"{fleet.gas_avoided_m3:,.0f} m³ gas avoided ({seconds:.1f} s)")
+    console.print(f"factors: tariff {f.tariff_toman_per_kwh:,.0f} toman/kWh, "
+                  f"{f.co2_kg_per_kwh:g} kg CO2 and {f.gas_m3_per_kwh:g} m³ gas per exported "
+                  f"kWh (assumptions documented in simulate/grid.py)")
+    if run.yield_run.estimate:
+        console.print("[yellow]note:[/] weather is an estimate generated from the embedded "
+                      "climatology; pass --weather FILE for measured or typical-year data.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``outage`` and ``size-battery`` to the ``simulate`` sub-app."""
+    from simulate.battery_cli import size_battery_cmd
+
+    app.command("outage")(outage_cmd)
+    app.command("size-battery")(size_battery_cmd)
