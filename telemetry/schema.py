@@ -77,6 +77,22 @@ sim_battery_sizing
     Fields ``battery_kwh``, ``coverage_pct``, ``outage_hours``, ``outage_hours_served``,
     ``unserved_kwh``, ``exported_kwh``, ``cost_toman``, ``target_pct``, ``smallest`` (true on
     the smallest size reaching the target). Time: 1 January of the simulated year.
+plant_registry
+    The fleet file as points, for the dashboards' map and availability (``roshanai dashboards
+    publish-registry --fleet FLEET.csv``; rerun when the fleet changes). One point per plant,
+    time = when published. Tags ``plant_id``, ``province``. Fields ``latitude``, ``longitude``
+    [degree], ``dc_kwp``, ``ac_kw``, ``battery_kwh``, ``inverter_type``, ``outage_zone``.
+    Queried with ``last()`` and no time bound.
+bridge_quarantine
+    Cumulative quarantined messages of a bridge by reason, read from its spool (``roshanai
+    dashboards publish-quarantine --state-dir DIR``). Tags ``instance``, ``reason``; field
+    ``quarantined``.
+rollup_1h.inverter_1h, rollup_1h.province_1h, rollup_1d.inverter_1d, rollup_1d.province_day
+    Rollups in their own retention policies, written by ``roshanai dashboards rollups``
+    (:mod:`dashboards.rollups` lists their fields): hourly per plant and per province, daily per
+    plant, and daily per province with the tags ``month`` (``2026-07``) and ``hijri_month``
+    (``1405-04 Tir``) so that the months of both calendars are a ``GROUP BY``. Days are UTC days
+    (03:30–03:30 in Iran: each holds one local solar day).
 """
 
 from __future__ import annotations
@@ -86,9 +102,11 @@ __all__ = [
     "INVERTER_FIELDS",
     "MEASUREMENT_BATTERY_SIZING",
     "MEASUREMENT_BRIDGE",
+    "MEASUREMENT_BRIDGE_QUARANTINE",
     "MEASUREMENT_INVERTER",
     "MEASUREMENT_OUTAGE_HEATMAP",
     "MEASUREMENT_OUTAGE_REGION",
+    "MEASUREMENT_PLANT_REGISTRY",
     "MEASUREMENT_PLANT_STATUS",
     "MEASUREMENT_SIM_EXPECTED",
     "MEASUREMENT_SIM_HIJRI_MONTH",
@@ -113,6 +131,8 @@ MEASUREMENT_SIM_MONTH = "sim_plant_month"
 MEASUREMENT_SIM_HIJRI_MONTH = "sim_plant_hijri_month"
 MEASUREMENT_SIM_EXPECTED = "sim_expected"
 MEASUREMENT_PLANT_STATUS = "plant_status"
+MEASUREMENT_PLANT_REGISTRY = "plant_registry"
+MEASUREMENT_BRIDGE_QUARANTINE = "bridge_quarantine"
 MEASUREMENT_OUTAGE_REGION = "sim_outage_region"
 MEASUREMENT_OUTAGE_HEATMAP = "sim_outage_heatmap"
 MEASUREMENT_BATTERY_SIZING = "sim_battery_sizing"
