@@ -19,10 +19,14 @@ Modes (the fleet file's ``inverter_type`` and ``battery_kwh``):
   serves the load, the battery covers the deficit down to ``E_min`` and takes surplus PV, the
   rest is curtailed.
 - **policy** (``reserve_frac``): the backup reserve kept for cuts, as a share of the usable
-  capacity. Energy above ``E_min + reserve_frac·(E_max − E_min)`` is discharged to the grid during
-  the evening-peak hours (``peak``), moving export from midday to when the grid needs it most at
-  the price of a smaller reserve and the round-trip loss. ``reserve_frac = 1`` (the default) keeps
-  the whole battery for the cuts.
+  capacity. With ``reserve_frac < 1``, energy above ``E_min + reserve_frac·(E_max − E_min)`` is
+  discharged to the grid during the evening-peak hours (``peak``), when the battery also takes no
+  charge (the PV goes to the grid): export moves from midday to when the grid needs it most, at
+  the price of a smaller reserve and the round-trip loss. ``reserve_frac = 1`` (the default)
+  keeps the whole battery for the cuts and charges it whenever PV is left over.
+
+With the power limit held fixed, a larger battery never lowers coverage (the usable energy of the
+larger one is never below the smaller one's, step by step, under either policy).
 
 Bookkeeping, per plant and interval (all in Wh): ``pv + discharge = served + self + charge +
 export + curtailed`` exactly up to rounding (``served``: load served during the cut; ``self``: the
@@ -99,11 +103,14 @@ def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, sel
             charge = 0.0
             discharge = 0.0
             limit = p_w[p] * step_h
-            if peak[t] and e > e_floor[p]:
-                discharge = min(limit * up, (e - e_floor[p]) * eta_d[p])
-                e -= discharge / eta_d[p]
-                if e < e_floor[p]:
-                    e = e_floor[p]  # rounding
+            if peak[t] and e_floor[p] < e_max[p]:
+                # export policy: in the peak the PV goes to the grid and so does the battery's
+                # energy above the reserve (never charging then keeps coverage monotone in size)
+                if e > e_floor[p]:
+                    discharge = min(limit * up, (e - e_floor[p]) * eta_d[p])
+                    e -= discharge / eta_d[p]
+                    if e < e_floor[p]:
+                        e = e_floor[p]  # rounding
             elif up > 0.0:
                 charge = min(rest, limit * up, (e_max[p] - e) / eta_c[p])
                 e += charge * eta_c[p]
@@ -522,9 +529,10 @@ initial_soc_frac
             self_used = min(pv_connected, self_load_w[t] * connected * dt)
         left = pv_connected - self_used
         charged = discharged = 0.0
-        if peak[t] and stored > reserve_level:
-            discharged = min(power_w * connected * dt, (stored - reserve_level) * sqrt_eta)
-            stored = max(stored - discharged / sqrt_eta, reserve_level)
+        if peak[t] and reserve_level < capacity_wh:  # export policy, in the peak
+            if stored > reserve_level:
+                discharged = min(power_w * connected * dt, (stored - reserve_level) * sqrt_eta)
+                stored = max(stored - discharged / sqrt_eta, reserve_level)
         elif connected > 0:
             charged = min(left, power_w * connected * dt, (capacity_wh - stored) / sqrt_eta)
             stored += charged * sqrt_eta
