@@ -394,8 +394,8 @@ class CutFractions:
         (n_zones, n_time) int8: local hour (0–23) at which the cut covering the interval began;
         -1 where there is no cut.
     cuts_outside : int
-        Cuts lying wholly or partly outside the simulated period (their outside part is left
-        out).
+        Cuts lying wholly or partly outside the simulated period or in a gap of it (29 February
+        of a typical year moved into a leap year); their outside part is left out.
     """
 
     zones: tuple[str, ...]
@@ -442,12 +442,15 @@ def cut_fractions(schedule: Schedule, labels: pd.DatetimeIndex, step_hours: floa
     first = np.searchsorted(ends, s, side="right")  # first interval ending after the start
     stop = np.searchsorted(begins, e, side="left")  # intervals beginning before the end
     count = np.maximum(stop - first, 0)
-    outside = int(((s < begins[0]) | (e > ends[-1])).sum())
     cut = np.repeat(np.arange(len(s)), count)
     offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     t = np.repeat(first, count) + offset
     overlap = np.minimum(e[cut], ends[t]) - np.maximum(s[cut], begins[t])
     np.add.at(fraction, (zi[cut], t), overlap / step_ns)
+    # Wholly or partly outside the period, or on a day the period lacks (29 February of a
+    # typical year moved into a leap year).
+    covered = np.bincount(cut, weights=overlap.astype(float), minlength=len(s))
+    outside = int((covered < (e - s) - 1e3).sum())
     np.minimum(fraction, 1.0, out=fraction)  # cuts of a zone never overlap: only rounding
     hour = (pd.DatetimeIndex(s.astype("datetime64[ns]")).tz_localize("UTC")
             .tz_convert(timezone).hour.to_numpy().astype(np.int8))
