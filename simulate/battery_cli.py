@@ -273,21 +273,21 @@ def _search(curve, candidates: np.ndarray | None, max_kwh: float, step_kwh: floa
     first = ok.index(True)
     if first == 0:
         return table, 0.0
-    lo, hi = float(grid[first - 1]), float(grid[first])
+    # Bisection on multiples of RESOLUTION_KWH: lo fails, hi reaches the target.
+    lo = int(np.floor(grid[first - 1] / RESOLUTION_KWH + 1e-9))
+    hi = int(np.ceil(grid[first] / RESOLUTION_KWH - 1e-9))
     extra = []
-    while hi - lo > RESOLUTION_KWH:
-        mid = round((lo + hi) / 2, 6)
-        point = curve(np.array([mid]))
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        point = curve(np.array([round(mid * RESOLUTION_KWH, 6)]))
         extra.append(point)
         if reaches(float(point["coverage_pct"].iloc[0])):
             hi = mid
         else:
             lo = mid
-    hi = float(np.ceil(hi / RESOLUTION_KWH - 1e-9) * RESOLUTION_KWH)
-    final = curve(np.array([hi]))
-    table = pd.concat([table, *extra, final], ignore_index=True)
+    table = pd.concat([table, *extra], ignore_index=True)
     table = table.drop_duplicates("battery_kwh").sort_values("battery_kwh", ignore_index=True)
-    return table, hi
+    return table, round(hi * RESOLUTION_KWH, 6)
 
 
 def _print_sizing(table: pd.DataFrame, smallest: float | None, target_pct: float, lat: float,
