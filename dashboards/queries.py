@@ -1,0 +1,381 @@
+"""The raw InfluxQL of every panel, alert rule and report figure, in one place.
+
+Queries keep Grafana's macros (``$timeFilter``, ``$__interval``, ``${__to}``) and the dashboard
+variables (``$province``, ``$plant_id``, ``$run_id``, ``$outage_run_id``,
+``$tariff_toman_per_kwh``, ``$co2_kg_per_kwh``); :func:`dashboards.macros.interpolate` expands
+them. Measurement names come from :mod:`telemetry.schema` and :mod:`dashboards.rollups`.
+
+Conventions: ``"province" =~ /^$province$/`` is the province filter (``.*`` for all, which also
+matches plants without a province); a "latest status" is ``last()`` of each field of
+``plant_status`` over the dashboard's range, per plant (the bridge rewrites every status every
+5 minutes, so any range of 10 minutes or more sees every live plant). Simulation queries have no
+time filter: typical-year runs are dated 1990; they select a run by its ``run_id`` tag instead.
+"""
+
+from __future__ import annotations
+
+from dashboards.rollups import (
+    INVERTER_1D,
+    PROVINCE_1H,
+    PROVINCE_DAY,
+    RP_DAILY,
+    RP_HOURLY,
+)
+from telemetry.schema import (
+    MEASUREMENT_BRIDGE,
+    MEASUREMENT_BRIDGE_QUARANTINE,
+    MEASUREMENT_INVERTER,
+    MEASUREMENT_OUTAGE_HEATMAP,
+    MEASUREMENT_OUTAGE_REGION,
+    MEASUREMENT_PLANT_REGISTRY,
+    MEASUREMENT_PLANT_STATUS,
+    MEASUREMENT_SIM_HIJRI_MONTH,
+    MEASUREMENT_SIM_MONTH,
+    MEASUREMENT_SIM_YEAR,
+)
+
+INV = f'"{MEASUREMENT_INVERTER}"'
+STATUS = f'"{MEASUREMENT_PLANT_STATUS}"'
+REGISTRY = f'"{MEASUREMENT_PLANT_REGISTRY}"'
+BRIDGE = f'"{MEASUREMENT_BRIDGE}"'
+QUARANTINE = f'"{MEASUREMENT_BRIDGE_QUARANTINE}"'
+DAY = f'"{RP_DAILY}"."{PROVINCE_DAY}"'
+PLANT_DAY = f'"{RP_DAILY}"."{INVERTER_1D}"'
+PROV_HOUR = f'"{RP_HOURLY}"."{PROVINCE_1H}"'
+
+PROVINCE = '"province" =~ /^$province$/'
+PLANT = '"plant_id" =~ /^$plant_id$/'
+
+#: Power above which a plant counts as producing, and a province as in daylight. [W]
+PRODUCING_W = 50
+
+# -- technicians: fleet status ----------------------------------------------------------------
+
+LATEST_STATUS = (
+    'SELECT last("online") AS "online", last("producing") AS "producing", '
+    'last("alarm") AS "alarm", last("underperforming") AS "underperforming", '
+    'last("last_seen_s") AS "last_seen_s", last("alarm_code") AS "alarm_code", '
+    'last("inverter_status") AS "inverter_status", last("ac_power_w") AS "ac_power_w", '
+    'last("expected_ac_power_w") AS "expected_ac_power_w", '
+    'last("performance_index") AS "performance_index", '
+    'last("energy_today_wh") AS "energy_today_wh" '
+    f'FROM {STATUS} WHERE $timeFilter AND {PROVINCE} GROUP BY "plant_id", "province"'
+)
+
+
+def _count_status(where: str = "") -> str:
+    cond = f" WHERE {where}" if where else ""
+    return f'SELECT count("last_seen_s") FROM ({LATEST_STATUS}){cond}'
+
+
+PLANTS_REGISTERED = (
+    f'SELECT count("latitude") FROM (SELECT last("latitude") AS "latitude" FROM {REGISTRY} '
+    f'WHERE {PROVINCE} GROUP BY "plant_id")'
+)
+PLANTS_REPORTING = _count_status()
+PLANTS_ONLINE = _count_status('"online" = true')
+PLANTS_PRODUCING = _count_status('"producing" = true')
+PLANTS_OFFLINE = _count_status('"online" = false')
+PLANTS_IN_ALARM = _count_status('"alarm" = true')
+PLANTS_UNDERPERFORMING = _count_status('"underperforming" = true')
+
+#: Coordinates of every registered plant (the map's first query).
+MAP_PLANTS = (
+    'SELECT last("latitude") AS "latitude", last("longitude") AS "longitude", '
+    f'last("dc_kwp") AS "dc_kwp" FROM {REGISTRY} WHERE {PROVINCE} GROUP BY "plant_id", '
+    '"province"'
+)
+#: Status code per plant for the map's colours: 0 normal, 1 underperforming, 2 alarm,
+#: 3 offline (the worst one wins).
+MAP_STATE = (
+    'SELECT max("state") AS "state" FROM '
+    f'(SELECT "last_seen_s" * 0 + 3 AS "state" FROM ({LATEST_STATUS}) WHERE "online" = false), '
+    f'(SELECT "last_seen_s" * 0 + 2 AS "state" FROM ({LATEST_STATUS}) WHERE "alarm" = true), '
+    f'(SELECT "last_seen_s" * 0 + 1 AS "state" FROM ({LATEST_STATUS}) '
+    'WHERE "underperforming" = true), '
+    f'(SELECT "last_seen_s" * 0 AS "state" FROM ({LATEST_STATUS})) '
+    'GROUP BY "plant_id"'
+)
+
+OFFLINE_PLANTS = (
+    'SELECT "last_seen_s" AS "offline_s", "inverter_status", "alarm_code", '
+    '"expected_ac_power_w", "energy_today_wh" '
+    f'FROM ({LATEST_STATUS}) WHERE "online" = false GROUP BY "plant_id", "province"'
+)
+#: Provinces where some plant produced in the last 30 minutes of the range: daylight there.
+DAYLIGHT_PROVINCES = (
+    f'SELECT max("ac_power_w") AS "province_max_w" FROM {INV} '
+    f'WHERE time >= ${{__to}}ms - 30m AND time <= ${{__to}}ms AND "ac_power_w" > {PRODUCING_W} '
+    f'AND {PROVINCE} GROUP BY "province"'
+)
+#: Plants whose alarm is on now (latest status).
+ALARM_NOW = (
+    'SELECT "alarm_code", "inverter_status", "ac_power_w", "last_seen_s" '
+    f'FROM ({LATEST_STATUS}) WHERE "alarm" = true GROUP BY "plant_id", "province"'
+)
+#: Minutes in alarm during the range (5-minute resolution) and the highest code.
+ALARM_MINUTES = (
+    'SELECT count("code") * 5 AS "alarm_minutes", max("code") AS "max_alarm_code" FROM '
+    f'(SELECT max("alarm_code") AS "code" FROM {INV} WHERE $timeFilter AND "alarm_code" > 0 '
+    f'AND {PROVINCE} GROUP BY time(5m), "plant_id", "province") GROUP BY "plant_id", '
+    '"province"'
+)
+#: The time of each plant's last alarm reading in the range, with its code.
+ALARM_LAST = (
+    f'SELECT last("alarm_code") AS "last_alarm_code" FROM {INV} WHERE $timeFilter AND '
+    f'"alarm_code" > 0 AND {PROVINCE} GROUP BY "plant_id", "province"'
+)
+#: How long (≈ minutes flagged; statuses come every 5 minutes) and by how much each plant
+#: produced under the simulator's expectation during the range.
+UNDERPERFORMING = (
+    'SELECT count("performance_index") * 5 AS "minutes_flagged", '
+    'mean("performance_index") AS "mean_performance_index", '
+    '(mean("expected_ac_power_w") - mean("ac_power_w")) * count("performance_index") / 12000 '
+    'AS "shortfall_kwh" '
+    f'FROM {STATUS} WHERE $timeFilter AND "underperforming" = true AND {PROVINCE} '
+    'GROUP BY "plant_id", "province"'
+)
+
+
+def _status_over_time(where: str) -> str:
+    return (
+        'SELECT count("s") FROM (SELECT last("last_seen_s") AS "s", last("online") AS "online", '
+        'last("alarm") AS "alarm", last("underperforming") AS "underperforming" '
+        f'FROM {STATUS} WHERE $timeFilter AND {PROVINCE} GROUP BY time($__interval), '
+        f'"plant_id") WHERE $timeFilter AND {where} GROUP BY time($__interval)'
+    )
+
+
+STATUS_ONLINE_OVER_TIME = _status_over_time('"online" = true')
+STATUS_OFFLINE_OVER_TIME = _status_over_time('"online" = false')
+STATUS_ALARM_OVER_TIME = _status_over_time('"alarm" = true')
+STATUS_UNDER_OVER_TIME = _status_over_time('"underperforming" = true')
+
+FLEET_POWER_LIVE = (
+    'SELECT sum("p") / 1000 AS "fleet_kw" FROM (SELECT mean("ac_power_w") AS "p" '
+    f'FROM {INV} WHERE $timeFilter AND {PROVINCE} GROUP BY time($__interval), "plant_id") '
+    'WHERE $timeFilter GROUP BY time($__interval)'
+)
+
+# -- technicians: one plant -------------------------------------------------------------------
+
+PLANT_STATUS_NOW = (
+    'SELECT last("online") AS "online", last("inverter_status") AS "inverter_status", '
+    'last("alarm_code") AS "alarm_code", last("last_seen_s") AS "last_seen_s", '
+    'last("performance_index") AS "performance_index", '
+    'last("energy_today_wh") / 1000 AS "energy_today_kwh" '
+    f'FROM {STATUS} WHERE $timeFilter AND {PLANT} GROUP BY "plant_id"'
+)
+PLANT_AC_POWER = (
+    f'SELECT mean("ac_power_w") AS "ac_power_w" FROM {INV} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY time($__interval), "plant_id" fill(none)'
+)
+PLANT_EXPECTED_POWER = (
+    f'SELECT mean("expected_ac_power_w") AS "expected_ac_power_w" FROM {STATUS} '
+    f'WHERE $timeFilter AND {PLANT} GROUP BY time($__interval), "plant_id" fill(none)'
+)
+PLANT_DC_POWER = (
+    f'SELECT mean(/^dc[0-9]+_power_w$/) FROM {INV} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY time($__interval), "plant_id" fill(none)'
+)
+PLANT_DC_VOLTAGE = (
+    f'SELECT mean(/^dc[0-9]+_voltage_v$/) FROM {INV} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY time($__interval), "plant_id" fill(none)'
+)
+PLANT_TEMPERATURE = (
+    f'SELECT mean("temp_c") AS "temp_c", max("temp_c") AS "temp_c_max" FROM {INV} '
+    f'WHERE $timeFilter AND {PLANT} GROUP BY time($__interval), "plant_id" fill(none)'
+)
+PLANT_AC_GRID = (
+    f'SELECT mean("ac_voltage_v") AS "ac_voltage_v", mean("ac_freq_hz") AS "ac_freq_hz" '
+    f'FROM {INV} WHERE $timeFilter AND {PLANT} GROUP BY time($__interval), "plant_id" '
+    'fill(none)'
+)
+PLANT_ENERGY_PER_DAY = (
+    f'SELECT sum("energy_wh") / 1000 AS "energy_kwh" FROM {PLANT_DAY} WHERE $timeFilter AND '
+    f'{PLANT} GROUP BY time(1d), "plant_id" fill(none)'
+)
+PLANT_ALARM_TIMELINE = (
+    f'SELECT max("alarm_code") AS "alarm_code" FROM {INV} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY time($__interval), "plant_id" fill(none)'
+)
+PLANT_ALARM_READINGS = (
+    f'SELECT "alarm_code", "status", "ac_power_w", "temp_c" FROM {INV} WHERE $timeFilter AND '
+    f'{PLANT} AND "alarm_code" > 0 ORDER BY time DESC LIMIT 500'
+)
+PLANT_RSSI = (
+    f'SELECT mean("rssi_dbm") AS "rssi_dbm" FROM {INV} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY time($__interval), "plant_id" fill(none)'
+)
+PLANT_READINGS_PER_HOUR = (
+    f'SELECT count("ac_power_w") AS "readings" FROM {INV} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY time(1h), "plant_id" fill(0)'
+)
+PLANT_LAST_SEEN = (
+    f'SELECT max("last_seen_s") AS "last_seen_s" FROM {STATUS} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY time($__interval), "plant_id" fill(none)'
+)
+
+# -- program managers -------------------------------------------------------------------------
+
+_FIGURES = (
+    'sum("energy_kwh") / 1000 AS "energy_mwh", '
+    'sum("energy_kwh") * $tariff_toman_per_kwh / 1000000 AS "income_million_toman", '
+    'sum("energy_kwh") * $co2_kg_per_kwh / 1000 AS "co2_avoided_t", '
+    '100 * sum("producing_plant_hours") / sum("plant_daylight_hours") AS "availability_pct"'
+)
+#: The headline figures of the range (one row).
+FLEET_TOTALS = f'SELECT {_FIGURES} FROM {DAY} WHERE $timeFilter AND {PROVINCE}'
+#: Largest hourly mean of the fleet's (or the selected provinces') summed power. [MW]
+FLEET_PEAK = (
+    'SELECT max("p") / 1000000 AS "peak_mw" FROM (SELECT sum("ac_power_w") AS "p" '
+    f'FROM {PROV_HOUR} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1h)) WHERE $timeFilter'
+)
+#: Plants registered and reporting (the largest daily count in the range).
+FLEET_PLANTS = (
+    'SELECT max("registered") AS "plants_registered", max("reporting") AS "plants_reporting" '
+    'FROM (SELECT sum("plants_registered") AS "registered", sum("plants_reporting") AS '
+    f'"reporting" FROM {DAY} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1d)) '
+    'WHERE $timeFilter'
+)
+#: One row per province: energy, income, CO2, peak power, availability, plants.
+PROVINCE_SUMMARY = (
+    f'SELECT {_FIGURES}, max("peak_ac_power_w") / 1000 AS "peak_kw", '
+    'max("plants_registered") AS "plants" '
+    f'FROM {DAY} WHERE $timeFilter AND {PROVINCE} GROUP BY "province"'
+)
+
+
+def monthly(tag: str) -> str:
+    """Figures per month of a calendar (``tag`` = ``month`` or ``hijri_month``)."""
+    return f'SELECT {_FIGURES} FROM {DAY} WHERE $timeFilter AND {PROVINCE} GROUP BY "{tag}"'
+
+
+def province_month(tag: str) -> str:
+    """Energy and peak power per province and month of a calendar (a matrix)."""
+    return (
+        'SELECT sum("energy_kwh") / 1000 AS "energy_mwh", max("peak_ac_power_w") / 1000 '
+        f'AS "peak_kw" FROM {DAY} WHERE $timeFilter AND {PROVINCE} GROUP BY "{tag}", '
+        '"province"'
+    )
+
+
+MONTHLY_GREGORIAN = monthly("month")
+MONTHLY_HIJRI = monthly("hijri_month")
+PROVINCE_MONTH_GREGORIAN = province_month("month")
+PROVINCE_MONTH_HIJRI = province_month("hijri_month")
+DAILY_ENERGY = (
+    f'SELECT sum("energy_kwh") / 1000 AS "energy_mwh" FROM {DAY} WHERE $timeFilter AND '
+    f'{PROVINCE} GROUP BY time(1d) fill(none)'
+)
+DAILY_AVAILABILITY = (
+    'SELECT 100 * sum("producing_plant_hours") / sum("plant_daylight_hours") AS '
+    f'"availability_pct" FROM {DAY} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1d) '
+    'fill(none)'
+)
+FLEET_POWER_HOURLY = (
+    'SELECT mean("p") / 1000 AS "fleet_kw" FROM (SELECT sum("ac_power_w") AS "p" '
+    f'FROM {PROV_HOUR} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1h)) WHERE $timeFilter '
+    'GROUP BY time($__interval) fill(none)'
+)
+
+# -- simulation runs --------------------------------------------------------------------------
+
+RUN = '"run_id" = \'$run_id\''
+OUTAGE_RUN = '"run_id" = \'$outage_run_id\''
+
+SIM_YIELD_BY_PROVINCE = (
+    'SELECT sum("ac_energy_kwh") / 1000 AS "expected_mwh", '
+    'sum("ac_energy_kwh") / sum("dc_kwp") AS "specific_yield_kwh_per_kwp", '
+    'count("ac_energy_kwh") AS "plants" '
+    f'FROM "{MEASUREMENT_SIM_YEAR}" WHERE {RUN} AND {PROVINCE} GROUP BY "province"'
+)
+SIM_HIJRI_MONTHS = (
+    f'SELECT sum("ac_energy_kwh") / 1000 AS "expected_mwh" FROM "{MEASUREMENT_SIM_HIJRI_MONTH}" '
+    f'WHERE {RUN} AND {PROVINCE} GROUP BY "hijri_month"'
+)
+SIM_GREGORIAN_MONTHS = (
+    f'SELECT sum("ac_energy_kwh") / 1000 AS "expected_mwh" FROM "{MEASUREMENT_SIM_MONTH}" '
+    f'WHERE {RUN} AND {PROVINCE} GROUP BY "month"'
+)
+OUTAGE_BY_REGION = (
+    'SELECT last("coverage_pct") AS "coverage_pct", last("outage_hours") AS "outage_hours", '
+    'last("outage_hours_served") AS "outage_hours_served", '
+    'last("unserved_kwh") AS "unserved_kwh", last("exported_kwh") AS "exported_kwh", '
+    'last("income_toman") AS "income_toman", last("co2_avoided_t") AS "co2_avoided_t", '
+    f'last("plants") AS "plants" FROM "{MEASUREMENT_OUTAGE_REGION}" WHERE {OUTAGE_RUN} AND '
+    '"calendar" = \'year\' GROUP BY "region"'
+)
+OUTAGE_BY_HIJRI_MONTH = (
+    'SELECT last("coverage_pct") AS "coverage_pct", last("outage_hours") AS "outage_hours", '
+    'last("outage_hours_served") AS "outage_hours_served" '
+    f'FROM "{MEASUREMENT_OUTAGE_REGION}" WHERE {OUTAGE_RUN} AND "calendar" = \'solar_hijri\' '
+    'AND "region" = \'(fleet)\' GROUP BY "month"'
+)
+OUTAGE_HEATMAP = (
+    f'SELECT last("coverage_pct") AS "coverage_pct" FROM "{MEASUREMENT_OUTAGE_HEATMAP}" '
+    f'WHERE {OUTAGE_RUN} AND "calendar" = \'solar_hijri\' GROUP BY "month", "start_hour"'
+)
+
+# -- bridge health ----------------------------------------------------------------------------
+
+
+def _rate(counter: str) -> str:
+    return (
+        f'SELECT non_negative_derivative(max("{counter}"), 1s) AS "{counter}_per_s" '
+        f'FROM {BRIDGE} WHERE $timeFilter GROUP BY time($__interval), "instance" fill(none)'
+    )
+
+
+BRIDGE_RECEIVED_RATE = _rate("received")
+BRIDGE_STORED_RATE = _rate("stored")
+BRIDGE_QUARANTINED_RATE = _rate("quarantined")
+BRIDGE_DUPLICATES_RATE = _rate("duplicates")
+BRIDGE_LAG = (
+    f'SELECT max("lag_s") AS "lag_s" FROM {BRIDGE} WHERE $timeFilter '
+    'GROUP BY time($__interval), "instance" fill(none)'
+)
+BRIDGE_SPOOL = (
+    f'SELECT max("spool_depth") AS "spool_depth" FROM {BRIDGE} WHERE $timeFilter '
+    'GROUP BY time($__interval), "instance" fill(none)'
+)
+BRIDGE_SPOOL_BYTES = (
+    f'SELECT max("spool_bytes") AS "spool_bytes" FROM {BRIDGE} WHERE $timeFilter '
+    'GROUP BY time($__interval), "instance" fill(none)'
+)
+BRIDGE_TOTALS = (
+    'SELECT last("received") AS "received", last("stored") AS "stored", '
+    'last("quarantined") AS "quarantined", last("duplicates") AS "duplicates", '
+    'last("rejected_by_store") AS "rejected_by_store", last("spool_depth") AS "spool_depth", '
+    f'last("lag_s") AS "lag_s" FROM {BRIDGE} WHERE $timeFilter GROUP BY "instance"'
+)
+QUARANTINE_BY_REASON = (
+    f'SELECT last("quarantined") AS "quarantined" FROM {QUARANTINE} WHERE $timeFilter '
+    'GROUP BY "reason"'
+)
+QUARANTINE_OVER_TIME = (
+    f'SELECT non_negative_difference(max("quarantined")) AS "quarantined" FROM {QUARANTINE} '
+    'WHERE $timeFilter GROUP BY time($__interval), "reason" fill(none)'
+)
+
+# -- alert rules ------------------------------------------------------------------------------
+
+ALERT_LAST_SEEN = (
+    f'SELECT last("last_seen_s") AS "last_seen_s" FROM {STATUS} WHERE $timeFilter '
+    'GROUP BY "plant_id", "province"'
+)
+ALERT_DAYLIGHT = (
+    f'SELECT max("ac_power_w") AS "province_max_w" FROM {INV} WHERE $timeFilter '
+    'GROUP BY "province"'
+)
+ALERT_PERFORMANCE_DAY = (
+    f'SELECT mean("performance_index") AS "performance_index" FROM {STATUS} '
+    'WHERE $timeFilter GROUP BY "plant_id", "province"'
+)
+ALERT_BRIDGE_LAG = (
+    f'SELECT max("lag_s") AS "lag_s" FROM {BRIDGE} WHERE $timeFilter GROUP BY "instance"'
+)
+ALERT_BRIDGE_SPOOL = (
+    f'SELECT last("spool_depth") AS "spool_depth" FROM {BRIDGE} WHERE $timeFilter '
+    'GROUP BY "instance"'
+)

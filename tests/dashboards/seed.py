@@ -1,0 +1,238 @@
+"""A realistic InfluxDB for the dashboard tests: a day of a few dozen plants through the bridge.
+
+The fleet emulator publishes a day of readings (5-minute interval, faults, power cuts with
+silent gateways and batch uploads after them, 1 % bad payloads) to a real mosquitto; the bridge
+runs in-process with its status tracker and the simulator's expected power and writes to a real
+influxd. A *replay clock* stands in for the bridge's wall clock (``time.time_ns`` of
+``firmware_bridge.bridge`` and ``firmware_bridge.mqtt``), advanced 5 simulated minutes at a time
+as the day is published, so the bridge stamps its statuses and self-metrics across the
+simulated day, sees gateways go silent and come back, and its lag means something.
+
+Deterministic events on top of the emulator's own: two gateways die 3 hours before the end
+(offline in daylight), one inverter faults 100 minutes before the end (alarm 301, no power,
+energy counter frozen: in alarm and underperforming at the end). The day ends at 10:30 UTC
+(14:00 in Tehran) of the latest such time before now, so the end is in daylight whatever the
+hour the tests run.
+
+Then: ``plant_registry`` and ``bridge_quarantine`` are published, ``roshanai simulate fleet`` and
+``roshanai simulate outage`` write their results, and the rollups are computed for the window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import threading
+import time
+import types
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEC = 1_000_000_000
+MIN = 60 * SEC
+HOUR = 60 * MIN
+DAY = 24 * HOUR
+
+N_PLANTS = 40
+SEED = 11
+INTERVAL_S = 300
+FAULT_CODE = 301
+
+
+def end_of_day_ns(now_ns: int | None = None) -> int:
+    """The latest 10:30 UTC (14:00 Tehran) at least 10 minutes before now."""
+    now = time.time_ns() if now_ns is None else now_ns
+    t = (now - 10 * MIN) // DAY * DAY + int(10.5 * HOUR)
+    return t if t <= now - 10 * MIN else t - DAY
+
+
+class ReplayClock:
+    """A stand-in for the ``time`` module whose ``time_ns`` is the simulated time."""
+
+    def __init__(self, start_ns: int) -> None:
+        self.now_ns = start_ns
+        self._lock = threading.Lock()
+
+    def set(self, t_ns: int) -> None:
+        with self._lock:
+            self.now_ns = t_ns
+
+    def module(self) -> types.SimpleNamespace:
+        ns = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time)
+                                      if not k.startswith("__")})
+        ns.time_ns = lambda: self.now_ns
+        ns.time = lambda: self.now_ns / 1e9
+        return ns
+
+
+@dataclass
+class Scenario:
+    """What the seeded database holds (for the tests' expectations)."""
+
+    database: str
+    url: str
+    start_ns: int
+    end_ns: int
+    fleet: object
+    dead: list[str]
+    faulted: str
+    run_id: str
+    outage_run_id: str
+    state_dir: Path
+    published: Counter = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _choose(fleet) -> tuple[list[str], str]:
+    p = fleet.plants
+    multi = p.groupby("province")["plant_id"].apply(list)
+    pairs = [ids for ids in multi if len(ids) >= 2]
+    # The dead gateways and the faulted inverter sit in provinces that still produce.
+    return [pairs[0][0], pairs[1][0]], pairs[2][0]
+
+
+def _rewrite_fault(reading: dict, energy_wh: float) -> dict:
+    r = dict(reading)
+    r.update(ac_power_w=0.0, ac_current_a=0.0, status="fault", alarm_code=FAULT_CODE,
+             energy_total_wh=energy_wh)
+    r["dc"] = [{"v": s["v"], "a": 0.0, "w": 0.0} for s in r.get("dc", [])]
+    return r
+
+
+@contextlib.contextmanager
+def _replay_clock(clock: ReplayClock) -> Iterator[None]:
+    import firmware_bridge.bridge as bridge_mod
+    import firmware_bridge.mqtt as mqtt_mod
+
+    saved = (bridge_mod.time, mqtt_mod.time)
+    shim = clock.module()
+    bridge_mod.time = shim  # type: ignore[assignment]
+    mqtt_mod.time = shim  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        bridge_mod.time, mqtt_mod.time = saved
+
+
+def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenario:
+    """Fill ``database`` on ``influx_url`` with the scenario; returns what it holds."""
+    from dashboards.publish import quarantine_counts, quarantine_lines, registry_lines
+    from dashboards.rollups import apply
+    from firmware_bridge.bridge import Bridge
+    from firmware_bridge.emulate import Emulator, synthetic_fleet, write_fleet
+    from firmware_bridge.mqtt import MqttLink
+    from firmware_bridge.status import ExpectedPower, StatusTracker
+    from roshanai.cli import main
+    from telemetry.influx import InfluxStore
+
+    t0 = time.perf_counter()
+    fleet = synthetic_fleet(N_PLANTS, seed=SEED)
+    fleet_csv = write_fleet(fleet, workdir / "fleet.csv")
+    end = end_of_day_ns()
+    start = end - DAY
+    dead, faulted = _choose(fleet)
+    expected = ExpectedPower(fleet).start()
+    emu = Emulator(fleet, seed=SEED, interval_s=INTERVAL_S, fault_rate=0.2, bad_rate=0.01,
+                   start_ns=start)
+    fault_start = end - 100 * MIN
+    fault_energy = float(emu.readings([fleet.plant_ids.index(faulted)],
+                                      [fault_start])[0]["energy_total_wh"])
+    assert expected.wait(300), expected.error
+    seconds = {"prepare": time.perf_counter() - t0}
+
+    store = InfluxStore(influx_url, database)
+    state_dir = workdir / "bridge-state"
+    clock = ReplayClock(start)
+    published: Counter = Counter()
+    t1 = time.perf_counter()
+    with _replay_clock(clock):
+        status = StatusTracker(fleet, expected=expected)
+
+        def link_factory(on_message, topics):
+            return MqttLink(mqtt_url, "bridge-dash", manual_ack=True, on_message=on_message,
+                            subscriptions=topics)
+
+        bridge = Bridge(link_factory, store, state_dir, fleet=fleet, instance="bridge-dash",
+                        status=status, metrics_interval_s=0.05).start()
+        pub = MqttLink(mqtt_url, "emulator-dash", clean_start=True,
+                       max_pending_publishes=500).start()
+        try:
+            for step, s in enumerate(range(start, end, INTERVAL_S * SEC)):
+                clock.set(s + INTERVAL_S * SEC)
+                for topic, payload, kind in emu.messages(s, s + INTERVAL_S * SEC):
+                    pid = topic.split("/")[2]
+                    if pid in dead and s >= end - 3 * HOUR:
+                        continue
+                    if pid == faulted and kind != "bad":
+                        doc = json.loads(payload)
+                        if "readings" in doc:
+                            doc["readings"] = [
+                                _rewrite_fault(r, fault_energy)
+                                if _ts_ns(r["ts"]) >= fault_start else r
+                                for r in doc["readings"]]
+                        elif _ts_ns(doc["ts"]) >= fault_start:
+                            doc = _rewrite_fault(doc, fault_energy)
+                        payload = json.dumps(doc).encode()
+                    pub.publish(topic, payload)
+                    published[kind] += 1
+                pub.wait_published()
+                deadline = time.monotonic() + 30
+                while (bridge.counters.as_dict()["received"] < sum(published.values())
+                       and time.monotonic() < deadline):
+                    time.sleep(0.002)
+                time.sleep(0.06)  # a metrics tick (and status tick) at this simulated time
+                if step % 12 == 11:  # hourly: the quarantine by reason, as the sidecar does
+                    store.write_lines(quarantine_lines(quarantine_counts(state_dir),
+                                                       "bridge-dash", clock.now_ns))
+            deadline = time.monotonic() + 60
+            while bridge.spool.depth and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            pub.stop()
+            bridge.stop()
+    store.write_lines(quarantine_lines(quarantine_counts(state_dir), "bridge-dash", end))
+    seconds["bridge"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    store.write_lines(registry_lines(fleet))
+    out = workdir / "sim"
+    common = ["--influx-url", influx_url, "--influx-db", database, "--out-dir", str(out),
+              "--no-plot"]
+    assert main(["simulate", "fleet", str(fleet_csv), *common]) == 0
+    assert main(["simulate", "outage", str(fleet_csv), "--scenario", "summer", *common]) == 0
+    seconds["simulate"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    apply(store, start_ns=start, end_ns=end)
+    seconds["rollups"] = time.perf_counter() - t3
+    runs = {m: [v[1] for s in store.query(f'SHOW TAG VALUES FROM "{m}" WITH KEY = "run_id"')
+                for v in s["values"]] for m in ("sim_plant_year", "sim_outage_region")}
+    store.close()
+    return Scenario(database, influx_url, start, end, fleet, dead, faulted,
+                    max(runs["sim_plant_year"]), max(runs["sim_outage_region"]), state_dir,
+                    published, seconds)
+
+
+def _ts_ns(ts: str | int) -> int:
+    import numpy as np
+
+    if isinstance(ts, int):
+        return ts * 1_000_000
+    return int(np.datetime64(ts.rstrip("Z"), "ns").astype(np.int64))
+
+
+def main() -> None:  # pragma: no cover - `python -m tests.dashboards.seed` for a look around
+    from tests.servers import InfluxD, Mosquitto
+
+    work = Path(tempfile.mkdtemp(prefix="roshanai-seed-"))
+    with Mosquitto(work / "mqtt") as m, InfluxD(work / "influx") as db:
+        db.create_database("roshanai")
+        sc = seed(db.url, "roshanai", m.url, work)
+        print(sc.seconds, sc.published, sc.dead, sc.faulted, sc.run_id, sc.outage_run_id)
+        input(f"influxd at {db.url}, database roshanai; Enter stops it ")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
