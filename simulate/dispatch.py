@@ -72,6 +72,13 @@ TRACE_ROWS = ("pv_wh", "need_wh", "served_wh", "self_wh", "export_wh", "charge_w
 _FULL_TOL = 1e-9  # unserved ≤ this share of the need counts as fully served
 
 
+@njit(cache=True)
+def _flush(monthly, p, c, mm, run):
+    for k in range(run.shape[0]):
+        monthly[p, c, k, mm] += run[k]
+        run[k] = 0.0
+
+
 @njit(parallel=True, cache=True)
 def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, self_idx,
                      self_scale, month, hmonth, hour, peak, hybrid, e_max, e_min, e_floor, e0,
@@ -83,14 +90,32 @@ def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, sel
         k_cut = cut_idx[p]
         k_self = self_idx[p]
         is_hybrid = hybrid[p]
+        exporting = e_floor[p] < e_max[p]
         e = e0[p]
         lo = e
         hi = e
-        tot = np.zeros(_N_ACC)
+        limit = p_w[p] * step_h
+        inv_c = 1.0 / eta_c[p]  # multiplications in the loop: divisions cost more
+        inv_d = 1.0 / eta_d[p]
+        # Running sums of the current Gregorian (row 0) and Solar Hijri (row 1) month, flushed
+        # into ``monthly`` when the month changes (months are runs of consecutive intervals).
+        run = np.zeros((2, 7))
+        cur_m = month[0] if n_time else 0
+        cur_hm = hmonth[0] if n_time else 0
+        s_self = 0.0
+        s_curtailed = 0.0
+        s_charge = 0.0
+        s_discharge = 0.0
         for t in range(n_time):
             m = month[t]
             hm = hmonth[t]
             h = hour[t]
+            if m != cur_m:
+                _flush(monthly, p, 0, cur_m, run[0])
+                cur_m = m
+            if hm != cur_hm:
+                _flush(monthly, p, 1, cur_hm, run[1])
+                cur_hm = hm
             f = frac[z, t] if z >= 0 else 0.0
             up = 1.0 - f
             pv_wh = pv[p, t] * step_h
@@ -102,17 +127,16 @@ def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, sel
             rest = pv_up - self_wh
             charge = 0.0
             discharge = 0.0
-            limit = p_w[p] * step_h
-            if peak[t] and e_floor[p] < e_max[p]:
+            if peak[t] and exporting:
                 # export policy: in the peak the PV goes to the grid and so does the battery's
                 # energy above the reserve (never charging then keeps coverage monotone in size)
                 if e > e_floor[p]:
                     discharge = min(limit * up, (e - e_floor[p]) * eta_d[p])
-                    e -= discharge / eta_d[p]
+                    e -= discharge * inv_d
                     if e < e_floor[p]:
                         e = e_floor[p]  # rounding
-            elif up > 0.0:
-                charge = min(rest, limit * up, (e_max[p] - e) / eta_c[p])
+            elif up > 0.0 and e < e_max[p]:
+                charge = min(rest, limit * up, (e_max[p] - e) * inv_c)
                 e += charge * eta_c[p]
                 rest -= charge
             export = rest + discharge
@@ -132,13 +156,13 @@ def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, sel
                     surplus = pv_cut - s_pv
                     c2 = 0.0
                     if surplus > 0.0:
-                        c2 = min(surplus, limit * f, (e_max[p] - e) / eta_c[p])
+                        c2 = min(surplus, limit * f, (e_max[p] - e) * inv_c)
                         e += c2 * eta_c[p]
                     d2 = 0.0
                     deficit = cap - s_pv
                     if deficit > 0.0:
                         d2 = min(deficit, limit * f, (e - e_min[p]) * eta_d[p])
-                        e -= d2 / eta_d[p]
+                        e -= d2 * inv_d
                         if e < e_min[p]:
                             e = e_min[p]  # rounding
                     served = s_pv + d2
@@ -158,25 +182,18 @@ def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, sel
                     heat[p, 1, hm, sh, 0] += f * step_h
                     heat[p, 1, hm, sh, 1] += full
             export_peak = export if peak[t] else 0.0
-            tot[_PV] += pv_wh
-            tot[_NEED] += need
-            tot[_SERVED] += served
-            tot[_SELF] += self_wh
-            tot[_EXPORT] += export
-            tot[_EXPORT_PEAK] += export_peak
-            tot[_CURTAILED] += curtailed
-            tot[_CHARGE] += charge
-            tot[_DISCHARGE] += discharge
-            tot[_OUTAGE_H] += f * step_h
-            tot[_SERVED_H] += full
-            for c, mm in ((0, m), (1, hm)):
-                monthly[p, c, 0, mm] += f * step_h
-                monthly[p, c, 1, mm] += full
-                monthly[p, c, 2, mm] += need
-                monthly[p, c, 3, mm] += served
-                monthly[p, c, 4, mm] += export
-                monthly[p, c, 5, mm] += export_peak
-                monthly[p, c, 6, mm] += pv_wh
+            for c in range(2):
+                run[c, 0] += f * step_h
+                run[c, 1] += full
+                run[c, 2] += need
+                run[c, 3] += served
+                run[c, 4] += export
+                run[c, 5] += export_peak
+                run[c, 6] += pv_wh
+            s_self += self_wh
+            s_curtailed += curtailed
+            s_charge += charge
+            s_discharge += discharge
             if write_export:
                 export_out[p, t] = export / step_h
             if write_trace:
@@ -190,11 +207,24 @@ def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, sel
                 trace[p, 7, t] = curtailed
                 trace[p, 8, t] = e
                 trace[p, 9, t] = full
-        tot[_SOC_MIN] = lo
-        tot[_SOC_MAX] = hi
-        tot[_SOC_END] = e
-        for c in range(_N_ACC):
-            acc[p, c] = tot[c]
+        if n_time:
+            _flush(monthly, p, 0, cur_m, run[0])
+            _flush(monthly, p, 1, cur_hm, run[1])
+        # The period's totals are the Gregorian months' sums.
+        acc[p, _OUTAGE_H] = monthly[p, 0, 0].sum()
+        acc[p, _SERVED_H] = monthly[p, 0, 1].sum()
+        acc[p, _NEED] = monthly[p, 0, 2].sum()
+        acc[p, _SERVED] = monthly[p, 0, 3].sum()
+        acc[p, _EXPORT] = monthly[p, 0, 4].sum()
+        acc[p, _EXPORT_PEAK] = monthly[p, 0, 5].sum()
+        acc[p, _PV] = monthly[p, 0, 6].sum()
+        acc[p, _SELF] = s_self
+        acc[p, _CURTAILED] = s_curtailed
+        acc[p, _CHARGE] = s_charge
+        acc[p, _DISCHARGE] = s_discharge
+        acc[p, _SOC_MIN] = lo
+        acc[p, _SOC_MAX] = hi
+        acc[p, _SOC_END] = e
 
 
 # --------------------------------------------------------------------------- public wrapper
