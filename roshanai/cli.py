@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dashboards.cli import app as dashboards_app
+from dashboards.cli import report_command
 from firmware_bridge.cli import app as bridge_app
 from firmware_bridge.emulate import emulate_command
 from roshanai.config import load_settings, mask
@@ -58,6 +60,8 @@ app = typer.Typer(
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(bridge_app, name="bridge")
 app.command("emulate")(emulate_command)
+app.add_typer(dashboards_app, name="dashboards")
+app.command("report")(report_command)
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

@@ -1,0 +1,69 @@
+"""Persian for the report: digits, numbers, month and province names.
+
+Browsers shape Persian and lay it out right to left; so does matplotlib 3.11 and later (built
+with libraqm), which :func:`matplotlib_shapes_persian` tells.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "GREGORIAN_MONTHS_FA",
+    "HIJRI_MONTHS_EN",
+    "HIJRI_MONTHS_FA",
+    "PROVINCES_FA",
+    "format_number",
+    "matplotlib_shapes_persian",
+    "persian_digits",
+]
+
+HIJRI_MONTHS_FA = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان",
+                   "آذر", "دی", "بهمن", "اسفند")
+HIJRI_MONTHS_EN = ("Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar", "Mehr",
+                   "Aban", "Azar", "Dey", "Bahman", "Esfand")
+GREGORIAN_MONTHS_FA = ("ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن", "ژوئیه", "اوت",
+                       "سپتامبر", "اکتبر", "نوامبر", "دسامبر")
+#: Persian names of the provinces as the fleet files spell them in English.
+PROVINCES_FA = {
+    "Tehran": "تهران", "Razavi Khorasan": "خراسان رضوی", "Isfahan": "اصفهان", "Fars": "فارس",
+    "East Azerbaijan": "آذربایجان شرقی", "Khuzestan": "خوزستان", "Kerman": "کرمان",
+    "Alborz": "البرز", "Qom": "قم", "West Azerbaijan": "آذربایجان غربی", "Gilan": "گیلان",
+    "Sistan and Baluchestan": "سیستان و بلوچستان", "Kermanshah": "کرمانشاه",
+    "Hamadan": "همدان", "Yazd": "یزد", "Ardabil": "اردبیل", "Hormozgan": "هرمزگان",
+    "Markazi": "مرکزی", "Zanjan": "زنجان", "Kurdistan": "کردستان", "Qazvin": "قزوین",
+    "Lorestan": "لرستان", "Golestan": "گلستان", "Mazandaran": "مازندران",
+    "South Khorasan": "خراسان جنوبی", "North Khorasan": "خراسان شمالی", "Ilam": "ایلام",
+    "Bushehr": "بوشهر", "Chaharmahal and Bakhtiari": "چهارمحال و بختیاری",
+    "Kohgiluyeh and Boyer-Ahmad": "کهگیلویه و بویراحمد", "Semnan": "سمنان",
+    "(none)": "(بدون استان)", "(fleet)": "(کل ناوگان)",
+}
+
+_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_THOUSANDS_FA = "\u066c"  # Arabic thousands separator
+_DECIMAL_FA = "\u066b"  # Arabic decimal separator
+
+
+def persian_digits(text: str) -> str:
+    """``'1405-04'`` → ``'۱۴۰۵-۰۴'``."""
+    return text.translate(_DIGITS)
+
+
+def format_number(value: float | int | None, decimals: int = 1, *, persian: bool = False,
+                  missing: str = "–") -> str:
+    """Grouped thousands, fixed decimals; Persian digits and separators when asked."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    text = f"{value:,.{decimals}f}"
+    if not persian:
+        return text
+    return text.replace(",", "\0").replace(".", _DECIMAL_FA).replace("\0", _THOUSANDS_FA) \
+        .translate(_DIGITS)
+
+
+def matplotlib_shapes_persian() -> bool:
+    """True when matplotlib lays out right-to-left text itself (built with libraqm, 3.11+);
+    otherwise charts of the Persian report keep English labels."""
+    from matplotlib import ft2font
+
+    return bool(getattr(ft2font, "__libraqm_version__", ""))
