@@ -216,9 +216,10 @@ def size_battery_cmd(
         raise InputError(f"the schedule has no cuts in the simulated year {cal_year}")
     axis = calendar_axis(labels, weather_obj.step_hours, s.timezone, options.peak_window)
     assert run.ac_power_w is not None
+    pv_w = run.ac_power_w[0]
 
     def curve(values: np.ndarray) -> pd.DataFrame:
-        return battery_curve(run.ac_power_w[0], values, cuts=cuts, zone_row=zone_row,
+        return battery_curve(pv_w, values, cuts=cuts, zone_row=zone_row,
                              loads=loads, axis=axis, options=options, ac_w=ac * 1000.0,
                              step_hours=weather_obj.step_hours)
 
@@ -226,7 +227,7 @@ def size_battery_cmd(
     table["cost_toman"] = table["battery_kwh"] * cost_per_kwh
     _print_sizing(table, smallest, target * 100, lat, lon, kwp, load_w, sched.source, zone,
                   cost_per_kwh, run)
-    written = []
+    written: list[Path | str] = []
     if summary is not None:
         written.append(_write_summary(table, summary))
     if not no_plot:
@@ -301,12 +302,13 @@ def _print_sizing(table: pd.DataFrame, smallest: float | None, target_pct: float
     for name in ("battery kWh", "coverage", "served h", "cut h", "unserved kWh",
                  "cost M toman"):
         t.add_column(name, justify="right")
-    for x in table.itertuples():
-        mark = "[bold]" if smallest is not None and abs(x.battery_kwh - smallest) < 1e-9 else ""
-        cov = "–" if not np.isfinite(x.coverage_pct) else f"{x.coverage_pct:.1f} %"
-        t.add_row(f"{mark}{x.battery_kwh:g}", cov, f"{x.outage_hours_served:,.1f}",
-                  f"{x.outage_hours:,.1f}", f"{x.unserved_kwh:,.1f}",
-                  f"{x.cost_toman / 1e6:,.1f}")
+    for x in table.to_dict("records"):
+        kwh, coverage = float(x["battery_kwh"]), float(x["coverage_pct"])
+        mark = "[bold]" if smallest is not None and abs(kwh - smallest) < 1e-9 else ""
+        cov = "–" if not np.isfinite(coverage) else f"{coverage:.1f} %"
+        t.add_row(f"{mark}{kwh:g}", cov, f"{float(x['outage_hours_served']):,.1f}",
+                  f"{float(x['outage_hours']):,.1f}", f"{float(x['unserved_kwh']):,.1f}",
+                  f"{float(x['cost_toman']) / 1e6:,.1f}")
     console.print(t)
     if smallest is None:
         best = table["coverage_pct"].max()

@@ -281,8 +281,9 @@ def run_outages(
                         timezone=timezone, chunk_plants=chunk, weather_index=sub_idx)
         export = np.zeros((b - a, n_time))
         s = slice(a, b)
+        assert run.ac_power_w is not None
         part = dispatch_arrays(
-            run.ac_power_w, BatteryParams(**{k: _take(v, s) for k, v in vars(battery).items()}),
+            run.ac_power_w, _battery_slice(battery, s),
             zone_index=zone_index[s], cut_fraction=cuts.fraction,
             cut_start_hour=cuts.start_hour, load_tables_w=loads.tables_w,
             cut_load_index=loads.cut_index[s], cut_load_scale=loads.cut_scale[s],
@@ -327,8 +328,12 @@ def run_outages(
     )
 
 
-def _take(value: object, s: slice) -> object:
-    return value[s] if isinstance(value, np.ndarray) and value.ndim == 1 else value
+def _battery_slice(battery: BatteryParams, s: slice) -> BatteryParams:
+    """The plants ``s`` of per-plant battery arrays (scalars are shared)."""
+    def take(value):
+        return value[s] if isinstance(value, np.ndarray) and value.ndim == 1 else value
+
+    return BatteryParams(*(take(getattr(battery, f)) for f in BatteryParams.__dataclass_fields__))
 
 
 def _concat(parts: list[DispatchResult]) -> DispatchResult:

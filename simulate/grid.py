@@ -105,8 +105,9 @@ def peak_mask(hour: np.ndarray, hijri_month0: np.ndarray,
     return (hour >= a) | (hour < b)
 
 
-def _figures(outage_h, served_h, need_wh, served_wh, export_wh, peak_wh, factors: GridFactors,
-             plants: int, peak_w: float) -> dict[str, float]:
+def _figures(sums: list[float], factors: GridFactors, plants: int,
+             peak_w: float) -> dict[str, float]:
+    outage_h, served_h, need_wh, served_wh, export_wh, peak_wh = sums
     exported_kwh = export_wh / 1000.0
     return {
         "plants": plants,
@@ -156,10 +157,10 @@ def region_table(regions: np.ndarray, monthly: np.ndarray, region_export_w: np.n
     for name, members, export_w in groups:
         sums = monthly[members].sum(axis=0)  # (2, metrics, 12)
         n = int(members.sum())
-        year = [sums[0, mi[k]].sum() for k in keys]
+        year = [float(sums[0, mi[k]].sum()) for k in keys]
         peak = float(export_w.max()) if export_w.size else 0.0
         rows.append({"region": name, "calendar": "year", "month": 0, "month_name": "",
-                     **_figures(*year, factors, n, peak)})
+                     **_figures(year, factors, n, peak)})
         for c, (calendar, names, index) in enumerate(zip(
                 CALENDARS, (GREGORIAN_MONTHS, HIJRI_MONTHS), (month0, hijri_month0),
                 strict=True)):
@@ -168,9 +169,9 @@ def region_table(regions: np.ndarray, monthly: np.ndarray, region_export_w: np.n
                 if not in_month.any():
                     continue
                 peak = float(export_w[in_month].max())
-                values = [sums[c, mi[k], m] for k in keys]
+                values = [float(sums[c, mi[k], m]) for k in keys]
                 rows.append({"region": name, "calendar": calendar, "month": m + 1,
-                             "month_name": names[m], **_figures(*values, factors, n, peak)})
+                             "month_name": names[m], **_figures(values, factors, n, peak)})
     return pd.DataFrame(rows)
 
 

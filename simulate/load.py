@@ -197,19 +197,15 @@ def read_load_file(path: str | Path, plant_ids: Sequence[str]) -> dict[str, np.n
     for pid in dict.fromkeys(ids):
         rows = np.flatnonzero(ids == pid)
         table = np.full((12, 24), np.nan)
-        if month is None:
-            keys = hour[rows]
-            want = 24
-        else:
-            keys = month[rows] * 24 + hour[rows]
-            want = 288
-        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        if (counts > 1).any():
-            i = rows[first[np.flatnonzero(counts > 1)[0]]]
-            dup = rows[np.flatnonzero(keys == keys[first[np.flatnonzero(counts > 1)[0]]])[1]]
-            raise LoadFileError(f"{name} line {line[dup]}: plant {pid!r} has this "
-                                f"{'month and ' if month is not None else ''}hour already "
-                                f"(line {line[i]})")
+        slot = hour[rows] if month is None else month[rows] * 24 + hour[rows]
+        want = 24 if month is None else 288
+        seen: dict[int, int] = {}
+        for row, key in zip(rows.tolist(), slot.tolist(), strict=True):
+            if key in seen:
+                raise LoadFileError(f"{name} line {line[row]}: plant {pid!r} has this "
+                                    f"{'month and ' if month is not None else ''}hour "
+                                    f"already (line {line[seen[key]]})")
+            seen[key] = row
         if len(rows) != want:
             raise LoadFileError(f"{name} line {line[rows[-1]]}: plant {pid!r} has {len(rows)} "
                                 f"rows; a profile needs {want} "

@@ -115,6 +115,7 @@ def _schedule(schedule: Path | None, scenario: str | None, zones: int, seed: int
 
             year = simulation_labels(weather, None)[1]
             year = SCENARIO_YEAR if year == 1990 else year
+    assert scenario is not None
     return scenario_schedule(scenario, year=year, zones=zones, seed=seed,
                              months=_months(months), timezone=timezone), year
 
@@ -232,7 +233,7 @@ def outage_cmd(
     _warn_far_weather(fleet, wx)
     _warnings(run, p)
     stem = summary_path.stem
-    written = [_write_summary(run.summary, summary_path),
+    written: list[Path | str] = [_write_summary(run.summary, summary_path),
                _write_summary(run.regions, summary_path.with_name(f"{stem}_regions.csv")),
                _write_summary(run.heatmap, summary_path.with_name(f"{stem}_heatmap.csv"))]
     if plot:

@@ -458,7 +458,8 @@ def cut_fractions(schedule: Schedule, labels: pd.DatetimeIndex, step_hours: floa
     return CutFractions(zones, fraction, start_hour, outside)
 
 
-def plant_zone_index(cuts: CutFractions | Schedule, outage_zone: Sequence[str]) -> np.ndarray:
+def plant_zone_index(cuts: CutFractions | Schedule,
+                     outage_zone: Sequence[str] | np.ndarray) -> np.ndarray:
     """Row of ``cuts.fraction`` for each plant, or -1 for a plant without cuts.
 
     An unzoned schedule applies to all plants; otherwise a plant takes the zone equal to its
