@@ -158,3 +158,18 @@ def test_outage_results_to_influxdb(tmp_path: Path, cache_dir: Path, influxd,
     times = influxd.query("SELECT outage_hours FROM sim_plant_year LIMIT 1",
                           db=influx_db)["results"][0]["series"][0]["values"]
     assert times[0][0] == pd.Timestamp("2025-01-01", tz="UTC").value  # the schedule's year
+
+
+def test_size_battery_curve_to_influxdb(tmp_path: Path, cache_dir: Path, influxd,
+                                        influx_db: str) -> None:
+    proc = roshanai("simulate", "size-battery", "--lat", "32.65", "--lon", "51.67",
+                    "--scenario", "summer", "--sizes", "0,1,2,3", "--target-coverage", "99",
+                    "--no-plot", "--influx-url", influxd.url, "--influx-db", influx_db,
+                    cwd=tmp_path, cache=cache_dir)
+    assert proc.returncode == 0, proc.stderr
+    rows = influxd.query("SELECT battery_kwh, coverage_pct, smallest FROM sim_battery_sizing",
+                         db=influx_db)["results"][0]["series"][0]["values"]
+    assert sorted(r[1] for r in rows) == [0.0, 1.0, 2.0, 3.0]
+    coverage = [r[2] for r in sorted(rows, key=lambda r: r[1])]
+    assert coverage == sorted(coverage)
+    assert sum(r[3] for r in rows) == 1  # one smallest size
