@@ -102,7 +102,7 @@ def interval_ms(time_range: TimeRange, max_data_points: int = 1000,
     raw = time_range.span_ms / max(1, max_data_points)
     rounded = 31_536_000_000
     for bound, value in _ROUND:
-        if raw <= bound:
+        if raw < bound:
             rounded = value
             break
     if min_interval:
