@@ -13,6 +13,12 @@ from telemetry.errors import InputError
 __all__ = ["atomic_path"]
 
 
+def _umask() -> int:
+    current = os.umask(0)  # the only way to read it; set back at once
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success move it onto ``path`` atomically.
@@ -39,8 +45,8 @@ def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        if mode is not None:
-            os.chmod(tmp, mode)
+        # mkstemp makes 0600 files; a report gets the usual umask-based mode unless told.
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, dest)
