@@ -109,7 +109,7 @@ class Rollup:
     name: str
     rp: str
     target: str
-    source: str
+    source: tuple[str | None, str]  # (retention policy, None = the default; measurement)
     fields: str
     every: str
     tags: str
@@ -118,15 +118,22 @@ class Rollup:
     where: str = ""
 
     def select(self, *, start_ns: int | None = None, end_ns: int | None = None,
-               into: str | None = None) -> str:
-        """The SELECT; ``into`` = ``'"db"."rp"."m"'`` makes it a SELECT INTO."""
+               into: str | None = None, qualify: tuple[str, str] | None = None) -> str:
+        """The SELECT; ``into`` = ``'"db"."rp"."m"'`` makes it a SELECT INTO; ``qualify`` =
+        (database, default retention policy) names the source in full, as a continuous
+        query stores it."""
+        rp, measurement = self.source
+        if qualify is not None:
+            source = f"{_ident(qualify[0])}.{_ident(rp or qualify[1])}.{_ident(measurement)}"
+        else:
+            source = f"{_ident(rp)}.{_ident(measurement)}" if rp else _ident(measurement)
         conds = [self.where] if self.where else []
         if start_ns is not None and end_ns is not None:
             conds.append(f"time >= {start_ns} AND time < {end_ns}")
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         into_clause = f" INTO {into}" if into else ""
-        return (f"SELECT {self.fields}{into_clause} FROM {self.source}{where} "
-                f"GROUP BY time({self.every}), {self.tags}")
+        return (f"SELECT {self.fields}{into_clause} FROM {source}{where} "
+                f"GROUP BY time({self.every}), {self.tags} fill(none)")
 
     @property
     def every_ns(self) -> int:
@@ -136,7 +143,7 @@ class Rollup:
 #: The rollups in the order they depend on each other.
 ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
-        "rollup_inverter_1h", RP_HOURLY, INVERTER_1H, f'"{MEASUREMENT_INVERTER}"',
+        "rollup_inverter_1h", RP_HOURLY, INVERTER_1H, (None, MEASUREMENT_INVERTER),
         'mean("ac_power_w") AS "ac_power_w", max("ac_power_w") AS "ac_power_w_max", '
         'max("energy_total_wh") AS "energy_total_wh", mean("temp_c") AS "temp_c", '
         'max("temp_c") AS "temp_c_max", mean("dc1_power_w") AS "dc1_power_w", '
@@ -145,16 +152,15 @@ ROLLUPS: tuple[Rollup, ...] = (
         'count("ac_power_w") AS "readings", mean("rssi_dbm") AS "rssi_dbm"',
         "1h", "*", "4h", int_fields=("alarm_code", "readings")),
     Rollup(
-        "rollup_province_1h", RP_HOURLY, PROVINCE_1H, f'"{RP_HOURLY}"."{INVERTER_1H}"',
+        "rollup_province_1h", RP_HOURLY, PROVINCE_1H, (RP_HOURLY, INVERTER_1H),
         'sum("ac_power_w") AS "ac_power_w", count("ac_power_w") AS "plants_reporting"',
         "1h", '"province"', "4h", int_fields=("plants_reporting",)),
     Rollup(
-        "rollup_province_1h_producing", RP_HOURLY, PROVINCE_1H,
-        f'"{RP_HOURLY}"."{INVERTER_1H}"',
+        "rollup_province_1h_producing", RP_HOURLY, PROVINCE_1H, (RP_HOURLY, INVERTER_1H),
         'count("ac_power_w_max") AS "plants_producing"', "1h", '"province"', "4h",
         int_fields=("plants_producing",), where=f'"ac_power_w_max" > {PRODUCING_W}'),
     Rollup(
-        "rollup_inverter_1d", RP_DAILY, INVERTER_1D, f'"{MEASUREMENT_INVERTER}"',
+        "rollup_inverter_1d", RP_DAILY, INVERTER_1D, (None, MEASUREMENT_INVERTER),
         'spread("energy_total_wh") AS "energy_wh", max("ac_power_w") AS "ac_power_w_max", '
         'max("temp_c") AS "temp_c_max", max("alarm_code") AS "alarm_code", '
         'count("ac_power_w") AS "readings"',
@@ -179,14 +185,15 @@ def retention_statements(database: str, existing: Iterable[str], *,
     return out
 
 
-def continuous_queries(database: str) -> dict[str, str]:
-    """The CREATE CONTINUOUS QUERY statement of every server-side rollup, by name."""
+def continuous_queries(database: str, default_rp: str = "autogen") -> dict[str, str]:
+    """The CREATE CONTINUOUS QUERY statement of every server-side rollup, by name (sources
+    named in full: the raw ones in the database's default retention policy)."""
     out = {}
     for r in ROLLUPS:
         into = f"{_ident(database)}.{_ident(r.rp)}.{_ident(r.target)}"
         out[r.name] = (f"CREATE CONTINUOUS QUERY {_ident(r.name)} ON {_ident(database)} "
                        f"RESAMPLE EVERY {r.every} FOR {r.resample_for} BEGIN "
-                       f"{r.select(into=into)} END")
+                       f"{r.select(into=into, qualify=(database, default_rp))} END")
     return out
 
 
@@ -344,11 +351,11 @@ def _setup_1x(store: InfluxStore, rollup_days: int, raw_days: int | None) -> lis
     for stmt in retention_statements(db, names, rollup_days=rollup_days):
         store.query(stmt, database="")
         done.append(stmt)
+    default = next((r[cols.index("name")] for r in rows if r[cols.index("default")]), None)
+    if default is None or default in (RP_HOURLY, RP_DAILY):
+        raise ConfigError(f"database {db!r} has no default retention policy of its own for "
+                          "the raw points")
     if raw_days:
-        default = next((r[cols.index("name")] for r in rows if r[cols.index("default")]), None)
-        if default is None or default in (RP_HOURLY, RP_DAILY):
-            raise ConfigError(f"database {db!r} has no default retention policy of its own to "
-                              "shorten")
         stmt = (f"ALTER RETENTION POLICY {_ident(default)} ON {_ident(db)} DURATION "
                 f"{int(raw_days)}d")
         store.query(stmt, database="")
@@ -358,7 +365,7 @@ def _setup_1x(store: InfluxStore, rollup_days: int, raw_days: int | None) -> lis
     for s in existing:
         if s.get("name") == db:
             have.update({row[0]: row[1] for row in s.get("values") or []})
-    for name, stmt in continuous_queries(db).items():
+    for name, stmt in continuous_queries(db, default).items():
         if name in have and _same_cq(have[name], stmt):
             continue
         if name in have:
@@ -371,7 +378,7 @@ def _setup_1x(store: InfluxStore, rollup_days: int, raw_days: int | None) -> lis
 def _same_cq(shown: str, stmt: str) -> bool:
     """SHOW CONTINUOUS QUERIES prints a normalized text; compare loosely."""
     def norm(text: str) -> str:
-        return "".join(text.replace('"', "").split()).lower()
+        return "".join(text.replace('"', "").split())
     return norm(shown) == norm(stmt)
 
 
