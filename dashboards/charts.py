@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _bars(path: Path, names: list[str], values: list[float], ylabel: str, L: Labels,
+def _bars(path: Path, names: list[str], values: list[float | None], ylabel: str, L: Labels,
           *, horizontal: bool = False, colour: str = _COLOUR) -> Path:
     fig, ax = _figure(max(3.0, 0.28 * len(names) + 1.0) if horizontal else 3.4)
     vals = [v if v is not None else 0.0 for v in values]
@@ -95,26 +96,31 @@ def draw_charts(data: ReportData, folder: Path, *, lang: str,
     provinces = sorted(data.table("provinces"), key=lambda r: -(r.get("energy_mwh") or 0.0))
     if provinces:
         names = [L.province(r.get("province")) for r in provinces]
-        add("province_energy", lambda p: _bars(
-            p, names, [r.get("energy_mwh") for r in provinces], L.t("mwh"), L,
-            horizontal=True))
-        add("province_availability", lambda p: _bars(
-            p, names, [r.get("availability_pct") for r in provinces], L.t("availability_pct"),
-            L, horizontal=True, colour=_COLOUR_2))
+        add("province_energy", partial(
+            _bars, names=names, values=[r.get("energy_mwh") for r in provinces],
+            ylabel=L.t("mwh"), L=L, horizontal=True))
+        add("province_availability", partial(
+            _bars, names=names, values=[r.get("availability_pct") for r in provinces],
+            ylabel=L.t("availability_pct"), L=L, horizontal=True, colour=_COLOUR_2))
     for key, label in (("hijri_months", L.hijri_month), ("gregorian_months", L.month)):
-        months = sorted(data.table(key), key=lambda r: str(r.get(_month_tag(key))))
+        tag = _month_tag(key)
+        months = sorted(data.table(key), key=partial(_text_of, tag))
         if months:
-            add(f"{key}_energy", lambda p, m=months, k=key, f=label: _bars(
-                p, [f(r.get(_month_tag(k))) for r in m], [r.get("energy_mwh") for r in m],
-                L.t("mwh"), L))
+            add(f"{key}_energy", partial(
+                _bars, names=[label(r.get(tag)) for r in months],
+                values=[r.get("energy_mwh") for r in months], ylabel=L.t("mwh"), L=L))
     regions = [r for r in data.table("outage_regions") if r.get("region") != "(fleet)"]
     if regions:
         regions.sort(key=lambda r: -(r.get("coverage_pct") or 0.0))
-        add("outage_coverage", lambda p: _bars(
-            p, [L.province(r.get("region")) for r in regions],
-            [r.get("coverage_pct") for r in regions], L.t("coverage_pct"), L,
+        add("outage_coverage", partial(
+            _bars, names=[L.province(r.get("region")) for r in regions],
+            values=[r.get("coverage_pct") for r in regions], ylabel=L.t("coverage_pct"), L=L,
             horizontal=True, colour=_COLOUR_2))
     return out
+
+
+def _text_of(column: str, row: dict[str, Any]) -> str:
+    return str(row.get(column))
 
 
 def _month_tag(key: str) -> str:

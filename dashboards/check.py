@@ -127,7 +127,8 @@ def _check_dashboard(d: Any, where: str, ds_uids: set[str], problems: list[str])
         at = f"{where}: panel {pid} {p.get('title')!r}"
         if not isinstance(pid, int) or pid in ids:
             problems.append(f"{at}: panel ids must be unique integers")
-        ids.add(pid)
+        elif isinstance(pid, int):
+            ids.add(pid)
         g = p.get("gridPos") or {}
         if not all(isinstance(g.get(k), int) for k in ("x", "y", "w", "h")) or \
                 g.get("x", 0) + g.get("w", 0) > 24 or g.get("w", 0) < 1 or g.get("h", 0) < 1:

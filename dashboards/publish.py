@@ -38,10 +38,8 @@ _REGISTRY_TEXTS = ("inverter_type", "outage_zone")
 def registry_lines(fleet: Fleet, time_ns: int | None = None) -> list[str]:
     """One ``plant_registry`` line per plant (time: now unless given)."""
     t = time.time_ns() if time_ns is None else int(time_ns)
-    p = fleet.plants
     lines = []
-    for row in p.itertuples(index=False):
-        rec = row._asdict()
+    for rec in fleet.plants.to_dict("records"):
         tags = {TAG_PLANT_ID: str(rec[TAG_PLANT_ID])}
         for tag in REGISTRY_TAGS:
             value = rec.get(tag)

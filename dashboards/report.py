@@ -126,8 +126,7 @@ def collect(store: InfluxStore, time_range: TimeRange, *, provinces: Sequence[st
     for key, query in SECTIONS.items():
         if key in _NEEDS_RUN and not variables[_NEEDS_RUN[key]]:
             continue
-        influxql = interpolate(query, time_range, variables=variables,
-                               min_interval="1d" if key == "daily" else "1m")
+        influxql = interpolate(query, time_range, variables=variables, min_interval="1m")
         data.sections[key] = Section(key, query, influxql, rows(run_query(store, influxql)))
     return data
 

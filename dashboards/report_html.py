@@ -141,9 +141,9 @@ def render(data: ReportData, *, lang: str, charts: dict[str, Path],
              ("availability", "totals/availability_pct", totals.get("availability_pct"),
               "٪" if L.rtl else "%")]
     p.add(f"<section id=\"key\"><h2>{esc(L.t('key_figures'))}</h2><div class=\"cards\">")
-    for label, key, value, unit in cards:
+    for word, key, value, unit in cards:
         raw = "" if value is None else repr(value)
-        p.add(f'<div class="card"><div class="l">{esc(L.t(label))}</div><div class="v" '
+        p.add(f'<div class="card"><div class="l">{esc(L.t(word))}</div><div class="v" '
               f'data-key="{key}" data-value="{esc(raw)}">{esc(L.number(value, _decimals(value)))}'
               f" <small>{esc(unit)}</small></div></div>")
     rep, reg = plants.get("plants_reporting"), plants.get("plants_registered")

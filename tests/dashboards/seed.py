@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 SEC = 1_000_000_000
 MIN = 60 * SEC
 HOUR = 60 * MIN
@@ -138,8 +140,8 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
     emu = Emulator(fleet, seed=SEED, interval_s=INTERVAL_S, fault_rate=0.2, bad_rate=0.01,
                    start_ns=start)
     fault_start = end - 100 * MIN
-    fault_energy = float(emu.readings([fleet.plant_ids.index(faulted)],
-                                      [fault_start])[0]["energy_total_wh"])
+    fault_energy = float(emu.readings(np.array([fleet.plant_ids.index(faulted)]),
+                                      np.array([fault_start]))[0]["energy_total_wh"])
     assert expected.wait(300), expected.error
     seconds = {"prepare": time.perf_counter() - t0}
 
@@ -216,8 +218,6 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
 
 
 def _ts_ns(ts: str | int) -> int:
-    import numpy as np
-
     if isinstance(ts, int):
         return ts * 1_000_000
     return int(np.datetime64(ts.rstrip("Z"), "ns").astype(np.int64))

@@ -9,6 +9,7 @@ variables at their defaults — and every target must run and return data.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -121,7 +122,7 @@ def _evaluate(store, rule: dict, end_ms: int) -> dict[tuple, float]:
     """Grafana's server-side expressions for the forms our rules use: reduce (last/max of each
     series), math (comparisons and products, series joined when one label set contains the
     other) and threshold. Returns the condition's value per label set."""
-    values: dict[str, dict[tuple, float]] = {}
+    values: dict[str, dict[tuple, Any]] = {}
     for d in rule["data"]:
         model = d["model"]
         if d["datasourceUid"] != "__expr__":
