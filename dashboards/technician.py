@@ -108,8 +108,8 @@ def fleet_dashboard() -> Json:
     d.add("table", "Producing under expectation in the range", [
         target("A", q.UNDERPERFORMING, table=True)], w=12, h=8,
         description="Minutes flagged underperforming by the bridge (actual under half the "
-        "simulator's expected power over an hour of daylight), the mean actual/expected "
-        "ratio while flagged, and the energy short of expectation.",
+        "simulator's expected power over an hour of daylight) while actual/expected was under "
+        "one half, the mean ratio then, and the energy short of expectation.",
         transformations=[_organize({"minutes_flagged": "minutes", "mean_performance_index":
                                     "actual / expected", "shortfall_kwh": "short kWh"}),
                          {"id": "sortBy", "options": {"sort": [{"field": "short kWh",
