@@ -30,7 +30,7 @@ def run_cmd(
     mqtt_url: Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:1883 or "
                         "mqtts://host:8883 (env ROSHANAI_MQTT_URL).", show_default=False)] = None,
     influx_url: Annotated[str | None, typer.Option("--influx-url", help="InfluxDB URL (env "
-                          "ROSHANAI_INFLUX_URL].", show_default=False)] = None,
+                          "ROSHANAI_INFLUX_URL).", show_default=False)] = None,
     influx_db: Annotated[str | None, typer.Option("--influx-db", help="Database or bucket (env "
                          "ROSHANAI_INFLUX_DB; default roshanai).", show_default=False)] = None,
     state_dir: Annotated[str | None, typer.Option("--state-dir", help="Spool and quarantine "

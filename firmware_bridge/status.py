@@ -11,14 +11,17 @@ device-time order, so a counter reset (flagged by the validator) or a late backf
 it negative or double-counts. Underperformance compares AC power with the simulator's expected
 power for the plant at that month and local hour (a typical-year mean from the embedded
 climatology, see :class:`ExpectedPower`): ``performance_index`` = actual / expected, and the plant
-is ``underperforming`` while the index stays below ``underperformance_ratio`` over the readings of
-the last ``underperformance_window_s`` in daylight (expected above 10 % of the rating).
+is ``underperforming`` while the exponential average of the index over daylight readings (time
+constant ``underperformance_window_s``; expected above 10 % of the rating) stays below
+``underperformance_ratio`` — never at night. Registered plants never heard from are reported
+offline once the tracker has run for ``offline_after_s``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,9 +120,9 @@ class PlantState:
     energy_today_wh: float = 0.0
     today: str = ""
     expected_ac_power_w: float | None = None
-    index_sum: float = 0.0
+    index_ewma: float = 0.0
     index_n: int = 0
-    window_start_ns: int = 0
+    index_ts_ns: int = 0
     underperforming: bool = False
     will_offline: bool = False
     published: str = ""
@@ -161,6 +164,7 @@ class StatusTracker:
         self.window_ns = int(underperformance_window_s * 1e9)
         self.republish_ns = int(republish_s * 1e9)
         self.plants: dict[str, PlantState] = {}
+        self._started_ns: int | None = None
         self._lock = threading.Lock()
         if fleet is not None:
             p = fleet.plants
@@ -201,14 +205,21 @@ class StatusTracker:
             st.alarm_code = int(rec.alarm_code or 0)
             expected = self.expected.get(rec.plant_id, rec.ts_ns) if self.expected else None
             st.expected_ac_power_w = expected
-            if (expected is not None and rec.ac_power_w is not None and st.rating_w
-                    and expected > 0.1 * st.rating_w):
-                if rec.ts_ns - st.window_start_ns > self.window_ns:
-                    if st.index_n:
-                        st.underperforming = st.index_sum / st.index_n < self.ratio
-                    st.window_start_ns, st.index_sum, st.index_n = rec.ts_ns, 0.0, 0
-                st.index_sum += max(0.0, rec.ac_power_w) / expected
+            daylight = (expected is not None and rec.ac_power_w is not None and st.rating_w
+                        and expected > 0.1 * st.rating_w)
+            if not daylight:
+                st.underperforming = False  # nothing to expect at night or dawn
+                return
+            index = max(0.0, float(rec.ac_power_w)) / float(expected)  # type: ignore[arg-type]
+            gap_ns = rec.ts_ns - st.index_ts_ns
+            if not st.index_ts_ns or gap_ns > self.window_ns:
+                st.index_ewma, st.index_n = index, 1  # a new day or after a long silence
+            else:  # exponential average with the window as its time constant
+                alpha = 1.0 - math.exp(-gap_ns / self.window_ns)
+                st.index_ewma += alpha * (index - st.index_ewma)
                 st.index_n += 1
+            st.index_ts_ns = rec.ts_ns
+            st.underperforming = st.index_n >= 3 and st.index_ewma < self.ratio
 
     def will(self, plant_id: str, payload: bytes) -> None:
         """A gateway's availability message (its last will says ``offline``)."""
@@ -244,8 +255,12 @@ class StatusTracker:
     def tick(self, now_ns: int) -> list[str]:
         """Statuses that changed (or are due again): publish them, return their lines."""
         lines = []
+        if self._started_ns is None:
+            self._started_ns = now_ns
+        all_due = now_ns - self._started_ns >= self.offline_after_ns
         with self._lock:
-            states = [st for st in self.plants.values() if st.last_seen_ns or st.will_offline]
+            states = [st for st in self.plants.values()
+                      if st.last_seen_ns or st.will_offline or all_due]
             for st in states:
                 fields = self.snapshot(st, now_ns)
                 key = json.dumps({k: v for k, v in fields.items()
