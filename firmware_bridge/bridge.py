@@ -87,7 +87,10 @@ class Bridge:
     instance : str
         ``instance`` tag of the self-metrics (the client id).
     share_group : str or None
-        Subscribe as ``$share/<group>/...`` so several bridges split the load.
+        Subscribe as ``$share/<group>/...`` so several bridges split the load. None (the
+        default) subscribes plainly: mosquitto 2.0 restores an offline client's plain
+        subscriptions from persistence after a broker restart, but not its shared ones, so
+        messages published while a shared group is offline across a broker restart are lost.
     group_max : int
         Largest group of messages committed together.
     metrics_interval_s : float
@@ -108,7 +111,7 @@ class Bridge:
         *,
         fleet: Fleet | None = None,
         instance: str = "bridge",
-        share_group: str | None = "roshanai",
+        share_group: str | None = None,
         group_max: int = 2000,
         metrics_interval_s: float = 5.0,
         max_spool_bytes: int = 4 * 1024**3,

@@ -40,8 +40,10 @@ def run_cmd(
                          show_default=False)] = None,
     fleet: Annotated[str | None, typer.Option("--fleet", help="Fleet registry CSV: unknown "
                      "plants are quarantined (env ROSHANAI_FLEET).", show_default=False)] = None,
-    share_group: Annotated[str, typer.Option("--share-group", help="Shared-subscription group "
-                           "('' for plain subscriptions).")] = "roshanai",
+    share_group: Annotated[str, typer.Option("--share-group", help="Join this shared-"
+                           "subscription group ($share/GROUP/...) so several bridges split the "
+                           "load. Off by default: mosquitto 2.0 forgets an offline member's "
+                           "shared subscription when the broker restarts.")] = "",
     metrics_interval: Annotated[float, typer.Option("--metrics-interval", help="Seconds "
                                 "between self-metrics points.")] = 5.0,
     max_spool_mb: Annotated[float, typer.Option("--max-spool-mb", help="Disk bound of the "
