@@ -33,6 +33,7 @@ import msgspec
 from firmware_bridge.decode import Decoded, Decoder, Rejection
 from firmware_bridge.mqtt import InboundMessage, MqttLink
 from firmware_bridge.points import record_line
+from firmware_bridge.rejection import PLANT_ID_RE, excerpt, reject
 from firmware_bridge.spool import QuarantineEntry, Spool, SpoolFull
 from firmware_bridge.validate import Validator
 from firmware_bridge.writer import Writer
@@ -87,7 +88,8 @@ class Bridge:
     instance : str
         ``instance`` tag of the self-metrics (the client id).
     share_group : str or None
-        Subscribe as ``$share/<group>/...`` so several bridges split the load. None (the
+        Subscribe to telemetry as ``$share/<group>/...`` so several bridges split the load
+        (gateway availability is subscribed plainly by each: every bridge needs it). None (the
         default) subscribes plainly: mosquitto 2.0 restores an offline client's plain
         subscriptions from persistence after a broker restart, but not its shared ones, so
         messages published while a shared group is offline across a broker restart are lost.
@@ -122,6 +124,8 @@ class Bridge:
         self.spool = Spool(self.state_dir / "spool.sqlite3", max_bytes=max_spool_bytes)
         self.store = store
         self.fleet = fleet
+        self._fleet_ids: frozenset[str] | None = (
+            None if fleet is None else frozenset(fleet.plants["plant_id"].tolist()))
         self.instance = instance
         self.group_max = int(group_max)
         self.metrics_interval_s = float(metrics_interval_s)
@@ -144,11 +148,14 @@ class Bridge:
         self._threads: list[threading.Thread] = []
         self._last_flush_ns = 0
         self._state_saved_at = time.monotonic()
-        topics = [*self.decoder.subscriptions(), AVAILABILITY_FILTER]
+        topics = self.decoder.subscriptions()
         if share_group:
             topics = [f"$share/{share_group}/{t}" for t in topics]
-        self.subscriptions = topics
-        self.link = link_factory(self._queue.put, topics)
+        # Never shared: every bridge keeps the status of every plant, so each must see every
+        # gateway's last will (shared, one bridge would publish "offline" and the others go
+        # on republishing "online" for the plant).
+        self.subscriptions = [*topics, AVAILABILITY_FILTER]
+        self.link = link_factory(self._queue.put, self.subscriptions)
         self.writer = Writer(self.spool, store, on_stored=self._count_stored)
 
     # ------------------------------------------------------------------ lifecycle
@@ -226,7 +233,10 @@ class Bridge:
             now_ns = time.time_ns()
             for msg in group:
                 if msg.topic.startswith("roshanai/v1/") and msg.topic.endswith("/availability"):
-                    self._availability(msg)
+                    refused = self._availability(msg)
+                    if refused is not None:
+                        rejected.append(self._entry(msg.received_ns, msg.topic, msg.payload,
+                                                    refused))
                     tokens.append(msg)
                     continue
                 self._process(msg, self.decoder.decode(msg.topic, msg.payload, msg,
@@ -276,10 +286,21 @@ class Bridge:
                 self.status.observe(checked, now_ns)  # type: ignore[attr-defined]
         tokens.extend(decoded.tokens)
 
-    def _availability(self, msg: InboundMessage) -> None:
+    def _availability(self, msg: InboundMessage) -> Rejection | None:
+        """A gateway's online/offline message; a plant id the topic cannot carry as a tag, or
+        one not in the fleet, is refused (it would become a ``plant_status`` series and a
+        retained status topic of its own)."""
         parts = msg.topic.split("/")
-        if len(parts) == 4 and self.status is not None:
-            self.status.will(parts[2], bytes(msg.payload))  # type: ignore[attr-defined]
+        plant_id = parts[2] if len(parts) == 4 else ""
+        if not PLANT_ID_RE.fullmatch(plant_id):
+            return reject("bad_tag", f"availability topic plant_id {excerpt(plant_id)} is not a "
+                          f"plant_id (letters, digits, '-', '_'; at most 64)")
+        if self._fleet_ids is not None and plant_id not in self._fleet_ids:
+            return reject("unknown_plant", f"availability of plant_id {plant_id!r}, which is not "
+                          f"in the fleet", plant_id)
+        if self.status is not None:
+            self.status.will(plant_id, bytes(msg.payload))  # type: ignore[attr-defined]
+        return None
 
     @staticmethod
     def _entry(received_ns: int, topic: str, payload: bytes, rej: Rejection) -> QuarantineEntry:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from telemetry.influx import InfluxStore
 
 __all__ = ["app"]
 
@@ -69,14 +73,12 @@ def run_cmd(
         logging.getLogger("roshanai.bridge").warning(
             "no --fleet: every syntactically valid plant id is accepted")
     store = InfluxStore.from_settings(s)
-    try:
-        version = store.ping()
-        if store.api == "v1":
-            store.create_database(s.influx_db)
-        logging.getLogger("roshanai.bridge").info("InfluxDB %s at %s (%s write API)", version,
-                                                  store.url, store.api)
-    except Exception as exc:  # the bridge runs while InfluxDB is away: the spool holds it all
-        logging.getLogger("roshanai.bridge").warning("InfluxDB not reachable yet: %s", exc)
+    if not _prepare_influx(store, s.influx_db):
+        # The bridge runs while InfluxDB is away (the spool holds it all), but a 1.x database
+        # that does not exist yet must still be created once the server answers: every write
+        # would otherwise fail with "database not found" until the bridge is restarted.
+        threading.Thread(target=_prepare_influx_when_up, args=(InfluxStore.from_settings(s),
+                         s.influx_db), name="influx-prepare", daemon=True).start()
 
     links: list[MqttLink] = []
 
@@ -105,6 +107,30 @@ def run_cmd(
     console.print(f"bridge {s.client_id} stopped: received {m['received']:,}, stored "
                   f"{m['stored']:,}, quarantined {m['quarantined']:,}, "
                   f"{m['spool_depth']:,} lines left in the spool")
+
+
+def _prepare_influx(store: InfluxStore, database: str, *, quiet: bool = False) -> bool:
+    """Ping InfluxDB and create the database on the 1.x API; False if the server is away."""
+    log = logging.getLogger("roshanai.bridge")
+    try:
+        version = store.ping()
+        if store.api == "v1":
+            store.create_database(database)
+    except Exception as exc:
+        if not quiet:
+            log.warning("InfluxDB not reachable yet: %s", exc)
+        return False
+    log.info("InfluxDB %s at %s (%s write API)", version, store.url, store.api)
+    return True
+
+
+def _prepare_influx_when_up(store: InfluxStore, database: str, max_wait_s: float = 30.0) -> None:
+    """Retry :func:`_prepare_influx` with backoff until it succeeds (a daemon thread)."""
+    wait_s = 1.0
+    with store:
+        while not _prepare_influx(store, database, quiet=True):
+            time.sleep(wait_s)
+            wait_s = min(2 * wait_s, max_wait_s)
 
 
 @app.command("quarantine")
