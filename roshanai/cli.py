@@ -22,6 +22,7 @@ from dashboards.cli import report_command
 from firmware_bridge.cli import app as bridge_app
 from firmware_bridge.emulate import emulate_command
 from roshanai.config import load_settings, mask
+from roshanai.deploy.cli import app as deploy_app
 from simulate.cli import app as simulate_app
 from telemetry.errors import RoshanaiError
 
@@ -62,6 +63,7 @@ app.add_typer(bridge_app, name="bridge")
 app.command("emulate")(emulate_command)
 app.add_typer(dashboards_app, name="dashboards")
 app.command("report")(report_command)
+app.add_typer(deploy_app, name="deploy")
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

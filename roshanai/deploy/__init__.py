@@ -1,0 +1,1 @@
+"""Deployment: the production broker's files (``roshanai deploy mosquitto``)."""

@@ -1,0 +1,261 @@
+"""``roshanai deploy mosquitto``: a production broker's files from the fleet registry.
+
+Writes into the output directory:
+
+=================  =====  ====================================================================
+file               mode   what
+=================  =====  ====================================================================
+mosquitto.conf     0644   the broker configuration (:func:`roshanai.deploy.broker.mosquitto_conf`)
+passwd             0600   mosquitto password file, PBKDF2-SHA512 hashes
+acl                0600   the ACL (:func:`roshanai.deploy.broker.acl_text`)
+ca.crt             0644   the private CA: give it to every gateway and bridge
+ca.key             0600   the CA's key: keep it off the broker (only this command needs it)
+server.crt/.key    0644/0600  the broker's certificate, signed by the CA
+credentials.csv    0600   ``plant_id,username,password`` for provisioning the gateways
+<bridge>.env       0600   ``ROSHANAI_MQTT_USERNAME/PASSWORD`` and ``ROSHANAI_CLIENT_ID`` per bridge
+revoked.csv        0600   plants revoked with ``--revoke`` (not re-added from the fleet)
+=================  =====  ====================================================================
+
+Re-running keeps every existing account and its password (and its hash: only new or rotated
+accounts are hashed), adds the fleet's new plants, and leaves accounts of plants that left the
+fleet until they are revoked. Only ``plant_id`` and ``inverter_serial`` are read from the fleet:
+no other column (names, national ids, addresses) reaches any file. Passwords are never printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import grp
+import io
+import os
+import pwd
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from roshanai.deploy import broker, pki
+from roshanai.deploy.passwords import (
+    Account,
+    hash_passwords,
+    new_password,
+    read_credentials,
+    read_password_file,
+    verify_password,
+    write_credentials,
+    write_password_file,
+)
+from telemetry.errors import ConfigError, InputError
+from telemetry.fileio import atomic_path
+from telemetry.registry import Fleet
+
+__all__ = ["DeployReport", "deploy_mosquitto", "parse_owner"]
+
+SPOT_CHECKS = 16
+"""Kept hashes verified against credentials.csv on each run (a mismatch rehashes all)."""
+
+
+@dataclass
+class DeployReport:
+    """What a run did (counts and file names; never a password)."""
+
+    out: Path
+    accounts: int = 0
+    plants: int = 0
+    added: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+    rotated: list[str] = field(default_factory=list)
+    reinstated: list[str] = field(default_factory=list)
+    not_in_fleet: list[str] = field(default_factory=list)
+    hashed: int = 0
+    rehashed_all: bool = False
+    ca_created: bool = False
+    server_cert: str | None = None
+    hostnames: list[str] = field(default_factory=list)
+    sizing: broker.QueueSizing | None = None
+    files: list[str] = field(default_factory=list)
+
+
+def parse_owner(spec: str) -> tuple[int, int]:
+    """``user``, ``user:group``, ``uid`` or ``uid:gid`` → (uid, gid).
+
+    Raises
+    ------
+    ConfigError
+        Unknown user or group.
+    """
+    user, _, group = spec.partition(":")
+    try:
+        if user.isdigit():
+            uid = int(user)
+            gid = int(group) if group.isdigit() else (grp.getgrnam(group).gr_gid if group
+                                                      else uid)
+        else:
+            entry = pwd.getpwnam(user)
+            uid = entry.pw_uid
+            gid = (int(group) if group.isdigit() else grp.getgrnam(group).gr_gid) if group \
+                else entry.pw_gid
+    except KeyError:
+        raise ConfigError(f"--broker-user {spec!r}: no such user or group on this machine "
+                          "(a uid[:gid] works for a container's user)") from None
+    return uid, gid
+
+
+def _fleet_serials(fleet: Fleet) -> dict[str, list[str]]:
+    plants = fleet.plants
+    if "inverter_serial" not in plants:
+        return {}
+    out: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for plant_id, cell in zip(plants["plant_id"].tolist(), plants["inverter_serial"].tolist(),
+                              strict=True):
+        for serial in str(cell).split(";"):
+            serial = serial.strip()
+            if not serial or serial.lower() == "nan":
+                continue
+            if owner.setdefault(serial, plant_id) != plant_id:
+                raise InputError(f"inverter serial {serial!r} is listed for plants "
+                                 f"{owner[serial]!r} and {plant_id!r}")
+            out.setdefault(plant_id, []).append(serial)
+    return out
+
+
+def _read_revoked(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return {r[0]: r[1] for r in rows[1:] if len(r) >= 2}
+
+
+def _write_text(path: Path, text: str, mode: int) -> None:
+    with atomic_path(path, mode=mode) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def deploy_mosquitto(
+    fleet: Fleet,
+    out: Path,
+    opts: broker.BrokerOptions,
+    *,
+    tls_hostnames: Sequence[str] = (),
+    key_type: str = "rsa",
+    revoke: Sequence[str] = (),
+    rotate: Sequence[str] = (),
+    reinstate: Sequence[str] = (),
+    rehash: bool = False,
+    owner: tuple[int, int] | None = None,
+    now: datetime | None = None,
+) -> DeployReport:
+    """Create or update the broker's files in ``out`` (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        A plant named like a bridge account, an unknown id to revoke/rotate/reinstate, an
+        unreadable existing file, openssl failing.
+    ConfigError
+        Bad options (host names, prefixes, owner).
+    """
+    now = now or datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    report = DeployReport(out=out)
+    plant_ids = fleet.plant_ids
+    reserved = [p for p in plant_ids if broker.is_reserved(p)]
+    if reserved:
+        raise InputError(f"{fleet.source}: plant_id {reserved[0]!r} is reserved for the bridges' "
+                         "accounts (bridge, bridge-2, ...); rename the plant")
+    serials = _fleet_serials(fleet)
+    hostnames = pki.normalize_hostnames(tls_hostnames)
+    if not out.exists():
+        out.mkdir(parents=True)
+        out.chmod(0o750)  # the broker's group may enter; secrets inside stay 0600
+
+    creds_path, passwd_path, revoked_path = (out / "credentials.csv", out / "passwd",
+                                             out / "revoked.csv")
+    accounts = {a.username: a for a in read_credentials(creds_path)}
+    old_hashes = read_password_file(passwd_path)
+    revoked = _read_revoked(revoked_path)
+
+    for name in revoke:
+        if name not in accounts:
+            raise InputError(f"--revoke {name}: no such account in {creds_path}")
+    for name in rotate:
+        if name not in accounts or name in revoke:
+            raise InputError(f"--rotate {name}: no such account in {creds_path}")
+    for name in reinstate:
+        if name not in revoked:
+            raise InputError(f"--reinstate {name}: not a revoked account")
+
+    for name in revoke:
+        del accounts[name]
+        revoked[name] = stamp
+        report.revoked.append(name)
+    for name in reinstate:
+        del revoked[name]
+        report.reinstated.append(name)
+    fresh: set[str] = set()
+    for name in rotate:
+        accounts[name] = Account(accounts[name].plant_id, name, new_password())
+        fresh.add(name)
+        report.rotated.append(name)
+    for name in [*broker.bridge_accounts(opts.bridges), *plant_ids]:
+        if name not in accounts and name not in revoked:
+            accounts[name] = Account(name, name, new_password())
+            fresh.add(name)
+            if not broker.is_reserved(name):
+                report.added.append(name)
+    fleet_set = set(plant_ids)
+    report.not_in_fleet = [n for n in accounts if n not in fleet_set and not broker.is_reserved(n)]
+
+    # Reuse the hashes of unchanged accounts (500,000 PBKDF2 runs take about a minute).
+    keep = {n for n in accounts if n not in fresh and n in old_hashes}
+    sample = random.sample(sorted(keep), min(SPOT_CHECKS, len(keep)))
+    if rehash or not all(verify_password(accounts[n].password, old_hashes[n]) for n in sample):
+        report.rehashed_all = not rehash and bool(keep)
+        keep = set()
+    todo = [n for n in accounts if n not in keep]
+    hashes = dict(zip(todo, hash_passwords(accounts[n].password for n in todo), strict=True))
+    report.hashed = len(todo)
+    ordered = {n: (old_hashes[n] if n in keep else hashes[n]) for n in accounts}
+
+    # credentials.csv first: it is the source of truth the next run re-derives the rest from.
+    write_credentials(creds_path, accounts.values())
+    write_password_file(passwd_path, ordered)
+    bridges = [n for n in accounts if broker.is_reserved(n)]
+    acl = broker.acl_text(bridges, {p: s for p, s in serials.items() if p in accounts}, opts,
+                          generated=stamp)
+    _write_text(out / "acl", acl, 0o600)
+    if revoked or revoked_path.exists():
+        _write_text(revoked_path, "plant_id,revoked_at\n"
+                    + "".join(f"{k},{v}\n" for k, v in revoked.items()), 0o600)
+    for name in bridges:
+        a = accounts[name]
+        _write_text(out / f"{name}.env",
+                    "# Generated by roshanai deploy mosquitto: this bridge's broker account.\n"
+                    f"ROSHANAI_MQTT_USERNAME={a.username}\nROSHANAI_MQTT_PASSWORD={a.password}\n"
+                    f"ROSHANAI_CLIENT_ID={a.username}\n", 0o600)
+
+    report.ca_created = pki.ensure_ca(out, key_type=key_type)
+    report.server_cert = pki.ensure_server_cert(out, hostnames, key_type=key_type, now=now)
+    report.hostnames = hostnames
+    plants_with_accounts = sum(1 for n in accounts if not broker.is_reserved(n))
+    report.sizing = broker.queue_sizing(max(plants_with_accounts, len(plant_ids)), opts)
+    _write_text(out / "mosquitto.conf",
+                broker.mosquitto_conf(opts, report.sizing, generated=stamp,
+                                      fleet_source=fleet.source), 0o644)
+
+    if owner is not None:  # the files the broker itself reads
+        try:
+            for name in ("passwd", "acl", "server.key", "server.crt", "ca.crt",
+                         "mosquitto.conf"):
+                os.chown(out / name, *owner)
+            os.chown(out, -1, owner[1])
+        except PermissionError:
+            raise ConfigError("--broker-user needs root (chown)") from None
+    report.accounts = len(accounts)
+    report.plants = plants_with_accounts
+    report.files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    return report
