@@ -1,0 +1,217 @@
+"""``roshanai deploy mosquitto`` files: hash format, permissions, re-runs, revocation, sizing."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from roshanai.cli import main
+from roshanai.config import load_settings, mask
+from roshanai.deploy import broker, pki
+from roshanai.deploy.passwords import (
+    hash_password,
+    read_password_file,
+    verify_password,
+)
+from tests.deploy.conftest import PLANTS, deploy, write_fleet
+
+SECRET_FILES = ("credentials.csv", "passwd", "acl", "server.key", "ca.key", "bridge.env")
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_hash_format_is_mosquitto_passwd_s(tmp_path: Path) -> None:
+    if shutil.which("mosquitto_passwd") is None:
+        pytest.fail("mosquitto_passwd is not installed; run bin/bootstrap --services")
+    pw = tmp_path / "pw"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(pw), "alice", "s3cret-Ünicode"],
+                   check=True, capture_output=True)
+    theirs = read_password_file(pw)["alice"]
+    assert verify_password("s3cret-Ünicode", theirs)
+    assert not verify_password("s3cret", theirs)
+    ours = hash_password("s3cret-Ünicode", salt=bytes(range(12)))
+    assert ours.split("$")[:3] == theirs.split("$")[:3] == ["", "7", "101"]
+    assert len(ours) == len(theirs)  # 12-byte salt and 64-byte digest, base64 with padding
+    assert verify_password("s3cret-Ünicode", ours)
+
+
+def test_files_modes_and_contents(tmp_path: Path) -> None:
+    d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
+    assert mode(d.out) == 0o750
+    for name in SECRET_FILES:
+        assert mode(d.out / name) == 0o600, name
+    for name in ("ca.crt", "server.crt", "mosquitto.conf"):
+        assert mode(d.out / name) == 0o644, name
+    assert set(d.passwords) == {"bridge", *PLANTS}
+    assert len(set(d.passwords.values())) == len(d.passwords)
+    assert all(len(p) >= 32 for p in d.passwords.values())
+    hashes = read_password_file(d.out / "passwd")
+    assert set(hashes) == set(d.passwords)
+    assert all(verify_password(d.passwords[u], h) for u, h in hashes.items())
+    header = (d.out / "credentials.csv").read_text().splitlines()[0]
+    assert header == "plant_id,username,password"
+    conf = (d.out / "mosquitto.conf").read_text()
+    for line in ("allow_anonymous false", "use_username_as_clientid true", "persistence true",
+                 f"listener {d.port} 127.0.0.1", "tls_version tlsv1.2",
+                 f"password_file {d.out.resolve()}/passwd"):
+        assert line in conf.splitlines(), line
+    assert "\nlistener" not in conf.replace(f"\nlistener {d.port} 127.0.0.1", "")  # only one
+    env = (d.out / "bridge.env").read_text()
+    assert f"ROSHANAI_MQTT_PASSWORD={d.passwords['bridge']}" in env
+    assert "ROSHANAI_CLIENT_ID=bridge" in env
+
+
+def test_rerun_keeps_credentials_adds_new_plants_and_reports_departed(tmp_path: Path,
+                                                                      capsys) -> None:
+    fleet = write_fleet(tmp_path / "fleet.csv")
+    d1 = deploy(tmp_path / "out", fleet)
+    passwd_before = (d1.out / "passwd").read_text()
+    cert_before = (d1.out / "server.crt").read_bytes()
+    ca_before = (d1.out / "ca.crt").read_bytes()
+    grown = write_fleet(tmp_path / "fleet2.csv", [*PLANTS[1:], "KRM-000001"])  # one left
+    capsys.readouterr()
+    d2 = deploy(d1.out, grown, port=d1.port)
+    printed = capsys.readouterr().out
+    assert {u: d2.passwords[u] for u in d1.passwords} == d1.passwords
+    assert "KRM-000001" in d2.passwords
+    assert "1 added, 1 passwords hashed" in printed
+    assert f"1 account(s) of plants no longer in fleet2.csv ({PLANTS[0]})" in printed
+    lines_after = (d2.out / "passwd").read_text().splitlines()
+    assert lines_after[: len(passwd_before.splitlines())] == passwd_before.splitlines()
+    assert (d2.out / "server.crt").read_bytes() == cert_before  # nothing changed: kept
+    assert (d2.out / "ca.crt").read_bytes() == ca_before
+
+
+def test_rotate_revoke_reinstate(tmp_path: Path, capsys) -> None:
+    fleet = write_fleet(tmp_path / "fleet.csv")
+    d1 = deploy(tmp_path / "out", fleet, "--bridges", "2")
+    a, b = PLANTS[0], PLANTS[1]
+    d2 = deploy(d1.out, fleet, "--rotate", a, "--rotate", "bridge-2", "--revoke", b,
+                "--bridges", "2", port=d1.port)
+    assert d2.passwords[a] != d1.passwords[a]
+    assert d2.passwords["bridge-2"] != d1.passwords["bridge-2"]
+    assert "bridge-2" in (d2.out / "bridge-2.env").read_text()
+    assert d2.passwords["bridge-2"] in (d2.out / "bridge-2.env").read_text()
+    assert b not in d2.passwords
+    assert b not in read_password_file(d2.out / "passwd")
+    assert (d2.out / "revoked.csv").read_text().startswith(f"plant_id,revoked_at\n{b},")
+    d3 = deploy(d1.out, fleet, "--bridges", "2", port=d1.port)  # the fleet still lists b
+    assert b not in d3.passwords
+    d4 = deploy(d1.out, fleet, "--reinstate", b, "--bridges", "2", port=d1.port)
+    assert d4.passwords[b] not in (d1.passwords[b], "")
+    assert verify_password(d4.passwords[b], read_password_file(d4.out / "passwd")[b])
+    assert (d4.out / "revoked.csv").read_text() == "plant_id,revoked_at\n"
+    printed = capsys.readouterr().out
+    for pw in {**d1.passwords, **d2.passwords, **d4.passwords}.values():
+        assert pw not in printed
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--revoke", "NOPE-1"], "--revoke NOPE-1: no such account"),
+    (["--rotate", "NOPE-1"], "--rotate NOPE-1: no such account"),
+    (["--reinstate", PLANTS[0]], "not a revoked account"),
+    (["--tls-hostname", "bad host"], "neither a DNS name nor an IP"),
+    (["--opendtu-prefix", "roshanai/v1"], "outside roshanai/"),
+    (["--bridges", "0"], "--bridges 0"),
+    (["--config-dir", "relative/dir"], "absolute path"),
+])
+def test_bad_requests_are_one_line_errors(tmp_path: Path, capsys, args, message) -> None:
+    fleet = write_fleet(tmp_path / "fleet.csv")
+    deploy(tmp_path / "out", fleet)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    code = main(["deploy", "mosquitto", "--fleet", str(fleet), "--out",
+                 str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in " ".join(err.split())
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
+
+
+def test_plant_named_like_a_bridge_is_refused(tmp_path: Path, capsys) -> None:
+    fleet = write_fleet(tmp_path / "fleet.csv", [PLANTS[0], "bridge-3"])
+    code = main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "reserved" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_hashes_that_disagree_with_credentials_are_redone(tmp_path: Path, capsys) -> None:
+    fleet = write_fleet(tmp_path / "fleet.csv")
+    d = deploy(tmp_path / "out", fleet)
+    passwd = d.out / "passwd"
+    passwd.write_text("".join(f"{u}:{hash_password('stale')}\n" for u in d.passwords))
+    capsys.readouterr()
+    deploy(d.out, fleet, port=d.port)
+    assert "every password rehashed" in capsys.readouterr().out
+    hashes = read_password_file(passwd)
+    assert all(verify_password(d.passwords[u], hashes[u]) for u in d.passwords)
+
+
+def test_server_certificate_names_and_renewal(tmp_path: Path) -> None:
+    d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"),
+               "--tls-hostname", "mqtt.roshanai.example", "--tls-hostname", "10.1.2.3")
+    info = pki.cert_info(d.out / "server.crt")
+    assert info.hostnames == {"127.0.0.1", "mqtt.roshanai.example", "10.1.2.3", "localhost",
+                              "::1"}
+    assert info.not_after - datetime.now(UTC) > timedelta(days=pki.SERVER_DAYS - 2)
+    hosts = pki.normalize_hostnames(["127.0.0.1", "mqtt.roshanai.example", "10.1.2.3"])
+    assert pki.ensure_server_cert(d.out, hosts, key_type="ec") is None
+    later = datetime.now(UTC) + timedelta(days=pki.SERVER_DAYS - 10)
+    assert pki.ensure_server_cert(d.out, hosts, key_type="ec", now=later).startswith("expires")
+    subprocess.run(["openssl", "verify", "-CAfile", str(d.out / "ca.crt"),
+                    str(d.out / "server.crt")], check=True, capture_output=True)
+    ca = subprocess.run(["openssl", "x509", "-in", str(d.out / "ca.crt"), "-noout", "-text"],
+                        check=True, capture_output=True, text=True).stdout
+    assert "CA:TRUE" in ca
+
+
+def test_queue_limit_holds_an_hour_of_the_full_fleet() -> None:
+    opts = broker.BrokerOptions(report_interval_s=60, outage_hours=1)
+    z = broker.queue_sizing(500_000, opts)
+    assert z.messages_per_hour == 30_000_000
+    assert z.max_queued_messages == 45_000_000
+    assert 17 < z.memory_gib < 20
+    conf = broker.mosquitto_conf(opts, z, generated="now", fleet_source="f.csv")
+    assert "max_queued_messages 45000000" in conf
+    assert "500,000 plants x 3600 s / 60 s = 30,000,000 messages per hour" in conf
+    small = broker.queue_sizing(10, broker.BrokerOptions(report_interval_s=300))
+    assert small.max_queued_messages == broker.MIN_QUEUED_MESSAGES
+
+
+def test_dtu_serials_get_their_own_acl_lines(tmp_path: Path) -> None:
+    d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
+    acl = (d.out / "acl").read_text().splitlines()
+    i = acl.index(f"user {PLANTS[2]}")
+    assert acl[i + 1: i + 3] == ["topic write solar/114182345678/#",
+                                 "topic write inverter/114182345678/#"]
+    assert "pattern write roshanai/v1/%u/telemetry" in acl
+    assert not any(line.startswith("topic") and line.split()[-1] == "#" for line in acl)
+
+
+def test_config_show_masks_the_bridge_password(tmp_path: Path, capsys,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
+    for line in (d.out / "bridge.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ROSHANAI_INFLUX_TOKEN", "tok-QX-secret")
+    monkeypatch.setenv("ROSHANAI_MQTT_URL", "mqtts://bridge:pw-in-url-QX@127.0.0.1:8883")
+    monkeypatch.setenv("ROSHANAI_MQTT_CA_FILE", str(d.out / "ca.crt"))
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert d.passwords["bridge"] not in out
+    assert "tok-QX-secret" not in out
+    assert "pw-in-url-QX" not in out
+    assert "bridge" in out  # the username is shown
+    s, _ = load_settings()
+    assert mask("mqtt_password", s.mqtt_password) == "********"
