@@ -119,7 +119,10 @@ def mosquitto_cmd(
                       f"(about {format_bytes(z.memory_gib)} of broker memory for a "
                       f"{z.outage_hours:g} h bridge outage)")
     console.print("files: " + ", ".join(r.files))
-    if r.revoked or r.rotated or r.reinstated or r.added:
+    if r.ca_created:
+        console.print("start the broker with mosquitto.conf (systemctl enable --now "
+                      "roshanai-mosquitto, or docker compose up -d)")
+    elif r.revoked or r.rotated or r.reinstated or r.added:
         console.print("reload the broker (SIGHUP) so that it reads passwd and acl again: "
                       "systemctl reload roshanai-mosquitto, or docker compose kill -s HUP "
                       "mosquitto")
