@@ -130,6 +130,7 @@ class MqttLink:
         if not client_id or any(c in client_id for c in "+#/"):
             raise ConfigError(f"client id {client_id!r} must be non-empty without '+', '#', '/'")
         self.client_id = client_id
+        self._tls_files = (ca_file, cert_file, key_file)
         self._clean_start = clean_start
         self._session_expiry_s = int(session_expiry_s)
         self._receive_maximum = int(receive_maximum)
@@ -186,6 +187,9 @@ class MqttLink:
             why = exc.strerror or str(exc) or type(exc).__name__
             raise ServiceError(f"cannot reach the MQTT broker at {self.url}: "
                                f"{why.lower()}") from None
+        problem = self._tls_problem()  # a certificate paho would refuse, said at once
+        if problem:
+            raise ServiceError(f"cannot connect to the MQTT broker at {self.url}: {problem}")
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum
@@ -196,12 +200,39 @@ class MqttLink:
             raise ServiceError(f"cannot reach the MQTT broker at {self.url}: {exc}") from None
         self._client.loop_start()
         want = self._subscribed if self._subscriptions else self._connected
-        if not want.wait(timeout_s):
+        deadline = time.monotonic() + timeout_s
+        # A refusal (bad credentials, a subscription denied) is the broker's final answer:
+        # report it now rather than after paho's retries have used up the timeout.
+        while not want.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline or "refused" in self._last_error:
+                break
+        if not want.is_set():
             self._client.loop_stop()
             self._client.disconnect()
             why = self._last_error or "no answer"
             raise ServiceError(f"cannot connect to the MQTT broker at {self.url}: {why}")
         return self
+
+    def _tls_problem(self) -> str:
+        """Why a TLS handshake with the broker fails, or "" (also when the network is at fault:
+        the connection then retries). paho's network thread retries TLS failures silently, so an
+        untrusted or misnamed certificate would otherwise read as "no answer"."""
+        if not self.tls:
+            return ""
+        ca_file, cert_file, key_file = self._tls_files
+        try:
+            ctx = ssl.create_default_context(cafile=ca_file)
+            if cert_file:
+                ctx.load_cert_chain(cert_file, key_file)
+            with socket.create_connection((self.host, self.port), timeout=5.0) as sock, \
+                    ctx.wrap_socket(sock, server_hostname=self.host):
+                return ""
+        except ssl.SSLCertVerificationError as exc:
+            return f"TLS: certificate verify failed: {exc.verify_message}"
+        except ssl.SSLError as exc:
+            return f"TLS handshake failed: {exc.reason or exc}"
+        except OSError:
+            return ""
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Disconnect cleanly (the session stays on the broker) and stop the network thread."""
@@ -310,8 +341,12 @@ class MqttLink:
         self._subscribed.set()
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was_connected = self._connected.is_set()
         self._connected.clear()
-        if reason_code is not None and reason_code.is_failure:
+        # After a refused CONNECT the broker closes the socket: keep its reason ("Bad user name
+        # or password"), not the "Protocol error" paho reports for the close.
+        if reason_code is not None and reason_code.is_failure and (
+                was_connected or not self._last_error.startswith("refused")):
             self._last_error = f"disconnected: {reason_code}"
 
     def _handle_message(self, client, userdata, msg) -> None:

@@ -1,0 +1,104 @@
+"""The emulator and the MQTT link against the generated broker: TLS with the generated CA and a
+plant's own account from the environment, and failures that say what is wrong.
+
+``roshanai emulate`` runs as a subprocess with ``ROSHANAI_MQTT_USERNAME/PASSWORD/CA_FILE`` as a
+gateway would be provisioned from credentials.csv; the bridge account counts what arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from firmware_bridge.mqtt import MqttLink
+from roshanai.deploy import pki
+from telemetry.errors import ServiceError
+from tests.deploy.conftest import PLANTS, Deployed
+from tests.deploy.test_broker_live import REFUSED_TIMEOUT_S, Inbox, link
+
+pytestmark = pytest.mark.services
+
+A = PLANTS[0]
+REFUSED = "refused: (not authori[sz]ed|bad user name or password)"
+
+
+def emulate(d: Deployed, cwd: Path, *args: str, user: str = A, password: str | None = None,
+            ca: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
+    env.update(ROSHANAI_MQTT_USERNAME=user,
+               ROSHANAI_MQTT_PASSWORD=d.passwords[user] if password is None else password)
+    if ca != "":
+        env["ROSHANAI_MQTT_CA_FILE"] = ca or d.ca
+    return subprocess.run([sys.executable, "-m", "roshanai", "emulate", "--mqtt-url", d.url,
+                           "--fleet", str(d.fleet), "--plants", "1", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def test_emulator_publishes_over_tls_with_a_plants_account(deployed: Deployed, broker,
+                                                           tmp_path: Path) -> None:
+    inbox = Inbox()
+    with link(deployed, "bridge", subscriptions=("roshanai/v1/#",), inbox=inbox):
+        run = emulate(deployed, tmp_path, "--backfill-hours", "2", "--duration", "2",
+                      "--interval", "60", "--speed", "600")
+        assert run.returncode == 0, run.stderr
+        published = int(re.search(r"published ([\d,]+) messages", run.stdout)
+                        .group(1).replace(",", ""))
+        assert published >= 2  # the backfill batch and live readings
+        assert inbox.wait_for(lambda ms: len(ms) >= published, timeout_s=30)
+    assert {m.topic for m in inbox.messages} == {f"roshanai/v1/{A}/telemetry"}
+    assert len(inbox.messages) == published
+    batches = [json.loads(m.payload) for m in inbox.messages]
+    assert all(b["plant_id"] == A for b in batches)
+    assert any("readings" in b for b in batches)
+    output = run.stdout + run.stderr
+    assert deployed.passwords[A] not in output
+
+
+@pytest.mark.parametrize("case", ["wrong password", "foreign CA", "system trust store"])
+def test_emulator_refused_says_why_and_prints_no_secret(deployed: Deployed, broker,
+                                                        tmp_path: Path, case: str) -> None:
+    other = tmp_path / "other-ca"
+    other.mkdir()
+    pki.ensure_ca(other, key_type="ec", name="Somebody Else")
+    kwargs = {"wrong password": {"password": "not-the-password"},
+              "foreign CA": {"ca": str(other / "ca.crt")},
+              "system trust store": {"ca": ""}}[case]
+    run = emulate(deployed, tmp_path, "--duration", "1", **kwargs)
+    assert run.returncode == 3, run.stdout + run.stderr
+    why = {"wrong password": REFUSED,  # mosquitto 2.0.11 answers "Not authorized"
+           "foreign CA": "tls: certificate verify failed",
+           "system trust store": "tls: certificate verify failed"}[case]
+    assert re.search(why, run.stderr.lower()), run.stderr
+    assert deployed.passwords[A] not in run.stdout + run.stderr
+    assert "not-the-password" not in run.stdout + run.stderr
+
+
+def test_link_errors_name_the_cause(deployed: Deployed, broker, tmp_path: Path) -> None:
+    """A refusal is reported as the broker's reason, a TLS failure as the certificate check that
+    failed, not as the disconnect that follows or as "no answer"."""
+    wrong = MqttLink(deployed.url, A, username=A, password="wrong", ca_file=deployed.ca,
+                     clean_start=True)
+    t0 = time.monotonic()
+    with pytest.raises(ServiceError, match=f"(?i){REFUSED}"):
+        wrong.start(timeout_s=30)
+    assert time.monotonic() - t0 < 10  # the broker's answer, not the timeout
+    anonymous = MqttLink(deployed.url, "probe", ca_file=deployed.ca, clean_start=True)
+    with pytest.raises(ServiceError, match="refused: "):
+        anonymous.start(timeout_s=REFUSED_TIMEOUT_S)
+    other = tmp_path / "other-ca"
+    other.mkdir()
+    pki.ensure_ca(other, key_type="ec", name="Somebody Else")
+    foreign = MqttLink(deployed.url, A, username=A, password=deployed.passwords[A],
+                       ca_file=str(other / "ca.crt"), clean_start=True)
+    t0 = time.monotonic()
+    with pytest.raises(ServiceError, match="TLS: certificate verify failed"):
+        foreign.start(timeout_s=30)
+    assert time.monotonic() - t0 < 10
