@@ -247,3 +247,30 @@ def test_revoked_plant_is_disconnected_on_reload_and_stays_out(tmp_path: Path) -
         assert A not in d3.passwords
     finally:
         server.stop(timeout_s=15)
+
+
+def test_retained_status_of_others_is_not_delivered_on_subscribe(deployed: Deployed,
+                                                                 broker) -> None:
+    """Retained messages are sent from the broker's store when a client subscribes, another
+    path than live delivery: a plant subscribing to ``#`` or to B's status gets none of them,
+    while the bridge account subscribing the same way does (positive control)."""
+    with link(deployed, "bridge") as bridge:
+        for plant in (A, B):
+            bridge.publish(f"roshanai/v1/{plant}/status", b'{"online": true}', retain=True)
+        assert bridge.wait_published(10)
+    try:
+        control = Inbox()
+        with link(deployed, "bridge-2", subscriptions=("roshanai/v1/+/status",), inbox=control):
+            assert control.wait_for(lambda ms: len(ms) >= 2)
+        assert sorted(m.topic for m in control.messages if m.retain) == [
+            f"roshanai/v1/{A}/status", f"roshanai/v1/{B}/status"]
+        spy = Inbox()
+        with link(deployed, A, subscriptions=("#", f"roshanai/v1/{B}/status", "roshanai/v1/+/+"),
+                  inbox=spy):
+            time.sleep(0.5)
+        assert spy.messages == []
+    finally:
+        with link(deployed, "bridge") as bridge:  # clear them for the other tests
+            for plant in (A, B):
+                bridge.publish(f"roshanai/v1/{plant}/status", b"", retain=True)
+            assert bridge.wait_published(10)
