@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,15 @@ app = typer.Typer(help="Files for a production installation (broker accounts, TL
 console = Console(highlight=False, soft_wrap=True)
 
 
+_DEFAULTS: dict[str, Any] = {
+    "tls_hostname": ["mosquitto"], "port": 8883, "bind": "", "config_dir": None,
+    "data_dir": "/var/lib/mosquitto", "bridges": 1, "report_interval_s": 60.0,
+    "outage_hours": 1.0, "opendtu_prefix": "solar", "ahoy_prefix": "inverter",
+    "key_type": "rsa", "broker_user": None,
+}
+"""Option values when neither this run nor the last one (deploy-options.json) gives them."""
+
+
 @app.callback()
 def _group() -> None:
     """Files for a production installation (broker accounts, TLS, ACL)."""
@@ -24,33 +33,40 @@ def _group() -> None:
 def mosquitto_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Folder for the broker's files (created "
-                   "0750; re-running keeps its accounts).", show_default=False)],
+                   "0750). A re-run keeps its accounts, and every option below that is not "
+                   "given keeps the last run's value (deploy-options.json).",
+                   show_default=False)],
     fleet: Annotated[str | None, typer.Option("--fleet", help="Fleet registry CSV: one "
                      "account per plant (env ROSHANAI_FLEET).", show_default=False)] = None,
     tls_hostname: Annotated[list[str] | None, typer.Option(
         "--tls-hostname", help="DNS name or IP the gateways and bridges connect to; repeat for "
         "several (the certificate's SANs; localhost, 127.0.0.1 and ::1 are always added). "
         "Default: mosquitto (the compose service).", show_default=False)] = None,
-    port: Annotated[int, typer.Option("--port", help="TLS listener port.")] = 8883,
-    bind: Annotated[str, typer.Option("--bind", help="Listen on this address only (default: "
-                    "every interface).", show_default=False)] = "",
+    port: Annotated[int | None, typer.Option("--port", help="TLS listener port (default "
+                    "8883).", show_default=False)] = None,
+    bind: Annotated[str | None, typer.Option("--bind", help="Listen on this address only "
+                    "(default: every interface).", show_default=False)] = None,
     config_dir: Annotated[str | None, typer.Option("--config-dir", help="Where the broker "
                           "will find these files (default: --out, absolute). "
                           "/mosquitto/config in the compose stack.", show_default=False)] = None,
-    data_dir: Annotated[str, typer.Option("--data-dir", help="The broker's persistence "
-                        "folder.")] = "/var/lib/mosquitto",
-    bridges: Annotated[int, typer.Option("--bridges", help="Bridge accounts (bridge, bridge-2, "
-                       "...): one per bridge process.")] = 1,
-    report_interval_s: Annotated[float, typer.Option("--report-interval-s", help="Seconds "
-                                 "between a gateway's readings (queue sizing).")] = 60.0,
-    outage_hours: Annotated[float, typer.Option("--outage-hours", help="Bridge outage the "
-                            "broker's queues absorb at full fleet rate [h].")] = 1.0,
-    opendtu_prefix: Annotated[str, typer.Option("--opendtu-prefix", help="OpenDTU base topic "
-                              "('' for none).")] = "solar",
-    ahoy_prefix: Annotated[str, typer.Option("--ahoy-prefix", help="AhoyDTU base topic ('' "
-                           "for none).")] = "inverter",
-    key_type: Annotated[str, typer.Option("--key-type", help="rsa (2048, for the widest "
-                        "range of gateways) or ec (P-256) for new keys.")] = "rsa",
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="The broker's persistence "
+                        "folder (default /var/lib/mosquitto).", show_default=False)] = None,
+    bridges: Annotated[int | None, typer.Option("--bridges", help="Bridge accounts (bridge, "
+                       "bridge-2, ...): one per bridge process (default 1).",
+                       show_default=False)] = None,
+    report_interval_s: Annotated[float | None, typer.Option("--report-interval-s", help="Seconds "
+                                 "between a gateway's readings, for queue sizing (default 60).",
+                                 show_default=False)] = None,
+    outage_hours: Annotated[float | None, typer.Option("--outage-hours", help="Bridge outage "
+                            "the broker's queues absorb at full fleet rate [h] (default 1).",
+                            show_default=False)] = None,
+    opendtu_prefix: Annotated[str | None, typer.Option("--opendtu-prefix", help="OpenDTU base "
+                              "topic ('' for none; default solar).", show_default=False)] = None,
+    ahoy_prefix: Annotated[str | None, typer.Option("--ahoy-prefix", help="AhoyDTU base topic "
+                           "('' for none; default inverter).", show_default=False)] = None,
+    key_type: Annotated[str | None, typer.Option("--key-type", help="rsa (2048, for the widest "
+                        "range of gateways; the default) or ec (P-256) for new keys.",
+                        show_default=False)] = None,
     broker_user: Annotated[str | None, typer.Option("--broker-user", help="Give the files "
                            "the broker reads to this user[:group] or uid[:gid] (mosquitto on "
                            "Debian, 1883 in the eclipse-mosquitto image); needs root.",
@@ -70,7 +86,12 @@ def mosquitto_cmd(
     lets each plant speak only for itself, persistence, queues sized for a bridge outage."""
     from roshanai.config import load_settings
     from roshanai.deploy.broker import BrokerOptions, format_bytes
-    from roshanai.deploy.mosquitto import deploy_mosquitto, parse_owner
+    from roshanai.deploy.mosquitto import (
+        deploy_mosquitto,
+        parse_owner,
+        read_options,
+        write_options,
+    )
     from telemetry.errors import InputError
     from telemetry.registry import read_fleet
 
@@ -78,16 +99,34 @@ def mosquitto_cmd(
     s = load_settings(flags={"fleet": fleet}, config_file=root.get("config_file"))[0]
     if not s.fleet:
         raise InputError("no fleet file: pass --fleet FLEET.csv (or set ROSHANAI_FLEET)")
-    opts = BrokerOptions(port=port, bind_address=bind,
-                         config_dir=config_dir or str(out.resolve()), data_dir=data_dir,
-                         bridges=bridges, report_interval_s=report_interval_s,
-                         outage_hours=outage_hours, opendtu_prefix=opendtu_prefix.strip("/"),
-                         ahoy_prefix=ahoy_prefix.strip("/"))
-    owner = parse_owner(broker_user) if broker_user else None
+    # A re-run (adding, revoking a plant) must not silently fall back to defaults for what the
+    # first run was told: the certificate's names, the paths inside a container, the owner.
+    given = {"tls_hostname": tls_hostname or None, "port": port, "bind": bind,
+             "config_dir": config_dir, "data_dir": data_dir, "bridges": bridges,
+             "report_interval_s": report_interval_s, "outage_hours": outage_hours,
+             "opendtu_prefix": opendtu_prefix, "ahoy_prefix": ahoy_prefix, "key_type": key_type,
+             "broker_user": broker_user}
+    saved = read_options(out)
+    o: dict[str, Any] = {k: v if v is not None else saved.get(k, _DEFAULTS.get(k))
+                         for k, v in given.items()}
+    o["config_dir"] = o["config_dir"] or str(out.resolve())
+    kept = sorted(k for k, v in given.items() if v is None and k in saved)
+    opts = BrokerOptions(port=o["port"], bind_address=o["bind"],
+                         config_dir=o["config_dir"], data_dir=o["data_dir"],
+                         bridges=o["bridges"], report_interval_s=o["report_interval_s"],
+                         outage_hours=o["outage_hours"],
+                         opendtu_prefix=o["opendtu_prefix"].strip("/"),
+                         ahoy_prefix=o["ahoy_prefix"].strip("/"))
+    owner = parse_owner(o["broker_user"]) if o["broker_user"] else None
     registry = read_fleet(s.fleet)
-    r = deploy_mosquitto(registry, out, opts, tls_hostnames=tls_hostname or ["mosquitto"],
-                         key_type=key_type, revoke=revoke or [], rotate=rotate or [],
+    r = deploy_mosquitto(registry, out, opts, tls_hostnames=o["tls_hostname"],
+                         key_type=o["key_type"], revoke=revoke or [], rotate=rotate or [],
                          reinstate=reinstate or [], rehash=rehash, owner=owner)
+    write_options(out, o)
+    if kept:
+        console.print("as the last run: " + ", ".join(
+            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k in kept if (v := o[k]) not in ("", None)))
 
     def some(names: list[str]) -> str:
         return ", ".join(names[:5]) + (f" and {len(names) - 5:,} more" if len(names) > 5

@@ -2,19 +2,21 @@
 
 Writes into the output directory:
 
-=================  =====  ====================================================================
-file               mode   what
-=================  =====  ====================================================================
-mosquitto.conf     0644   the broker configuration (:func:`roshanai.deploy.broker.mosquitto_conf`)
-passwd             0600   mosquitto password file, PBKDF2-SHA512 hashes
-acl                0600   the ACL (:func:`roshanai.deploy.broker.acl_text`)
-ca.crt             0644   the private CA: give it to every gateway and bridge
-ca.key             0600   the CA's key: keep it off the broker (only this command needs it)
-server.crt/.key    0644/0600  the broker's certificate, signed by the CA
-credentials.csv    0600   ``plant_id,username,password`` for provisioning the gateways
-<bridge>.env       0600   ``ROSHANAI_MQTT_USERNAME/PASSWORD`` and ``ROSHANAI_CLIENT_ID`` per bridge
-revoked.csv        0600   plants revoked with ``--revoke`` (not re-added from the fleet)
-=================  =====  ====================================================================
+===================  =========  ===============================================================
+file                 mode       what
+===================  =========  ===============================================================
+mosquitto.conf       0644       the broker configuration (:func:`broker.mosquitto_conf`)
+passwd               0600       mosquitto password file, PBKDF2-SHA512 hashes
+acl                  0600       the ACL (:func:`roshanai.deploy.broker.acl_text`)
+ca.crt               0644       the private CA: give it to every gateway and bridge
+ca.key               0600       the CA's key: keep it off the broker (only this command needs it)
+server.crt/.key      0644/0600  the broker's certificate, signed by the CA
+credentials.csv      0600       ``plant_id,username,password`` for provisioning the gateways
+<bridge>.env         0600       ``ROSHANAI_MQTT_USERNAME/PASSWORD``, ``ROSHANAI_CLIENT_ID``
+revoked.csv          0600       plants revoked with ``--revoke`` (not re-added from the fleet)
+deploy-options.json  0644       the last run's options (no secrets), reused by a re-run for every
+                                option it is not given
+===================  =========  ===============================================================
 
 Re-running keeps every existing account and its password (and its hash: only new or rotated
 accounts are hashed), adds the fleet's new plants, and leaves accounts of plants that left the
@@ -27,6 +29,7 @@ from __future__ import annotations
 import csv
 import grp
 import io
+import json
 import os
 import pwd
 import random
@@ -50,7 +53,15 @@ from telemetry.errors import ConfigError, InputError
 from telemetry.fileio import atomic_path
 from telemetry.registry import Fleet
 
-__all__ = ["DeployReport", "deploy_mosquitto", "parse_owner"]
+__all__ = ["DeployReport", "deploy_mosquitto", "parse_owner", "read_options", "write_options"]
+
+OPTIONS_FILE = "deploy-options.json"
+_OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "tls_hostname": (list,), "port": (int,), "bind": (str,), "config_dir": (str,),
+    "data_dir": (str,), "bridges": (int,), "report_interval_s": (int, float),
+    "outage_hours": (int, float), "opendtu_prefix": (str,), "ahoy_prefix": (str,),
+    "key_type": (str,), "broker_user": (str,),
+}
 
 SPOT_CHECKS = 16
 """Kept hashes verified against credentials.csv on each run (a mismatch rehashes all)."""
@@ -100,6 +111,41 @@ def parse_owner(spec: str) -> tuple[int, int]:
         raise ConfigError(f"--broker-user {spec!r}: no such user or group on this machine "
                           "(a uid[:gid] works for a container's user)") from None
     return uid, gid
+
+
+def read_options(out: Path) -> dict[str, object]:
+    """The options the last run in ``out`` used ({} before the first run).
+
+    Raises
+    ------
+    InputError
+        The file is not what :func:`write_options` writes.
+    """
+    path = out / OPTIONS_FILE
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable ({exc}); delete it and pass every option") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: not an object; delete it and pass every option")
+    options = {}
+    for key, value in doc.items():
+        kinds = _OPTION_TYPES.get(key)
+        if kinds is None or value is None:
+            continue
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise InputError(f"{path}: {key} = {value!r} is not a valid value")
+        options[key] = value
+    return options
+
+
+def write_options(out: Path, options: dict[str, object]) -> None:
+    """Record the options of a successful run for the next one (no secrets among them)."""
+    _write_text(out / OPTIONS_FILE, json.dumps(
+        {k: v for k, v in options.items() if k in _OPTION_TYPES and v is not None},
+        indent=2, sort_keys=True) + "\n", 0o644)
 
 
 def _fleet_serials(fleet: Fleet) -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
@@ -215,3 +216,64 @@ def test_config_show_masks_the_bridge_password(tmp_path: Path, capsys,
     assert "bridge" in out  # the username is shown
     s, _ = load_settings()
     assert mask("mqtt_password", s.mqtt_password) == "********"
+
+
+def test_rerun_with_only_fleet_and_out_keeps_the_first_runs_options(tmp_path: Path,
+                                                                    capsys) -> None:
+    """Adding a plant is `deploy mosquitto --fleet F --out DIR`: it must not fall back to the
+    defaults for the certificate's names, the container paths, the bridges or the owner (a
+    reload would then lose the gateways' host name or the broker its own files)."""
+    first = ["--bridges", "2", "--tls-hostname", "mqtt.example.ir", "--tls-hostname",
+             "mosquitto", "--config-dir", "/mosquitto/config", "--data-dir", "/mosquitto/data",
+             "--port", "18883", "--key-type", "ec", "--report-interval-s", "300"]
+    as_root = os.geteuid() == 0
+    if as_root:
+        first += ["--broker-user", "1883:1883"]
+    fleet = write_fleet(tmp_path / "fleet.csv")
+    out = tmp_path / "mosquitto"
+    assert main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out), *first]) == 0
+    conf = (out / "mosquitto.conf").read_text()
+    server_crt = (out / "server.crt").read_bytes()
+    write_fleet(fleet, [*PLANTS, "SHZ-000001"])
+    capsys.readouterr()
+    assert main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "as the last run:" in printed
+    assert "--tls-hostname mqtt.example.ir mosquitto" in printed
+    again = (out / "mosquitto.conf").read_text()
+    def directives(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+    assert directives(again) == directives(conf)  # max_queued_messages: 10,000 both times
+    assert "password_file /mosquitto/config/passwd" in again
+    assert "listener 18883" in again
+    assert (out / "server.crt").read_bytes() == server_crt  # not reissued for other names
+    assert (out / "bridge-2.env").exists()
+    creds = (out / "credentials.csv").read_text()
+    assert "SHZ-000001" in creds
+    if as_root:
+        for name in ("passwd", "acl", "mosquitto.conf", "server.key"):
+            st = (out / name).stat()
+            assert (st.st_uid, st.st_gid) == (1883, 1883), name
+    # a flag given on the re-run wins and is remembered
+    assert main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out),
+                 "--outage-hours", "2"]) == 0
+    assert "--outage-hours 2" not in capsys.readouterr().out
+    assert main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out)]) == 0
+    assert "2 h bridge outage" in capsys.readouterr().out
+    assert mode(out / "deploy-options.json") == 0o644
+    saved = (out / "deploy-options.json").read_text()
+    for password in (line.rsplit(",", 1)[1] for line in creds.splitlines()[1:]):
+        assert password not in saved
+
+
+def test_a_damaged_options_file_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    fleet = write_fleet(tmp_path / "fleet.csv")
+    out = tmp_path / "mosquitto"
+    out.mkdir()
+    (out / "deploy-options.json").write_text('{"port": "eighty"}')
+    assert main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "deploy-options.json" in err
+    assert "port" in err
+    assert not (out / "credentials.csv").exists()
