@@ -110,7 +110,8 @@ def mosquitto_cmd(
     o: dict[str, Any] = {k: v if v is not None else saved.get(k, _DEFAULTS.get(k))
                          for k, v in given.items()}
     o["config_dir"] = o["config_dir"] or str(out.resolve())
-    kept = sorted(k for k, v in given.items() if v is None and k in saved)
+    kept = sorted(k for k, v in given.items() if v is None and k in saved
+                  and saved[k] != _DEFAULTS.get(k) and saved[k] != str(out.resolve()))
     opts = BrokerOptions(port=o["port"], bind_address=o["bind"],
                          config_dir=o["config_dir"], data_dir=o["data_dir"],
                          bridges=o["bridges"], report_interval_s=o["report_interval_s"],
