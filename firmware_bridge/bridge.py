@@ -47,6 +47,9 @@ __all__ = ["Bridge", "BridgeCounters"]
 AVAILABILITY_FILTER = "roshanai/v1/+/availability"
 """Gateways' online/offline messages (their last will says ``offline``)."""
 
+GROUP_MAX_WAIT_S = 0.2
+"""Longest a message waits in the group being read before the group is committed. [s]"""
+
 STATE_SAVE_INTERVAL_S = 30.0
 """How often the energy-counter state of every plant is saved with a commit. [s]"""
 
@@ -163,10 +166,10 @@ class Bridge:
     def start(self) -> Bridge:
         """Start the writer, ingest and metrics threads, then connect and subscribe."""
         self._spawn("writer", lambda: self.writer.run(self._stop_writer, wake=self._wake_writer))
-        self._spawn("ingest", self._ingest_loop)
         self._spawn("metrics", self._metrics_loop)
         try:
-            self.link.start()
+            self.link.start()  # a caller-driven link is run by this thread until it returns,
+            self._spawn("ingest", self._ingest_loop)  # then by the ingest thread alone
         except BaseException:
             self._stop_ingest.set()
             self._stop_writer.set()
@@ -219,14 +222,7 @@ class Bridge:
 
     def _ingest_loop(self) -> None:
         while not self._stop_ingest.is_set():
-            group: list[InboundMessage] = []
-            with contextlib.suppress(queue.Empty):
-                group.append(self._queue.get(timeout=0.1))
-            while len(group) < self.group_max:
-                try:
-                    group.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            group = self._gather()
             lines: list[tuple[str, int]] = []
             rejected: list[QuarantineEntry] = []
             tokens: list[object] = []
@@ -249,10 +245,42 @@ class Bridge:
                 continue
             if not self._commit(lines, rejected, len(group)):
                 return  # stopping while the spool is full: nothing acknowledged, nothing lost
-            for token in tokens:
-                if isinstance(token, InboundMessage):
-                    self.link.ack(token)
+            self.link.ack_many([t for t in tokens if isinstance(t, InboundMessage)])
             self._wake_writer.set()
+
+    def _gather(self) -> list[InboundMessage]:
+        """The next group of messages: what has arrived, up to ``group_max``.
+
+        With a caller-driven link (the CLI's), this thread runs the MQTT loop itself: it reads
+        until the socket has nothing more (or the group is full, or ``GROUP_MAX_WAIT_S`` has
+        passed), so the group is committed as soon as the broker pauses.
+        """
+        group: list[InboundMessage] = []
+        if self.link.threaded:
+            with contextlib.suppress(queue.Empty):
+                group.append(self._queue.get(timeout=0.1))
+            while len(group) < self.group_max:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            return group
+        deadline = time.monotonic() + GROUP_MAX_WAIT_S
+        while len(group) < self.group_max:
+            self.link.pump(0.0 if group else 0.1)
+            before = len(group)
+            while True:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if len(group) == before and (group or self._stop_ingest.is_set()):
+                break  # nothing more waiting: commit what is in hand
+            if not group:
+                return group  # idle: let the loop look at the clock and the stop flag
+            if time.monotonic() > deadline:
+                break
+        return group
 
     def _process(self, msg: InboundMessage | None, decoded: Decoded, now_ns: int,
                  lines: list[tuple[str, int]], rejected: list[QuarantineEntry],
@@ -327,7 +355,7 @@ class Bridge:
                               "backlog (the broker keeps them)", exc)
                 self.spool_full = True
                 self._wake_writer.set()
-                if self._stop_ingest.wait(1.0):
+                if self._wait_ingest(1.0):
                     return False
                 continue
             if self.spool_full:
@@ -336,6 +364,19 @@ class Bridge:
             with self.counters.lock:
                 self.counters.quarantined += len(rejected)
             return True
+
+    def _wait_ingest(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until stopped (True). A caller-driven link goes on running
+        meanwhile — keepalive, outgoing status — and what arrives waits in the queue, at most
+        the link's Receive Maximum of messages, none of them acknowledged."""
+        if self.link.threaded:
+            return self._stop_ingest.wait(seconds)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self._stop_ingest.is_set():
+                return True
+            self.link.pump(0.1)
+        return self._stop_ingest.is_set()
 
     def _count_stored(self, n: int) -> None:
         with self.counters.lock:

@@ -11,8 +11,10 @@ paho's exceptions never leave this module; they become :class:`telemetry.errors.
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +29,10 @@ from paho.mqtt.properties import Properties
 from telemetry.errors import ConfigError, ServiceError
 
 __all__ = ["InboundMessage", "MqttLink", "parse_mqtt_url"]
+
+_PUBACK = struct.Struct("!BBH")
+
+log = logging.getLogger("roshanai.mqtt")
 
 DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600
 """How long the broker keeps a disconnected bridge's session and queued messages. [s]"""
@@ -103,6 +109,12 @@ class MqttLink:
         Backpressure: :meth:`publish` waits while this many QoS ≥ 1 publishes are unacknowledged.
     receive_maximum : int
         MQTT 5 Receive Maximum: unacknowledged QoS 1 messages the broker may have in flight to us.
+    threaded : bool, default True
+        True: paho's own network thread runs the connection (:meth:`start` starts it). False:
+        the caller runs it, one step at a time, with :meth:`pump` — the bridge does, from the
+        thread that also decodes and commits: a Python thread that wakes per MQTT packet and
+        hands the GIL to another thread per message costs about twice the CPU of one that
+        does all the work itself (measured in ``benchmarks/bench_bridge.py``).
     """
 
     def __init__(
@@ -124,6 +136,7 @@ class MqttLink:
         max_pending_publishes: int = 2000,
         receive_maximum: int = 10_000,
         keepalive_s: int = 30,
+        threaded: bool = True,
     ) -> None:
         self.url = url
         self.tls, self.host, self.port = parse_mqtt_url(url)
@@ -147,6 +160,13 @@ class MqttLink:
         self._acked_early: set[int] = set()
         self._max_pending = max_pending_publishes
         self._ack_lock = threading.Lock()
+        self._threaded = bool(threaded)
+        self._reconnect_at: float | None = None  # caller-driven mode: when to dial again
+        self._reconnect_delay_s = 1.0
+        self._stopping = False
+        self._pump_thread: int | None = None
+        self._outbox: dict[str, tuple[bytes | str, int, bool]] = {}
+        self._outbox_lock = threading.Lock()
 
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                         protocol=paho.MQTTv5, manual_ack=manual_ack)
@@ -194,20 +214,32 @@ class MqttLink:
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum
         try:
-            self._client.connect_async(self.host, self.port, keepalive=self._keepalive_s,
-                                       clean_start=self._clean_start, properties=props)
+            if self._threaded:
+                self._client.connect_async(self.host, self.port, keepalive=self._keepalive_s,
+                                           clean_start=self._clean_start, properties=props)
+            else:
+                self._client.connect(self.host, self.port, keepalive=self._keepalive_s,
+                                     clean_start=self._clean_start, properties=props)
         except (OSError, ValueError) as exc:
             raise ServiceError(f"cannot reach the MQTT broker at {self.url}: {exc}") from None
-        self._client.loop_start()
+        if self._threaded:
+            self._client.loop_start()
+        else:
+            self._pump_thread = threading.get_ident()
         want = self._subscribed if self._subscriptions else self._connected
         deadline = time.monotonic() + timeout_s
         # A refusal (bad credentials, a subscription denied) is the broker's final answer:
         # report it now rather than after paho's retries have used up the timeout.
-        while not want.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+        while not want.is_set():
+            if self._threaded:
+                want.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            elif self._client.loop(min(0.05, max(0.0, deadline - time.monotonic()))):
+                break  # the connection failed: paho said why through the callbacks
             if time.monotonic() >= deadline or "refused" in self._last_error:
                 break
         if not want.is_set():
-            self._client.loop_stop()
+            if self._threaded:
+                self._client.loop_stop()
             self._client.disconnect()
             why = self._last_error or "no answer"
             raise ServiceError(f"cannot connect to the MQTT broker at {self.url}: {why}")
@@ -236,11 +268,50 @@ class MqttLink:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Disconnect cleanly (the session stays on the broker) and stop the network thread."""
+        self._stopping = True
         try:
-            self.wait_published(timeout_s)
+            if self._threaded:
+                self.wait_published(timeout_s)
             self._client.disconnect()
         finally:
-            self._client.loop_stop()
+            if self._threaded:
+                self._client.loop_stop()
+
+    def pump(self, timeout_s: float) -> None:
+        """Caller-driven mode (``threaded=False``): run one step of the network loop in this
+        thread — wait up to ``timeout_s`` for the socket, read what arrived (its messages go
+        to ``on_message`` before this returns), send what is queued, keep the connection alive;
+        after a lost connection, dial again with a backoff of 1 s doubling to 30 s.
+        """
+        c = self._client
+        self._pump_thread = threading.get_ident()
+        while self._outbox and self._connected.is_set():
+            with self._outbox_lock:
+                topic, (payload, qos, retain) = next(iter(self._outbox.items()))
+                if qos and not self._pending.acquire(blocking=False):
+                    break  # backpressure: the rest waits for the broker's acknowledgements
+                del self._outbox[topic]
+            problem = self._publish_now(topic, payload, qos, retain)
+            if problem:
+                log.warning("MQTT publish to %r failed: %s", topic, problem)
+        if self._reconnect_at is not None:
+            wait = self._reconnect_at - time.monotonic()
+            if wait > 0:
+                time.sleep(min(wait, timeout_s))
+                return
+            try:
+                c.reconnect()
+            except OSError as exc:
+                self._last_error = f"reconnect failed: {exc}"
+                self._reconnect_delay_s = min(30.0, self._reconnect_delay_s * 2)
+                self._reconnect_at = time.monotonic() + self._reconnect_delay_s
+                return
+            self._reconnect_at = None
+        rc = c.loop(timeout_s)
+        if rc != paho.MQTT_ERR_SUCCESS and not self._stopping:
+            self._connected.clear()
+            self._reconnect_at = time.monotonic() + self._reconnect_delay_s
+            self._reconnect_delay_s = min(30.0, self._reconnect_delay_s * 2)
 
     def __enter__(self) -> MqttLink:
         return self.start()
@@ -254,6 +325,11 @@ class MqttLink:
         return self._connected.is_set()
 
     @property
+    def threaded(self) -> bool:
+        """True when paho's own thread runs the network loop; False: :meth:`pump` must."""
+        return self._threaded
+
+    @property
     def generation(self) -> int:
         """Number of successful connections so far."""
         return self._generation
@@ -263,6 +339,24 @@ class MqttLink:
         return self._connected.wait(timeout_s)
 
     # ------------------------------------------------------------------ receiving
+
+    def ack_many(self, messages: Sequence[InboundMessage]) -> int:
+        """Acknowledge ``messages`` (manual-ack mode) in one socket write; returns how many were
+        acknowledged (those of the current connection, see :meth:`ack`)."""
+        with self._ack_lock:
+            if not self._connected.is_set():
+                return 0
+            mids = [m.mid for m in messages if m.qos == 1 and m.generation == self._generation]
+            if not mids:
+                return 0
+            queue_packet = getattr(self._client, "_packet_queue", None)
+            if queue_packet is None:  # a paho without it: one PUBACK per call
+                return sum(self._client.ack(mid, 1) == paho.MQTT_ERR_SUCCESS for mid in mids)
+            # The PUBACKs back to back as one outgoing "packet": one write instead of one per
+            # message (MQTT 5 PUBACK without reason code or properties: 0x40, length 2, id).
+            acks = b"".join(_PUBACK.pack(0x40, 2, mid) for mid in mids)
+            queue_packet(paho.PUBACK, acks, 0, 0)
+            return len(mids)
 
     def ack(self, message: InboundMessage) -> bool:
         """Acknowledge ``message`` (manual-ack mode). False if its connection is gone.
@@ -288,22 +382,39 @@ class MqttLink:
         ServiceError
             Backpressure did not clear within ``timeout_s`` or paho refused the message.
         """
+        if self._pump_thread is not None and threading.get_ident() != self._pump_thread:
+            # Caller-driven mode: paho is not thread-safe for writing, so the thread that runs
+            # the loop publishes it at one of its next steps, as the backpressure allows (a
+            # failure is logged there). Never waiting here: that thread may itself be waiting
+            # for this one. Per topic only the newest payload waits (retained status).
+            with self._outbox_lock:
+                self._outbox.pop(topic, None)
+                self._outbox[topic] = (payload, qos, retain)
+            return
         if qos and not self._pending.acquire(timeout=timeout_s):
             raise ServiceError(f"MQTT broker at {self.url} acknowledged nothing for "
                                f"{timeout_s:g} s")
+        rc = self._publish_now(topic, payload, qos, retain)
+        if rc is not None:
+            raise ServiceError(f"MQTT publish to {topic!r} failed: {rc}")
+
+    def _publish_now(self, topic: str, payload: bytes | str, qos: int,
+                     retain: bool) -> str | None:
+        """Hand one publish to paho (the backpressure slot is taken); the error, or None."""
         # Not under _pending_lock: paho holds its own lock while calling on_publish.
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if not qos:
-            return
+            return None
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             self._pending.release()
-            raise ServiceError(f"MQTT publish to {topic!r} failed: {paho.error_string(info.rc)}")
+            return paho.error_string(info.rc)
         with self._pending_lock:
             if info.mid in self._acked_early:  # on_publish came before publish() returned
                 self._acked_early.discard(info.mid)
                 self._pending.release()
             else:
                 self._pending_mids.add(info.mid)
+        return None
 
     def wait_published(self, timeout_s: float = 30.0) -> bool:
         """Block until every QoS ≥ 1 publish is acknowledged (True) or ``timeout_s`` passed."""
@@ -329,6 +440,7 @@ class MqttLink:
             return
         with self._ack_lock:
             self._generation += 1
+        self._reconnect_delay_s = 1.0
         self._connected.set()
         if self._subscriptions:
             client.subscribe([(t, 1) for t in self._subscriptions])

@@ -54,6 +54,10 @@ def _rollback(con: sqlite3.Connection) -> None:
         con.execute("ROLLBACK")
 
 
+USED_RECOUNT_S = 0.5
+"""Longest time between two exact counts of the spool's data against its bound. [s]"""
+
+
 class SpoolFull(Exception):  # noqa: N818 - a condition, not a bug
     """The spool reached its disk bound; the ingest must stop acknowledging until it drains."""
 
@@ -116,6 +120,8 @@ class Spool:
         con = self._con()
         con.executescript(_SCHEMA)
         self._depth = con.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        self._used_bytes = 0
+        self._used_counted_at = -1e9  # the first append counts
         self._page_size = con.execute("PRAGMA page_size").fetchone()[0]
 
     def _con(self) -> sqlite3.Connection:
@@ -146,7 +152,7 @@ class Spool:
         """
         if not lines and not quarantined and not state:
             return
-        if self.used_bytes() > self.max_bytes:
+        if self._used_estimate() > self.max_bytes:
             raise SpoolFull(f"spool {self.path} holds more than {self.max_bytes:,} bytes")
         con = self._con()
         counted = False
@@ -169,6 +175,9 @@ class Spool:
                 self._depth += len(lines)
             counted = True
             con.execute("COMMIT")
+            with self._lock:  # until the next exact count: a line costs at least its text
+                self._used_bytes += sum(len(line) for line, _ in lines) + sum(
+                    len(q.payload) + len(q.detail) for q in quarantined)
         except BaseException:
             if counted:
                 with self._lock:
@@ -247,6 +256,21 @@ class Spool:
             with contextlib.suppress(OSError):
                 total += p.stat().st_size
         return total
+
+    def _used_estimate(self) -> int:
+        """Data held [bytes]: counted by SQLite at most every ``USED_RECOUNT_S`` seconds, and on
+        every call once within 10 % of the bound; in between, the last count plus what was
+        appended since (deletes only make it an overestimate)."""
+        now = time.monotonic()
+        with self._lock:
+            fresh = now - self._used_counted_at < USED_RECOUNT_S
+            estimate = self._used_bytes
+        if fresh and estimate < 0.9 * self.max_bytes:
+            return estimate
+        used = self.used_bytes()
+        with self._lock:
+            self._used_bytes, self._used_counted_at = used, now
+        return used
 
     def used_bytes(self) -> int:
         """Data held: database pages in use, free pages not counted [bytes]."""
