@@ -83,7 +83,9 @@ def run_cmd(
     links: list[MqttLink] = []
 
     def publish(topic: str, payload: bytes, retain: bool) -> None:
-        if links and links[0].connected:
+        # Never blocks: the link's loop sends it, the newest per topic, once connected (a
+        # status that changed while the broker was away goes out when it is back).
+        if links:
             links[0].publish(topic, payload, qos=1, retain=retain, timeout_s=5)
 
     exp = ExpectedPower(registry).start() if registry is not None and expected else None

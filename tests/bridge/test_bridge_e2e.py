@@ -602,6 +602,35 @@ def test_plant_status_is_retained_and_follows_the_gateway_will(
     assert alarm[0]["values"][-1][1:] == [True, 17, "fault"]
 
 
+def test_status_changed_while_the_broker_is_away_is_published_when_it_is_back(
+        mosquitto: Mosquitto, influxd: InfluxD, influx_db: str, bridges) -> None:
+    """A status that changes just before a broker outage reaches the retained topic once the
+    broker is back (the bridge used to drop it and republish only 5 min later)."""
+    bridge = bridges(mosquitto.url, influxd.url, influx_db, metrics_interval_s=10.0).start()
+    plant = PLANTS[0]
+    now_ms = int(time.time() * 1000) // 60_000 * 60_000
+
+    def alarm_is(want: bool) -> Callable[[], bool]:
+        def check() -> bool:
+            got = retained_statuses(mosquitto.url, [plant])
+            return plant in got and got[plant]["alarm"] is want
+        return check
+
+    publish_all(mosquitto.url, [_one(now_ms - 120_000, plant, ac_power_w=0.0, status="fault",
+                                     alarm_code=17)], "gw")
+    wait_for(alarm_is(True), 30, "the alarm status", every_s=0.5, diagnostics=bridge.log_tail)
+    stored = stored_count(influxd, influx_db)
+    publish_all(mosquitto.url, [_one(now_ms - 60_000, plant, ac_power_w=2500.0,
+                                     status="producing", alarm_code=0)], "gw")
+    wait_for(lambda: stored_count(influxd, influx_db) > stored, 30, "the second reading")
+    mosquitto.stop()  # the status ticks every 10 s: almost always the next one is now
+    time.sleep(11.0)  # at least one status tick while the broker is away
+    mosquitto.start()
+    wait_for(alarm_is(False), 20, "the cleared alarm after the broker's return", every_s=0.5,
+             diagnostics=bridge.log_tail)
+    assert bridge.alive
+
+
 GATEWAY_WITH_WILL = """
 import sys
 import time
