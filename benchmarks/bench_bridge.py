@@ -23,7 +23,10 @@ horizontal distance between the published and the stored cumulative curves: exac
 are stored in publish order, and its mean is exact in any order). Reported: p50, p99 and max,
 to within the poll interval.
 
-Run: ``.venv/bin/python benchmarks/bench_bridge.py [--messages 60000] [--rate 2500]``
+Each drain is run ``--repeat`` times, the three kinds interleaved; the median run is reported
+with the spread.
+
+Run: ``.venv/bin/python benchmarks/bench_bridge.py [--messages 60000] [--repeat 3] [--rate 2500]``
 """
 
 from __future__ import annotations
@@ -94,9 +97,7 @@ BARE_CLIENT = r"""
 import sys, threading, time
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+host, port, n, client_id = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 got, done = 0, threading.Event()
 def on_message(client, userdata, msg):
     global got
@@ -104,13 +105,11 @@ def on_message(client, userdata, msg):
     got += 1
     if got >= n:
         done.set()
-c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bare", protocol=paho.MQTTv5,
+c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5,
                 manual_ack=True)
 c.on_message = on_message
 c.on_subscribe = lambda *a: print("subscribed", flush=True)
-props = Properties(PacketTypes.CONNECT)
-props.SessionExpiryInterval = 3600
-c.connect(host, port, clean_start=False, properties=props)
+c.connect(host, port, clean_start=True)  # no session left behind: nothing queued for it later
 c.subscribe("roshanai/v1/+/telemetry", 1)
 c.loop_start()
 done.wait(900)
@@ -140,16 +139,23 @@ class Cpu:
         return {k: 1e6 * (cpu_s(p) - self.start[k]) / n for k, p in self.pids.items()}
 
 
+def median(runs: list[Drain]) -> Drain:
+    """The run with the median rate (the lower middle one for an even count)."""
+    return sorted(runs, key=lambda d: d.rate)[(len(runs) - 1) // 2]
+
+
 def pause(procs: list[subprocess.Popen], on: bool) -> None:
     for p in procs:
         p.send_signal(signal.SIGSTOP if on else signal.SIGCONT)
 
 
-def bare_paho(url: str, n: int, ids: list[str], servers: dict[str, int | None]) -> Drain:
+def bare_paho(url: str, n: int, ids: list[str], servers: dict[str, int | None],
+              run: int = 0) -> Drain:
     """Receive and acknowledge the backlog with plain paho in a process of its own: started,
     subscribed, paused (SIGSTOP) while the backlog is published, then timed from SIGCONT."""
     _, host, port = parse_mqtt_url(url)
-    proc = subprocess.Popen([sys.executable, "-c", BARE_CLIENT, host, str(port), str(n)],
+    proc = subprocess.Popen([sys.executable, "-c", BARE_CLIENT, host, str(port), str(n),
+                             f"bare-{run}"],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     if proc.stdout.readline().strip() != "subscribed":
@@ -187,6 +193,11 @@ def start_bridges(url: str, influx: InfluxD, fleet: Path, count: int, work: Path
     return procs
 
 
+def forget_session(url: str, client_id: str) -> None:
+    """End a persistent session on the broker (clean start, no expiry)."""
+    MqttLink(url, client_id, clean_start=True, session_expiry_s=0).start().stop()
+
+
 def stop(procs: list[subprocess.Popen]) -> None:
     pause(procs, False)
     for p in procs:
@@ -201,11 +212,12 @@ def stored(store: InfluxStore) -> int:
 
 
 def drain(url: str, influx: InfluxD, n: int, ids: list[str], fleet: Path, count: int,
-          work: Path, servers: dict[str, int | None], poll_s: float, name: str) -> Drain:
+          work: Path, servers: dict[str, int | None], poll_s: float, name: str,
+          run: int = 0) -> Drain:
     """Drain a backlog with ``count`` bridge processes: started and subscribed, paused
     (SIGSTOP) while the backlog is published, then timed from SIGCONT until InfluxDB holds
     every reading (start-up excluded)."""
-    db = f"drain{count}"
+    db = f"drain{count}r{run}"
     store = InfluxStore(influx.url, db)
     store.create_database(db)
     procs = start_bridges(url, influx, fleet, count, work, db, share=count > 1)
@@ -224,6 +236,8 @@ def drain(url: str, influx: InfluxD, n: int, ids: list[str], fleet: Path, count:
         use = cpu.per_message_us(n)
     finally:
         stop(procs)
+        for k in range(count):  # or the broker would queue every later backlog for it
+            forget_session(url, f"bench-{db}-{k}")
     use["consumers"] = sum(v for k, v in use.items() if k.startswith("bridge "))
     return Drain(name, n / (end - t0), use)
 
@@ -273,6 +287,8 @@ def latency(url: str, influx: InfluxD, fleet: Path, count: int, work: Path, ids:
     finally:
         link.stop()
         stop(procs)
+        for k in range(count):
+            forget_session(url, f"bench-{db}-{k}")
     times = np.array([t for t, _ in polls])
     counts = np.maximum.accumulate(np.array([c for _, c in polls]))
     # the k-th reading (k = 1..n) is confirmed at the first poll showing at least k stored
@@ -288,6 +304,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=60_000, help="backlog to drain")
     ap.add_argument("--plants", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="drains of each kind, interleaved; the median is reported")
     ap.add_argument("--poll", type=float, default=0.25,
                     help="InfluxDB count poll while draining [s] (each poll costs influxd CPU)")
     ap.add_argument("--rate", type=float, default=2500, help="latency stream [msg/s]")
@@ -296,7 +314,7 @@ def main() -> None:
                     help="InfluxDB count poll during the latency stream [s]")
     args = ap.parse_args()
     n, ids = args.messages, plants(args.plants)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     work = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
     fleet = work / "fleet.csv"
     fleet.write_text("plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province\n"
@@ -307,21 +325,28 @@ def main() -> None:
         t0 = time.perf_counter()
         backlog(broker.url, n // 10, ids)  # nobody subscribed yet: a publisher warm-up
         pub_rate = n // 10 / (time.perf_counter() - t0)
-        bare = bare_paho(broker.url, n, ids, servers)
-        one = drain(broker.url, influx, n, ids, fleet, 1, work, servers, args.poll,
-                    "one bridge: decode, validate, fsync'd spool, ack, write to influxd")
-        two = drain(broker.url, influx, n, ids, fleet, 2, work, servers, args.poll,
-                    "two bridges on a shared subscription")
+        runs: dict[str, list[Drain]] = {"bare": [], "one": [], "two": []}
+        for r in range(args.repeat):  # interleaved, so that a slow spell hits all three
+            runs["bare"].append(bare_paho(broker.url, n, ids, servers, r))
+            runs["one"].append(drain(
+                broker.url, influx, n, ids, fleet, 1, work, servers, args.poll,
+                "one bridge: decode, validate, fsync'd spool, ack, write to influxd", r))
+            runs["two"].append(drain(broker.url, influx, n, ids, fleet, 2, work, servers,
+                                     args.poll, "two bridges on a shared subscription", r))
+        bare, one, two = (median(runs[k]) for k in ("bare", "one", "two"))
         lat = {k: latency(broker.url, influx, fleet, k, work, ids, args.rate, args.seconds,
                           args.poll_latency) for k in (1, 2)}
-    t = Table(title=f"Draining a backlog of {n:,} QoS 1 readings from {len(ids):,} plants "
+    t = Table(title=f"Draining a backlog of {n:,} QoS 1 readings from {len(ids):,} plants, "
+                    f"{args.repeat} runs each "
                     f"({os.cpu_count()} CPUs, load {load0:.2f} at start; publisher "
                     f"{pub_rate:,.0f} msg/s)")
-    for col in ("consumer", "msg/s", "× bare paho", "CPU µs/msg: consumer(s)", "mosquitto",
-                "influxd"):
+    for col in ("consumer", "msg/s (median)", "runs: min–max", "× bare paho",
+                "CPU µs/msg: consumer(s)", "mosquitto", "influxd"):
         t.add_column(col, justify="left" if col == "consumer" else "right")
-    for d in (bare, one, two):
-        t.add_row(d.name, f"{d.rate:,.0f}", f"{d.rate / bare.rate:.2f}",
+    for d, key in ((bare, "bare"), (one, "one"), (two, "two")):
+        rates = [x.rate for x in runs[key]]
+        t.add_row(d.name, f"{d.rate:,.0f}", f"{min(rates):,.0f}–{max(rates):,.0f}",
+                  f"{d.rate / bare.rate:.2f}",
                   f"{d.cpu_us['consumers']:,.0f}", f"{d.cpu_us['mosquitto']:,.0f}",
                   f"{d.cpu_us['influxd']:,.0f}")
     console.print(t)

@@ -47,6 +47,10 @@ __all__ = ["Bridge", "BridgeCounters"]
 AVAILABILITY_FILTER = "roshanai/v1/+/availability"
 """Gateways' online/offline messages (their last will says ``offline``)."""
 
+GROUP_WINDOW_S = 0.02
+"""A group is committed when the broker has sent nothing more this long after its first message
+(in a steady stream: at most 50 fsync'd commits, writer wake-ups and ack writes a second). [s]"""
+
 GROUP_MAX_WAIT_S = 0.2
 """Longest a message waits in the group being read before the group is committed. [s]"""
 
@@ -265,20 +269,24 @@ class Bridge:
                 except queue.Empty:
                     break
             return group
-        deadline = time.monotonic() + GROUP_MAX_WAIT_S
+        window_end = deadline = 0.0
         while len(group) < self.group_max:
-            self.link.pump(0.0 if group else 0.1)
+            now = time.monotonic()
+            self.link.pump(max(0.0, window_end - now) if group else 0.1)
             before = len(group)
             while True:
                 try:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            if len(group) == before and (group or self._stop_ingest.is_set()):
-                break  # nothing more waiting: commit what is in hand
             if not group:
                 return group  # idle: let the loop look at the clock and the stop flag
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if before == 0:  # the group's first message: it waits at most GROUP_WINDOW_S
+                window_end, deadline = now + GROUP_WINDOW_S, now + GROUP_MAX_WAIT_S
+            if len(group) == before and (now >= window_end or self._stop_ingest.is_set()):
+                break  # nothing more came within the window: commit what is in hand
+            if now > deadline:
                 break
         return group
 

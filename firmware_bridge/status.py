@@ -19,6 +19,8 @@ offline once the tracker has run for ``offline_after_s``.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 import logging
 import math
@@ -285,6 +287,11 @@ class StatusTracker:
 
 
 def _local_day(ts_ns: int) -> str:
-    import datetime as dt
+    """Asia/Tehran calendar day of a time [ns since the epoch], as ``YYYY-MM-DD``."""
+    # Iran's offsets (+03:30, +04:30) are whole half hours: a UTC half hour lies in one day.
+    return _local_day_of_half_hour(ts_ns // 1_800_000_000_000)
 
-    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=TEHRAN).date().isoformat()
+
+@functools.lru_cache(maxsize=8192)
+def _local_day_of_half_hour(half_hours: int) -> str:
+    return dt.datetime.fromtimestamp(half_hours * 1800, tz=TEHRAN).date().isoformat()
