@@ -11,6 +11,7 @@ paho's exceptions never leave this module; they become :class:`telemetry.errors.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -301,13 +302,20 @@ class MqttLink:
                 return
             try:
                 c.reconnect()
-            except OSError as exc:
+            except Exception as exc:  # OSError, ssl errors: the broker is away, try again later
                 self._last_error = f"reconnect failed: {exc}"
                 self._reconnect_delay_s = min(30.0, self._reconnect_delay_s * 2)
                 self._reconnect_at = time.monotonic() + self._reconnect_delay_s
                 return
             self._reconnect_at = None
-        rc = c.loop(timeout_s)
+        try:
+            rc = c.loop(timeout_s)
+        except Exception as exc:  # never end the caller's thread: treat it as a lost link
+            log.warning("MQTT network loop failed (%s: %s); reconnecting", type(exc).__name__,
+                        exc)
+            with contextlib.suppress(Exception):
+                c.disconnect()  # closes the socket; the next step dials again
+            rc = paho.MQTT_ERR_UNKNOWN
         if rc != paho.MQTT_ERR_SUCCESS and not self._stopping:
             self._connected.clear()
             self._reconnect_at = time.monotonic() + self._reconnect_delay_s
