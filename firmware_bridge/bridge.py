@@ -256,8 +256,8 @@ class Bridge:
         """The next group of messages: what has arrived, up to ``group_max``.
 
         With a caller-driven link (the CLI's), this thread runs the MQTT loop itself: it reads
-        until the socket has nothing more (or the group is full, or ``GROUP_MAX_WAIT_S`` has
-        passed), so the group is committed as soon as the broker pauses.
+        until nothing more has come ``GROUP_WINDOW_S`` after the group's first message, the
+        group is full, or ``GROUP_MAX_WAIT_S`` has passed.
         """
         group: list[InboundMessage] = []
         if self.link.threaded:
