@@ -263,22 +263,14 @@ class Bridge:
         if self.link.threaded:
             with contextlib.suppress(queue.Empty):
                 group.append(self._queue.get(timeout=0.1))
-            while len(group) < self.group_max:
-                try:
-                    group.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._take_waiting(group)
             return group
         window_end = deadline = 0.0
         while len(group) < self.group_max:
             now = time.monotonic()
             self.link.pump(max(0.0, window_end - now) if group else 0.1)
             before = len(group)
-            while True:
-                try:
-                    group.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._take_waiting(group)
             if not group:
                 return group  # idle: let the loop look at the clock and the stop flag
             now = time.monotonic()
@@ -289,6 +281,14 @@ class Bridge:
             if now > deadline:
                 break
         return group
+
+    def _take_waiting(self, group: list[InboundMessage]) -> None:
+        """Move what waits in the queue into ``group``, up to ``group_max``."""
+        while len(group) < self.group_max:
+            try:
+                group.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
 
     def _process(self, msg: InboundMessage | None, decoded: Decoded, now_ns: int,
                  lines: list[tuple[str, int]], rejected: list[QuarantineEntry],

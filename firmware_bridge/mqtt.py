@@ -304,8 +304,7 @@ class MqttLink:
                 c.reconnect()
             except Exception as exc:  # OSError, ssl errors: the broker is away, try again later
                 self._last_error = f"reconnect failed: {exc}"
-                self._reconnect_delay_s = min(30.0, self._reconnect_delay_s * 2)
-                self._reconnect_at = time.monotonic() + self._reconnect_delay_s
+                self._schedule_reconnect()
                 return
             self._reconnect_at = None
         try:
@@ -318,8 +317,13 @@ class MqttLink:
             rc = paho.MQTT_ERR_UNKNOWN
         if rc != paho.MQTT_ERR_SUCCESS and not self._stopping:
             self._connected.clear()
-            self._reconnect_at = time.monotonic() + self._reconnect_delay_s
-            self._reconnect_delay_s = min(30.0, self._reconnect_delay_s * 2)
+            self._schedule_reconnect()
+
+    def _schedule_reconnect(self) -> None:
+        """Dial again after the current backoff, which doubles up to 30 s (a CONNACK resets it
+        to 1 s)."""
+        self._reconnect_at = time.monotonic() + self._reconnect_delay_s
+        self._reconnect_delay_s = min(30.0, self._reconnect_delay_s * 2)
 
     def __enter__(self) -> MqttLink:
         return self.start()
@@ -350,7 +354,11 @@ class MqttLink:
 
     def ack_many(self, messages: Sequence[InboundMessage]) -> int:
         """Acknowledge ``messages`` (manual-ack mode) in one socket write; returns how many were
-        acknowledged (those of the current connection, see :meth:`ack`)."""
+        acknowledged.
+
+        Messages of an earlier connection are not acknowledged: their ids may now name other
+        messages, and the broker redelivers them anyway (the store is idempotent on ``ts``).
+        """
         with self._ack_lock:
             if not self._connected.is_set():
                 return 0
@@ -365,19 +373,6 @@ class MqttLink:
             acks = b"".join(_PUBACK.pack(0x40, 2, mid) for mid in mids)
             queue_packet(paho.PUBACK, acks, 0, 0)
             return len(mids)
-
-    def ack(self, message: InboundMessage) -> bool:
-        """Acknowledge ``message`` (manual-ack mode). False if its connection is gone.
-
-        A message of an earlier connection is not acknowledged: its id may now name another
-        message, and the broker redelivers it anyway (the store is idempotent on ``ts``).
-        """
-        if message.qos == 0:
-            return True
-        with self._ack_lock:
-            if message.generation != self._generation or not self._connected.is_set():
-                return False
-            return self._client.ack(message.mid, message.qos) == paho.MQTT_ERR_SUCCESS
 
     # ------------------------------------------------------------------ publishing
 
