@@ -1018,8 +1018,9 @@ def emulate_command(
     ] = None,
     client_id: Annotated[
         str | None, typer.Option("--client-id", help="MQTT client id of the emulator "
-                                 "(default roshanai-emulate-<host>-<pid>; never the "
-                                 "bridge's).", show_default=False),
+                                 "(default: the account's username, else "
+                                 "roshanai-emulate-<host>-<pid>; never the bridge's).",
+                                 show_default=False),
     ] = None,
     start: Annotated[
         str | None, typer.Option("--start", help="Simulated start time, ISO 8601 with offset "
@@ -1068,7 +1069,9 @@ def emulate_command(
 
         emu = Emulator(fl, seed=seed, interval_s=interval_s, bad_rate=bad_rate,
                        start_ns=start_ns, progress=prepare)
-    link = MqttLink(s.mqtt_url, client_id or _default_client_id(), username=s.mqtt_username,
+    # With an account, the client id is its username: a production broker binds the two.
+    link = MqttLink(s.mqtt_url, client_id or s.mqtt_username or _default_client_id(),
+                    username=s.mqtt_username,
                     password=s.mqtt_password, ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
                     key_file=s.mqtt_key_file, clean_start=True, max_pending_publishes=20)
     link.start()

@@ -188,7 +188,9 @@ def load_settings(
             values[name] = str(value)
     settings = Settings(**values)
     if not settings.client_id:
-        settings = Settings(**{**settings.as_dict(), "client_id": _default_client_id()})
+        # A production broker binds each account to the client id equal to its username.
+        settings = Settings(**{**settings.as_dict(),
+                               "client_id": settings.mqtt_username or _default_client_id()})
     _validate(settings)
     return settings, origin
 

@@ -2,17 +2,22 @@
 
 Security model (mosquitto 2.0):
 
-- one TLS listener, no anonymous access, accounts from a password file;
-- ``use_username_as_clientid``: the broker replaces whatever client id a gateway sends by its
-  username (= its plant id), so no client can take over another plant's session or smuggle
-  ``+``, ``#`` or ``/`` into an identity;
-- pattern ACLs, one set for every plant: plant ``X`` may publish ``roshanai/v1/X/telemetry`` and
-  ``roshanai/v1/X/availability`` (its last will) and read ``roshanai/v1/X/command``; nothing
-  else. A plant with ``inverter_serial`` in the fleet file (OpenDTU/AhoyDTU gateways) may also
-  publish under ``<dtu prefix>/<serial>/``, one ``user`` block per such plant;
+- one TLS listener, no anonymous access;
+- accounts and rules enforced by the dynamic-security plugin (:mod:`roshanai.deploy.dynsec`):
+  every account is bound to the client id equal to its username (= its plant id), so no
+  client takes over another plant's session and an id with ``+``, ``#`` or ``/`` is refused
+  at CONNECT; SUBSCRIBE is checked, so a plant asking for ``#`` or another plant's topics gets
+  SUBACK "not authorized";
+- plant ``X`` may publish ``roshanai/v1/X/telemetry`` and ``roshanai/v1/X/availability`` (its
+  last will), and under ``<dtu prefix>/<serial>/`` for its inverter serials, and read
+  ``roshanai/v1/X/command``; nothing else;
 - bridge accounts read the canonical tree and the DTU trees and write the retained status
-  topics. mosquitto 2.0 does not check SUBSCRIBE against the ACL (a plant may subscribe to
-  ``#``), but checks every delivery: such a subscription receives nothing it may not read.
+  topics.
+
+The same accounts and rules are also written in mosquitto's classic formats (``passwd``,
+:func:`acl_text`): a broker without the plugin can use them through ``password_file`` and
+``acl_file``, with two weaker points: subscriptions are then checked on delivery only, and
+``use_username_as_clientid true`` must replace client ids instead of refusing them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from roshanai.deploy.dynsec import DYNSEC_FILE
 from telemetry.errors import ConfigError
 
 __all__ = [
@@ -76,6 +82,8 @@ class BrokerOptions:
         Bridge outage the queues must absorb at full fleet rate. [h]
     opendtu_prefix, ahoy_prefix : str
         DTU base topics the bridge decodes; empty turns one off.
+    plugin_path : str
+        The dynamic-security plugin on the broker's machine (or in its image).
     """
 
     port: int = 8883
@@ -87,6 +95,7 @@ class BrokerOptions:
     outage_hours: float = 1.0
     opendtu_prefix: str = "solar"
     ahoy_prefix: str = "inverter"
+    plugin_path: str = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -97,7 +106,7 @@ class BrokerOptions:
             raise ConfigError("--report-interval-s must be positive")
         if not self.outage_hours > 0:
             raise ConfigError("--outage-hours must be positive")
-        for name in ("config_dir", "data_dir"):
+        for name in ("config_dir", "data_dir", "plugin_path"):
             value = getattr(self, name)
             if not value.startswith("/") or any(c.isspace() for c in value):
                 raise ConfigError(f"{name.replace('_', '-')} {value!r} must be an absolute path "
@@ -162,8 +171,12 @@ def mosquitto_conf(opts: BrokerOptions, sizing: QueueSizing, *, generated: str,
 
 per_listener_settings false
 allow_anonymous false
-password_file {cfg}/passwd
-acl_file {cfg}/acl
+# Accounts, client-id binding and topic rules: the dynamic-security plugin, which also checks
+# SUBSCRIBE (mosquitto's acl_file does not). It reads {DYNSEC_FILE} only at start; changes
+# reach a running broker through `roshanai deploy mosquitto --apply mqtts://host:{opts.port}`.
+# passwd and acl beside it hold the same accounts and rules in mosquitto's classic formats.
+plugin {opts.plugin_path}
+plugin_opt_config_file {cfg}/{DYNSEC_FILE}
 
 # The only listener: TLS. There is no plain-text listener, not even on loopback; a health check
 # that sends CONNECT without credentials and gets "not authorised" back proves the broker is up
@@ -173,10 +186,8 @@ protocol mqtt
 certfile {cfg}/server.crt
 keyfile {cfg}/server.key
 tls_version tlsv1.2
-# Client ids are the usernames: whatever id a gateway sends, the broker uses its account name,
-# so no client takes over another plant's session and no id smuggles '+', '#' or '/' into the
-# ACL patterns.
-use_username_as_clientid true
+# Client ids: each account is bound to the id equal to its username (the plugin refuses any
+# other id, so none takes over another plant's session or carries '+', '#' or '/').
 
 persistence true
 persistence_location {data}/

@@ -19,7 +19,7 @@ _DEFAULTS: dict[str, Any] = {
     "tls_hostname": ["mosquitto"], "port": 8883, "bind": "", "config_dir": None,
     "data_dir": "/var/lib/mosquitto", "bridges": 1, "report_interval_s": 60.0,
     "outage_hours": 1.0, "opendtu_prefix": "solar", "ahoy_prefix": "inverter",
-    "key_type": "rsa", "broker_user": None,
+    "key_type": "rsa", "broker_user": None, "dynsec_plugin": None,
 }
 """Option values when neither this run nor the last one (deploy-options.json) gives them."""
 
@@ -80,12 +80,21 @@ def mosquitto_cmd(
                          "revocation (a new password).", show_default=False)] = None,
     rehash: Annotated[bool, typer.Option("--rehash", help="Recompute every password hash.")]
     = False,
+    dynsec_plugin: Annotated[str | None, typer.Option("--dynsec-plugin", help="Path of "
+                             "mosquitto_dynamic_security.so where the broker runs (default: "
+                             "the image's with --config-dir /mosquitto/..., else found on this "
+                             "machine).", show_default=False)] = None,
+    apply: Annotated[str | None, typer.Option("--apply", help="Send the account changes of "
+                     "this run (and any left pending) to the running broker at this URL "
+                     "(mqtts://host:8883), as the roshanai-admin account: no restart or "
+                     "reload needed.", show_default=False)] = None,
 ) -> None:
     """Write a production mosquitto configuration for a fleet: TLS listener, no anonymous
     access, one account per plant (credentials.csv, mode 0600) and the bridges', an ACL that
     lets each plant speak only for itself, persistence, queues sized for a bridge outage."""
     from roshanai.config import load_settings
     from roshanai.deploy.broker import BrokerOptions, format_bytes
+    from roshanai.deploy.dynsec import find_plugin
     from roshanai.deploy.mosquitto import (
         deploy_mosquitto,
         parse_owner,
@@ -105,11 +114,12 @@ def mosquitto_cmd(
              "config_dir": config_dir, "data_dir": data_dir, "bridges": bridges,
              "report_interval_s": report_interval_s, "outage_hours": outage_hours,
              "opendtu_prefix": opendtu_prefix, "ahoy_prefix": ahoy_prefix, "key_type": key_type,
-             "broker_user": broker_user}
+             "broker_user": broker_user, "dynsec_plugin": dynsec_plugin}
     saved = read_options(out)
     o: dict[str, Any] = {k: v if v is not None else saved.get(k, _DEFAULTS.get(k))
                          for k, v in given.items()}
     o["config_dir"] = o["config_dir"] or str(out.resolve())
+    o["dynsec_plugin"] = o["dynsec_plugin"] or find_plugin(o["config_dir"])
     kept = sorted(k for k, v in given.items() if v is None and k in saved
                   and saved[k] != _DEFAULTS.get(k) and saved[k] != str(out.resolve()))
     opts = BrokerOptions(port=o["port"], bind_address=o["bind"],
@@ -117,12 +127,14 @@ def mosquitto_cmd(
                          bridges=o["bridges"], report_interval_s=o["report_interval_s"],
                          outage_hours=o["outage_hours"],
                          opendtu_prefix=o["opendtu_prefix"].strip("/"),
-                         ahoy_prefix=o["ahoy_prefix"].strip("/"))
+                         ahoy_prefix=o["ahoy_prefix"].strip("/"),
+                         plugin_path=o["dynsec_plugin"])
     owner = parse_owner(o["broker_user"]) if o["broker_user"] else None
     registry = read_fleet(s.fleet)
     r = deploy_mosquitto(registry, out, opts, tls_hostnames=o["tls_hostname"],
                          key_type=o["key_type"], revoke=revoke or [], rotate=rotate or [],
-                         reinstate=reinstate or [], rehash=rehash, owner=owner)
+                         reinstate=reinstate or [], rehash=rehash, owner=owner,
+                         apply_url=apply)
     write_options(out, o)
     if kept:
         console.print("as the last run: " + ", ".join(
@@ -159,10 +171,17 @@ def mosquitto_cmd(
                       f"(about {format_bytes(z.memory_gib)} of broker memory for a "
                       f"{z.outage_hours:g} h bridge outage)")
     console.print("files: " + ", ".join(r.files))
+    if r.applied is not None:
+        a = r.applied
+        console.print(f"applied to {apply}: {a.commands:,} plugin commands in {a.messages:,} "
+                      f"message(s), {a.seconds:.1f} s; changed accounts were disconnected and "
+                      "reconnect with their new rights")
+        for error in a.errors[:10]:
+            console.print(f"[red]refused[/] {error}")
     if r.ca_created:
         console.print("start the broker with mosquitto.conf (systemctl enable --now "
                       "roshanai-mosquitto, or docker compose up -d)")
-    elif r.revoked or r.rotated or r.reinstated or r.added:
-        console.print("reload the broker (SIGHUP) so that it reads passwd and acl again: "
-                      "systemctl reload roshanai-mosquitto, or docker compose kill -s HUP "
-                      "mosquitto")
+    elif r.pending:
+        console.print(f"[yellow]{len(r.pending):,} account change(s) not on the running broker "
+                      f"yet[/] ({some(r.pending)}): re-run with --apply mqtts://HOST:{o['port']}, "
+                      "or restart the broker (it reads dynamic-security.json at start)")

@@ -7,22 +7,23 @@ that must not arrive is published before one that must, so "nothing arrived" mea
 from __future__ import annotations
 
 import json
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_bridge.mqtt import InboundMessage, MqttLink
+from roshanai.cli import main
 from roshanai.deploy import pki
 from telemetry.errors import ConfigError, ServiceError
 from tests.deploy.conftest import DTU_SERIAL, PLANTS, Deployed, deploy, start_broker, write_fleet
+from tests.servers import free_port
 
 pytestmark = pytest.mark.services
 
@@ -128,78 +129,130 @@ def test_dtu_plant_publishes_only_under_its_serial(deployed: Deployed,
     assert bridge_inbox.topics() == ["solar/114182345678/0/power"]
 
 
-@pytest.mark.parametrize("pattern", ["#", "roshanai/v1/+/telemetry", f"roshanai/v1/{B}/#",
-                                     "$share/g/roshanai/v1/#", "solar/#"])
-def test_plant_subscriptions_receive_nothing_of_others(deployed: Deployed, broker,
-                                                       bridge_inbox: Inbox, pattern: str) -> None:
-    spy = Inbox()
-    # mosquitto 2.0 grants the SUBSCRIBE (it checks ACLs on delivery, not on subscribe)
-    with link(deployed, A, subscriptions=(pattern,), inbox=spy), link(deployed, B) as b:
-        b.publish(f"roshanai/v1/{B}/telemetry", reading(B, 3))
-        b.publish(f"roshanai/v1/{B}/availability", b"online")
-        assert b.wait_published(10)
+class Raw:
+    """A raw paho client (MqttLink refuses wildcard client ids itself; gateways may not)."""
+
+    def __init__(self, d: Deployed, user: str, client_id: str, *, protocol: int = paho.MQTTv311,
+                 password: str | None = None) -> None:
+        self.connack: list[Any] = []
+        self.subacks: list[list[Any]] = []
+        self.messages: list[str] = []
+        self._cond = threading.Condition()
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+        c.username_pw_set(user, d.passwords[user] if password is None else password)
+        c.tls_set(ca_certs=d.ca)
+        c.on_connect = self._on_connect
+        c.on_subscribe = self._on_subscribe
+        c.on_message = lambda _c, _u, m: self._add(self.messages, m.topic)
+        c.connect("127.0.0.1", d.port)
+        c.loop_start()
+        self.client = c
+
+    def _add(self, where: list[Any], item: Any) -> None:
+        with self._cond:
+            where.append(item)
+            self._cond.notify_all()
+
+    def _on_connect(self, _c: Any, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
+        self._add(self.connack, rc)
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, rcs: Any, _p: Any = None) -> None:
+        self._add(self.subacks, list(rcs))
+
+    def wait(self, where: list[Any], n: int = 1, timeout_s: float = 10) -> list[Any]:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while len(where) < n and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+            assert len(where) >= n, "no answer from the broker"
+            return list(where)
+
+    def refused(self) -> bool:
+        """CONNACK was a refusal (the broker closes the connection after it)."""
+        return self.wait(self.connack)[0].is_failure
+
+    def subscribe(self, *filters: str) -> list[bool]:
+        """Subscribe in one SUBSCRIBE packet; True per filter the broker granted."""
+        n = len(self.subacks)
+        self.client.subscribe([(f, 1) for f in filters])
+        return [not rc.is_failure for rc in self.wait(self.subacks, n + 1)[n]]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+OTHERS = ["#", "+/#", "roshanai/#", "roshanai/v1/+/telemetry", f"roshanai/v1/{B}/#",
+          f"roshanai/v1/{B}/telemetry", f"roshanai/v1/{B}/command", f"roshanai/v1/{B}/status",
+          f"roshanai/v1/{A}/status", f"roshanai/v1/{A}/#", "$share/g/roshanai/v1/#",
+          "$SYS/#", "solar/#", f"solar/{DTU_SERIAL}/#"]
+
+
+@pytest.mark.parametrize("protocol", [paho.MQTTv311, paho.MQTTv5], ids=["mqtt311", "mqtt5"])
+def test_plant_may_subscribe_to_nothing_but_its_command_topic(
+        deployed: Deployed, broker, bridge_inbox: Inbox, protocol: int) -> None:
+    """SUBACK refuses every filter reaching beyond the plant's own command topic (0x80 in
+    MQTT 3.1.1, 0x87 in MQTT 5), granted in the same packet (positive control); and nothing
+    flows to the refused filters while B publishes."""
+    a = Raw(deployed, A, A, protocol=protocol)
+    try:
+        assert not a.refused()
+        granted = a.subscribe(f"roshanai/v1/{A}/command", *OTHERS)
+        assert granted == [True] + [False] * len(OTHERS)
+        with link(deployed, B) as b:
+            b.publish(f"roshanai/v1/{B}/telemetry", reading(B, 3))
+            b.publish(f"roshanai/v1/{B}/availability", b"online")
+            assert b.wait_published(10)
         assert bridge_inbox.wait_for(lambda ms: len(ms) >= 2)  # they did flow
         time.sleep(0.3)
-    assert spy.messages == []
+        assert a.messages == []
+    finally:
+        a.close()
+    with pytest.raises(ServiceError, match="subscription refused"), \
+            link(deployed, A, subscriptions=("#",)):  # MqttLink says why
+        pass
 
 
 def test_plant_reads_its_own_command_topic_only(deployed: Deployed, broker) -> None:
     mine = Inbox()
-    with link(deployed, A, subscriptions=(f"roshanai/v1/{A}/command",
-                                          f"roshanai/v1/{A}/status"), inbox=mine), \
+    with link(deployed, A, subscriptions=(f"roshanai/v1/{A}/command",), inbox=mine), \
             link(deployed, "bridge") as bridge:
         bridge.publish(f"roshanai/v1/{A}/status", b'{"online": true}')
+        bridge.publish(f"roshanai/v1/{A}/command", b"reboot")  # not the bridge's to write
         assert bridge.wait_published(10)
         time.sleep(0.3)
-    # Nobody may write command topics yet (no account has that right); the status topic is
-    # the bridge's and is not readable by the plant.
+    # Nobody may write command topics yet (no account has that right).
     assert mine.messages == []
 
 
-def test_client_id_is_the_username_whatever_the_client_sends(deployed: Deployed, broker,
-                                                             bridge_inbox: Inbox) -> None:
-    """MqttLink refuses wildcard client ids itself; raw paho sends them. The broker neither
-    lets them become an identity nor lets them take over another plant's session."""
+@pytest.mark.parametrize("protocol", [paho.MQTTv311, paho.MQTTv5], ids=["mqtt311", "mqtt5"])
+def test_client_ids_are_bound_to_usernames(deployed: Deployed, broker, protocol: int) -> None:
+    """The only client id an account may use is its username: ids with '+', '#' or '/',
+    another plant's id and a random one are refused at CONNECT; B keeps its session."""
     for bad in ("a+b", "#", "x/y"):
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError):  # MqttLink refuses them itself
             MqttLink(deployed.url, bad, username=A, password=deployed.passwords[A])
-    # Plant A claiming B's client id gets its own session: B stays connected.
-    with link(deployed, B) as b, link(deployed, A, client_id=B) as a:
-        time.sleep(0.5)
-        assert b.connected
-        assert a.connected
-    log = broker.output_path.read_text(errors="replace")
-    before = log.count(f"as {A} (")
-    for bad in ("+", "#", f"{B}/#"):
-        spy: list[str] = []
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=bad, protocol=paho.MQTTv5)
-        c.username_pw_set(A, deployed.passwords[A])
-        c.tls_set(ca_certs=deployed.ca)
-        c.on_message = lambda _c, _u, m, spy=spy: spy.append(m.topic)
-        c.connect("127.0.0.1", deployed.port)
-        c.loop_start()
+    with link(deployed, B) as b:
+        for bad in ("+", "#", f"{A}/#", f"{A}/x", f"{A}+", B, "", "bridge",
+                    "paho-random-1234"):
+            if bad == "" and protocol == paho.MQTTv311:
+                continue  # paho 3.1.1 sends an empty id only with clean session (below)
+            raw = Raw(deployed, A, bad, protocol=protocol)
+            try:
+                assert raw.refused(), f"client id {bad!r} was accepted for {A}"
+            finally:
+                raw.close()
+        time.sleep(0.3)
+        assert b.connected, "B's session was taken over"
+        ok = Raw(deployed, A, A, protocol=protocol)  # positive control
         try:
-            c.subscribe("#", qos=1)
-            time.sleep(0.3)
-            c.publish(f"roshanai/v1/{B}/telemetry", reading(B, 9), qos=1).wait_for_publish(5)
-            with link(deployed, B) as b:
-                b.publish(f"roshanai/v1/{B}/telemetry", reading(B, 10))
-                assert b.wait_published(10)
-            time.sleep(0.3)
+            assert not ok.refused()
         finally:
-            c.disconnect()
-            c.loop_stop()
-        assert spy == [], f"client id {bad!r} received {spy}"
-    # the bridge saw B's own three readings only, never the one A sent as B
-    seqs = [json.loads(m.payload)["seq"] for m in bridge_inbox.messages
-            if m.topic == f"roshanai/v1/{B}/telemetry"]
-    assert seqs == [10, 10, 10]
-    time.sleep(0.2)
+            ok.close()
     log = broker.output_path.read_text(errors="replace")
-    assert log.count(f"as {A} (") >= before + 3  # each of them became plain "A" on the broker
     assert "as +" not in log
     assert "as #" not in log
-    assert f"as {B}/" not in log
+    assert f"as {A}/" not in log
 
 
 def test_tls_listener_trusts_only_the_generated_ca(deployed: Deployed, broker,
@@ -222,31 +275,92 @@ def test_tls_listener_trusts_only_the_generated_ca(deployed: Deployed, broker,
         plain.start(timeout_s=REFUSED_TIMEOUT_S)
 
 
-def test_revoked_plant_is_disconnected_on_reload_and_stays_out(tmp_path: Path) -> None:
+def _wait_disconnected(lk: MqttLink, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while lk.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not lk.connected
+
+
+def test_account_changes_reach_a_running_broker_with_apply(tmp_path: Path) -> None:
+    """Revoke, rotate and add a plant on a running broker (no restart, no reload): the revoked
+    and rotated plants are disconnected at once, the others keep their connections, and a
+    change made without --apply waits in dynsec-pending.json until the next --apply."""
     d = deploy(tmp_path / "broker", write_fleet(tmp_path / "fleet.csv"))
+    c = PLANTS[2]
     server = start_broker(d, tmp_path / "run")
     try:
-        with link(d, A) as a, link(d, B) as b:
-            d2 = deploy(d.out, d.fleet, "--revoke", A, port=d.port)
+        with link(d, A) as a, link(d, B) as b, link(d, c) as cl:
+            d2 = deploy(d.out, d.fleet, "--revoke", A, "--rotate", c, "--apply", d.url,
+                        port=d.port)
             assert A not in d2.passwords
             assert d2.passwords[B] == d.passwords[B]
-            assert server.proc is not None
-            os.kill(server.proc.pid, signal.SIGHUP)
-            deadline = time.monotonic() + 10
-            while a.connected and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not a.connected, "the revoked plant is still connected after the reload"
+            assert d2.passwords[c] != d.passwords[c]
+            assert _wait_disconnected(a), "the revoked plant is still connected"
+            assert _wait_disconnected(cl), "the rotated plant kept its old login"
             assert b.connected
             a.stop()
-        lk = MqttLink(d.url, A, username=A, password=d.passwords[A], ca_file=d.ca,
-                      clean_start=True)
-        with pytest.raises(ServiceError, match="cannot connect"):
-            lk.start(timeout_s=REFUSED_TIMEOUT_S)
-        # a re-run with the same fleet does not bring the account back
+            cl.stop()
+        assert not (d.out / "dynsec-pending.json").exists()
+        for user, password in ((A, d.passwords[A]), (c, d.passwords[c])):
+            lk = MqttLink(d.url, user, username=user, password=password, ca_file=d.ca,
+                          clean_start=True)
+            with pytest.raises(ServiceError, match="cannot connect"):
+                lk.start(timeout_s=REFUSED_TIMEOUT_S)
+        with link(d2, c) as lk:  # the new password works
+            assert lk.connected
+        # a re-run with the same fleet does not bring the revoked account back
         d3 = deploy(d.out, d.fleet, port=d.port)
         assert A not in d3.passwords
+
+        # a new plant in the fleet: written without --apply (pending), then applied
+        new = "THR-000099"
+        write_fleet(d.fleet, [*PLANTS, new])
+        d4 = deploy(d.out, d.fleet, port=d.port)
+        assert json.loads((d.out / "dynsec-pending.json").read_text()) == [new]
+        with pytest.raises(ServiceError, match="cannot connect"):
+            MqttLink(d.url, new, username=new, password=d4.passwords[new], ca_file=d.ca,
+                     clean_start=True).start(timeout_s=REFUSED_TIMEOUT_S)
+        deploy(d.out, d.fleet, "--apply", d.url, port=d.port)
+        assert not (d.out / "dynsec-pending.json").exists()
+        spy = Inbox()
+        with link(d4, "bridge", subscriptions=(f"roshanai/v1/{new}/telemetry",), inbox=spy), \
+                link(d4, new) as lk:
+            lk.publish(f"roshanai/v1/{new}/telemetry", reading(new, 1))
+            lk.publish(f"roshanai/v1/{B}/telemetry", reading(B, 1))  # not its topic
+            assert lk.wait_published(10)
+            assert spy.wait_for(lambda ms: len(ms) >= 1)
+        raw = Raw(d4, new, new)
+        try:
+            assert raw.subscribe(f"roshanai/v1/{new}/command", "#") == [True, False]
+        finally:
+            raw.close()
     finally:
         server.stop(timeout_s=15)
+
+    # The broker restarts from the files and the state it saved: the same rights.
+    server = start_broker(d4, tmp_path / "run2")
+    try:
+        with link(d4, new), link(d4, B):
+            pass
+        with pytest.raises(ServiceError, match="cannot connect"):
+            MqttLink(d.url, A, username=A, password=d.passwords[A], ca_file=d.ca,
+                     clean_start=True).start(timeout_s=REFUSED_TIMEOUT_S)
+    finally:
+        server.stop(timeout_s=15)
+
+
+def test_apply_to_an_unreachable_broker_is_one_line_and_keeps_the_change_pending(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = deploy(tmp_path / "broker", write_fleet(tmp_path / "fleet.csv"))
+    capsys.readouterr()
+    port = free_port()
+    assert main(["deploy", "mosquitto", "--fleet", str(d.fleet), "--out", str(d.out),
+                 "--revoke", A, "--apply", f"mqtts://127.0.0.1:{port}"]) != 0
+    err = capsys.readouterr().err
+    assert "cannot connect" in err
+    assert len(err.strip().splitlines()) == 1
+    assert json.loads((d.out / "dynsec-pending.json").read_text()) == [A]
 
 
 def test_retained_status_of_others_is_not_delivered_on_subscribe(deployed: Deployed,
@@ -264,11 +378,14 @@ def test_retained_status_of_others_is_not_delivered_on_subscribe(deployed: Deplo
             assert control.wait_for(lambda ms: len(ms) >= 2)
         assert sorted(m.topic for m in control.messages if m.retain) == [
             f"roshanai/v1/{A}/status", f"roshanai/v1/{B}/status"]
-        spy = Inbox()
-        with link(deployed, A, subscriptions=("#", f"roshanai/v1/{B}/status", "roshanai/v1/+/+"),
-                  inbox=spy):
+        spy = Raw(deployed, A, A)
+        try:
+            assert spy.subscribe("#", f"roshanai/v1/{B}/status", "roshanai/v1/+/+",
+                                 f"roshanai/v1/{A}/command") == [False, False, False, True]
             time.sleep(0.5)
-        assert spy.messages == []
+            assert spy.messages == []
+        finally:
+            spy.close()
     finally:
         with link(deployed, "bridge") as bridge:  # clear them for the other tests
             for plant in (A, B):

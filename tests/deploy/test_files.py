@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -21,7 +22,8 @@ from roshanai.deploy.passwords import (
 )
 from tests.deploy.conftest import PLANTS, deploy, write_fleet
 
-SECRET_FILES = ("credentials.csv", "passwd", "acl", "server.key", "ca.key", "bridge.env")
+SECRET_FILES = ("credentials.csv", "passwd", "acl", "server.key", "ca.key", "bridge.env",
+                "dynamic-security.json", "admin.env")
 
 
 def mode(path: Path) -> int:
@@ -59,10 +61,31 @@ def test_files_modes_and_contents(tmp_path: Path) -> None:
     header = (d.out / "credentials.csv").read_text().splitlines()[0]
     assert header == "plant_id,username,password"
     conf = (d.out / "mosquitto.conf").read_text()
-    for line in ("allow_anonymous false", "use_username_as_clientid true", "persistence true",
+    for line in ("allow_anonymous false", "persistence true",
                  f"listener {d.port} 127.0.0.1", "tls_version tlsv1.2",
-                 f"password_file {d.out.resolve()}/passwd"):
+                 "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+                 f"plugin_opt_config_file {d.out.resolve()}/dynamic-security.json"):
         assert line in conf.splitlines(), line
+    # the plugin alone decides: no password file or ACL that would let an account it does not
+    # know in, and no client id replacement that would hide a bad id
+    for word in ("password_file", "acl_file", "use_username_as_clientid"):
+        assert not [x for x in conf.splitlines() if x.startswith(word)], word
+    doc = json.loads((d.out / "dynamic-security.json").read_text())
+    assert doc["defaultACLAccess"] == {"publishClientSend": False, "publishClientReceive": False,
+                                       "subscribe": False, "unsubscribe": True}
+    clients = {c["username"]: c for c in doc["clients"]}
+    assert set(clients) == {*d.passwords, "roshanai-admin"}
+    assert all(c["clientid"] == u for u, c in clients.items())
+    for user, c in clients.items():  # the password file's hash, in the plugin's fields
+        if user in hashes:
+            assert hashes[user] == f"$7${c['iterations']}${c['salt']}${c['password']}"
+    roles = {r["rolename"]: r["acls"] for r in doc["roles"]}
+    assert {(a["acltype"], a["topic"]) for a in roles[f"plant:{PLANTS[0]}"]} == {
+        ("publishClientSend", f"roshanai/v1/{PLANTS[0]}/telemetry"),
+        ("publishClientSend", f"roshanai/v1/{PLANTS[0]}/availability"),
+        ("publishClientReceive", f"roshanai/v1/{PLANTS[0]}/command"),
+        ("subscribeLiteral", f"roshanai/v1/{PLANTS[0]}/command")}
+    assert "ROSHANAI_MQTT_USERNAME=roshanai-admin" in (d.out / "admin.env").read_text()
     assert "\nlistener" not in conf.replace(f"\nlistener {d.port} 127.0.0.1", "")  # only one
     env = (d.out / "bridge.env").read_text()
     assert f"ROSHANAI_MQTT_PASSWORD={d.passwords['bridge']}" in env
@@ -245,14 +268,15 @@ def test_rerun_with_only_fleet_and_out_keeps_the_first_runs_options(tmp_path: Pa
         return [line for line in text.splitlines() if line and not line.startswith("#")]
 
     assert directives(again) == directives(conf)  # max_queued_messages: 10,000 both times
-    assert "password_file /mosquitto/config/passwd" in again
+    assert "plugin_opt_config_file /mosquitto/config/dynamic-security.json" in again
+    assert "plugin /usr/lib/mosquitto_dynamic_security.so" in again  # the image's path
     assert "listener 18883" in again
     assert (out / "server.crt").read_bytes() == server_crt  # not reissued for other names
     assert (out / "bridge-2.env").exists()
     creds = (out / "credentials.csv").read_text()
     assert "SHZ-000001" in creds
     if as_root:
-        for name in ("passwd", "acl", "mosquitto.conf", "server.key"):
+        for name in ("passwd", "acl", "mosquitto.conf", "server.key", "dynamic-security.json"):
             st = (out / name).stat()
             assert (st.st_uid, st.st_gid) == (1883, 1883), name
     # a flag given on the re-run wins and is remembered

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 SETTINGS = {f"ROSHANAI_{f.name.upper()}" for f in dataclasses.fields(Settings)}
-BROKER_FILES = {"mosquitto.conf", "passwd", "acl", "ca.crt", "server.crt", "server.key"}
+BROKER_FILES = {"mosquitto.conf", "dynamic-security.json", "ca.crt", "server.crt", "server.key"}
 DUMMY_ENV = {"INFLUX_ADMIN_PASSWORD": "p1", "INFLUX_ADMIN_TOKEN": "t1",
              "GRAFANA_ADMIN_PASSWORD": "p2", "GRAFANA_INFLUX_PASSWORD": "p3"}
 
@@ -114,7 +114,7 @@ def test_broker_gets_only_its_files_and_the_generated_config_matches(
                "--config-dir", "/mosquitto/config", "--data-dir", "/mosquitto/data")
     assert {p.name for p in d.out.iterdir()} >= BROKER_FILES
     conf = (d.out / "mosquitto.conf").read_text()
-    for key, name in (("password_file", "passwd"), ("acl_file", "acl"),
+    for key, name in (("plugin_opt_config_file", "dynamic-security.json"),
                       ("certfile", "server.crt"), ("keyfile", "server.key")):
         assert f"{key} {files[name]}" in conf.splitlines()
     data = next(m.split(":")[1] for m in mounts if m.startswith("mosquitto-data:"))

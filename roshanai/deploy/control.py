@@ -1,0 +1,289 @@
+"""Apply account changes to a running broker through the dynamic-security plugin's ``$CONTROL``.
+
+mosquitto reads ``dynamic-security.json`` only when it starts (a SIGHUP does not reload it), so
+``roshanai deploy mosquitto --apply mqtts://host:8883`` sends what changed since the previous
+file as plugin commands (the commands ``mosquitto_ctrl dynsec`` sends) over the TLS listener,
+as the ``roshanai-admin`` account. The plugin disconnects a deleted or changed account at once;
+the broker then saves its state into the same file.
+
+What changed is judged by meaning, not by bytes: an account whose stored hash still verifies
+its password (the broker re-salts the passwords it is given), with the same client id and role
+rules, is left alone. Accounts whose change could not be sent stay listed in
+``dynsec-pending.json`` and are sent by the next ``--apply``; a broker restart loads the whole
+file and makes the list moot.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from roshanai.deploy.dynsec import ADMIN_ACCOUNT, BRIDGE_ROLE, CONTROL_TOPIC
+from roshanai.deploy.passwords import verify_password
+from telemetry.errors import InputError, ServiceError
+from telemetry.fileio import atomic_path
+
+__all__ = ["PENDING_FILE", "ApplyResult", "changed_accounts", "commands_for", "push",
+           "read_pending", "write_pending"]
+
+PENDING_FILE = "dynsec-pending.json"
+MAX_BATCH_BYTES = 256 * 1024
+"""Commands per control message are batched up to this size (the broker's packet limit is
+1 MiB)."""
+_IGNORED_ERRORS = ("not found",)
+"""Deleting what is already gone is not a failure (commands are sent delete-then-create)."""
+
+
+@dataclass
+class ApplyResult:
+    """What a push did."""
+
+    accounts: int = 0
+    commands: int = 0
+    messages: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def _roles(doc: Mapping[str, Any]) -> dict[str, frozenset[tuple[str, str, bool]]]:
+    return {r["rolename"]: frozenset((a["acltype"], a["topic"], bool(a["allow"]))
+                                     for a in r.get("acls", ()))
+            for r in doc.get("roles", ())}
+
+
+def _clients(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["username"]: c for c in doc.get("clients", ())}
+
+
+def _verifies(entry: Mapping[str, Any], password: str | None) -> bool:
+    if password is None or not all(k in entry for k in ("salt", "password", "iterations")):
+        return False
+    return verify_password(password, f"$7${int(entry['iterations'])}${entry['salt']}$"
+                                     f"{entry['password']}")
+
+
+def changed_accounts(old: Mapping[str, Any], new: Mapping[str, Any],
+                     passwords: Mapping[str, str]) -> set[str]:
+    """Usernames whose account differs in meaning between two plugin documents.
+
+    Parameters
+    ----------
+    old, new : mapping
+        Plugin documents (``new`` is the one just generated).
+    passwords : mapping
+        username → clear-text password of the accounts in ``new``.
+    """
+    old_clients, new_clients = _clients(old), _clients(new)
+    old_roles, new_roles = _roles(old), _roles(new)
+    out = set(old_clients) ^ set(new_clients)
+    for name in set(old_clients) & set(new_clients):
+        o, n = old_clients[name], new_clients[name]
+        o_roles = [r["rolename"] for r in o.get("roles", ())]
+        n_roles = [r["rolename"] for r in n.get("roles", ())]
+        if (o.get("clientid") != n.get("clientid") or o_roles != n_roles
+                or any(old_roles.get(r) != new_roles.get(r) for r in n_roles)
+                or bool(o.get("disabled")) != bool(n.get("disabled"))
+                or not _verifies(o, passwords.get(name))):
+            out.add(name)
+    return out
+
+
+def commands_for(names: Iterable[str], new: Mapping[str, Any],
+                 passwords: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Plugin commands that make each named account as ``new`` has it (or delete it).
+
+    Every account is deleted and created again (with its role), so the commands also repair
+    a broker whose state is not what the previous file said. The admin account, which sends
+    them, is never touched: a change to it takes effect at the broker's next start.
+    """
+    clients, roles = _clients(new), {r["rolename"]: r for r in new.get("roles", ())}
+    names = sorted(n for n in set(names) if n != ADMIN_ACCOUNT)
+    bridges = sorted(n for n, c in clients.items()
+                     if any(r["rolename"] == BRIDGE_ROLE for r in c.get("roles", ())))
+    if any(n in bridges for n in names):  # the shared role is recreated: every bridge with it
+        names = sorted(set(names) | set(bridges))
+    cmds: list[dict[str, Any]] = []
+    if any(n in bridges for n in names):
+        cmds += [{"command": "deleteRole", "rolename": BRIDGE_ROLE},
+                 {"command": "createRole", **roles[BRIDGE_ROLE]}]
+    for name in names:
+        cmds.append({"command": "deleteClient", "username": name})
+        entry = clients.get(name)
+        own_role = f"plant:{name}"
+        if entry is None or own_role in roles:
+            cmds.append({"command": "deleteRole", "rolename": own_role})
+        if entry is None:
+            continue
+        if own_role in roles:
+            cmds.append({"command": "createRole", **roles[own_role]})
+        cmds.append({"command": "createClient", "username": name, "password": passwords[name],
+                     "clientid": entry["clientid"], "roles": entry.get("roles", [])})
+    return cmds
+
+
+def read_pending(out: Path) -> set[str]:
+    """Accounts a previous ``--apply`` could not send (empty if none).
+
+    Raises
+    ------
+    InputError
+        The file is damaged.
+    """
+    path = out / PENDING_FILE
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable ({exc}); restart the broker (it loads the whole "
+                         "file) and delete it") from None
+    if not isinstance(doc, list) or not all(isinstance(x, str) for x in doc):
+        raise InputError(f"{path}: not a list of account names; restart the broker and delete it")
+    return set(doc)
+
+
+def write_pending(out: Path, names: Iterable[str]) -> None:
+    """Record the accounts still to send (removes the file when there are none)."""
+    path = out / PENDING_FILE
+    names = sorted(set(names))
+    if not names:
+        path.unlink(missing_ok=True)
+        return
+    with atomic_path(path, mode=0o600) as tmp:
+        tmp.write_text(json.dumps(names) + "\n", encoding="utf-8")
+
+
+def _batches(cmds: list[dict[str, Any]]) -> list[bytes]:
+    out: list[bytes] = []
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for cmd in cmds:
+        n = len(json.dumps(cmd)) + 1
+        if batch and size + n > MAX_BATCH_BYTES:
+            out.append(json.dumps({"commands": batch}).encode())
+            batch, size = [], 0
+        batch.append(cmd)
+        size += n
+    if batch:
+        out.append(json.dumps({"commands": batch}).encode())
+    return out
+
+
+def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
+         timeout_s: float = 60.0) -> ApplyResult:
+    """Send plugin commands to a running broker as the admin account and collect the answers.
+
+    Parameters
+    ----------
+    url : str
+        ``mqtts://host:port`` of the broker (``mqtt://`` for a plain listener).
+    ca_file : pathlib.Path
+        The CA that signed the broker's certificate.
+    password : str
+        The admin account's password.
+    cmds : list of dict
+    timeout_s : float
+        Longest wait for the connection and for each answer. [s]
+
+    Returns
+    -------
+    ApplyResult
+        ``errors`` lists the commands the plugin refused (one line each).
+
+    Raises
+    ------
+    ServiceError
+        The broker cannot be reached, refuses the account, or does not answer.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise InputError(f"--apply {url!r} must look like mqtts://host:8883")
+    port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+    result = ApplyResult(commands=len(cmds))
+    if not cmds:
+        return result
+    t0 = time.monotonic()
+    cond = threading.Condition()
+    state: dict[str, Any] = {"rc": None, "subscribed": False, "answers": []}
+
+    def on_connect(client, userdata, flags, rc, props=None) -> None:
+        with cond:
+            state["rc"] = rc
+            cond.notify_all()
+        if not rc.is_failure:
+            client.subscribe(f"{CONTROL_TOPIC}/response", qos=1)
+
+    def on_subscribe(client, userdata, mid, rcs, props=None) -> None:
+        with cond:
+            state["subscribed"] = not any(r.is_failure for r in rcs)
+            state["sub_failed"] = not state["subscribed"]
+            cond.notify_all()
+
+    def on_message(client, userdata, msg) -> None:
+        with cond:
+            state["answers"].append(msg.payload)
+            cond.notify_all()
+
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=ADMIN_ACCOUNT,
+                         protocol=paho.MQTTv311)
+    client.username_pw_set(ADMIN_ACCOUNT, password)
+    if parts.scheme == "mqtts":
+        client.tls_set(ca_certs=str(ca_file), cert_reqs=ssl.CERT_REQUIRED)
+    client.on_connect, client.on_subscribe, client.on_message = (on_connect, on_subscribe,
+                                                                  on_message)
+
+    def wait(pred: Any, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        with cond:
+            while not pred():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ServiceError(f"--apply {url}: no {what} within {timeout_s:g} s")
+                cond.wait(left)
+
+    try:
+        client.connect(parts.hostname, port, keepalive=60)
+    except ssl.SSLError as exc:
+        raise ServiceError(f"--apply {url}: TLS failed ({exc.reason or exc}); is {ca_file} the "
+                           "broker's CA?") from None
+    except OSError as exc:
+        raise ServiceError(f"--apply {url}: cannot connect ({exc.strerror or exc})") from None
+    client.loop_start()
+    try:
+        wait(lambda: state["rc"] is not None, "CONNACK")
+        if state["rc"].is_failure:
+            raise ServiceError(f"--apply {url}: the broker refused {ADMIN_ACCOUNT} "
+                               f"({state['rc']}); was it started with this folder's "
+                               "dynamic-security.json?")
+        wait(lambda: state["subscribed"] or state.get("sub_failed"), "SUBACK")
+        if state.get("sub_failed"):
+            raise ServiceError(f"--apply {url}: {ADMIN_ACCOUNT} may not read the plugin's "
+                               "answers; the broker was started with another configuration")
+        for payload in _batches(cmds):
+            n = len(state["answers"])
+            client.publish(CONTROL_TOPIC, payload, qos=1)
+            wait(lambda n=n: len(state["answers"]) > n, "answer from the plugin")
+            result.messages += 1
+            try:
+                answers = json.loads(state["answers"][n]).get("responses", [])
+            except (ValueError, AttributeError):
+                answers = []
+            for answer in answers:
+                error = answer.get("error") if isinstance(answer, dict) else None
+                if error and not any(s in str(error).lower() for s in _IGNORED_ERRORS):
+                    result.errors.append(f"{answer.get('command')}: {error}")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    result.seconds = time.monotonic() - t0
+    return result

@@ -1,0 +1,189 @@
+"""The broker's accounts and rules as mosquitto's dynamic-security plugin reads them (no I/O).
+
+Why the plugin: mosquitto 2.0's ``acl_file`` is consulted on delivery only, so a plant could
+subscribe to ``#`` (and receive nothing), and ``use_username_as_clientid`` silently replaces a
+client id instead of refusing it. The dynamic-security plugin, shipped with mosquitto 2.0
+(Debian: ``/usr/lib/<arch>/mosquitto_dynamic_security.so``; the eclipse-mosquitto image:
+``/usr/lib/mosquitto_dynamic_security.so``), checks SUBSCRIBE against the rules (SUBACK 0x80 /
+"not authorized") and binds every account to one client id (CONNACK "not authorized" for any
+other id, so ids with ``+``, ``#`` or ``/`` are refused).
+
+The document (``dynamic-security.json``):
+
+- ``defaultACLAccess``: nothing is allowed unless a role allows it (unsubscribe excepted);
+- one client per account: ``username`` = ``clientid`` = the plant id (or ``bridge``,
+  ``bridge-2``, …, and the ``roshanai-admin`` account that applies changes to a running broker),
+  the same PBKDF2-SHA512 hash as the password file (salt, hash, iterations);
+- one role per plant, ``plant:<id>``: publish ``roshanai/v1/<id>/telemetry`` and
+  ``/availability`` (its last will), and ``<dtu prefix>/<serial>/#`` for each of its inverter
+  serials; read and subscribe to ``roshanai/v1/<id>/command`` only;
+- a ``bridge`` role: subscribe (plainly or as ``$share/<group>/``) to and read the canonical
+  tree and the DTU trees, publish the retained ``roshanai/v1/+/status`` topics;
+- an ``admin`` role: the plugin's ``$CONTROL/dynamic-security/#`` topics, nothing else.
+
+The plugin has no ``%u`` patterns, hence a role per plant. mosquitto's own file formats
+(``passwd``, ``acl``) describe the same accounts and rules and are written beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from telemetry.errors import ConfigError, InputError
+
+__all__ = [
+    "ADMIN_ACCOUNT",
+    "CONTROL_TOPIC",
+    "DYNSEC_FILE",
+    "PLUGIN_CANDIDATES",
+    "client_entry",
+    "document",
+    "find_plugin",
+    "hash_fields",
+    "plant_role",
+    "role_name",
+]
+
+DYNSEC_FILE = "dynamic-security.json"
+ADMIN_ACCOUNT = "roshanai-admin"
+"""Account that applies changes to a running broker (``$CONTROL``); it is no plant and no
+bridge, so it is kept out of credentials.csv (``admin.env``)."""
+CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+BRIDGE_ROLE = "bridge"
+ADMIN_ROLE = "admin"
+
+PLUGIN_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/arm-linux-gnueabihf/mosquitto_dynamic_security.so",
+    "/usr/lib/mosquitto_dynamic_security.so",
+    "/usr/local/lib/mosquitto_dynamic_security.so",
+)
+IMAGE_PLUGIN = "/usr/lib/mosquitto_dynamic_security.so"
+"""Where the eclipse-mosquitto container image has the plugin."""
+
+
+def find_plugin(config_dir: str) -> str:
+    """The plugin's path for a broker whose files live in ``config_dir``.
+
+    ``/mosquitto/...`` is the eclipse-mosquitto image's layout (the compose stack); otherwise
+    the first candidate present on this machine, else Debian's amd64 path.
+    """
+    if config_dir.startswith("/mosquitto/"):
+        return IMAGE_PLUGIN
+    for path in PLUGIN_CANDIDATES:
+        if Path(path).is_file():
+            return path
+    return PLUGIN_CANDIDATES[0]
+
+
+def hash_fields(encoded: str) -> dict[str, Any]:
+    """A password-file hash ``$7$<iterations>$<salt>$<hash>`` as the plugin's client fields.
+
+    Raises
+    ------
+    InputError
+        Not a PBKDF2-SHA512 hash with a 12-byte salt and a 64-byte result.
+    """
+    parts = encoded.split("$")
+    try:
+        if len(parts) != 5 or parts[1] != "7":
+            raise ValueError
+        iterations = int(parts[2])
+        salt, digest = (base64.b64decode(p, validate=True) for p in parts[3:5])
+        if len(salt) != 12 or len(digest) != 64 or iterations < 1:
+            raise ValueError
+    except ValueError:
+        raise InputError("a password hash is not mosquitto's $7$ PBKDF2-SHA512 format") from None
+    return {"password": parts[4], "salt": parts[3], "iterations": iterations}
+
+
+def role_name(username: str, *, bridge: bool = False) -> str:
+    """The role an account has: ``plant:<id>``, ``bridge`` or ``admin``."""
+    if username == ADMIN_ACCOUNT:
+        return ADMIN_ROLE
+    return BRIDGE_ROLE if bridge else f"plant:{username}"
+
+
+def _acl(kind: str, topic: str, allow: bool = True) -> dict[str, Any]:
+    return {"acltype": kind, "topic": topic, "priority": 0, "allow": allow}
+
+
+def plant_role(plant_id: str, serials: Sequence[str], prefixes: Sequence[str]) -> dict[str, Any]:
+    """The role of one plant (see the module docstring)."""
+    root = f"roshanai/v1/{plant_id}"
+    acls = [_acl("publishClientSend", f"{root}/telemetry"),
+            _acl("publishClientSend", f"{root}/availability")]
+    acls += [_acl("publishClientSend", f"{p}/{s}/#") for s in serials for p in prefixes]
+    acls += [_acl("publishClientReceive", f"{root}/command"),
+             _acl("subscribeLiteral", f"{root}/command")]
+    return {"rolename": role_name(plant_id), "acls": acls}
+
+
+def _bridge_role(prefixes: Sequence[str]) -> dict[str, Any]:
+    trees = ["roshanai/v1/#", *(f"{p}/#" for p in prefixes)]
+    acls = []
+    for tree in trees:
+        acls += [_acl("subscribePattern", tree), _acl("subscribePattern", f"$share/+/{tree}"),
+                 _acl("publishClientReceive", tree)]
+    acls.append(_acl("publishClientSend", "roshanai/v1/+/status"))
+    return {"rolename": BRIDGE_ROLE, "acls": acls}
+
+
+def _admin_role() -> dict[str, Any]:
+    return {"rolename": ADMIN_ROLE, "acls": [
+        _acl("publishClientSend", f"{CONTROL_TOPIC}"),
+        _acl("publishClientReceive", f"{CONTROL_TOPIC}/response"),
+        _acl("subscribeLiteral", f"{CONTROL_TOPIC}/response"),
+    ]}
+
+
+def client_entry(username: str, encoded_hash: str, *, bridge: bool = False) -> dict[str, Any]:
+    """One account: bound to the client id equal to its username."""
+    return {"username": username, "clientid": username, **hash_fields(encoded_hash),
+            "roles": [{"rolename": role_name(username, bridge=bridge)}]}
+
+
+def document(hashes: Mapping[str, str], bridges: Sequence[str],
+             serials: Mapping[str, Sequence[str]], prefixes: Sequence[str]) -> dict[str, Any]:
+    """The plugin's whole configuration.
+
+    Parameters
+    ----------
+    hashes : mapping
+        username → ``$7$`` hash, for every account (plants, bridges, the admin).
+    bridges : sequence of str
+        The bridge accounts among them.
+    serials : mapping
+        plant id → its inverter serials (DTU gateways).
+    prefixes : sequence of str
+        DTU base topics in use.
+
+    Raises
+    ------
+    ConfigError
+        A serial that cannot be one topic level.
+    """
+    bridge_set = set(bridges)
+    clients, roles = [], []
+    for username, encoded in hashes.items():
+        bridge = username in bridge_set
+        clients.append(client_entry(username, encoded, bridge=bridge))
+        if not bridge and username != ADMIN_ACCOUNT:
+            plant_serials = list(serials.get(username, ()))
+            for s in plant_serials:
+                if not s or any(c in s for c in "+#/") or len(s) > 64:
+                    raise ConfigError(f"inverter_serial {s!r} of plant {username} must be one "
+                                      "topic level")
+            roles.append(plant_role(username, plant_serials, prefixes))
+    roles += [_bridge_role(prefixes), _admin_role()]
+    return {
+        "defaultACLAccess": {"publishClientSend": False, "publishClientReceive": False,
+                             "subscribe": False, "unsubscribe": True},
+        "clients": clients,
+        "groups": [],
+        "roles": roles,
+    }
