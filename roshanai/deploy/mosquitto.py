@@ -341,6 +341,7 @@ def deploy_mosquitto(
     if apply_url and pending:
         cmds = control.commands_for(pending, doc, passwords)
         report.applied = control.push(apply_url, out / "ca.crt", admin_password, cmds)
+        report.applied.accounts = len(pending)
         if not report.applied.errors:
             control.write_pending(out, ())
             report.pending = []
