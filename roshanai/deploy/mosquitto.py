@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from roshanai.deploy import broker, control, dynsec, pki
 from roshanai.deploy.passwords import (
     Account,
@@ -301,7 +303,8 @@ def deploy_mosquitto(
                           bridges, {p: s for p, s in serials.items() if p in accounts}, prefixes)
     dynsec_path = out / dynsec.DYNSEC_FILE
     old_doc = _read_json(dynsec_path)
-    _write_text(dynsec_path, json.dumps(doc, indent=1) + "\n", 0o600)
+    with atomic_path(dynsec_path, mode=0o600) as tmp:  # msgspec: 100 MB in a second
+        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(doc), indent=1) + b"\n")
     passwords = {a.username: a.password for a in accounts.values()}
     pending = control.read_pending(out)
     if old_doc is not None:
@@ -366,10 +369,10 @@ def _read_admin(path: Path) -> str | None:
 
 def _read_json(path: Path) -> dict[str, object] | None:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = msgspec.json.decode(path.read_bytes())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, msgspec.DecodeError) as exc:
         raise InputError(f"{path}: unreadable ({exc}); delete it and restart the broker after "
                          "this run") from None
     if not isinstance(doc, dict):
