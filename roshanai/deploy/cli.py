@@ -72,7 +72,8 @@ def mosquitto_cmd(
                            "Debian, 1883 in the eclipse-mosquitto image); needs root.",
                            show_default=False)] = None,
     revoke: Annotated[list[str] | None, typer.Option("--revoke", help="Remove this account "
-                      "(repeatable); it stays out until --reinstate. Reload the broker after.",
+                      "(repeatable); it stays out until --reinstate. With --apply the broker "
+                      "drops it at once.",
                       show_default=False)] = None,
     rotate: Annotated[list[str] | None, typer.Option("--rotate", help="New password for this "
                       "account (repeatable).", show_default=False)] = None,
@@ -90,8 +91,9 @@ def mosquitto_cmd(
                      "reload needed.", show_default=False)] = None,
 ) -> None:
     """Write a production mosquitto configuration for a fleet: TLS listener, no anonymous
-    access, one account per plant (credentials.csv, mode 0600) and the bridges', an ACL that
-    lets each plant speak only for itself, persistence, queues sized for a bridge outage."""
+    access, one account per plant (credentials.csv, mode 0600) and the bridges', bound to
+    client ids, rules that let each plant speak only for itself (enforced by mosquitto's
+    dynamic-security plugin), persistence, queues sized for a bridge outage."""
     from roshanai.config import load_settings
     from roshanai.deploy.broker import BrokerOptions, format_bytes
     from roshanai.deploy.dynsec import find_plugin

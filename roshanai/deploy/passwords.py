@@ -8,7 +8,7 @@ OpenSSL and releases the GIL, so a thread pool uses every core) instead of runni
 
 Iterations: 101, mosquitto's own default. The passwords are 192-bit random strings, so key
 stretching protects nothing, while the broker pays the cost on every CONNECT and, for every
-connected client, on every reload (SIGHUP) — a reconnect storm after a power cut or a reload at
+connected client, on every reload of a password file — a reconnect storm after a power cut at
 500,000 plants must not stall it.
 """
 
