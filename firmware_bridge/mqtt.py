@@ -174,6 +174,7 @@ class MqttLink:
         c.max_inflight_messages_set(min(max_pending_publishes, 65_000))
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(1, 30)
+        self._username = username
         if username is not None:
             c.username_pw_set(username, password)
         if self.tls:
@@ -440,6 +441,11 @@ class MqttLink:
     def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._last_error = f"refused: {reason_code}"
+            if (self._username and self._username != self.client_id
+                    and str(reason_code).lower().startswith("not authori")):
+                # The broker of `roshanai deploy mosquitto` binds each account to one id.
+                self._last_error += (f" (or client id {self.client_id!r} is not the one account "
+                                     f"{self._username!r} is bound to)")
             return
         with self._ack_lock:
             self._generation += 1

@@ -249,6 +249,9 @@ def test_client_ids_are_bound_to_usernames(deployed: Deployed, broker, protocol:
             assert not ok.refused()
         finally:
             ok.close()
+    with pytest.raises(ServiceError, match="not the one account"):  # the refusal says why
+        MqttLink(deployed.url, "gateway-7", username=A, password=deployed.passwords[A],
+                 ca_file=deployed.ca, clean_start=True).start(timeout_s=REFUSED_TIMEOUT_S)
     log = broker.output_path.read_text(errors="replace")
     assert "as +" not in log
     assert "as #" not in log
