@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 __all__ = ["app"]
 
@@ -133,10 +134,18 @@ def mosquitto_cmd(
                          plugin_path=o["dynsec_plugin"])
     owner = parse_owner(o["broker_user"]) if o["broker_user"] else None
     registry = read_fleet(s.fleet)
-    r = deploy_mosquitto(registry, out, opts, tls_hostnames=o["tls_hostname"],
-                         key_type=o["key_type"], revoke=revoke or [], rotate=rotate or [],
-                         reinstate=reinstate or [], rehash=rehash, owner=owner,
-                         apply_url=apply)
+    with Progress(TextColumn("[bold]applying to the broker"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} commands"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("apply", total=None, visible=False)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, visible=True)
+
+        r = deploy_mosquitto(registry, out, opts, tls_hostnames=o["tls_hostname"],
+                             key_type=o["key_type"], revoke=revoke or [], rotate=rotate or [],
+                             reinstate=reinstate or [], rehash=rehash, owner=owner,
+                             apply_url=apply, progress=progress)
     write_options(out, o)
     if kept:
         console.print("as the last run: " + ", ".join(
@@ -180,6 +189,8 @@ def mosquitto_cmd(
                       "reconnect with their new rights")
         for error in a.errors[:10]:
             console.print(f"[red]refused[/] {error}")
+    elif apply and not r.pending:
+        console.print(f"--apply {apply}: no account changes to send")
     if r.ca_created:
         console.print("start the broker with mosquitto.conf (systemctl enable --now "
                       "roshanai-mosquitto, or docker compose up -d)")

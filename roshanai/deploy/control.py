@@ -19,7 +19,7 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,13 @@ __all__ = ["PENDING_FILE", "ApplyResult", "changed_accounts", "commands_for", "p
 PENDING_FILE = "dynsec-pending.json"
 MAX_BATCH_BYTES = 256 * 1024
 """Commands per control message are batched up to this size (the broker's packet limit is
-1 MiB)."""
+1 MiB)..."""
+MAX_BATCH_COMMANDS = 16
+"""... and this count: the plugin answers a message after all its commands, each of which may
+rewrite its whole file (about 9 s at 550,000 plants), so small messages keep every wait bounded
+and let the progress bar move."""
+SECONDS_PER_COMMAND = 30.0
+"""Allowance per command on top of ``timeout_s`` when waiting for the plugin's answer."""
 _IGNORED_ERRORS = ("not found",)
 """Deleting what is already gone is not a failure (commands are sent delete-then-create)."""
 
@@ -176,24 +182,25 @@ def write_pending(out: Path, names: Iterable[str]) -> None:
         tmp.write_text(json.dumps(names) + "\n", encoding="utf-8")
 
 
-def _batches(cmds: list[dict[str, Any]]) -> list[bytes]:
-    out: list[bytes] = []
+def _batches(cmds: list[dict[str, Any]]) -> list[tuple[bytes, int]]:
+    out: list[tuple[bytes, int]] = []
     batch: list[dict[str, Any]] = []
     size = 0
     for cmd in cmds:
         n = len(json.dumps(cmd)) + 1
-        if batch and size + n > MAX_BATCH_BYTES:
-            out.append(json.dumps({"commands": batch}).encode())
+        if batch and (size + n > MAX_BATCH_BYTES or len(batch) >= MAX_BATCH_COMMANDS):
+            out.append((json.dumps({"commands": batch}).encode(), len(batch)))
             batch, size = [], 0
         batch.append(cmd)
         size += n
     if batch:
-        out.append(json.dumps({"commands": batch}).encode())
+        out.append((json.dumps({"commands": batch}).encode(), len(batch)))
     return out
 
 
 def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
-         timeout_s: float = 60.0) -> ApplyResult:
+         timeout_s: float = 60.0,
+         progress: Callable[[int, int], None] | None = None) -> ApplyResult:
     """Send plugin commands to a running broker as the admin account and collect the answers.
 
     Parameters
@@ -206,7 +213,10 @@ def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
         The admin account's password.
     cmds : list of dict
     timeout_s : float
-        Longest wait for the connection and for each answer. [s]
+        Longest wait for the connection; for each answer, plus
+        :data:`SECONDS_PER_COMMAND` per command of the message. [s]
+    progress : callable, optional
+        ``progress(commands_done, commands_total)`` after each answer.
 
     Returns
     -------
@@ -255,13 +265,13 @@ def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
     client.on_connect, client.on_subscribe, client.on_message = (on_connect, on_subscribe,
                                                                   on_message)
 
-    def wait(pred: Any, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
+    def wait(pred: Any, what: str, limit_s: float = timeout_s) -> None:
+        deadline = time.monotonic() + limit_s
         with cond:
             while not pred():
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise ServiceError(f"--apply {url}: no {what} within {timeout_s:g} s")
+                    raise ServiceError(f"--apply {url}: no {what} within {limit_s:g} s")
                 cond.wait(left)
 
     try:
@@ -282,11 +292,16 @@ def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
         if state.get("sub_failed"):
             raise ServiceError(f"--apply {url}: {ADMIN_ACCOUNT} may not read the plugin's "
                                "answers; the broker was started with another configuration")
-        for payload in _batches(cmds):
+        done = 0
+        for payload, count in _batches(cmds):
             n = len(state["answers"])
             client.publish(CONTROL_TOPIC, payload, qos=1)
-            wait(lambda n=n: len(state["answers"]) > n, "answer from the plugin")
+            wait(lambda n=n: len(state["answers"]) > n, "answer from the plugin",
+                 timeout_s + SECONDS_PER_COMMAND * count)
             result.messages += 1
+            done += count
+            if progress is not None:
+                progress(done, len(cmds))
             try:
                 answers = json.loads(state["answers"][n]).get("responses", [])
             except (ValueError, AttributeError):

@@ -41,7 +41,7 @@ import json
 import os
 import pwd
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,6 +208,7 @@ def deploy_mosquitto(
     owner: tuple[int, int] | None = None,
     now: datetime | None = None,
     apply_url: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DeployReport:
     """Create or update the broker's files in ``out`` (see the module docstring).
 
@@ -343,7 +344,8 @@ def deploy_mosquitto(
     report.pending = sorted(pending)
     if apply_url and pending:
         cmds = control.commands_for(pending, doc, passwords)
-        report.applied = control.push(apply_url, out / "ca.crt", admin_password, cmds)
+        report.applied = control.push(apply_url, out / "ca.crt", admin_password, cmds,
+                                      progress=progress)
         report.applied.accounts = len(pending)
         if not report.applied.errors:
             control.write_pending(out, ())
