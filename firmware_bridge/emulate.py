@@ -1026,6 +1026,12 @@ def emulate_command(
         str | None, typer.Option("--start", help="Simulated start time, ISO 8601 with offset "
                                  "(default: now).", show_default=False),
     ] = None,
+    credentials: Annotated[
+        Path | None, typer.Option("--credentials", help="credentials.csv of `roshanai deploy "
+                                  "mosquitto`: each plant of --fleet connects with its own "
+                                  "account (a production broker lets an account speak only for "
+                                  "its plant).", show_default=False),
+    ] = None,
 ) -> None:
     """Publish realistic telemetry from emulated gateways, for demos and load tests.
 
@@ -1035,6 +1041,7 @@ def emulate_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from firmware_bridge.mqtt import MqttLink
+    from firmware_bridge.plant_links import PlantLinks, read_plant_passwords
     from roshanai.config import load_settings
     from telemetry.registry import read_fleet
 
@@ -1069,11 +1076,19 @@ def emulate_command(
 
         emu = Emulator(fl, seed=seed, interval_s=interval_s, bad_rate=bad_rate,
                        start_ns=start_ns, progress=prepare)
-    # With an account, the client id is its username: a production broker binds the two.
-    link = MqttLink(s.mqtt_url, client_id or s.mqtt_username or _default_client_id(),
-                    username=s.mqtt_username,
-                    password=s.mqtt_password, ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
-                    key_file=s.mqtt_key_file, clean_start=True, max_pending_publishes=20)
+    link: MqttLink | PlantLinks
+    if credentials is not None:
+        if not s.fleet:
+            raise InputError("--credentials needs --fleet: the plants the accounts were made for")
+        link = PlantLinks(s.mqtt_url, read_plant_passwords(credentials, fl.plant_ids),
+                          ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
+                          key_file=s.mqtt_key_file)
+    else:
+        # With an account, the client id is its username: a production broker binds the two.
+        link = MqttLink(s.mqtt_url, client_id or s.mqtt_username or _default_client_id(),
+                        username=s.mqtt_username, password=s.mqtt_password,
+                        ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
+                        key_file=s.mqtt_key_file, clean_start=True, max_pending_publishes=20)
     link.start()
     try:
         with Progress(TextColumn("[bold]publishing"), BarColumn(), TextColumn("{task.fields["

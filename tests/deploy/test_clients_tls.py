@@ -102,3 +102,36 @@ def test_link_errors_name_the_cause(deployed: Deployed, broker, tmp_path: Path) 
     with pytest.raises(ServiceError, match="TLS: certificate verify failed"):
         foreign.start(timeout_s=30)
     assert time.monotonic() - t0 < 10
+
+
+def test_emulator_speaks_for_each_plant_with_its_own_account(deployed: Deployed, broker,
+                                                             tmp_path: Path) -> None:
+    """--credentials: one connection per plant, so every plant's readings get through; without
+    it, one account can speak only for its own plant (positive and negative control)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
+    env["ROSHANAI_MQTT_CA_FILE"] = deployed.ca
+    base = [sys.executable, "-m", "roshanai", "emulate", "--mqtt-url", deployed.url, "--fleet",
+            str(deployed.fleet), "--plants", "3", "--duration", "1", "--interval", "60",
+            "--speed", "600"]
+    inbox = Inbox()
+    with link(deployed, "bridge", subscriptions=("roshanai/v1/+/telemetry",), inbox=inbox):
+        run = subprocess.run([*base, "--credentials", str(deployed.out / "credentials.csv")],
+                             cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=300, check=False)
+        assert run.returncode == 0, run.stderr
+        published = int(re.search(r"published ([\d,]+) messages", run.stdout)
+                        .group(1).replace(",", ""))
+        assert published >= 3
+        assert inbox.wait_for(lambda ms: len(ms) >= published, timeout_s=30)
+    assert {m.topic for m in inbox.messages} == {f"roshanai/v1/{p}/telemetry" for p in PLANTS}
+    assert not any(pw in run.stdout + run.stderr for pw in deployed.passwords.values())
+
+    # A fleet plant without an account is a one-line error before anything is sent.
+    creds = tmp_path / "two.csv"
+    lines = (deployed.out / "credentials.csv").read_text().splitlines()
+    creds.write_text("\n".join(x for x in lines if not x.startswith(PLANTS[2])) + "\n")
+    run = subprocess.run([*base, "--credentials", str(creds)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode != 0
+    assert f"no account for plant '{PLANTS[2]}'" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
