@@ -42,8 +42,8 @@ MAX_BATCH_BYTES = 256 * 1024
 1 MiB)..."""
 MAX_BATCH_COMMANDS = 16
 """... and this count: the plugin answers a message after all its commands, each of which may
-rewrite its whole file (about 9 s at 550,000 plants), so small messages keep every wait bounded
-and let the progress bar move."""
+rewrite its whole file (measured: 9 s at 550,000 plants), so small messages keep every wait
+bounded and let the progress bar move."""
 SECONDS_PER_COMMAND = 30.0
 """Allowance per command on top of ``timeout_s`` when waiting for the plugin's answer."""
 _IGNORED_ERRORS = ("not found",)
@@ -118,8 +118,9 @@ def commands_for(names: Iterable[str], new: Mapping[str, Any],
 
     Every account is deleted and created again (with its role), so the commands also repair
     a broker whose state is not what the previous file said; deleting what is not there is
-    answered "not found" and costs the broker nothing, while every command that changes
-    something makes the plugin rewrite its whole file (about 2 s at 100,000 plants). The
+    answered "not found" without a save (mosquitto 2.0.11's plugin source), while every
+    command that changes something makes the plugin rewrite its whole file (measured: 1.7 s
+    at 100,000 plants, 9 s at 550,000). The
     admin account, which sends them, is never touched: a change to it takes effect at the
     broker's next start.
     """
