@@ -194,6 +194,9 @@ def mosquitto_cmd(
     if r.ca_created:
         console.print("start the broker with mosquitto.conf (systemctl enable --now "
                       "roshanai-mosquitto, or docker compose up -d)")
+    elif r.dynsec_created:  # a folder from a version before the plugin
+        console.print("[yellow]new dynamic-security.json and mosquitto.conf: restart the broker[/] "
+                      "so that it enforces them (bound client ids, checked subscriptions)")
     elif r.pending:
         console.print(f"[yellow]{len(r.pending):,} account change(s) not on the running broker "
                       f"yet[/] ({some(r.pending)}): re-run with --apply mqtts://HOST:{o['port']}, "

@@ -99,6 +99,7 @@ class DeployReport:
     files: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     applied: control.ApplyResult | None = None
+    dynsec_created: bool = False
 
 
 def parse_owner(spec: str) -> tuple[int, int]:
@@ -304,6 +305,7 @@ def deploy_mosquitto(
                           bridges, {p: s for p, s in serials.items() if p in accounts}, prefixes)
     dynsec_path = out / dynsec.DYNSEC_FILE
     old_doc = _read_json(dynsec_path)
+    report.dynsec_created = old_doc is None
     with atomic_path(dynsec_path, mode=0o600) as tmp:  # msgspec: 100 MB in a second
         tmp.write_bytes(msgspec.json.format(msgspec.json.encode(doc), indent=1) + b"\n")
     passwords = {a.username: a.password for a in accounts.values()}

@@ -301,3 +301,16 @@ def test_a_damaged_options_file_is_a_one_line_error(tmp_path: Path, capsys) -> N
     assert "deploy-options.json" in err
     assert "port" in err
     assert not (out / "credentials.csv").exists()
+
+
+def test_a_folder_from_before_the_plugin_is_told_to_restart_the_broker(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
+    (d.out / "dynamic-security.json").unlink()  # as an older version left the folder
+    capsys.readouterr()
+    d2 = deploy(d.out, d.fleet, port=d.port)
+    assert "restart the broker" in capsys.readouterr().out
+    assert d2.passwords == d.passwords
+    doc = json.loads((d.out / "dynamic-security.json").read_text())
+    assert {c["username"] for c in doc["clients"]} == {*d.passwords, "roshanai-admin"}
+    assert not (d.out / "dynsec-pending.json").exists()  # nothing to send: a restart loads it
