@@ -16,7 +16,8 @@ The document (``dynamic-security.json``):
   the same PBKDF2-SHA512 hash as the password file (salt, hash, iterations);
 - one role per plant, ``plant:<id>``: publish ``roshanai/v1/<id>/telemetry`` and
   ``/availability`` (its last will), and ``<dtu prefix>/<serial>/#`` for each of its inverter
-  serials; read and subscribe to ``roshanai/v1/<id>/command`` only;
+  serials; subscribe within ``roshanai/v1/<id>/`` only, and receive ``roshanai/v1/<id>/command``
+  only;
 - a ``bridge`` role: subscribe (plainly or as ``$share/<group>/``) to and read the canonical
   tree and the DTU trees, publish the retained ``roshanai/v1/+/status`` topics;
 - an ``admin`` role: the plugin's ``$CONTROL/dynamic-security/#`` topics, nothing else.
@@ -118,8 +119,10 @@ def plant_role(plant_id: str, serials: Sequence[str], prefixes: Sequence[str]) -
     acls = [_acl("publishClientSend", f"{root}/telemetry"),
             _acl("publishClientSend", f"{root}/availability")]
     acls += [_acl("publishClientSend", f"{p}/{s}/#") for s in serials for p in prefixes]
+    # It may subscribe within its own tree (a gateway asking for roshanai/v1/<id>/# gets its
+    # commands) and nowhere else; it receives only its command topic.
     acls += [_acl("publishClientReceive", f"{root}/command"),
-             _acl("subscribeLiteral", f"{root}/command")]
+             _acl("subscribePattern", f"{root}/#")]
     return {"rolename": role_name(plant_id), "acls": acls}
 
 

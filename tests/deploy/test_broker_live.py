@@ -182,23 +182,24 @@ class Raw:
         self.client.loop_stop()
 
 
-OTHERS = ["#", "+/#", "roshanai/#", "roshanai/v1/+/telemetry", f"roshanai/v1/{B}/#",
-          f"roshanai/v1/{B}/telemetry", f"roshanai/v1/{B}/command", f"roshanai/v1/{B}/status",
-          f"roshanai/v1/{A}/status", f"roshanai/v1/{A}/#", "$share/g/roshanai/v1/#",
+OTHERS = ["#", "+/#", "roshanai/#", "roshanai/v1/+/telemetry", "roshanai/v1/+/command",
+          f"roshanai/v1/{B}/#", f"roshanai/v1/{B}/telemetry", f"roshanai/v1/{B}/command",
+          f"roshanai/v1/{B}/status", "$share/g/roshanai/v1/#", f"$share/g/roshanai/v1/{A}/#",
           "$SYS/#", "solar/#", f"solar/{DTU_SERIAL}/#"]
 
 
 @pytest.mark.parametrize("protocol", [paho.MQTTv311, paho.MQTTv5], ids=["mqtt311", "mqtt5"])
-def test_plant_may_subscribe_to_nothing_but_its_command_topic(
+def test_plant_may_subscribe_only_within_its_own_tree(
         deployed: Deployed, broker, bridge_inbox: Inbox, protocol: int) -> None:
-    """SUBACK refuses every filter reaching beyond the plant's own command topic (0x80 in
-    MQTT 3.1.1, 0x87 in MQTT 5), granted in the same packet (positive control); and nothing
-    flows to the refused filters while B publishes."""
+    """SUBACK refuses every filter reaching beyond the plant's own tree (0x80 in MQTT 3.1.1,
+    0x87 in MQTT 5), while its own are granted in the same packet (positive control); nothing
+    flows to it while B publishes, and of its own tree it receives only its command topic."""
     a = Raw(deployed, A, A, protocol=protocol)
     try:
         assert not a.refused()
-        granted = a.subscribe(f"roshanai/v1/{A}/command", *OTHERS)
-        assert granted == [True] + [False] * len(OTHERS)
+        own = [f"roshanai/v1/{A}/command", f"roshanai/v1/{A}/#", f"roshanai/v1/{A}/+"]
+        granted = a.subscribe(*own, *OTHERS)
+        assert granted == [True] * len(own) + [False] * len(OTHERS)
         with link(deployed, B) as b:
             b.publish(f"roshanai/v1/{B}/telemetry", reading(B, 3))
             b.publish(f"roshanai/v1/{B}/availability", b"online")
@@ -215,7 +216,8 @@ def test_plant_may_subscribe_to_nothing_but_its_command_topic(
 
 def test_plant_reads_its_own_command_topic_only(deployed: Deployed, broker) -> None:
     mine = Inbox()
-    with link(deployed, A, subscriptions=(f"roshanai/v1/{A}/command",), inbox=mine), \
+    with link(deployed, A, subscriptions=(f"roshanai/v1/{A}/command", f"roshanai/v1/{A}/#"),
+              inbox=mine), \
             link(deployed, "bridge") as bridge:
         bridge.publish(f"roshanai/v1/{A}/status", b'{"online": true}')
         bridge.publish(f"roshanai/v1/{A}/command", b"reboot")  # not the bridge's to write
@@ -384,7 +386,8 @@ def test_retained_status_of_others_is_not_delivered_on_subscribe(deployed: Deplo
         spy = Raw(deployed, A, A)
         try:
             assert spy.subscribe("#", f"roshanai/v1/{B}/status", "roshanai/v1/+/+",
-                                 f"roshanai/v1/{A}/command") == [False, False, False, True]
+                                 f"roshanai/v1/{A}/command", f"roshanai/v1/{A}/#"
+                                 ) == [False, False, False, True, True]
             time.sleep(0.5)
             assert spy.messages == []
         finally:

@@ -84,7 +84,7 @@ def test_files_modes_and_contents(tmp_path: Path) -> None:
         ("publishClientSend", f"roshanai/v1/{PLANTS[0]}/telemetry"),
         ("publishClientSend", f"roshanai/v1/{PLANTS[0]}/availability"),
         ("publishClientReceive", f"roshanai/v1/{PLANTS[0]}/command"),
-        ("subscribeLiteral", f"roshanai/v1/{PLANTS[0]}/command")}
+        ("subscribePattern", f"roshanai/v1/{PLANTS[0]}/#")}
     assert "ROSHANAI_MQTT_USERNAME=roshanai-admin" in (d.out / "admin.env").read_text()
     assert "\nlistener" not in conf.replace(f"\nlistener {d.port} 127.0.0.1", "")  # only one
     env = (d.out / "bridge.env").read_text()
