@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from roshanai.config import Settings
 from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, FleetRun, run_fleet
-from simulate.results import run_points, write_run
+from simulate.results import expected_lines, run_points, write_run
 from telemetry.errors import ConfigError, ServiceError
 from telemetry.influx import (
     InfluxStore,
@@ -490,3 +490,35 @@ def test_query_errors_are_one_line(influxd: InfluxD, influx_db: str) -> None:
             store.query("SELEC * FROM m")
         with pytest.raises(QueryError, match="database not found"):
             store.query("SELECT * FROM m", database="no_such_db")
+
+
+def test_hourly_run_writes_expected_power_hour_by_hour(influxd: InfluxD, influx_db: str) -> None:
+    """``sim_expected``: every plant's mean AC power for each hour of the weather, at the
+    weather's labels; a year of it sums to the summary's energy (W x 1 h = Wh)."""
+    run = run_fleet(parse_fleet(FLEET_CSV, source="test fleet"), timezone="Asia/Tehran",
+                    hourly=True)
+    assert run.ac_power_w is not None
+    n_plants, n_hours = run.ac_power_w.shape
+    summary = run.summary.set_index("plant_id")
+    with InfluxStore(influxd.url, influx_db) as store:
+        n = write_run(run, store, run_id="hourly")
+        assert n == n_plants * (1 + 12 + 12) + n_plants * n_hours
+        counts = rows(store.query("SELECT count(ac_power_w), sum(ac_power_w) FROM sim_expected "
+                                  "WHERE run_id = 'hourly' GROUP BY plant_id, province"))
+        assert len(counts) == n_plants
+        for row in counts:
+            assert row["count"] == n_hours == 8760
+            assert row["sum"] / 1000 == pytest.approx(
+                summary.loc[row["plant_id"], "ac_energy_kwh"], rel=1e-9)
+            assert row["province"] == summary.loc[row["plant_id"], "province"]
+        i, h = 1, 4000  # one plant-hour, read back exactly
+        plant = str(run.summary["plant_id"].iloc[i])
+        t = run.labels[h]
+        (one,) = rows(store.query(
+            f"SELECT ac_power_w FROM sim_expected WHERE run_id = 'hourly' AND "
+            f"plant_id = '{plant}' AND time = {t.value}"))
+        assert one["ac_power_w"] == float(run.ac_power_w[i, h])
+        assert one["time"] == t.value
+    # without hourly output nothing of it is written (the other test's run)
+    assert list(expected_lines(run_fleet(parse_fleet(FLEET_CSV, source="t"),
+                                         timezone="Asia/Tehran"), run_id="x")) == []
