@@ -134,9 +134,10 @@ def mosquitto_cmd(
                          plugin_path=o["dynsec_plugin"])
     owner = parse_owner(o["broker_user"]) if o["broker_user"] else None
     registry = read_fleet(s.fleet)
+    err = Console(stderr=True)
     with Progress(TextColumn("[bold]applying to the broker"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} commands"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=err, transient=True, disable=not (apply and err.is_terminal)) as bar:
         task = bar.add_task("apply", total=None, visible=False)
 
         def progress(done: int, total: int) -> None:

@@ -16,18 +16,14 @@ file and makes the list moot.
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
-
+from firmware_bridge.mqtt import InboundMessage, MqttLink
 from roshanai.deploy.dynsec import ADMIN_ACCOUNT, BRIDGE_ROLE, CONTROL_TOPIC
 from roshanai.deploy.passwords import verify_password
 from telemetry.errors import InputError, ServiceError
@@ -228,91 +224,53 @@ def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
     ------
     ServiceError
         The broker cannot be reached, refuses the account, or does not answer.
+    ConfigError
+        ``url`` is not an MQTT URL.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise InputError(f"--apply {url!r} must look like mqtts://host:8883")
-    port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
     result = ApplyResult(commands=len(cmds))
     if not cmds:
         return result
     t0 = time.monotonic()
     cond = threading.Condition()
-    state: dict[str, Any] = {"rc": None, "subscribed": False, "answers": []}
+    answers: list[bytes] = []
 
-    def on_connect(client, userdata, flags, rc, props=None) -> None:
+    def on_message(msg: InboundMessage) -> None:
         with cond:
-            state["rc"] = rc
-            cond.notify_all()
-        if not rc.is_failure:
-            client.subscribe(f"{CONTROL_TOPIC}/response", qos=1)
-
-    def on_subscribe(client, userdata, mid, rcs, props=None) -> None:
-        with cond:
-            state["subscribed"] = not any(r.is_failure for r in rcs)
-            state["sub_failed"] = not state["subscribed"]
+            answers.append(msg.payload)
             cond.notify_all()
 
-    def on_message(client, userdata, msg) -> None:
-        with cond:
-            state["answers"].append(msg.payload)
-            cond.notify_all()
-
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=ADMIN_ACCOUNT,
-                         protocol=paho.MQTTv311)
-    client.username_pw_set(ADMIN_ACCOUNT, password)
-    if parts.scheme == "mqtts":
-        client.tls_set(ca_certs=str(ca_file), cert_reqs=ssl.CERT_REQUIRED)
-    client.on_connect, client.on_subscribe, client.on_message = (on_connect, on_subscribe,
-                                                                  on_message)
-
-    def wait(pred: Any, what: str, limit_s: float = timeout_s) -> None:
-        deadline = time.monotonic() + limit_s
-        with cond:
-            while not pred():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ServiceError(f"--apply {url}: no {what} within {limit_s:g} s")
-                cond.wait(left)
-
+    link = MqttLink(url, ADMIN_ACCOUNT, username=ADMIN_ACCOUNT, password=password,
+                    ca_file=str(ca_file), clean_start=True, session_expiry_s=0,
+                    on_message=on_message, subscriptions=[f"{CONTROL_TOPIC}/response"])
     try:
-        client.connect(parts.hostname, port, keepalive=60)
-    except ssl.SSLError as exc:
-        raise ServiceError(f"--apply {url}: TLS failed ({exc.reason or exc}); is {ca_file} the "
-                           "broker's CA?") from None
-    except OSError as exc:
-        raise ServiceError(f"--apply {url}: cannot connect ({exc.strerror or exc})") from None
-    client.loop_start()
+        link.start(timeout_s=timeout_s)  # raises, naming the cause (TLS, refusal, no answer)
+    except ServiceError as exc:
+        raise ServiceError(f"--apply: {exc}") from None
     try:
-        wait(lambda: state["rc"] is not None, "CONNACK")
-        if state["rc"].is_failure:
-            raise ServiceError(f"--apply {url}: the broker refused {ADMIN_ACCOUNT} "
-                               f"({state['rc']}); was it started with this folder's "
-                               "dynamic-security.json?")
-        wait(lambda: state["subscribed"] or state.get("sub_failed"), "SUBACK")
-        if state.get("sub_failed"):
-            raise ServiceError(f"--apply {url}: {ADMIN_ACCOUNT} may not read the plugin's "
-                               "answers; the broker was started with another configuration")
         done = 0
         for payload, count in _batches(cmds):
-            n = len(state["answers"])
-            client.publish(CONTROL_TOPIC, payload, qos=1)
-            wait(lambda n=n: len(state["answers"]) > n, "answer from the plugin",
-                 timeout_s + SECONDS_PER_COMMAND * count)
+            with cond:
+                n = len(answers)
+            link.publish(CONTROL_TOPIC, payload, qos=1)
+            limit_s = timeout_s + SECONDS_PER_COMMAND * count
+            with cond:
+                if not cond.wait_for(lambda n=n: len(answers) > n, timeout=limit_s):
+                    raise ServiceError(f"--apply {url}: no answer from the plugin within "
+                                       f"{limit_s:g} s")
+                answer = answers[n]
             result.messages += 1
+            try:
+                replies = json.loads(answer).get("responses", [])
+            except (ValueError, AttributeError):
+                replies = []
+            for reply in replies:
+                error = reply.get("error") if isinstance(reply, dict) else None
+                if error and not any(s in str(error).lower() for s in _IGNORED_ERRORS):
+                    result.errors.append(f"{reply.get('command')}: {error}")
             done += count
             if progress is not None:
                 progress(done, len(cmds))
-            try:
-                answers = json.loads(state["answers"][n]).get("responses", [])
-            except (ValueError, AttributeError):
-                answers = []
-            for answer in answers:
-                error = answer.get("error") if isinstance(answer, dict) else None
-                if error and not any(s in str(error).lower() for s in _IGNORED_ERRORS):
-                    result.errors.append(f"{answer.get('command')}: {error}")
     finally:
-        client.disconnect()  # first: it wakes the network thread, which then ends at once
-        client.loop_stop()
+        link.stop(timeout_s=5)
     result.seconds = time.monotonic() - t0
     return result
