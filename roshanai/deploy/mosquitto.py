@@ -290,8 +290,8 @@ def deploy_mosquitto(
     write_credentials(creds_path, accounts.values())
     write_password_file(passwd_path, ordered)
     bridges = [n for n in accounts if broker.is_reserved(n)]
-    acl = broker.acl_text(bridges, {p: s for p, s in serials.items() if p in accounts}, opts,
-                          generated=stamp)
+    account_serials = {p: s for p, s in serials.items() if p in accounts}
+    acl = broker.acl_text(bridges, account_serials, opts, generated=stamp)
     _write_text(out / "acl", acl, 0o600)
 
     # What the broker enforces: the plugin's file (the same hashes), and the admin account.
@@ -302,7 +302,7 @@ def deploy_mosquitto(
                 f"ROSHANAI_MQTT_PASSWORD={admin_password}\n", 0o600)
     prefixes = [p for p in (opts.opendtu_prefix, opts.ahoy_prefix) if p]
     doc = dynsec.document({**ordered, dynsec.ADMIN_ACCOUNT: hash_password(admin_password)},
-                          bridges, {p: s for p, s in serials.items() if p in accounts}, prefixes)
+                          bridges, account_serials, prefixes)
     dynsec_path = out / dynsec.DYNSEC_FILE
     old_doc = _read_json(dynsec_path)
     report.dynsec_created = old_doc is None
