@@ -24,6 +24,8 @@ from telemetry.errors import FleetFileError
 __all__ = [
     "COLUMNS",
     "DEFAULT_LOSSES_PCT",
+    "INVERTER_NAME_RE",
+    "SERIAL_RE",
     "Fleet",
     "load_sample_fleet",
     "lookup_altitude_m",
@@ -36,6 +38,12 @@ __all__ = [
 DEFAULT_LOSSES_PCT = 14.075660688264469
 
 PLANT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: One inverter serial of ``inverter_serial`` (OpenDTU topics: one topic level).
+SERIAL_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: One AhoyDTU inverter name of ``inverter_name``: one topic level (no ``/``, ``+``, ``#``),
+#: printable, no ``;`` (the separator), quotes or backslashes; inner spaces allowed.
+INVERTER_NAME_RE = re.compile(r"^[^\x00-\x1f\x7f/+#;\"\\]{1,64}$")
+_HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")
 #: Zones and provinces become InfluxDB tag values: keep them printable and single-line.
 _LABEL_RE = re.compile(r"^[^\x00-\x1f\x7f\"\\]{1,128}$")
 
@@ -46,7 +54,7 @@ INVERTER_TYPES = ("grid_tied", "hybrid")
 @dataclass(frozen=True)
 class _Column:
     name: str
-    kind: str  # "float", "id", "label", "enum"
+    kind: str  # "float", "id", "label", "enum", "serials", "names"
     required: bool = False
     default: float | str | None = None
     low: float | None = None
@@ -74,6 +82,8 @@ COLUMNS: tuple[_Column, ...] = (
     _Column("battery_kwh", "float", default=0.0, low=0, high=10_000, unit="kWh"),
     _Column("outage_zone", "label", default=""),
     _Column("essential_load_w", "float", low=0, high=1_000_000, unit="W"),
+    _Column("inverter_serial", "serials", default=""),
+    _Column("inverter_name", "names", default=""),
 )
 _BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED = tuple(c.name for c in COLUMNS if c.required)
@@ -104,9 +114,54 @@ class Fleet:
         """Plant identifiers in file order."""
         return self.plants["plant_id"].tolist()
 
+    def inverter_serials(self) -> dict[str, str]:
+        """Inverter serial as OpenDTU spells it in its topics → plant_id.
+
+        OpenDTU prints serials in lower-case hexadecimal (``InverterAbstract`` uses
+        ``PRIx32``), so a hexadecimal serial is keyed in lower case whatever the fleet file's
+        case; other serials are kept as written.
+        """
+        return {topic_serial(s): pid for pid, items in self._lists("inverter_serial")
+                for s in items}
+
+    def inverter_names(self) -> dict[str, str]:
+        """AhoyDTU inverter name (as in its topics) → plant_id, from ``inverter_name``."""
+        return {name: pid for pid, items in self._lists("inverter_name") for name in items}
+
+    def gateway_inverters(self) -> dict[str, tuple[list[str], list[str]]]:
+        """plant_id → (its OpenDTU serials in topic form, its AhoyDTU names), for the plants
+        that list any."""
+        serials = dict(self._lists("inverter_serial"))
+        names = dict(self._lists("inverter_name"))
+        return {pid: ([topic_serial(s) for s in serials.get(pid, [])], names.get(pid, []))
+                for pid in self.plant_ids if serials.get(pid) or names.get(pid)}
+
+    def _lists(self, column: str) -> list[tuple[str, list[str]]]:
+        if column not in self.plants:
+            return []
+        out = []
+        for pid, cell in zip(self.plants["plant_id"].tolist(), self.plants[column].tolist(),
+                             strict=True):
+            items = split_list(cell)
+            if items:
+                out.append((pid, items))
+        return out
+
     def subset(self, start: int, stop: int) -> Fleet:
         """Plants ``start:stop`` as a fleet of their own (for chunked or distributed runs)."""
         return Fleet(self.plants.iloc[start:stop].reset_index(drop=True), self.source)
+
+
+def split_list(cell: object) -> list[str]:
+    """A ``;``-separated cell (``inverter_serial``, ``inverter_name``) → its stripped items."""
+    if cell is None or (isinstance(cell, float) and cell != cell):
+        return []
+    return [item.strip() for item in str(cell).split(";") if item.strip()]
+
+
+def topic_serial(serial: str) -> str:
+    """A serial as OpenDTU writes it in topics: hexadecimal in lower case, others unchanged."""
+    return serial.lower() if _HEX_RE.fullmatch(serial) else serial
 
 
 def sample_fleet_path() -> Path:
@@ -212,6 +267,15 @@ def parse_fleet(text: str, source: str = "fleet") -> Fleet:
             f"{source} line {where[1]}, column plant_id: duplicate plant_id {first!r} "
             f"(first on line {where[0]})"
         )
+    # An AhoyDTU inverter named like a plant is taken for that plant (see
+    # firmware_bridge.dtu): naming it like another plant would send its readings there.
+    owner = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+    for i, cell in enumerate(out["inverter_name"].tolist()):
+        for name in split_list(cell):
+            j = owner.get(name)
+            if j is not None and j != i:
+                problems.append(f"{source} line {lines[i]}, column inverter_name: {name!r} is "
+                                f"the plant_id of the plant on line {lines[j]}")
     if problems:
         _raise(problems)
 
@@ -279,6 +343,8 @@ def _convert(
             lambda v: f"{v!r} is not a plant_id (letters, digits, '-', '_'; at most 64)",
         )
         return values
+    if col.kind in ("serials", "names"):
+        return _convert_list(col, values, lines, source, problems)
     if col.kind == "enum":
         ok = values.isin(col.choices).to_numpy() | empty
         bad(~ok, lambda v: f"{v!r} is not one of {', '.join(col.choices)}")
@@ -287,6 +353,42 @@ def _convert(
     ok = values.str.fullmatch(_LABEL_RE.pattern).to_numpy(dtype=bool) | empty
     bad(~ok, lambda v: f"{v!r} has control characters, quotes or backslashes, or is too long")
     return values
+
+
+def _convert_list(col: _Column, values: pd.Series, lines: np.ndarray, source: str,
+                  problems: list[str]) -> pd.Series:
+    """``inverter_serial`` / ``inverter_name``: ``;``-separated items, each one MQTT topic level,
+    none listed twice in the fleet (a serial or name names exactly one plant's inverter)."""
+    serials = col.kind == "serials"
+    pattern = SERIAL_RE if serials else INVERTER_NAME_RE
+    what = ("letters, digits, '.', '-', '_', at most 64" if serials else
+            "one MQTT topic level: no '/', '+', '#', ';', quotes or control characters, "
+            "at most 64")
+    seen: dict[str, int] = {}
+    out = []
+    bad = 0
+    for i, cell in enumerate(values.tolist()):
+        items = split_list(cell)
+        for item in items:
+            if not pattern.fullmatch(item):
+                bad += 1
+                if bad <= 5:
+                    problems.append(f"{source} line {lines[i]}, column {col.name}: {item!r} is "
+                                    f"not an inverter {'serial' if serials else 'name'} ({what})")
+                continue
+            key = topic_serial(item) if serials else item
+            if key in seen:
+                bad += 1
+                if bad <= 5:
+                    problems.append(f"{source} line {lines[i]}, column {col.name}: {item!r} is "
+                                    f"already listed on line {seen[key]} (each inverter belongs "
+                                    f"to one plant)")
+                continue
+            seen[key] = int(lines[i])
+        out.append(";".join(items))
+    if bad > 5:
+        problems.append(f"{source}: {bad - 5} more bad values in column {col.name}")
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _raise(problems: list[str]) -> None:
