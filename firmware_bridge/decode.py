@@ -41,6 +41,7 @@ from telemetry.errors import ConfigError
 from telemetry.record import DcString, TelemetryRecord, parse_ts
 
 __all__ = [
+    "DEFAULT_MAX_PAYLOAD_BYTES",
     "REASONS",
     "CanonicalReading",
     "Decoded",
@@ -48,6 +49,11 @@ __all__ = [
     "Rejection",
     "serials_from_fleet",
 ]
+
+DEFAULT_MAX_PAYLOAD_BYTES: Final = 1024 * 1024
+"""Largest payload the bridge reads by default (``--max-payload-kb``): a gateway back from a
+12-hour cut uploads 720 one-minute readings, about 200 KB in one canonical batch. The broker of
+``roshanai deploy mosquitto`` accepts packets this large plus room for the topic. [bytes]"""
 
 CANONICAL_ROOT: Final = "roshanai"
 CANONICAL_VERSION: Final = "v1"
@@ -158,7 +164,7 @@ class Decoder:
     """
 
     serials: Mapping[str, str] | None = None
-    max_payload_bytes: int = 64 * 1024
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     max_batch_readings: int = 5000
     opendtu_prefix: str | None = "solar"
     ahoy_prefix: str | None = "inverter"
