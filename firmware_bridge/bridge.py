@@ -30,7 +30,7 @@ from pathlib import Path
 
 import msgspec
 
-from firmware_bridge.decode import Decoded, Decoder, Rejection
+from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES, Decoded, Decoder, Rejection
 from firmware_bridge.mqtt import InboundMessage, MqttLink
 from firmware_bridge.points import record_line
 from firmware_bridge.rejection import PLANT_ID_RE, excerpt, reject
@@ -40,9 +40,9 @@ from firmware_bridge.writer import Writer
 from telemetry.influx import InfluxStore
 from telemetry.lineprotocol import format_point
 from telemetry.registry import Fleet
-from telemetry.schema import MEASUREMENT_BRIDGE
+from telemetry.schema import MEASUREMENT_BRIDGE, MEASUREMENT_INVERTER
 
-__all__ = ["Bridge", "BridgeCounters"]
+__all__ = ["COUNTERS", "Bridge", "BridgeCounters", "summary"]
 
 AVAILABILITY_FILTER = "roshanai/v1/+/availability"
 """Gateways' online/offline messages (their last will says ``offline``)."""
@@ -59,24 +59,40 @@ STATE_SAVE_INTERVAL_S = 30.0
 
 log = logging.getLogger("roshanai.bridge")
 
+_READING_PREFIX = MEASUREMENT_INVERTER + ","
+
 MAX_QUARANTINED_PAYLOAD_BYTES = 64 * 1024
 """Quarantined payloads are kept up to this size (the rest is cut, and the cut is noted). [bytes]"""
 
 
+COUNTERS = ("received", "accepted", "stored", "quarantined", "duplicates", "stale",
+            "unregistered")
+"""The bridge's cumulative counters, in the order the stop summary names them (defined in
+:mod:`telemetry.schema`, measurement ``bridge``)."""
+
+
 @dataclass
 class BridgeCounters:
-    """Cumulative counters of one bridge instance (persisted in the spool across restarts)."""
+    """Cumulative counters of one bridge instance (persisted in the spool across restarts).
+
+    ``received`` counts MQTT messages; ``accepted``, ``stored`` and ``duplicates`` count
+    readings; ``quarantined`` counts quarantine entries (a refused message or reading);
+    ``stale`` and ``unregistered`` count what changed no history (see
+    :mod:`telemetry.schema`, measurement ``bridge``).
+    """
 
     received: int = 0
+    accepted: int = 0
     stored: int = 0
     quarantined: int = 0
     duplicates: int = 0
+    stale: int = 0
+    unregistered: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def as_dict(self) -> dict[str, int]:
         with self.lock:
-            return {"received": self.received, "stored": self.stored,
-                    "quarantined": self.quarantined, "duplicates": self.duplicates}
+            return {name: getattr(self, name) for name in COUNTERS}
 
 
 class Bridge:
@@ -108,8 +124,14 @@ class Bridge:
         Disk bound of the spool; beyond it the bridge stops acknowledging (the broker keeps
         the messages) and raises the ``spool_full`` alarm. [bytes]
     status : object, optional
-        A status tracker with ``observe(record, now_ns)`` and ``tick(now_ns) -> list[str]``
-        (lines to store), called from the ingest and metrics threads.
+        A status tracker with ``observe(record, now_ns)``, ``gateway(status, now_ns)``,
+        ``will(plant_id, payload)`` and ``tick(now_ns) -> list[str]`` (lines to store), called
+        from the ingest and metrics threads.
+    serials : dict, optional
+        OpenDTU serial → plant_id without a fleet (tests); with ``fleet``, the fleet's
+        ``inverter_serial`` and ``inverter_name`` columns are used.
+    max_payload_bytes : int
+        Larger messages are quarantined unread (``oversized``). [bytes]
     """
 
     def __init__(
@@ -126,6 +148,7 @@ class Bridge:
         max_spool_bytes: int = 4 * 1024**3,
         status: object | None = None,
         serials: dict[str, str] | None = None,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.spool = Spool(self.state_dir / "spool.sqlite3", max_bytes=max_spool_bytes)
@@ -136,15 +159,18 @@ class Bridge:
         self.instance = instance
         self.group_max = int(group_max)
         self.metrics_interval_s = float(metrics_interval_s)
-        self.decoder = Decoder(serials=serials)
+        # The fleet's gateway inverters reach the DTU decoders here, whoever starts the bridge.
+        self.decoder = (Decoder.from_fleet(fleet, max_payload_bytes=max_payload_bytes)
+                        if fleet is not None or serials is None
+                        else Decoder(serials=serials, max_payload_bytes=max_payload_bytes))
         self.validator = Validator(fleet)
         saved = self.spool.get_state("counter_state")
         if isinstance(saved, dict):
             self.validator.load_counter_state(saved)
+        self.decoder.load_state(self.spool.get_state("dtu_state"))
         counters = self.spool.get_state(f"counters/{instance}", {}) or {}
         self.counters = BridgeCounters(**{k: int(v) for k, v in dict(counters).items()
-                                          if k in ("received", "stored", "quarantined",
-                                                   "duplicates")})
+                                          if k in COUNTERS and type(v) is int})
         self.status = status
         self.spool_full = False
         self._queue: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
@@ -163,7 +189,8 @@ class Bridge:
         # on republishing "online" for the plant).
         self.subscriptions = [*topics, AVAILABILITY_FILTER]
         self.link = link_factory(self._queue.put, self.subscriptions)
-        self.writer = Writer(self.spool, store, on_stored=self._count_stored)
+        self.writer = Writer(self.spool, store, on_stored=self._count_stored,
+                             on_quarantined=self._count_quarantined)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -233,6 +260,8 @@ class Bridge:
             now_ns = time.time_ns()
             for msg in group:
                 if msg.topic.startswith("roshanai/v1/") and msg.topic.endswith("/availability"):
+                    with self.counters.lock:
+                        self.counters.received += 1
                     refused = self._availability(msg)
                     if refused is not None:
                         rejected.append(self._entry(msg.received_ns, msg.topic, msg.payload,
@@ -240,11 +269,15 @@ class Bridge:
                     tokens.append(msg)
                     continue
                 self._process(msg, self.decoder.decode(msg.topic, msg.payload, msg,
-                                                       msg.received_ns),
+                                                       msg.received_ns, msg.retain),
                               now_ns, lines, rejected, tokens)
-            if now_ns - self._last_flush_ns > 1_000_000_000:
+            stopping = self._stop_ingest.is_set()
+            if stopping or now_ns - self._last_flush_ns > 1_000_000_000:
+                # On the way out, every DTU cycle in hand is completed: QoS 0 messages of a
+                # gateway are not redelivered, so what was gathered is stored now or never.
                 self._last_flush_ns = now_ns
-                self._process(None, self.decoder.flush(now_ns), now_ns, lines, rejected, tokens)
+                self._process(None, self.decoder.flush(now_ns, force=stopping), now_ns, lines,
+                              rejected, tokens)
             if not (lines or rejected or tokens):
                 continue
             if not self._commit(lines, rejected, len(group)):
@@ -295,11 +328,7 @@ class Bridge:
                  tokens: list[object]) -> None:
         topic = msg.topic if msg is not None else ""
         received_ns = msg.received_ns if msg is not None else now_ns
-        if msg is not None:
-            with self.counters.lock:
-                self.counters.received += 1
-                if msg.dup:
-                    self.counters.duplicates += 1
+        accepted = duplicates = 0
         for rej in decoded.rejections:
             rejected.append(self._entry(received_ns, topic, msg.payload if msg else b"", rej))
         for record in decoded.records:
@@ -308,18 +337,27 @@ class Bridge:
                 rejected.append(self._entry(received_ns, topic,
                                             msgspec.json.encode(record), checked))
                 continue
-            key = (record.plant_id, record.ts_ns)
-            if key in self._recent:
-                if msg is None or not msg.dup:
-                    with self.counters.lock:
-                        self.counters.duplicates += 1
-            else:
+            key = (record.plant_id, record.inverter, record.ts_ns)
+            if key in self._recent or (msg is not None and msg.dup):
+                duplicates += 1  # a redelivery, or the same reading sent again
+            if key not in self._recent:
                 self._recent[key] = None
                 if len(self._recent) > 200_000:
                     self._recent.popitem(last=False)
             lines.append((record_line(checked), received_ns))
+            accepted += 1
             if self.status is not None:
                 self.status.observe(checked, now_ns)  # type: ignore[attr-defined]
+        if self.status is not None:
+            for state in decoded.statuses:
+                self.status.gateway(state, now_ns)  # type: ignore[attr-defined]
+        with self.counters.lock:
+            c = self.counters
+            c.received += msg is not None
+            c.accepted += accepted
+            c.duplicates += duplicates
+            c.stale += decoded.stale
+            c.unregistered += decoded.unregistered
         tokens.extend(decoded.tokens)
 
     def _availability(self, msg: InboundMessage) -> Rejection | None:
@@ -354,6 +392,8 @@ class Bridge:
         if lines and now - self._state_saved_at > STATE_SAVE_INTERVAL_S:
             self._state_saved_at = now  # energy-counter state: cheap enough every half minute
             state = {"counter_state": self.validator.counter_state()}
+        if state is not None:
+            state["dtu_state"] = self.decoder.state()
         while True:
             try:
                 self.spool.append(lines, rejected, state=state)
@@ -386,9 +426,14 @@ class Bridge:
             self.link.pump(0.1)
         return self._stop_ingest.is_set()
 
-    def _count_stored(self, n: int) -> None:
+    def _count_stored(self, lines: list[str]) -> None:
+        readings = sum(1 for line in lines if line.startswith(_READING_PREFIX))
         with self.counters.lock:
-            self.counters.stored += n
+            self.counters.stored += readings
+
+    def _count_quarantined(self, lines: list[str]) -> None:
+        with self.counters.lock:
+            self.counters.quarantined += len(lines)
 
     # ------------------------------------------------------------------ metrics and status
 
@@ -424,3 +469,15 @@ class Bridge:
     def _save_state(self) -> None:  # after the ingest thread has ended
         self.spool.set_state(f"counters/{self.instance}", self.counters.as_dict())
         self.spool.set_state("counter_state", self.validator.counter_state())
+        self.spool.set_state("dtu_state", self.decoder.state())
+
+
+def summary(instance: str, metrics: dict[str, float | int | bool]) -> str:
+    """The one-line account a bridge gives when it stops (the ``bridge`` measurement's
+    counters, in the same words as :mod:`telemetry.schema`)."""
+    m = metrics
+    return (f"bridge {instance} stopped: received {m['received']:,} messages; readings: "
+            f"{m['accepted']:,} accepted ({m['duplicates']:,} of them again), {m['stored']:,} "
+            f"stored; {m['quarantined']:,} quarantined (messages or readings); {m['stale']:,} "
+            f"stale (replays and repeats); {m['unregistered']:,} from inverters not in the "
+            f"fleet; {m['spool_depth']:,} lines left in the spool")

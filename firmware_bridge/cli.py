@@ -52,13 +52,18 @@ def run_cmd(
                                 "between self-metrics points.")] = 5.0,
     max_spool_mb: Annotated[float, typer.Option("--max-spool-mb", help="Disk bound of the "
                             "spool [MB].")] = 4096.0,
+    max_payload_kb: Annotated[int | None, typer.Option(
+        "--max-payload-kb", min=1, max=262_143, help="Largest payload read [KiB]; larger ones "
+        "are quarantined as oversized. Default 1024 (a 12-hour backfill of one-minute readings "
+        "is about 200 KiB); keep it at or below the broker's max_packet_size (env "
+        "ROSHANAI_MAX_PAYLOAD_KB).", show_default=False)] = None,
     expected: Annotated[bool, typer.Option(help="Compute the simulator's expected power for "
                         "underperformance (needs --fleet).")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Run the bridge until SIGTERM/SIGINT: MQTT (QoS 1, persistent session) → durable spool →
     InfluxDB, with plant status and self-metrics."""
-    from firmware_bridge.bridge import Bridge
+    from firmware_bridge.bridge import Bridge, summary
     from firmware_bridge.mqtt import MqttLink
     from firmware_bridge.status import ExpectedPower, StatusTracker
     from telemetry.influx import InfluxStore
@@ -67,11 +72,18 @@ def run_cmd(
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     s = _settings(ctx, mqtt_url=mqtt_url, influx_url=influx_url, influx_db=influx_db,
-                  state_dir=state_dir, client_id=client_id, fleet=fleet)
+                  state_dir=state_dir, client_id=client_id, fleet=fleet,
+                  max_payload_kb=max_payload_kb)
+    log = logging.getLogger("roshanai.bridge")
     registry = read_fleet(s.fleet) if s.fleet else None
     if registry is None:
-        logging.getLogger("roshanai.bridge").warning(
-            "no --fleet: every syntactically valid plant id is accepted")
+        log.warning("no --fleet: every syntactically valid plant id is accepted")
+    else:
+        gateways = registry.gateway_inverters()
+        log.info("fleet %s: %d plants, %d with OpenDTU/AhoyDTU inverters (%d serials, %d "
+                 "names)", registry.source, len(registry), len(gateways),
+                 sum(len(g[0]) for g in gateways.values()),
+                 sum(len(g[1]) for g in gateways.values()))
     store = InfluxStore.from_settings(s)
     if not _prepare_influx(store, s.influx_db):
         # The bridge runs while InfluxDB is away (the spool holds it all), but a 1.x database
@@ -103,12 +115,10 @@ def run_cmd(
     bridge = Bridge(link_factory, store, Path(s.state_dir), fleet=registry,
                     instance=s.client_id, share_group=share_group or None,
                     metrics_interval_s=metrics_interval,
-                    max_spool_bytes=int(max_spool_mb * 1024 * 1024), status=status)
+                    max_spool_bytes=int(max_spool_mb * 1024 * 1024), status=status,
+                    max_payload_bytes=s.max_payload_bytes)
     bridge.run_forever()
-    m = bridge.metrics()
-    console.print(f"bridge {s.client_id} stopped: received {m['received']:,}, stored "
-                  f"{m['stored']:,}, quarantined {m['quarantined']:,}, "
-                  f"{m['spool_depth']:,} lines left in the spool")
+    console.print(summary(s.client_id, bridge.metrics()))
 
 
 def _prepare_influx(store: InfluxStore, database: str, *, quiet: bool = False) -> bool:

@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -39,6 +39,9 @@ from firmware_bridge.rejection import (
 )
 from telemetry.errors import ConfigError
 from telemetry.record import DcString, TelemetryRecord, parse_ts
+
+if TYPE_CHECKING:
+    from telemetry.registry import Fleet
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_BYTES",
@@ -80,6 +83,7 @@ class CanonicalReading(msgspec.Struct):
     ac_current_a: float | None = None
     ac_freq_hz: float | None = None
     energy_total_wh: float | None = None
+    energy_today_wh: float | None = None
     dc: list[_Dc] | None = None
     temp_c: float | None = None
     status: str | None = None
@@ -97,38 +101,11 @@ class _Envelope(CanonicalReading):
 _ENVELOPE_DECODER: Final = msgspec.json.Decoder(_Envelope)
 
 
-def serials_from_fleet(fleet: Any) -> dict[str, str]:
-    """Inverter serial (or AhoyDTU inverter name) → plant_id, from the fleet's optional
-    ``inverter_serial`` column (several serials of one plant separated by ``;``).
-
-    Parameters
-    ----------
-    fleet : telemetry.registry.Fleet
-
-    Returns
-    -------
-    dict
-        Empty when the column is absent.
-
-    Raises
-    ------
-    ConfigError
-        A serial listed for two plants.
-    """
-    plants = fleet.plants
-    if "inverter_serial" not in plants:
-        return {}
-    out: dict[str, str] = {}
-    for plant_id, cell in zip(plants["plant_id"].tolist(), plants["inverter_serial"].tolist(),
-                              strict=True):
-        for serial in str(cell).split(";"):
-            serial = serial.strip()
-            if not serial or serial.lower() == "nan":
-                continue
-            if out.setdefault(serial, plant_id) != plant_id:
-                raise ConfigError(f"inverter serial {serial!r} is listed for plants "
-                                  f"{out[serial]!r} and {plant_id!r}")
-    return out
+def serials_from_fleet(fleet: Fleet) -> dict[str, str]:
+    """Inverter serial (as OpenDTU writes it in topics) → plant_id, from the fleet's
+    ``inverter_serial`` column (several serials of one plant separated by ``;``); the registry
+    has already refused a serial listed for two plants. Empty when the column is absent."""
+    return fleet.inverter_serials()
 
 
 def _check_prefix(name: str, prefix: str | None) -> str | None:
@@ -146,12 +123,19 @@ def _check_prefix(name: str, prefix: str | None) -> str | None:
 class Decoder:
     """Decode MQTT messages of all supported layouts into telemetry records.
 
+    :meth:`from_fleet` builds one for a fleet: every entry point that starts a bridge with a
+    fleet goes through it, so the fleet's gateway inverters always reach the DTU decoders.
+
     Parameters
     ----------
     serials : Mapping[str, str] or None
-        OpenDTU inverter serial / AhoyDTU inverter name → plant_id (see
-        :func:`serials_from_fleet`). A serial not in it that is itself a valid plant_id is used
-        as the plant_id.
+        OpenDTU inverter serial → plant_id (:meth:`telemetry.registry.Fleet.inverter_serials`).
+    names : Mapping[str, str] or None
+        AhoyDTU inverter name → plant_id (:meth:`telemetry.registry.Fleet.inverter_names`).
+    plants : frozenset of str or None
+        The fleet's plant ids: DTU inverters not mapped to one (nor AhoyDTU inverters named
+        like one) are unknown, quarantined once per inverter and hour. None (no fleet): a
+        serial or name that is itself a valid plant_id is used as the plant_id.
     max_payload_bytes : int
         Larger payloads are rejected (``oversized``) unread.
     max_batch_readings : int
@@ -164,6 +148,8 @@ class Decoder:
     """
 
     serials: Mapping[str, str] | None = None
+    names: Mapping[str, str] | None = None
+    plants: frozenset[str] | None = None
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     max_batch_readings: int = 5000
     opendtu_prefix: str | None = "solar"
@@ -173,10 +159,16 @@ class Decoder:
 
     def __post_init__(self) -> None:
         serials = dict(self.serials or {})
-        for serial, plant_id in serials.items():
+        names = dict(self.names or {})
+        for serial, plant_id in (*serials.items(), *names.items()):
             if not isinstance(plant_id, str) or not PLANT_ID_RE.fullmatch(plant_id):
-                raise ConfigError(f"inverter serial {serial!r} maps to {plant_id!r}, which is "
+                raise ConfigError(f"inverter {serial!r} maps to {plant_id!r}, which is "
                                   f"not a plant_id (letters, digits, '-', '_'; at most 64)")
+        if self.max_payload_bytes < 1024:
+            raise ConfigError(f"the payload limit of {self.max_payload_bytes} bytes is too "
+                              f"small (at least 1 KiB)")
+        owners = [*serials.values(), *names.values()]
+        several = _several(owners)
         self.opendtu_prefix = _check_prefix("opendtu_prefix", self.opendtu_prefix)
         self.ahoy_prefix = _check_prefix("ahoy_prefix", self.ahoy_prefix)
         if self.opendtu_prefix is not None and self.opendtu_prefix == self.ahoy_prefix:
@@ -185,7 +177,24 @@ class Decoder:
             if prefix is not None and (prefix == CANONICAL_ROOT
                                        or prefix.startswith(CANONICAL_ROOT + "/")):
                 raise ConfigError(f"DTU base topic {prefix!r} lies under {CANONICAL_ROOT}/")
-        self._dtu = DtuAggregator(serials, int(self.partial_timeout_s * 1e9))
+        self._dtu = DtuAggregator(serials, int(self.partial_timeout_s * 1e9), names=names,
+                                  plants=self.plants, several=several)
+
+    @classmethod
+    def from_fleet(cls, fleet: Fleet | None, **kwargs: Any) -> Decoder:
+        """A decoder for ``fleet`` (its serials, names and plants); None: no fleet."""
+        if fleet is None:
+            return cls(**kwargs)
+        return cls(serials=fleet.inverter_serials(), names=fleet.inverter_names(),
+                   plants=frozenset(fleet.plant_ids), **kwargs)
+
+    def state(self) -> dict[str, int]:
+        """What the DTU decoders must remember across restarts (latest reading times)."""
+        return self._dtu.state()
+
+    def load_state(self, state: object) -> int:
+        """Restore :meth:`state`; returns the entries taken."""
+        return self._dtu.load_state(state)
 
     def subscriptions(self) -> list[str]:
         """Topic filters to subscribe to (QoS 1)."""
@@ -197,7 +206,8 @@ class Decoder:
         """Inverters with a DTU reading still being gathered."""
         return self._dtu.pending()
 
-    def decode(self, topic: str, payload: bytes, token: object, received_ns: int) -> Decoded:
+    def decode(self, topic: str, payload: bytes, token: object, received_ns: int,
+               retained: bool = False) -> Decoded:
         """Decode one message. Never raises.
 
         Parameters
@@ -208,6 +218,9 @@ class Decoder:
             Returned in :attr:`Decoded.tokens` once the message is accounted for.
         received_ns : int
             Local receive time [ns since the epoch].
+        retained : bool
+            The MQTT retain flag as delivered: a retained message replayed by the broker at
+            (re)subscription. It updates status only, never history.
         """
         try:
             if len(payload) > self.max_payload_bytes:
@@ -216,13 +229,15 @@ class Decoder:
                     f"{self.max_payload_bytes} (topic {excerpt(topic)})",
                     _topic_plant(topic))], [token])
             if topic.startswith("roshanai/"):
+                if retained:  # the gateway's last message, replayed: already known or lost
+                    return Decoded([], [], [token], stale=1)
                 return self._canonical(topic, payload, token)
             rest = _under(topic, self.opendtu_prefix)
             if rest is not None:
-                return self._dtu.feed_opendtu(rest, payload, token, received_ns)
+                return self._dtu.feed_opendtu(rest, payload, token, received_ns, retained)
             rest = _under(topic, self.ahoy_prefix)
             if rest is not None:
-                return self._dtu.feed_ahoy(rest, payload, token, received_ns)
+                return self._dtu.feed_ahoy(rest, payload, token, received_ns, retained)
             return Decoded([], [reject("bad_topic", f"unexpected topic {excerpt(topic)}")],
                            [token])
         except Exception as exc:  # never fatal: a bug here must not stop the bridge
@@ -319,6 +334,15 @@ class Decoder:
         return decoded
 
 
+def _several(owners: list[str]) -> frozenset[str]:
+    """Plants that own more than one gateway inverter."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for plant_id in owners:
+        (twice if plant_id in seen else seen).add(plant_id)
+    return frozenset(twice)
+
+
 def _under(topic: str, prefix: str | None) -> str | None:
     if prefix is None or not topic.startswith(prefix) or topic[len(prefix):len(prefix) + 1] != "/":
         return None
@@ -374,6 +398,7 @@ def _to_record(r: CanonicalReading, plant_id: str, where: str) -> TelemetryRecor
         ac_current_a=r.ac_current_a,
         ac_freq_hz=r.ac_freq_hz,
         energy_total_wh=r.energy_total_wh,
+        energy_today_wh=r.energy_today_wh,
         dc=() if not dc else tuple([DcString(d.v, d.a, d.w) for d in dc]),
         temp_c=r.temp_c,
         status=r.status,

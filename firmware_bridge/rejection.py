@@ -6,7 +6,7 @@ Shared by :mod:`firmware_bridge.decode`, :mod:`firmware_bridge.dtu` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from telemetry.record import TelemetryRecord
@@ -17,6 +17,7 @@ __all__ = [
     "PLANT_ID_RE",
     "REASONS",
     "Decoded",
+    "GatewayStatus",
     "Rejection",
     "excerpt",
     "reject",
@@ -92,6 +93,29 @@ def excerpt(value: object, limit: int = _EXCERPT_CHARS) -> str:
     return text if len(text) <= 2 * limit else text[:2 * limit] + "…"
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayStatus:
+    """What a gateway says of an inverter's state without a reading: OpenDTU's
+    ``status/reachable`` and ``status/producing``, AhoyDTU's ``available``.
+
+    Attributes
+    ----------
+    plant_id : str
+    inverter : str
+        The OpenDTU serial or AhoyDTU name.
+    state : str
+        ``producing``, ``starting``, ``standby`` or ``off`` (:data:`telemetry.record.STATUSES`).
+    live : bool
+        False for a retained message the broker replayed at subscription: the state may be
+        old, and it does not show that the gateway is online.
+    """
+
+    plant_id: str
+    inverter: str
+    state: str
+    live: bool = True
+
+
 @dataclass(slots=True)
 class Decoded:
     """Outcome of decoding one message (or of a flush).
@@ -105,14 +129,29 @@ class Decoded:
     tokens : list
         Tokens of inbound messages now fully accounted for: the caller acknowledges them once
         it has durably spooled ``records`` and ``rejections``.
+    statuses : list of GatewayStatus
+        Inverter states reported by DTU gateways (for the plant status).
+    stale : int
+        Messages or gathered readings that carried nothing new for history: a retained
+        message replayed at subscription, a DTU cycle without a newer timestamp (repeats,
+        zeroed runtime data), values without any timestamp.
+    unregistered : int
+        Messages of DTU inverters that are not in the fleet, dropped without a quarantine
+        entry (one entry per inverter and hour is made).
     """
 
     records: list[TelemetryRecord]
     rejections: list[Rejection]
     tokens: list[object]
+    statuses: list[GatewayStatus] = field(default_factory=list)
+    stale: int = 0
+    unregistered: int = 0
 
     def extend(self, other: Decoded) -> None:
         """Append another outcome to this one."""
         self.records += other.records
         self.rejections += other.rejections
         self.tokens += other.tokens
+        self.statuses += other.statuses
+        self.stale += other.stale
+        self.unregistered += other.unregistered

@@ -26,16 +26,18 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from firmware_bridge.rejection import GatewayStatus
 from telemetry.lineprotocol import format_point
 from telemetry.registry import Fleet
 from telemetry.schema import MEASUREMENT_PLANT_STATUS
 
-__all__ = ["MEASUREMENT_PLANT_STATUS", "ExpectedPower", "PlantState", "StatusTracker"]
+__all__ = ["MEASUREMENT_PLANT_STATUS", "ExpectedPower", "InverterState", "PlantState",
+           "StatusTracker"]
 
 log = logging.getLogger("roshanai.bridge.status")
 
@@ -107,6 +109,20 @@ class ExpectedPower:
 
 
 @dataclass
+class InverterState:
+    """One gateway inverter of a plant that has several (or whose gateway reports its state)."""
+
+    last_ts_ns: int = 0
+    ac_power_w: float | None = None
+    energy_total_wh: float | None = None
+    state: str = ""
+
+
+#: Gateway inverter states, the plant's being the first one any of its inverters is in.
+_STATE_ORDER = ("producing", "starting", "standby", "off")
+
+
+@dataclass
 class PlantState:
     """What the bridge knows of one plant now."""
 
@@ -129,6 +145,7 @@ class PlantState:
     will_offline: bool = False
     published: str = ""
     published_ns: int = 0
+    inverters: dict[str, InverterState] = field(default_factory=dict)
 
 
 class StatusTracker:
@@ -189,30 +206,43 @@ class StatusTracker:
             st = self._state(rec.plant_id)
             st.last_seen_ns = max(st.last_seen_ns, now_ns)
             st.will_offline = False
+            # A plant with several gateway inverters: each has its own counter and power.
+            sub = None if rec.inverter is None else st.inverters.setdefault(rec.inverter,
+                                                                           InverterState())
+            last_ts_ns = st.last_ts_ns if sub is None else sub.last_ts_ns
+            counter = st.energy_total_wh if sub is None else sub.energy_total_wh
             day = _local_day(rec.ts_ns)
-            newer = rec.ts_ns > st.last_ts_ns
+            newer = rec.ts_ns > last_ts_ns
             if rec.energy_total_wh is not None:
-                if day != st.today and newer:
+                if day != st.today and newer and rec.ts_ns > st.last_ts_ns:
                     st.today, st.energy_today_wh = day, 0.0
-                if (newer and not reset and st.energy_total_wh is not None
-                        and day == st.today):
-                    st.energy_today_wh += max(0.0, rec.energy_total_wh - st.energy_total_wh)
+                if newer and not reset and counter is not None and day == st.today:
+                    st.energy_today_wh += max(0.0, rec.energy_total_wh - counter)
                 if newer:
-                    st.energy_total_wh = rec.energy_total_wh
+                    if sub is None:
+                        st.energy_total_wh = rec.energy_total_wh
+                    else:
+                        sub.energy_total_wh = rec.energy_total_wh
             if not newer:
                 return  # a late backfill reading: counted in energy above, not the current state
-            st.last_ts_ns = rec.ts_ns
-            st.ac_power_w = rec.ac_power_w
-            st.inverter_status = rec.status or st.inverter_status
+            if sub is None:
+                st.ac_power_w = rec.ac_power_w
+                st.inverter_status = rec.status or st.inverter_status
+            else:
+                sub.last_ts_ns, sub.ac_power_w = rec.ts_ns, rec.ac_power_w
+                sub.state = rec.status or sub.state
+                st.ac_power_w = sum(i.ac_power_w or 0.0 for i in st.inverters.values())
+                st.inverter_status = _plant_state(st) or st.inverter_status
+            st.last_ts_ns = max(st.last_ts_ns, rec.ts_ns)
             st.alarm_code = int(rec.alarm_code or 0)
             expected = self.expected.get(rec.plant_id, rec.ts_ns) if self.expected else None
             st.expected_ac_power_w = expected
-            daylight = (expected is not None and rec.ac_power_w is not None and st.rating_w
+            daylight = (expected is not None and st.ac_power_w is not None and st.rating_w
                         and expected > 0.1 * st.rating_w)
             if not daylight:
                 st.underperforming = False  # nothing to expect at night or dawn
                 return
-            index = max(0.0, float(rec.ac_power_w)) / float(expected)  # type: ignore[arg-type]
+            index = max(0.0, float(st.ac_power_w)) / float(expected)  # type: ignore[arg-type]
             gap_ns = rec.ts_ns - st.index_ts_ns
             if not st.index_ts_ns or gap_ns > self.window_ns:
                 st.index_ewma, st.index_n = index, 1  # a new day or after a long silence
@@ -222,6 +252,28 @@ class StatusTracker:
                 st.index_n += 1
             st.index_ts_ns = rec.ts_ns
             st.underperforming = st.index_n >= 3 and st.index_ewma < self.ratio
+
+    def gateway(self, status: GatewayStatus, now_ns: int) -> None:
+        """An inverter state a DTU gateway reported (reachable/producing, available), with or
+        without values after it: it shows at once in the plant's status."""
+        with self._lock:
+            st = self._state(status.plant_id)
+            if status.live:
+                st.last_seen_ns = max(st.last_seen_ns, now_ns)
+                st.will_offline = False
+            elif st.last_seen_ns:
+                return  # a replay of the broker's retained copy: we have heard newer
+            sub = st.inverters.setdefault(status.inverter, InverterState())
+            sub.state = status.state
+            if status.state in ("standby", "off"):
+                sub.ac_power_w = 0.0  # not producing: the last reading's power is history
+            if any(i.last_ts_ns for i in st.inverters.values()):
+                st.ac_power_w = sum(i.ac_power_w or 0.0 for i in st.inverters.values())
+            elif status.state in ("standby", "off"):
+                st.ac_power_w = 0.0
+            st.inverter_status = _plant_state(st) or st.inverter_status
+            if st.ac_power_w == 0.0:
+                st.underperforming = False
 
     def will(self, plant_id: str, payload: bytes) -> None:
         """A gateway's availability message (its last will says ``offline``)."""
@@ -284,6 +336,12 @@ class StatusTracker:
                         st.published = ""
                         log.debug("status publish failed: %s", exc)
         return lines
+
+
+def _plant_state(st: PlantState) -> str:
+    """The state of a plant from its gateway inverters' ('' if none is known)."""
+    states = {i.state for i in st.inverters.values()}
+    return next((s for s in _STATE_ORDER if s in states), "")
 
 
 def _local_day(ts_ns: int) -> str:

@@ -16,6 +16,7 @@ ac_freq_hz         0 (inverter off) or 45 … 55 Hz
 dc voltage_v       0 … 1000 V
 temp_c             −40 … 120 °C
 energy_total_wh    0 … 1e10 Wh
+energy_today_wh    0 … 1e10 Wh
 rssi_dbm           −150 … 0 dBm
 ac_current_a       −1000 … 1000 A (dc current_a: finite)
 seq, alarm_code    int64
@@ -36,7 +37,7 @@ from firmware_bridge.points import MAX_DC_STRINGS
 from firmware_bridge.rejection import PLANT_ID_RE, Rejection, excerpt, reject
 from telemetry.record import STATUSES, TelemetryRecord
 from telemetry.registry import Fleet
-from telemetry.schema import REGISTRY_TAGS, TAG_PLANT_ID
+from telemetry.schema import REGISTRY_TAGS, TAG_INVERTER, TAG_PLANT_ID
 
 __all__ = ["Checked", "Validator"]
 
@@ -49,11 +50,12 @@ _RANGES: Final = (
     ("ac_voltage_v", 0.0, 300.0),
     ("temp_c", -40.0, 120.0),
     ("energy_total_wh", 0.0, 1e10),
+    ("energy_today_wh", 0.0, 1e10),
     ("rssi_dbm", -150.0, 0.0),
     ("ac_current_a", -1000.0, 1000.0),
 )
 _FLOAT_FIELDS: Final = ("ac_power_w", "ac_voltage_v", "ac_current_a", "ac_freq_hz",
-                        "energy_total_wh", "temp_c", "rssi_dbm")
+                        "energy_total_wh", "energy_today_wh", "temp_c", "rssi_dbm")
 #: What line protocol or a reader of tags cannot take in a registry label.
 _UNSAFE_TAG_CHARS: Final = re.compile(r"[\x00-\x1f\x7f\\\"]")
 
@@ -67,7 +69,7 @@ class Checked:
     record : TelemetryRecord
     tags : dict of str to str
         ``plant_id`` and the registry tags (:data:`telemetry.schema.REGISTRY_TAGS`) of the
-        plant; empty registry values are left out.
+        plant; empty registry values are left out; ``inverter`` when the record names one.
     counter_reset : bool
         ``energy_total_wh`` is below that of the plant's latest earlier reading.
     """
@@ -162,9 +164,18 @@ class Validator:
             return problem
         counter_reset = False
         energy = record.energy_total_wh
+        tags = dict(plant.tags)
+        inverter = record.inverter
+        if inverter is not None:
+            # Each of a plant's gateway inverters has its own series and energy counter.
+            if not isinstance(inverter, str) or _UNSAFE_TAG_CHARS.search(inverter) \
+                    or not inverter.strip():
+                return reject("bad_tag", f"inverter {excerpt(inverter)} cannot be a tag", plant_id)
+            tags[TAG_INVERTER] = inverter
         if energy is not None:
-            counter_reset = self._counter(plant_id, record.ts_ns, energy)
-        return Checked(record, dict(plant.tags), counter_reset)
+            key = plant_id if inverter is None else f"{plant_id}/{inverter}"
+            counter_reset = self._counter(key, record.ts_ns, energy)
+        return Checked(record, tags, counter_reset)
 
     def _ranges(self, r: TelemetryRecord, plant: _Plant, now_ns: int) -> Rejection | None:
         pid = r.plant_id

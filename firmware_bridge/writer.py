@@ -62,17 +62,21 @@ class Writer:
     max_backoff_s : float
         Ceiling of the exponential backoff between retries [s].
     on_stored : callable, optional
-        Called with the number of lines confirmed after each successful request.
+        Called with the lines confirmed after each successful request.
+    on_quarantined : callable, optional
+        Called with the lines the server refused (moved to the quarantine).
     """
 
     def __init__(self, spool: Spool, store: InfluxStore, *, batch_lines: int = 5000,
                  max_backoff_s: float = 30.0,
-                 on_stored: Callable[[int], None] | None = None) -> None:
+                 on_stored: Callable[[list[str]], None] | None = None,
+                 on_quarantined: Callable[[list[str]], None] | None = None) -> None:
         self.spool = spool
         self.store = store
         self.batch_lines = int(batch_lines)
         self.max_backoff_s = float(max_backoff_s)
         self.on_stored = on_stored
+        self.on_quarantined = on_quarantined
         self.stats = WriterStats()
         self._failures = 0
 
@@ -97,8 +101,9 @@ class Writer:
         """Write ``batch``; split on 413, bisect on bad points. Returns lines stored."""
         with self.stats.lock:
             self.stats.requests += 1
+        lines = [line for _, line in batch]
         try:
-            self.store.write_lines([line for _, line in batch])
+            self.store.write_lines(lines)
         except PayloadTooLarge:
             if len(batch) == 1:
                 self._quarantine(batch, "single line larger than the server accepts (HTTP 413)")
@@ -124,7 +129,7 @@ class Writer:
         with self.stats.lock:
             self.stats.stored += len(batch)
         if self.on_stored is not None:
-            self.on_stored(len(batch))
+            self.on_stored(lines)
         return len(batch)
 
     def _quarantine(self, batch: list[tuple[int, str]], reason: str) -> None:
@@ -132,6 +137,8 @@ class Writer:
         self.spool.reject(batch, "rejected_by_store", detail)
         with self.stats.lock:
             self.stats.rejected += len(batch)
+        if self.on_quarantined is not None:
+            self.on_quarantined([line for _, line in batch])
         log.warning("InfluxDB refused %d line(s); quarantined: %s", len(batch), detail)
 
     def run(self, stop: threading.Event, *, idle_wait_s: float = 0.05,

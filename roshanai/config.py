@@ -64,6 +64,9 @@ class Settings:
         MQTT client id of the bridge (fixed, so its persistent session survives restarts).
     fleet : str or None
         Fleet file used by the bridge and emulator.
+    max_payload_kb : str
+        Largest MQTT payload the bridge reads [KiB] (an integer; default 1024). Keep it at or
+        below the broker's limit (``max_packet_size``).
     timezone : str
         Zone for days, months and reports (IANA name).
     out_dir : str
@@ -86,8 +89,14 @@ class Settings:
     state_dir: str = "roshanai-state"
     client_id: str = ""
     fleet: str | None = None
+    max_payload_kb: str = "1024"
     timezone: str = "Asia/Tehran"
     out_dir: str = "roshanai-out"
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """:attr:`max_payload_kb` in bytes."""
+        return int(self.max_payload_kb) * 1024
 
     def as_dict(self) -> dict[str, Any]:
         """Settings as a plain dict (secrets included: do not print it)."""
@@ -218,6 +227,13 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"influx_db {s.influx_db!r} is not a valid database name")
     if any(c in s.client_id for c in "+#/") or len(s.client_id) > 128:
         raise ConfigError(f"client_id {s.client_id!r} must not contain '+', '#' or '/'")
+    try:
+        kb = int(s.max_payload_kb)
+    except ValueError:
+        kb = 0
+    if not 1 <= kb <= 262_143:  # MQTT's largest packet is 256 MiB
+        raise ConfigError(f"max_payload_kb {s.max_payload_kb!r} must be a whole number of KiB "
+                          f"from 1 to 262143")
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -69,6 +69,9 @@ class TelemetryRecord(msgspec.Struct, frozen=True, kw_only=True):
         Grid-side voltage [V], current [A] and frequency [Hz].
     energy_total_wh : float or None
         Lifetime AC energy counter [Wh].
+    energy_today_wh : float or None
+        The inverter's own counter of today's AC energy [Wh] (OpenDTU ``yieldday``, AhoyDTU
+        ``YieldDay``); it restarts at 0 each day.
     dc : tuple of DcString
         DC inputs.
     temp_c : float or None
@@ -79,6 +82,10 @@ class TelemetryRecord(msgspec.Struct, frozen=True, kw_only=True):
         Inverter alarm/fault code; 0 = none.
     rssi_dbm : float or None
         Gateway radio signal strength [dBm].
+    inverter : str or None
+        The gateway inverter (OpenDTU serial, AhoyDTU name) of a plant that lists more than one
+        in the fleet; it becomes the point's ``inverter`` tag so that the inverters' readings
+        stay apart. None for a plant with one inverter.
     """
 
     plant_id: str
@@ -89,11 +96,13 @@ class TelemetryRecord(msgspec.Struct, frozen=True, kw_only=True):
     ac_current_a: float | None = None
     ac_freq_hz: float | None = None
     energy_total_wh: float | None = None
+    energy_today_wh: float | None = None
     dc: tuple[DcString, ...] = ()
     temp_c: float | None = None
     status: str | None = None
     alarm_code: int | None = None
     rssi_dbm: float | None = None
+    inverter: str | None = None
 
     @property
     def time(self) -> datetime:

@@ -8,8 +8,11 @@ the device's ``ts``; measurement ``bridge`` with tag ``instance`` and cumulative
 Measurements
 ------------
 inverter
-    Live telemetry, one point per reading. Tags: ``plant_id``, ``province``.
-    Fields: see :data:`INVERTER_FIELDS` (units in the names); DC inputs as ``dc1_voltage_v``,
+    Live telemetry, one point per reading. Tags: ``plant_id``, ``province``; and
+    ``inverter`` (the OpenDTU serial or AhoyDTU name) on the readings of a plant that lists
+    more than one gateway inverter in the fleet, one series per inverter (sum them for the
+    plant). Fields: see :data:`INVERTER_FIELDS` (units in the names; ``energy_today_wh`` is the
+    inverter's own day counter, sent by OpenDTU and AhoyDTU); DC inputs as ``dc1_voltage_v``,
     ``dc1_current_a``, ``dc1_power_w``, ``dc2_...`` (numbered from 1 in payload order); and
     ``counter_reset=true`` on the one reading whose lifetime energy counter went backwards.
 bridge
@@ -116,6 +119,7 @@ __all__ = [
     "REGISTRY_TAGS",
     "SIM_YEAR_FIELDS",
     "TAG_HIJRI_MONTH",
+    "TAG_INVERTER",
     "TAG_MONTH",
     "TAG_PLANT_ID",
     "TAG_RUN_ID",
@@ -138,6 +142,8 @@ MEASUREMENT_OUTAGE_HEATMAP = "sim_outage_heatmap"
 MEASUREMENT_BATTERY_SIZING = "sim_battery_sizing"
 
 TAG_PLANT_ID = "plant_id"
+#: Tag of the gateway inverter on readings of plants with several (see ``inverter`` above).
+TAG_INVERTER = "inverter"
 #: Tags of the simulation measurements (see the module docstring).
 TAG_RUN_ID = "run_id"
 TAG_WEATHER = "weather"
@@ -154,6 +160,7 @@ INVERTER_FIELDS: dict[str, type] = {
     "ac_current_a": float,
     "ac_freq_hz": float,
     "energy_total_wh": float,
+    "energy_today_wh": float,
     "temp_c": float,
     "status": str,
     "alarm_code": int,

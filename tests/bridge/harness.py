@@ -57,12 +57,18 @@ BASE_MS = (int(time.time() * 1000) - 2 * 86_400_000) // 3_600_000 * 3_600_000
 validator's window: not in the future, not older than 400 days). [ms since the epoch]"""
 
 
+#: OpenDTU serial of the second plant (its gateway is an OpenDTU).
+DTU_SERIAL = "114190000002"
+
+
 def write_fleet(path: Path, plants: Sequence[str] = PLANTS) -> Path:
-    """Write the test fleet CSV (provinces cycle through :data:`PROVINCES`)."""
-    rows = ["plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province"]
+    """Write the test fleet CSV (provinces cycle through :data:`PROVINCES`; the second plant
+    has the OpenDTU inverter :data:`DTU_SERIAL`)."""
+    rows = ["plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province,"
+            "inverter_serial"]
     for k, pid in enumerate(plants):
         province = PROVINCES[k % len(PROVINCES)]
-        rows.append(f'{pid},35.7,51.4,5,5,30,180,"{province}"')
+        rows.append(f'{pid},35.7,51.4,5,5,30,180,"{province}",{DTU_SERIAL if k == 1 else ""}')
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 

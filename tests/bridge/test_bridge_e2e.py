@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
 from firmware_bridge.spool import Spool
 from tests.bridge.harness import (
     BASE_MS,
@@ -330,8 +331,8 @@ def _bad_inputs() -> list[tuple[str, str, bytes]]:
                                                "ac_power_w": 1.0}).encode()),
         ("future_ts", *_one(ts=now_ms + 86_400_000, ac_power_w=1.0)),
         ("future_ts", *_one(ts="2099-01-01T00:00:00Z", ac_power_w=1.0)),
-        ("oversized", TOPIC1, b'{"v": 1, "plant_id": "E2E-0001", "pad": "' + b"x" * 70_000
-         + b'"}'),
+        ("oversized", TOPIC1, b'{"v": 1, "plant_id": "E2E-0001", "pad": "'
+         + b"x" * (DEFAULT_MAX_PAYLOAD_BYTES + 1000) + b'"}'),
         ("bad_tag", "roshanai/v1/E2E,0001/telemetry", b'{"v": 1, "ts": 1, "ac_power_w": 1}'),
         ("bad_tag", "roshanai/v1/E2E 0001/telemetry", b'{"v": 1, "ts": 1, "ac_power_w": 1}'),
         ("bad_tag", "roshanai/v1/E2E=0001/telemetry", b'{"v": 1, "ts": 1, "ac_power_w": 1}'),
@@ -433,7 +434,8 @@ def test_every_bad_input_is_quarantined_and_nothing_injected(
         assert e.detail
         assert "\n" not in e.detail
     assert {e.topic for e in by_reason["bad_tag"]} == {t for r, t, _ in bad if r == "bad_tag"}
-    assert {e.plant_id for e in by_reason["unknown_plant"]} == {"ZZZ-9999", "114190000001", None}
+    # A serial or name the fleet does not list names no plant.
+    assert {e.plant_id for e in by_reason["unknown_plant"]} == {"ZZZ-9999", None}
     oversized = by_reason["oversized"][0]
     assert oversized.topic == TOPIC1
     assert len(oversized.payload) <= 64 * 1024

@@ -20,6 +20,7 @@ import pytest
 
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.mqtt import MqttLink
+from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
 from firmware_bridge.spool import Spool
 from telemetry.influx import InfluxStore
 from telemetry.registry import read_fleet
@@ -271,7 +272,7 @@ BAD = [
     ("future_ts", "THR-000001", b'{"v": 1, "plant_id": "THR-000001", '
                                 b'"ts": "2099-01-01T00:00:00Z", "ac_power_w": 100.0}'),
     ("oversized", "THR-000001", b'{"v": 1, "plant_id": "THR-000001", "pad": "'
-                                + b"x" * 70_000 + b'"}'),
+                                + b"x" * (DEFAULT_MAX_PAYLOAD_BYTES + 1000) + b'"}'),
     ("bad_tag", "bad,id", b'{"v": 1, "plant_id": "bad,id", "ts": 1782896400000}'),
     ("bad_tag", "bad id=1", b'{"v": 1, "plant_id": "bad id=1", "ts": 1782896400000}'),
     ("bad_tag", 'q"uote', b'{"v": 1, "plant_id": "q\\"uote", "ts": 1782896400000}'),

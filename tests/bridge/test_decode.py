@@ -1,4 +1,5 @@
-"""Decoders: canonical JSON, OpenDTU and AhoyDTU → records; every bad-input class → a reason.
+"""Decoders: canonical JSON (and, in the property tests, every layout) → records; every
+bad-input class → a reason. The OpenDTU/AhoyDTU semantics are in ``test_dtu.py``.
 
 Golden cases name the reason code each kind of bad input gets; property tests feed arbitrary
 topics and bytes and check the decoder never raises and accounts for every message once.
@@ -12,11 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge.decode import REASONS, Decoded, Decoder, Rejection, serials_from_fleet
+from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES, REASONS, Decoded, Decoder, Rejection
 from firmware_bridge.rejection import DETAIL_MAX_CHARS
 from telemetry.errors import ConfigError
 from telemetry.record import DcString, TelemetryRecord
-from telemetry.registry import parse_fleet
 
 NOW = 1_782_896_400_000_000_000  # 2026-07-01T09:00:00Z [ns]
 TS_MS = NOW // 1_000_000
@@ -184,7 +184,8 @@ GOLDEN = [
     ("non-UTF-8 payload", TOPIC, b"\xff\xfe{}", "non_utf8", "\\xff"),
     ("non-UTF-8 inside a string", TOPIC, b'{"v": 1, "ts": %d, "status": "\xc3("}' % TS_MS,
      "non_utf8", "byte"),
-    ("oversized payload", TOPIC, b" " * (64 * 1024 + 1), "oversized", "65537"),
+    ("oversized payload", TOPIC, b" " * (DEFAULT_MAX_PAYLOAD_BYTES + 1), "oversized",
+     str(DEFAULT_MAX_PAYLOAD_BYTES + 1)),
 ]
 
 
@@ -243,243 +244,6 @@ def test_configuration_errors(kwargs: dict) -> None:
         Decoder(**kwargs)
 
 
-FLEET_CSV = """\
-plant_id,latitude,longitude,altitude_m,province,dc_kwp,ac_kw,tilt_deg,azimuth_deg,inverter_serial
-ZNJ-000123,36.67,48.48,1660,Zanjan,5.0,5.0,30,180,114190641177
-ZNJ-000124,36.67,48.48,1660,Zanjan,5.0,5.0,30,180,
-THR-000001,35.7,51.4,1190,Tehran,5.0,5.0,30,180,116180000001;116180000002
-"""
-
-
-def test_serials_from_fleet() -> None:
-    assert serials_from_fleet(parse_fleet(FLEET_CSV)) == {
-        "114190641177": "ZNJ-000123", "116180000001": "THR-000001",
-        "116180000002": "THR-000001"}
-    with pytest.raises(ConfigError, match="114190641177"):
-        serials_from_fleet(parse_fleet(FLEET_CSV.replace("116180000001", "114190641177")))
-
-
-# -- OpenDTU ------------------------------------------------------------------------------------
-
-SERIAL = "114190641177"
-S = 1_000_000_000
-
-
-def feed(decoder: Decoder, messages: list[tuple[str, str]], start_ns: int = NOW) -> Decoded:
-    """Feed messages 1 ms apart, token = index; return everything decoded."""
-    total = Decoded([], [], [])
-    for i, (topic, payload) in enumerate(messages):
-        total.extend(decoder.decode(topic, payload.encode(), i, start_ns + i * 1_000_000))
-    return total
-
-
-def opendtu_cycle(last_update_s: int, power_w: float, *, values: bool = True,
-                  serial: str = SERIAL) -> list[tuple[str, str]]:
-    """One publish interval of OpenDTU (MqttHandleInverter::loop order)."""
-    p = f"solar/{serial}"
-    head = [(f"{p}/name", "HM-800"), (f"{p}/status/limit_relative", "100.00"),
-            (f"{p}/status/reachable", "1"), (f"{p}/status/producing", "1"),
-            (f"{p}/status/last_update", str(last_update_s))]
-    if not values:
-        return head
-    return [
-        *head,
-        (f"{p}/0/current", "2.66"), (f"{p}/0/efficiency", "95.1"), (f"{p}/0/frequency", "50.01"),
-        (f"{p}/0/power", str(power_w)), (f"{p}/0/powerdc", "640"),
-        (f"{p}/0/temperature", "41.5"), (f"{p}/0/voltage", "229.1"),
-        (f"{p}/0/yieldday", "216"), (f"{p}/0/yieldtotal", "1234.567"),
-        (f"{p}/1/name", "east"), (f"{p}/1/current", "9.1"), (f"{p}/1/power", "330.2"),
-        (f"{p}/1/voltage", "36.3"), (f"{p}/1/yieldtotal", "600.1"), (f"{p}/2/current", "8.5"),
-        (f"{p}/2/power", "310.0"), (f"{p}/2/voltage", "36.5"), (f"{p}/2/irradiation", "70"),
-        ("solar/dtu/uptime", "1234"), ("solar/ac/power", "612"),
-    ]
-
-
-def test_opendtu_cycle_to_one_record() -> None:
-    decoder = Decoder(serials={SERIAL: PLANT})
-    ts0 = NOW // S - 5
-    messages = opendtu_cycle(ts0, 612.3) + opendtu_cycle(ts0 + 5, 700.0)
-    first_len = len(opendtu_cycle(ts0, 612.3))
-    out = feed(decoder, messages)
-    assert out.rejections == []
-    assert out.records == [TelemetryRecord(
-        plant_id=PLANT, ts_ns=ts0 * S, ac_power_w=612.3, ac_voltage_v=229.1,
-        ac_current_a=2.66, ac_freq_hz=50.01, energy_total_wh=1234567.0,
-        dc=(DcString(36.3, 9.1, 330.2), DcString(36.5, 8.5, 310.0)), temp_c=41.5,
-        status="producing")]
-    # Everything of the first cycle is accounted for; the second cycle's values are held.
-    assert set(range(first_len)) <= set(out.tokens)
-    held = [i for i in range(len(messages)) if i not in out.tokens]
-    assert held
-    assert min(held) >= first_len
-    second = decoder.flush(NOW + 60 * S)
-    assert [r.ts_ns for r in second.records] == [(ts0 + 5) * S]
-    assert sorted(out.tokens + second.tokens) == list(range(len(messages)))
-    assert decoder.pending() == 0
-
-
-def test_opendtu_tokens_held_until_the_reading_completes() -> None:
-    decoder = Decoder()
-    p = f"solar/{PLANT}"
-    assert decoder.decode(f"{p}/status/last_update", str(NOW // S).encode(), "a", NOW).tokens == []
-    assert decoder.decode(f"{p}/0/power", b"100", "b", NOW).tokens == []
-    assert decoder.decode(f"{p}/name", b"x", "c", NOW).tokens == ["c"]  # not part of a reading
-    assert decoder.flush(NOW + 4 * S).tokens == []  # not old enough yet
-    done = decoder.flush(NOW + 5 * S)
-    assert done.tokens == ["a", "b"]
-    assert [(r.plant_id, r.ts_ns, r.ac_power_w) for r in done.records] == [(PLANT, NOW, 100.0)]
-
-
-def test_opendtu_without_last_update_uses_receive_time() -> None:
-    decoder = Decoder()
-    decoder.decode(f"solar/{PLANT}/0/power", b"5", 0, NOW + 987_654_321)
-    out = decoder.flush(0, force=True)
-    assert [r.ts_ns for r in out.records] == [NOW]
-
-
-def test_opendtu_repeated_field_starts_a_new_reading() -> None:
-    decoder = Decoder()
-    out = feed(decoder, [(f"solar/{PLANT}/0/power", "1"), (f"solar/{PLANT}/0/voltage", "230"),
-                         (f"solar/{PLANT}/0/power", "2")])
-    assert [(r.ac_power_w, r.ac_voltage_v) for r in out.records] == [(1.0, 230.0)]
-    assert out.tokens == [0, 1]
-
-
-def test_opendtu_night_status_only_is_released_without_record() -> None:
-    decoder = Decoder(serials={SERIAL: PLANT})
-    out = feed(decoder, opendtu_cycle(NOW // S, 0, values=False)
-               + opendtu_cycle(NOW // S, 0, values=False))
-    flushed = decoder.flush(NOW + 10 * S)
-    assert out.records == flushed.records == []
-    assert sorted(out.tokens + flushed.tokens) == list(range(10))
-
-
-def test_opendtu_status_mapping() -> None:
-    decoder = Decoder()
-    p = f"solar/{PLANT}"
-    feed(decoder, [(f"{p}/status/reachable", "0"), (f"{p}/status/producing", "0"),
-                   (f"{p}/0/power", "0")])
-    assert decoder.flush(0, force=True).records[0].status == "off"
-    feed(decoder, [(f"{p}/status/reachable", "1"), (f"{p}/status/producing", "0"),
-                   (f"{p}/0/power", "0")])
-    assert decoder.flush(0, force=True).records[0].status == "standby"
-
-
-def test_opendtu_unmapped_serial_is_taken_as_plant_id() -> None:
-    # The validator then refuses it as unknown_plant unless the fleet has such a plant.
-    decoder = Decoder(serials={SERIAL: PLANT})
-    out = feed(decoder, opendtu_cycle(NOW // S, 10, serial="999999999999"))
-    out.extend(decoder.flush(0, force=True))
-    assert [r.plant_id for r in out.records] == ["999999999999"]
-
-
-def test_dtu_name_that_is_no_plant_id() -> None:
-    decoder = Decoder(serials={SERIAL: PLANT})
-    messages = ahoy_cycle("garage, left", NOW // S, 10, as_json=False)
-    out = feed(decoder, messages)
-    assert out.records == []
-    assert [r.reason for r in out.rejections] == ["unknown_plant"]
-    assert "'garage, left'" in out.rejections[0].detail
-    assert out.rejections[0].plant_id is None
-    assert sorted(out.tokens) == list(range(len(messages)))
-
-
-@pytest.mark.parametrize(("value", "reason"), [
-    ("abc", "bad_schema"), ("nan", "non_finite"), ("inf", "non_finite"), ("-Infinity",
-                                                                         "non_finite"),
-    ("1e999", "non_finite"), ("1_000", "bad_schema"), ("", "bad_schema"), ("\xff", "bad_schema"),
-])
-def test_opendtu_bad_value(value: str, reason: str) -> None:
-    decoder = Decoder(serials={SERIAL: PLANT})
-    rejection = only_rejection(decoder.decode(f"solar/{SERIAL}/0/power", value.encode(), "t",
-                                              NOW))
-    well_formed(rejection)
-    assert (rejection.reason, rejection.plant_id) == (reason, PLANT)
-    assert decoder.pending() == 0
-
-
-def test_opendtu_last_update_zero_means_no_statistics() -> None:
-    decoder = Decoder()
-    assert decoder.decode(f"solar/{PLANT}/status/last_update", b"0", "t", NOW).tokens == ["t"]
-    assert decoder.pending() == 0
-
-
-# -- AhoyDTU ------------------------------------------------------------------------------------
-
-
-def ahoy_cycle(name: str, ts_s: int, power_w: float, *, as_json: bool) -> list[tuple[str, str]]:
-    """One publish of AhoyDTU (pubMqttIvData order), topic-per-value or JSON per channel."""
-    p = f"inverter/{name}"
-    head = [(f"{p}/available", "2"), (f"{p}/last_success", str(ts_s))]
-    tail = [(f"{p}/radio_stat", '{"tx":1,"success":1}'), ("inverter/total/P_AC", str(power_w))]
-    ch0 = {"U_AC": 229.5, "I_AC": 2.1, "P_AC": power_w, "F_AC": 49.98, "PF_AC": 1,
-           "Temp": 35.2, "YieldTotal": 1.005, "YieldDay": 300, "P_DC": 500, "Efficiency": 95}
-    ch1 = {"U_DC": 33.1, "I_DC": 7.7, "P_DC": 255.1, "YieldDay": 150, "Irradiation": 60}
-    ch2 = {"U_DC": 33.4, "I_DC": 7.5, "P_DC": 250.5}
-    if as_json:
-        body = [(f"{p}/ch{n}", json.dumps(ch | {"ts": ts_s})) for n, ch in enumerate([ch0, ch1,
-                                                                                     ch2])]
-    else:
-        body = [(f"{p}/ch{n}/{k}", str(v)) for n, ch in enumerate([ch0, ch1, ch2])
-                for k, v in ch.items()]
-    return head + body + tail
-
-
-@pytest.mark.parametrize("as_json", [False, True])
-def test_ahoy_cycle_to_one_record(as_json: bool) -> None:
-    decoder = Decoder(serials={"HM-600 roof": PLANT})
-    ts0 = NOW // S
-    messages = ahoy_cycle("HM-600 roof", ts0, 480.0, as_json=as_json)
-    out = feed(decoder, messages)
-    assert out.rejections == []
-    assert out.records == [TelemetryRecord(
-        plant_id=PLANT, ts_ns=NOW, ac_power_w=480.0, ac_voltage_v=229.5, ac_current_a=2.1,
-        ac_freq_hz=49.98, energy_total_wh=1005.0, temp_c=35.2, status="producing",
-        dc=(DcString(33.1, 7.7, 255.1), DcString(33.4, 7.5, 250.5)))]
-    assert sorted(out.tokens) == list(range(len(messages)))  # radio_stat completes it
-    assert decoder.pending() == 0
-
-
-def test_ahoy_json_new_ts_starts_a_new_reading() -> None:
-    decoder = Decoder()
-    out = feed(decoder, [(f"inverter/{PLANT}/ch0", json.dumps({"P_AC": 1, "ts": NOW // S})),
-                         (f"inverter/{PLANT}/ch0", json.dumps({"P_AC": 2, "ts": NOW // S + 5}))])
-    out.extend(decoder.flush(0, force=True))
-    assert [(r.ts_ns, r.ac_power_w) for r in out.records] == [(NOW, 1.0), (NOW + 5 * S, 2.0)]
-
-
-@pytest.mark.parametrize(("payload", "reason"), [
-    (b"{", "bad_schema"), (b'{"P_AC": "x"}', "bad_schema"), (b'{"P_AC": 1e999}', "non_finite"),
-    (b'{"P_AC": 1, "ts": 3}', "bad_schema"), (b"[1]", "bad_schema"),
-])
-def test_ahoy_json_bad(payload: bytes, reason: str) -> None:
-    rejection = only_rejection(Decoder().decode(f"inverter/{PLANT}/ch0", payload, "t", NOW))
-    well_formed(rejection)
-    assert rejection.reason == reason
-
-
-def test_ahoy_status_mapping_is_sticky() -> None:
-    decoder = Decoder()
-    p = f"inverter/{PLANT}"
-    feed(decoder, [(f"{p}/available", "0"), (f"{p}/ch0/P_AC", "0"), (f"{p}/radio_stat", "{}"),
-                   (f"{p}/ch0/P_AC", "0"), (f"{p}/radio_stat", "{}")])
-    assert decoder.pending() == 0
-    out = feed(decoder, [(f"{p}/available", "4"), (f"{p}/ch0/P_AC", "1"),
-                         (f"{p}/radio_stat", "{}")])
-    assert [r.status for r in out.records] == ["standby"]
-
-
-def test_ignored_topics_are_acknowledged_at_once() -> None:
-    decoder = Decoder()
-    for topic in ["solar/dtu/ip", "solar/ac/yieldtotal", "solar/123/device/hwversion",
-                  "solar/123/cmd/limit_persistent_relative", "inverter/uptime",
-                  "inverter/total/P_AC", "inverter/x/alarm/cnt", "inverter/x/firmware",
-                  "inverter/x/ch0/YieldDay", "inverter/x/ch0/ALARM_MES_ID", "solar/123/0/yieldday"]:
-        out = decoder.decode(topic, b"1", topic, NOW)
-        assert out == Decoded([], [], [topic]), topic
-    assert decoder.pending() == 0
-
-
 # -- properties ---------------------------------------------------------------------------------
 
 _topic_parts = st.sampled_from(["roshanai", "v1", "v2", "telemetry", PLANT, "solar", "inverter",
@@ -508,7 +272,7 @@ payloads = st.one_of(
 @given(messages=st.lists(st.tuples(topics, payloads), min_size=1, max_size=8))
 def test_decode_never_raises_and_accounts_for_every_message(
         messages: list[tuple[str, bytes]]) -> None:
-    decoder = Decoder(max_payload_bytes=150)
+    decoder = Decoder(max_payload_bytes=1024)
     tokens: list[object] = []
     for i, (topic, payload) in enumerate(messages):
         out = decoder.decode(topic, payload, i, NOW + i)
@@ -528,3 +292,9 @@ def test_decode_arbitrary_topic_and_bytes(topic: str, payload: bytes) -> None:
     out = Decoder().decode(topic, payload, "t", NOW)
     for rejection in out.rejections:
         well_formed(rejection)
+
+
+def test_retained_canonical_message_is_not_history() -> None:
+    # A gateway's retained message replayed at (re)subscription: status only, never a point.
+    out = Decoder().decode(TOPIC, js(CANONICAL), "t", NOW, retained=True)
+    assert (out.records, out.rejections, out.tokens, out.stale) == ([], [], ["t"], 1)

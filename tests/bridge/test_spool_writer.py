@@ -424,7 +424,8 @@ def test_everything_spooled_lands_with_its_values_and_timestamps(
     n = 3000
     stored: list[int] = []
     with InfluxStore(influxd.url, influx_db, timeout_s=5) as store:
-        writer = Writer(spool, store, batch_lines=500, max_backoff_s=1.0, on_stored=stored.append)
+        writer = Writer(spool, store, batch_lines=500, max_backoff_s=1.0,
+                        on_stored=lambda lines: stored.append(len(lines)))
         spool.append(spooled(inverter_lines(n)))
         with running(writer) as runner:
             runner.drained(spool)
