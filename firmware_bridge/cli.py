@@ -108,7 +108,8 @@ def run_cmd(
                         password=s.mqtt_password, ca_file=s.mqtt_ca_file,
                         cert_file=s.mqtt_cert_file, key_file=s.mqtt_key_file,
                         clean_start=False, manual_ack=True, on_message=on_message,
-                        subscriptions=topics, max_pending_publishes=1000, threaded=False)
+                        subscriptions=topics, retained_once=True, max_pending_publishes=1000,
+                        threaded=False)
         links.append(link)
         return link
 

@@ -26,6 +26,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from telemetry.errors import ConfigError, ServiceError
 
@@ -104,6 +105,11 @@ class MqttLink:
         Called from paho's network thread with each :class:`InboundMessage`; keep it short.
     subscriptions : sequence of str
         Topic filters subscribed at QoS 1 on every (re)connect.
+    retained_once : bool, default False
+        Subscribe with MQTT 5 Retain Handling 1: the broker sends its retained messages when a
+        subscription is made, not again when a persistent session resubscribes after a
+        reconnect (a DTU gateway keeps some 50 retained topics per inverter: a bridge of a
+        large fleet would otherwise be sent them all on every reconnect).
     will : (topic, payload, retain), optional
         Last will published by the broker if this client vanishes.
     max_pending_publishes : int
@@ -133,6 +139,7 @@ class MqttLink:
         manual_ack: bool = False,
         on_message: Callable[[InboundMessage], None] | None = None,
         subscriptions: Sequence[str] = (),
+        retained_once: bool = False,
         will: tuple[str, bytes, bool] | None = None,
         max_pending_publishes: int = 2000,
         receive_maximum: int = 10_000,
@@ -151,6 +158,7 @@ class MqttLink:
         self._keepalive_s = int(keepalive_s)
         self._on_message = on_message
         self._subscriptions = list(subscriptions)
+        self._subscribe_options = SubscribeOptions(qos=1, retainHandling=1 if retained_once else 0)
         self._generation = 0
         self._connected = threading.Event()
         self._subscribed = threading.Event()
@@ -452,7 +460,7 @@ class MqttLink:
         self._reconnect_delay_s = 1.0
         self._connected.set()
         if self._subscriptions:
-            client.subscribe([(t, 1) for t in self._subscriptions])
+            client.subscribe([(t, self._subscribe_options) for t in self._subscriptions])
 
     def _handle_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         failed = [str(rc) for rc in reason_codes if rc.is_failure]
