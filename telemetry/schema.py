@@ -17,11 +17,28 @@ inverter
     ``counter_reset=true`` on the one reading whose lifetime energy counter went backwards.
 bridge
     Bridge self-metrics every few seconds. Tag ``instance`` (the MQTT client id). Counters,
-    cumulative over the instance's life (kept across restarts): ``received`` (messages),
-    ``stored`` (lines InfluxDB confirmed), ``quarantined``, ``duplicates`` (redeliveries and
-    repeated plant/ts); gauges ``spool_depth`` (lines waiting), ``spool_bytes``, ``lag_s``
-    (age of the oldest waiting line), ``spool_full`` (the disk-bound alarm),
-    ``rejected_by_store``.
+    cumulative over the instance's life (kept across restarts), the same the bridge prints when
+    it stops:
+
+    - ``received``: MQTT messages (each delivery, a redelivery again);
+    - ``accepted``: readings that passed validation and went to the spool (one canonical
+      message holds one reading or a batch of them; an OpenDTU/AhoyDTU reading is gathered
+      from the many messages of one publish cycle);
+    - ``stored``: readings InfluxDB confirmed (points of ``inverter``; self-metrics and status
+      points are not counted). Once the spool is drained, ``stored`` = ``accepted`` (plus any
+      reading written twice across a crash, which overwrites itself);
+    - ``duplicates``: accepted readings InfluxDB already had (a redelivery, the same
+      ``plant_id`` and ``ts`` sent again): their point is overwritten with itself;
+    - ``quarantined``: quarantine entries, each a refused message or reading, with its reason
+      (``roshanai bridge quarantine``), including lines InfluxDB refused;
+    - ``stale``: messages and gathered readings that changed no history: retained messages the
+      broker replayed at subscription, DTU publish cycles without a newer timestamp (repeats,
+      zeroed runtime data), values without a timestamp;
+    - ``unregistered``: messages of gateway inverters the fleet does not list, dropped after
+      the one quarantine entry each such inverter gets per hour.
+
+    Gauges: ``spool_depth`` (lines waiting), ``spool_bytes``, ``lag_s`` (age of the oldest
+    waiting line), ``spool_full`` (the disk-bound alarm), ``rejected_by_store``.
 plant_status
     Written by the bridge when a plant's status changes and every 5 minutes. Tags
     ``plant_id``, ``province``. Fields ``online``, ``producing``, ``alarm``,
@@ -29,7 +46,9 @@ plant_status
     ``ac_power_w``, ``energy_today_wh`` (from the counter, robust to resets),
     ``expected_ac_power_w`` and ``performance_index`` (actual / expected) when the simulator's
     expectation is known. The same JSON is published retained on
-    ``roshanai/v1/<plant_id>/status``.
+    ``roshanai/v1/<plant_id>/status``. A DTU gateway's ``status/reachable``,
+    ``status/producing`` (OpenDTU) and ``available`` (AhoyDTU) set ``inverter_status`` (and
+    ``ac_power_w`` to 0 when the inverter is off or on standby) on their own, values or not.
 sim_plant_year
     One point per plant and simulation run: annual figures. Tags: ``plant_id``, ``province``,
     ``run_id``, ``weather``. Fields: :data:`SIM_YEAR_FIELDS` (``ac_energy_kwh``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from firmware_bridge.rejection import GatewayStatus
 from firmware_bridge.status import StatusTracker
 from firmware_bridge.validate import Checked
 from telemetry.lineprotocol import parse_line
@@ -101,3 +102,41 @@ def test_alarm_is_reported() -> None:
     point = parse_line(t.tick(t0)[0])
     assert point.fields["alarm"] is True
     assert point.fields["alarm_code"] == 301
+
+
+def test_gateway_states_show_without_values() -> None:
+    # OpenDTU's status/reachable 0 or AhoyDTU's available 0 with no values after them.
+    t = StatusTracker(FLEET)
+    t0 = ns("2026-07-01T14:00:00+00:00")
+    t.observe(reading("A", t0, 2500, 1000), t0)
+    assert t.snapshot(t.plants["A"], t0)["producing"]
+    t.gateway(GatewayStatus("A", "114190641177", "off"), t0 + MIN_NS)
+    snap = t.snapshot(t.plants["A"], t0 + MIN_NS)
+    assert (snap["online"], snap["producing"], snap["inverter_status"], snap["ac_power_w"]) == (
+        True, False, "off", 0.0)
+    # A retained replay after that says nothing new, and never makes a plant look online.
+    t.gateway(GatewayStatus("A", "114190641177", "producing", live=False), t0 + 2 * MIN_NS)
+    assert t.snapshot(t.plants["A"], t0 + 2 * MIN_NS)["inverter_status"] == "off"
+    t.gateway(GatewayStatus("B", "116180000001", "standby", live=False), t0)
+    snap = t.snapshot(t.plants["B"], t0)
+    assert (snap["online"], snap["inverter_status"]) == (False, "standby")
+
+
+def test_plant_with_two_inverters_sums_them() -> None:
+    t = StatusTracker(FLEET)
+    t0 = ns("2026-07-01T08:00:00+00:00")
+
+    def part(inverter: str, ts_ns: int, power_w: float, energy_wh: float) -> Checked:
+        rec = TelemetryRecord(plant_id="A", ts_ns=ts_ns, ac_power_w=power_w,
+                              energy_total_wh=energy_wh, status="producing", inverter=inverter)
+        return Checked(rec, {"plant_id": "A", "inverter": inverter})
+
+    t.observe(part("x", t0, 1000, 5000), t0)
+    t.observe(part("y", t0 + 5 * 10**9, 1500, 80_000), t0)
+    t.observe(part("x", t0 + MIN_NS, 1100, 5020), t0)
+    t.observe(part("y", t0 + MIN_NS + 5 * 10**9, 1400, 80_025), t0)
+    st = t.plants["A"]
+    assert st.ac_power_w == 2500.0
+    assert st.energy_today_wh == 45.0  # each inverter's own counter, never one against another
+    t.gateway(GatewayStatus("A", "y", "off"), t0 + 2 * MIN_NS)
+    assert (st.ac_power_w, st.inverter_status) == (1100.0, "producing")
