@@ -10,7 +10,7 @@ __all__ = ["bridge_dashboard"]
 
 def bridge_dashboard() -> Json:
     d = Dashboard("roshanai-bridge", "Roshanai · Bridge health",
-                  "Is telemetry flowing? Messages in and lines stored per second, how far the "
+                  "Is telemetry flowing? Messages in and readings stored per second, how far the "
                   "bridge lags, how much waits in its spool, and what it quarantined.",
                   ["roshanai", "operators"], time_from="now-24h", refresh="30s")
     d.add("table", "Bridges now", [target("A", q.BRIDGE_TOTALS, table=True)], w=24, h=5,
