@@ -168,13 +168,17 @@ class Bridge:
         if isinstance(saved, dict):
             self.validator.load_counter_state(saved)
         self.decoder.load_state(self.spool.get_state("dtu_state"))
-        counters = self.spool.get_state(f"counters/{instance}", {}) or {}
-        self.counters = BridgeCounters(**{k: int(v) for k, v in dict(counters).items()
-                                          if k in COUNTERS and type(v) is int})
+        saved_counters = self.spool.get_state(f"counters/{instance}", {})
+        self.counters = BridgeCounters()
+        if isinstance(saved_counters, dict):
+            for name in COUNTERS:
+                value = saved_counters.get(name)
+                if type(value) is int:
+                    setattr(self.counters, name, value)
         self.status = status
         self.spool_full = False
         self._queue: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
-        self._recent: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, str | None, int], None] = OrderedDict()
         self._stop_ingest = threading.Event()
         self._stop_writer = threading.Event()
         self._wake_writer = threading.Event()
@@ -387,13 +391,13 @@ class Bridge:
 
     def _commit(self, lines: list[tuple[str, int]], rejected: list[QuarantineEntry],
                 n_messages: int) -> bool:
-        state = None
+        state: dict[str, object] | None = None
         now = time.monotonic()
         if lines and now - self._state_saved_at > STATE_SAVE_INTERVAL_S:
-            self._state_saved_at = now  # energy-counter state: cheap enough every half minute
-            state = {"counter_state": self.validator.counter_state()}
-        if state is not None:
-            state["dtu_state"] = self.decoder.state()
+            # Energy counters and DTU reading times: cheap enough every half minute.
+            self._state_saved_at = now
+            state = {"counter_state": self.validator.counter_state(),
+                     "dtu_state": self.decoder.state()}
         while True:
             try:
                 self.spool.append(lines, rejected, state=state)

@@ -280,7 +280,7 @@ class StatusTracker:
         with self._lock:
             self._state(plant_id).will_offline = payload.strip().lower() in (b"offline", b"0")
 
-    def snapshot(self, st: PlantState, now_ns: int) -> dict[str, object]:
+    def snapshot(self, st: PlantState, now_ns: int) -> dict[str, float | int | bool | str]:
         """The status fields of one plant."""
         online = bool(st.last_seen_ns) and not st.will_offline and \
             now_ns - st.last_seen_ns < self.offline_after_ns
@@ -288,7 +288,7 @@ class StatusTracker:
         index = None
         if st.expected_ac_power_w and st.rating_w and st.expected_ac_power_w > 0.1 * st.rating_w:
             index = round(max(0.0, power) / st.expected_ac_power_w, 3)
-        out: dict[str, object] = {
+        out: dict[str, float | int | bool | str] = {
             "online": online,
             "producing": online and power > self.producing_above_w,
             "alarm": st.alarm_code != 0 or st.inverter_status == "fault",

@@ -327,7 +327,7 @@ def _convert(
         finite = np.isfinite(arr)
         bad(~empty & ~np.isnan(arr) & ~finite, lambda v: f"{v!r} is not a finite number")
         ok = finite.copy()
-        if col.low is not None:
+        if col.low is not None and col.high is not None:
             below = arr <= col.low if col.low_open else arr < col.low
             rng = f"{'(' if col.low_open else '['}{col.low:g}, {col.high:g}]"
             outside = ok & (below | (arr > col.high))
