@@ -15,12 +15,25 @@ left off:
   between 08:00 and 24:00, winter at most one in daytime, spring/autumn now and then); during a
   cut a grid-tied plant's gateway is silent and, when power returns, uploads what it buffered as
   batch messages (at most :data:`MAX_BATCH_READINGS` readings each);
+- every message's payload is at most ``max_message_bytes`` (default :data:`MAX_MESSAGE_BYTES`,
+  64 KiB; ``--max-message-kb``): a longer upload — a post-cut buffer, the backfill — is split
+  into several canonical batches, each reading in exactly one of them, in time order (a batch
+  of 500 readings is 100–145 KB);
 - at ``bad_rate`` a live reading is replaced by a bad payload (malformed JSON, NaN, power out of
   range, a plant id that differs from the topic, a far-future ts, non-UTF-8 bytes), yielded with
   kind ``'bad'`` so tests and benchmarks can count them.
 
 The template year maps onto any real date by day of year (29 February repeats 28 February) and
 UTC time of day; Tehran time is taken as UTC+03:30 (no daylight saving since 2022).
+
+No reading is ever in the future: :meth:`Emulator.run` publishes a reading only once the wall
+clock has reached its ``ts`` (the bridge refuses readings more than 600 s ahead of its clock). At
+``speed`` > 1 the simulated clock therefore starts in the past (:func:`plan_start_ns`): with a
+duration D, D × (speed − 1) before now, so that it reaches the wall clock at the end; without
+one, :data:`CATCH_UP_S` × (speed − 1) before now (at most :data:`MAX_LOOKBACK_S`), and once it
+has caught up with the wall clock the run goes on in real time (speed 1). A given start that
+would run ahead of the clock is refused (:class:`~telemetry.errors.InputError`, naming the
+latest allowed start). The backfill ends at the simulated start, so it is in the past too.
 """
 
 from __future__ import annotations
@@ -43,13 +56,18 @@ from telemetry.registry import Fleet, parse_fleet
 
 __all__ = [
     "BAD_REASONS",
+    "CATCH_UP_S",
     "FAULT_CODES",
     "MAX_BATCH_READINGS",
+    "MAX_LOOKBACK_S",
+    "MAX_MESSAGE_BYTES",
+    "MIN_MESSAGE_BYTES",
     "PROVINCE_CODES",
     "Emulator",
     "Outage",
     "TypicalYear",
     "emulate_command",
+    "plan_start_ns",
     "synthetic_fleet",
     "topic_for",
     "typical_year",
@@ -58,6 +76,19 @@ __all__ = [
 
 MAX_BATCH_READINGS = 500
 """Readings per batch message at most; longer buffers are split."""
+MAX_MESSAGE_BYTES = 64 * 1024
+"""Default largest payload the emulator publishes [bytes] (``--max-message-kb 64``); longer
+uploads are split into several batches. Brokers and gateways often cap messages near this size
+(the bridge accepts up to 1 MiB)."""
+MIN_MESSAGE_BYTES = 1024
+"""Smallest allowed message limit [bytes]: a reading (plant id of 64 characters, two strings)
+is under 500 bytes."""
+CATCH_UP_S = 600.0
+"""Without a duration, a run at ``speed`` > 1 starts ``CATCH_UP_S × (speed − 1)`` simulated
+seconds before now, so it catches up with the wall clock after about ten minutes. [s]"""
+MAX_LOOKBACK_S = 30 * 86_400.0
+"""The start a run without a duration picks is at most this far in the past. [s]"""
+_BRIDGE_MAX_PAST_DAYS = 400  # the bridge's validator refuses older readings (max_past_days)
 BAD_REASONS = ("malformed_json", "non_finite", "out_of_range", "plant_mismatch", "future_ts",
                "non_utf8")
 """Kinds of bad payload the emulator injects, named as the bridge's quarantine reasons."""
@@ -346,6 +377,68 @@ def _leaps_before(year: np.ndarray) -> np.ndarray:
     return (y // 4 - y // 100 + y // 400) - (r // 4 - r // 100 + r // 400)
 
 
+def _iso(t_ns: int) -> str:
+    return datetime.fromtimestamp(t_ns // _SEC_NS, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_start_ns(start_ns: int | None, duration_s: float | None, speed: float,
+                  backfill_hours: float = 0.0, now_ns: int | None = None,
+                  what: str = "the simulated start") -> int:
+    """The simulated start of a run that publishes no reading ahead of the wall clock.
+
+    Simulated time runs at ``speed`` from the start; a run of ``duration_s`` wall seconds ends
+    ``duration_s × speed`` after it, while the clock has moved on ``duration_s``.
+
+    Parameters
+    ----------
+    start_ns : int or None
+        A start asked for [ns since the epoch, UTC]: checked, and returned. None: the latest
+        start that keeps the whole run in the past, ``duration_s × (speed − 1)`` before now;
+        without a duration, :data:`CATCH_UP_S` × (speed − 1) before now (at most
+        :data:`MAX_LOOKBACK_S`; the run then goes on in real time once it has caught up).
+    duration_s : float or None
+        Wall-clock run time [s]; None: until interrupted.
+    speed : float
+        Simulated seconds per wall-clock second.
+    backfill_hours : float
+        Hours uploaded before the start [h]; a picked start keeps them within the 400 days of
+        the past the bridge accepts.
+    now_ns : int, optional
+        The wall clock [ns] (default: now).
+    what : str
+        How error messages name the start (``--start`` on the command line).
+
+    Raises
+    ------
+    telemetry.errors.InputError
+        A given start after the latest allowed one (the message names it), or a picked window
+        reaching further back than the bridge accepts.
+    """
+    if speed <= 0:
+        raise InputError(f"speed must be positive, not {speed}")
+    now = time.time_ns() if now_ns is None else int(now_ns)
+    ahead_s = 0.0 if duration_s is None else float(duration_s) * max(speed - 1.0, 0.0)
+    latest = (now - round(ahead_s * _SEC_NS)) // 1_000_000 * 1_000_000  # whole milliseconds
+    if start_ns is not None:
+        if start_ns > latest:
+            why = ("is ahead of the clock" if duration_s is None else
+                   f"would run ahead of the clock within --duration {duration_s:g} at --speed "
+                   f"{speed:g} (simulated time gains {ahead_s:,.0f} s on the clock)")
+            raise InputError(f"{what} {_iso(start_ns)} {why}; the latest allowed start is "
+                             f"{_iso(latest)}")  # (whole seconds, so never after the latest)
+        return int(start_ns)
+    if duration_s is None:
+        back_s = min(CATCH_UP_S * max(speed - 1.0, 0.0), MAX_LOOKBACK_S)
+        latest = (latest - round(back_s * _SEC_NS)) // 1_000_000 * 1_000_000
+    oldest_s = (now - latest) / _SEC_NS + backfill_hours * 3600.0
+    if oldest_s > _BRIDGE_MAX_PAST_DAYS * 86_400:
+        run = "" if duration_s is None else f"--duration {duration_s:g} at --speed {speed:g}, "
+        raise InputError(f"the emulated readings would reach {oldest_s / 86_400:,.0f} days back "
+                         f"({run}--backfill-hours {backfill_hours:g}), and the bridge refuses "
+                         f"readings older than {_BRIDGE_MAX_PAST_DAYS} days")
+    return latest
+
+
 class Emulator:
     """Telemetry of a fleet: readings, post-cut batches and bad payloads, in time order.
 
@@ -364,7 +457,10 @@ class Emulator:
         Mean 2-hour power cuts per zone and summer day (0 to 2; winter and spring/autumn fewer).
     start_ns : int, optional
         Simulated start time of :meth:`run` and end of :meth:`backfill` [ns since the epoch,
-        UTC]. Default: now.
+        UTC]. Default: now, and :meth:`run` picks its own (:func:`plan_start_ns`).
+    max_message_bytes : int
+        Largest payload of a message [bytes] (≥ :data:`MIN_MESSAGE_BYTES`); longer uploads are
+        split into several batches.
     typical_year : TypicalYear, optional
         Precomputed inputs (default: :func:`typical_year` of the fleet).
     progress : callable, optional
@@ -374,6 +470,7 @@ class Emulator:
     def __init__(self, fleet: Fleet, *, seed: int = 0, interval_s: float = 60,
                  bad_rate: float = 0.0, fault_rate: float = 0.01,
                  outage_blocks_per_day: float = 1.5, start_ns: int | None = None,
+                 max_message_bytes: int = MAX_MESSAGE_BYTES,
                  typical_year: TypicalYear | None = None,
                  progress: Callable[[str, int, int], None] | None = None) -> None:
         self.interval_ns = round(float(interval_s) * 1000) * 1_000_000
@@ -383,11 +480,16 @@ class Emulator:
             raise InputError("bad_rate and fault_rate must be between 0 and 1")
         if not 0.0 <= outage_blocks_per_day <= 2.0:
             raise InputError("outage_blocks_per_day must be between 0 and 2")
+        if max_message_bytes < MIN_MESSAGE_BYTES:
+            raise InputError(f"the message size limit must be at least {MIN_MESSAGE_BYTES} "
+                             f"bytes, not {max_message_bytes}")
+        self.max_message_bytes = int(max_message_bytes)
         self.fleet = fleet
         self.seed = int(seed)
         self.bad_rate = float(bad_rate)
         self.fault_rate = float(fault_rate)
         self.outage_blocks_per_day = float(outage_blocks_per_day)
+        self._start_given = start_ns is not None
         self.start_ns = time.time_ns() // 1_000_000 * 1_000_000 if start_ns is None else int(
             start_ns)
         ty = _typical_year_fn(fleet, progress) if typical_year is None else typical_year
@@ -727,11 +829,26 @@ class Emulator:
                 for pid, body in zip(ids, self._bodies(r), strict=True)]
 
     def _batches(self, p: int, bodies: list[str]) -> Iterator[tuple[str, bytes, str, str]]:
-        head = f'{{"v":1,"plant_id":"{self.plant_ids[p]}","readings":['
-        for a in range(0, len(bodies), MAX_BATCH_READINGS):
-            chunk = bodies[a:a + MAX_BATCH_READINGS]
-            payload = head + ",".join("{" + b + "}" for b in chunk) + "]}"
-            yield self._topics[p], payload.encode(), "batch", str(len(chunk))
+        """Plant ``p``'s readings (in time order) as consecutive batch messages, each at most
+        :data:`MAX_BATCH_READINGS` readings and ``max_message_bytes`` long."""
+        head = f'{{"v":1,"plant_id":"{self.plant_ids[p]}","readings":['.encode()
+        room = self.max_message_bytes - len(head) - 2  # the closing ]}
+        a, used = 0, 0
+        for i, body in enumerate(bodies):  # the bodies are ASCII: characters are bytes
+            size = len(body) + 2 + (i > a)  # {body} and a comma after the first
+            if i > a and (used + size > room or i - a == MAX_BATCH_READINGS):
+                yield self._batch(p, head, bodies[a:i])
+                a, used, size = i, 0, len(body) + 2
+            if size > room:
+                raise InputError(f"a reading of {self.plant_ids[p]} takes {size} bytes, more "
+                                 f"than the message size limit of {self.max_message_bytes}")
+            used += size
+        if a < len(bodies):
+            yield self._batch(p, head, bodies[a:])
+
+    def _batch(self, p: int, head: bytes, chunk: list[str]) -> tuple[str, bytes, str, str]:
+        payload = head + ",".join("{" + b + "}" for b in chunk).encode() + b"]}"
+        return self._topics[p], payload, "batch", str(len(chunk))
 
     def _bad(self, p: int, k: int, body: str, power: float) -> tuple[bytes, str]:
         """A bad payload in place of a reading; (payload, reason)."""
@@ -877,8 +994,13 @@ class Emulator:
 
     def run(self, link: _Link, duration_s: float | None, speed: float = 1.0,
             backfill_hours: float = 0.0,
-            progress: Callable[[float, dict[str, int]], None] | None = None) -> dict[str, int]:
+            progress: Callable[[float, dict[str, int]], None] | None = None,
+            notice: Callable[[str], None] | None = None) -> dict[str, int]:
         """Publish in (scaled) real time: the backfill at once, then the live window.
+
+        No reading is published before the wall clock has reached its ``ts``. Without a
+        ``start_ns`` given to the emulator, the run starts where :func:`plan_start_ns` says
+        (``self.start_ns`` is set to it); a given one is checked the same way.
 
         Parameters
         ----------
@@ -886,39 +1008,59 @@ class Emulator:
         duration_s : float or None
             Wall-clock run time [s]; None runs until interrupted (Ctrl-C ends it cleanly).
         speed : float
-            Simulated seconds per wall-clock second; falling behind, it publishes flat out.
+            Simulated seconds per wall-clock second; falling behind, it publishes flat out. Once
+            simulated time has caught up with the clock (only without a duration), real time.
         backfill_hours : float
             First publish this many hours before ``start_ns`` as batches, as fast as the broker
             takes them (not counted in ``duration_s``).
         progress : callable, optional
             Called as ``progress(wall_seconds, counts)`` a few times a second.
+        notice : callable, optional
+            Called once with a line to show when simulated time catches up with the clock.
 
         Returns
         -------
         dict
-            ``messages``, ``readings`` (live), ``batches``, ``batch_readings``, ``bad``,
-            ``bad_<reason>``, ``bytes``, ``plants``, ``sim_start_ns``, ``sim_end_ns``,
+            ``messages`` (published: ``live_readings + batches + bad``), ``readings`` (valid
+            readings, each once: ``live_readings + batch_readings``), ``live_readings``,
+            ``batches``, ``batch_readings``, ``bad`` and ``bad_<reason>`` (bad payloads, not
+            readings), ``bytes`` and ``max_message_bytes`` (payloads), ``plants``,
+            ``sim_start_ns``, ``sim_end_ns``, ``caught_up_ns`` (wall clock; 0: never),
             ``interrupted`` (0/1).
+
+        Raises
+        ------
+        telemetry.errors.InputError
+            A given start that would run ahead of the clock (see :func:`plan_start_ns`).
         """
-        if speed <= 0:
-            raise InputError(f"speed must be positive, not {speed}")
-        counts = {"messages": 0, "readings": 0, "batches": 0, "batch_readings": 0, "bad": 0,
-                  "bytes": 0, "plants": self.n_plants, "sim_start_ns": self.start_ns,
-                  "sim_end_ns": self.start_ns, "interrupted": 0}
+        self.start_ns = plan_start_ns(self.start_ns if self._start_given else None, duration_s,
+                                      speed, backfill_hours)
+        start = self.start_ns
+        counts = {"messages": 0, "readings": 0, "live_readings": 0, "batches": 0,
+                  "batch_readings": 0, "bad": 0, "bytes": 0, "max_message_bytes": 0,
+                  "plants": self.n_plants, "sim_start_ns": start, "sim_end_ns": start,
+                  "caught_up_ns": 0, "interrupted": 0}
         counts.update({f"bad_{r}": 0 for r in BAD_REASONS})
         wall0 = time.monotonic()
         next_report = 0.0
 
         def publish(m: _Message) -> None:
             nonlocal next_report
+            # The newest reading of a message is at m.t_ns (a batch's come before it); a bad
+            # far-future ts is the one exception, on purpose.
+            while (early_ns := m.t_ns - time.time_ns()) > 0:
+                time.sleep(early_ns / _SEC_NS)
             link.publish(m.topic, m.payload, qos=1)
             counts["messages"] += 1
             counts["bytes"] += len(m.payload)
+            counts["max_message_bytes"] = max(counts["max_message_bytes"], len(m.payload))
             if m.kind == "reading":
+                counts["live_readings"] += 1
                 counts["readings"] += 1
             elif m.kind == "batch":
                 counts["batches"] += 1
                 counts["batch_readings"] += int(m.detail)
+                counts["readings"] += int(m.detail)
             else:
                 counts["bad"] += 1
                 counts[f"bad_{m.detail}"] += 1
@@ -928,20 +1070,25 @@ class Emulator:
                     progress(now, counts)
                     next_report = now + 0.2
 
-        end = None if duration_s is None else self.start_ns + int(duration_s * speed * _SEC_NS)
+        end = None if duration_s is None else start + int(duration_s * speed * _SEC_NS)
         try:
             if backfill_hours > 0:
                 for m in self._backfill(backfill_hours):
                     publish(m)
             wall0, next_report = time.monotonic(), 0.0  # the live window's clock starts now
-            live = self._messages(self.start_ns, end,
-                                  self.start_ns if backfill_hours > 0 else None)
+            live = self._messages(start, end, start if backfill_hours > 0 else None)
             for m in live:
-                wait = (m.t_ns - self.start_ns) / _SEC_NS / speed - (time.monotonic() - wall0)
+                wait = (m.t_ns - start) / _SEC_NS / speed - (time.monotonic() - wall0)
+                if speed > 1 and not counts["caught_up_ns"] and m.t_ns - time.time_ns() > max(
+                        wait, 0.0) * _SEC_NS:
+                    counts["caught_up_ns"] = now_ns = time.time_ns()
+                    if notice is not None:
+                        notice(f"simulated time caught up with the clock at {_iso(now_ns)}; "
+                               "going on in real time (speed 1)")
                 if wait > 0:
                     time.sleep(wait)
                 counts["sim_end_ns"] = m.t_ns
-                publish(m)
+                publish(m)  # (waits for the clock once caught up)
             if end is not None:
                 counts["sim_end_ns"] = end
         except KeyboardInterrupt:
@@ -1004,7 +1151,11 @@ def emulate_command(
     ] = 60.0,
     speed: Annotated[
         float, typer.Option("--speed", min=0.0001, help="Simulated seconds per second "
-                            "(3600: an hour a second).")
+                            "(3600: an hour a second). Above 1 the simulated clock starts in "
+                            "the past so that no reading is ever ahead of the wall clock: with "
+                            "--duration S it starts S × (speed − 1) seconds before now and "
+                            "reaches the clock at the end; without, it catches up after about "
+                            "10 minutes and goes on in real time.")
     ] = 1.0,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same fleet and messages.")]
     = 0,
@@ -1024,8 +1175,16 @@ def emulate_command(
     ] = None,
     start: Annotated[
         str | None, typer.Option("--start", help="Simulated start time, ISO 8601 with offset "
-                                 "(default: now).", show_default=False),
+                                 "(default: now, or earlier at --speed above 1); refused if "
+                                 "the simulated clock would pass the wall clock.",
+                                 show_default=False),
     ] = None,
+    max_message_kb: Annotated[
+        float, typer.Option("--max-message-kb", min=MIN_MESSAGE_BYTES / 1024,
+                            help="Largest message payload published [KiB]: longer uploads "
+                            "(backfill, buffers after a power cut) are split into several "
+                            f"batches, each at most {MAX_BATCH_READINGS} readings.")
+    ] = MAX_MESSAGE_BYTES / 1024,
     credentials: Annotated[
         Path | None, typer.Option("--credentials", help="credentials.csv of `roshanai deploy "
                                   "mosquitto`: each plant of --fleet connects with its own "
@@ -1036,6 +1195,8 @@ def emulate_command(
     """Publish realistic telemetry from emulated gateways, for demos and load tests.
 
     Power from the simulator, growing energy counters, power cuts with batch uploads, faults.
+    No reading is ever published ahead of the wall clock, and no message is longer than
+    --max-message-kb (64 KiB).
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -1050,6 +1211,8 @@ def emulate_command(
                              "fleet": None if fleet is None else str(fleet)},
                       config_file=root.get("config_file"))[0]
     start_ns = _parse_start(start)
+    # Checked now, before the fleet is simulated; run() picks a default start when it begins.
+    plan_start_ns(start_ns, duration, speed, backfill_hours, what="--start")
     if s.fleet:
         fl = read_fleet(s.fleet)
         if plants is not None:
@@ -1075,7 +1238,8 @@ def emulate_command(
             bar.update(tasks[stage], completed=done)
 
         emu = Emulator(fl, seed=seed, interval_s=interval_s, bad_rate=bad_rate,
-                       start_ns=start_ns, progress=prepare)
+                       start_ns=start_ns, max_message_bytes=int(max_message_kb * 1024),
+                       progress=prepare)
     link: MqttLink | PlantLinks
     if credentials is not None:
         if not s.fleet:
@@ -1100,15 +1264,17 @@ def emulate_command(
                 bar.update(task, completed=wall_s, info=f"{c['messages']:,} messages")
 
             counts = emu.run(link, duration, speed=speed, backfill_hours=backfill_hours,
-                             progress=show)
+                             progress=show, notice=lambda line: err.print(line, soft_wrap=True))
     finally:
         link.stop(timeout_s=30)
     span = [datetime.fromtimestamp(counts[k] / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
             for k in ("sim_start_ns", "sim_end_ns")]
+    # messages = live readings + batches + bad payloads; readings = live + in batches.
     out.print(
         f"published {counts['messages']:,} messages to {s.mqtt_url}: "
-        f"{counts['readings']:,} readings, {counts['batches']:,} batches "
-        f"({counts['batch_readings']:,} readings), {counts['bad']:,} bad payloads, "
+        f"{counts['readings']:,} readings ({counts['live_readings']:,} live, "
+        f"{counts['batch_readings']:,} in {counts['batches']:,} batches), "
+        f"{counts['bad']:,} bad payloads, largest {counts['max_message_bytes'] / 1024:.1f} KiB, "
         f"from {counts['plants']:,} plants ({fl.source}), simulated {span[0]} to {span[1]} UTC"
         + (" (interrupted)" if counts["interrupted"] else "")
     )

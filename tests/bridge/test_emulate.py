@@ -22,16 +22,22 @@ from typer.testing import CliRunner
 from firmware_bridge.decode import Decoder
 from firmware_bridge.emulate import (
     BAD_REASONS,
+    CATCH_UP_S,
     MAX_BATCH_READINGS,
+    MAX_LOOKBACK_S,
+    MAX_MESSAGE_BYTES,
+    MIN_MESSAGE_BYTES,
     PROVINCE_CODES,
     Emulator,
     TypicalYear,
     emulate_command,
+    plan_start_ns,
     synthetic_fleet,
     topic_for,
     typical_year,
 )
 from firmware_bridge.validate import Checked, Validator
+from telemetry.errors import InputError
 from telemetry.registry import read_fleet
 
 SEC = 1_000_000_000
@@ -247,7 +253,7 @@ def test_outage_schedule_by_season():
 
 
 def test_long_buffer_is_split_into_batches_of_at_most_500():
-    e = emulator(n=8, interval_s=10)
+    e = emulator(n=8, interval_s=10, max_message_bytes=1 << 20)  # the count cap alone
     start = ns("2026-07-10T04:00:00")  # cuts are between 04:30 and 20:30 UTC
     batches = [json.loads(p) for _, p, k in e.messages(start, start + 17 * HOUR)
                if k == "batch"]
@@ -256,6 +262,42 @@ def test_long_buffer_is_split_into_batches_of_at_most_500():
     assert set(sizes) <= {500, 220, 440}
     assert sizes[500] >= 1
     assert sizes[500] == sizes[220] + 2 * sizes[440]
+
+
+@pytest.mark.parametrize("limit", [MAX_MESSAGE_BYTES, 4096, MIN_MESSAGE_BYTES])
+def test_uploads_are_split_by_size_every_reading_once_in_time_order(limit):
+    """Post-cut buffers (10 s readings: 720 per 2-hour cut, ~180 KB) and a 9-hour backfill
+    (540 minute readings, ~140 KB): no message over the limit, each a valid canonical batch,
+    the same readings in the same order as without a size limit."""
+    start = ns("2026-07-10T04:00:00")
+    unlimited = emulator(n=8, interval_s=10, start_ns=start, max_message_bytes=1 << 24)
+    e = emulator(n=8, interval_s=10, start_ns=start, max_message_bytes=limit)
+    decoder, validator = Decoder(), Validator(e.fleet, max_past_days=10_000)
+
+    def flat(msgs) -> list[tuple[str, str, int]]:
+        return [(t, r["ts"], r["seq"]) for t, p, k in msgs
+                for r in (json.loads(p)["readings"] if k == "batch" else [json.loads(p)])]
+
+    for window in (lambda x: x.backfill(9.0), lambda x: x.messages(start, start + 17 * HOUR)):
+        msgs, whole = list(window(e)), list(window(unlimited))
+        assert max(len(p) for _, p, _ in whole) > 100_000  # the old 500-reading batches
+        assert flat(msgs) == flat(whole)  # every reading once, in order
+        assert [m for m in msgs if m[2] == "reading"] == [m for m in whole if m[2] == "reading"]
+        batches = [(t, p) for t, p, k in msgs if k == "batch"]
+        assert len(batches) > len([m for m in whole if m[2] == "batch"])
+        for i, (topic, payload) in enumerate(batches):
+            assert len(payload) <= limit
+            doc = json.loads(payload)
+            assert set(doc) == {"v", "plant_id", "readings"}
+            assert 1 <= len(doc["readings"]) <= MAX_BATCH_READINGS
+            out = decoder.decode(topic, payload, i, start + DAY)
+            assert not out.rejections
+            assert len(out.records) == len(doc["readings"])
+            assert all(isinstance(validator.check(r, start + DAY), Checked) for r in out.records)
+        # Filled greedily: a batch followed by one of the same upload had no room for its next
+        # reading (a reading is under 500 bytes).
+        sizes = [len(p) for _, p in batches]
+        assert sum(s > limit - 500 for s in sizes) >= len(sizes) // 3
 
 
 def test_backfill_uploads_the_last_hours_as_batches():
@@ -309,38 +351,58 @@ def test_bad_payloads_at_rate_flagged_and_refused_by_the_bridge():
     assert set(reasons) == set(BAD_REASONS)
 
 
-def test_run_paces_publishes_and_counts():
-    class Link:
-        def __init__(self):
-            self.sent = []
+def test_run_paces_publishes_and_counts(mosquitto):
+    from firmware_bridge.mqtt import MqttLink
 
-        def publish(self, topic, payload, *, qos=1):
-            assert qos == 1
-            self.sent.append((time.monotonic(), topic, payload))
-
+    received: list[tuple[float, bytes]] = []
+    sub = MqttLink(mosquitto.url, "emulate-pace-sub", clean_start=True,
+                   subscriptions=["roshanai/v1/+/telemetry"],
+                   on_message=lambda m: received.append((time.monotonic(), m.payload))).start()
     start = ns("2026-07-10T06:00:00")
     e = emulator(n=4, start_ns=start, bad_rate=0.05)
-    link, seen = Link(), []
-    t0 = time.monotonic()
-    counts = e.run(link, 1.0, speed=7200, backfill_hours=1.0,
-                   progress=lambda s, c: seen.append(c["messages"]))
-    took = time.monotonic() - t0
+    seen = []
+    link = MqttLink(mosquitto.url, "emulate-pace", clean_start=True).start()
+    try:
+        t0 = time.monotonic()
+        counts = e.run(link, 1.0, speed=7200, backfill_hours=1.0,
+                       progress=lambda s, c: seen.append(c["messages"]))
+        took = time.monotonic() - t0
+        assert link.wait_published(10)
+        deadline = time.monotonic() + 10
+        while len(received) < counts["messages"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        link.stop()
+        sub.stop()
     assert 0.9 < took < 5
-    assert counts["messages"] == len(link.sent)
+    assert counts["messages"] == len(received)
     assert seen[-1] == counts["messages"]
-    assert counts["readings"] + counts["bad"] + counts["batches"] == counts["messages"]
-    assert counts["bad"] == sum(counts[f"bad_{r}"] for r in BAD_REASONS)
+    # Messages: live readings, batches, bad payloads; readings: live and in batches, once.
+    assert counts["live_readings"] + counts["bad"] + counts["batches"] == counts["messages"]
+    assert counts["readings"] == counts["live_readings"] + counts["batch_readings"]
+    # What arrived is what the emulator says the run publishes, and the counts say so.
+    expected = [*e._backfill(1.0), *e._messages(start, start + 2 * HOUR, start)]
+    assert Counter(p for _, p in received) == Counter(m.payload for m in expected)
+    kinds = Counter(m.kind for m in expected)
+    assert (counts["live_readings"], counts["batches"], counts["bad"]) == (
+        kinds["reading"], kinds["batch"], kinds["bad"])
+    assert counts["batch_readings"] == sum(len(json.loads(m.payload)["readings"])
+                                           for m in expected if m.kind == "batch")
+    assert counts["bad"] == sum(counts[f"bad_{r}"] for r in BAD_REASONS) > 0
     assert counts["batches"] >= 4
     assert counts["batch_readings"] >= 240
+    assert counts["sim_start_ns"] == start
     assert counts["sim_end_ns"] == start + 2 * HOUR
+    assert counts["bytes"] == sum(len(p) for _, p in received)
+    assert counts["max_message_bytes"] == max(len(p) for _, p in received)
     # The first 4 messages are the backfill; live ones follow the simulated clock.
-    live_t = [t - t0 for t, _, _ in link.sent[4:]]
+    live_t = [t - t0 for t, _ in received[4:]]
     assert live_t[len(live_t) // 2] > 0.3
 
 
 def test_invalid_parameters():
-    from telemetry.errors import InputError
-
+    with pytest.raises(InputError, match="at least 1024 bytes"):
+        emulator(max_message_bytes=1000)
     with pytest.raises(InputError):
         emulator(bad_rate=1.5)
     with pytest.raises(InputError):
@@ -350,6 +412,54 @@ def test_invalid_parameters():
     fleet = synthetic_fleet(3)
     with pytest.raises(InputError, match="typical-year"):
         Emulator(fleet, typical_year=bell_year(2))
+
+
+# ---------------------------------------------------------------------------- the clock
+
+NOW = ns("2026-12-01T09:00:00") + 123_456_789  # (not on a whole second)
+
+
+def test_picked_start_keeps_every_reading_in_the_past():
+    now_s = NOW // 1_000_000 * 1_000_000  # (whole milliseconds, as readings are)
+    # With a duration, the simulated clock reaches the wall clock at its end.
+    assert plan_start_ns(None, 60, 60, now_ns=NOW) == now_s - 60 * 59 * SEC
+    assert plan_start_ns(None, 60, 60, now_ns=NOW) + 60 * 60 * SEC == now_s + 60 * SEC
+    assert plan_start_ns(None, 600, 60, 6.0, now_ns=NOW) == now_s - 600 * 59 * SEC
+    for speed in (1, 0.5):  # no faster than the clock: now
+        assert plan_start_ns(None, 60, speed, now_ns=NOW) == now_s
+        assert plan_start_ns(None, None, speed, now_ns=NOW) == now_s
+    # Without one: CATCH_UP_S of wall time at --speed before it catches up, at most 30 days.
+    assert plan_start_ns(None, None, 60, now_ns=NOW) == now_s - round(CATCH_UP_S * 59) * SEC
+    assert plan_start_ns(None, None, 1e6, now_ns=NOW) == now_s - round(MAX_LOOKBACK_S) * SEC
+    # A window the bridge would refuse as too old (400 days).
+    with pytest.raises(InputError, match=r"reach 694 days back.*older than 400 days"):
+        plan_start_ns(None, 600, 1e5, now_ns=NOW)
+    with pytest.raises(InputError, match="older than 400 days"):
+        plan_start_ns(None, None, 1e6, 24 * 380, now_ns=NOW)
+
+
+def test_given_start_ahead_of_the_clock_is_refused_naming_the_latest():
+    latest = NOW // 1_000_000 * 1_000_000 - 60 * 59 * SEC
+    assert plan_start_ns(latest, 60, 60, now_ns=NOW) == latest
+    assert plan_start_ns(latest - DAY, 60, 60, now_ns=NOW) == latest - DAY
+    with pytest.raises(InputError, match=r"^--start 2026-12-01T08:01:01Z would run ahead of "
+                       r"the clock within --duration 60 at --speed 60 .*; the latest allowed "
+                       r"start is 2026-12-01T08:01:00Z$"):
+        plan_start_ns(latest + SEC, 60, 60, now_ns=NOW, what="--start")
+    # Without a duration a start in the past catches up (then real time); one ahead is refused.
+    assert plan_start_ns(NOW - DAY, None, 3600, now_ns=NOW) == NOW - DAY
+    with pytest.raises(InputError, match="is ahead of the clock; the latest allowed start is "
+                       "2026-12-01T09:00:00Z"):
+        plan_start_ns(NOW + 60 * SEC, None, 1, now_ns=NOW)
+    # Emulator.run checks a given start the same way, before it publishes anything.
+    e = emulator(start_ns=time.time_ns() - 60 * SEC)
+
+    class Nothing:
+        def publish(self, topic, payload, *, qos=1):
+            raise AssertionError("published")
+
+    with pytest.raises(InputError, match="latest allowed start"):
+        e.run(Nothing(), 60, speed=60, backfill_hours=1)
 
 
 @pytest.mark.slow
@@ -408,8 +518,41 @@ def test_cli_help():
     result = CliRunner().invoke(cli_app(), ["emulate", "--help"])
     assert result.exit_code == 0
     for flag in ("--mqtt-url", "--plants", "--fleet", "--backfill-hours", "--duration",
-                 "--speed", "--seed", "--bad-rate", "--fleet-out", "--client-id", "--start"):
+                 "--speed", "--seed", "--bad-rate", "--fleet-out", "--client-id", "--start",
+                 "--max-message-kb"):
         assert flag in result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "ahead of the wall clock" in text
+    assert "--max-message-kb (64 KiB)" in text
+    assert "[default: 64.0]" in text
+
+
+def test_cli_start_ahead_of_the_clock_is_a_one_line_error(tmp_path):
+    """Refused before the fleet is simulated or the broker dialled (there is none)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
+    (tmp_path / "empty.toml").touch()
+    for args, needle in [
+        (["--duration", "60", "--speed", "60", "--start",
+          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")], "within --duration 60 at --speed 60"),
+        (["--speed", "60", "--start", "2099-01-01T00:00:00Z"], "is ahead of the clock"),
+    ]:
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "roshanai", "--config", str(tmp_path / "empty.toml"),
+             "emulate", "--mqtt-url", "mqtt://127.0.0.1:9", "--plants", "2", *args],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith("error: --start ")
+        assert needle in lines[0]
+        latest = re.search(r"the latest allowed start is (\S+Z)$", lines[0])[1]
+        assert datetime.fromisoformat(latest) <= datetime.now(UTC)
+        assert time.monotonic() - t0 < 30
 
 
 def test_cli_given_fleet_first_n_plants_env_url(mosquitto, tmp_path, monkeypatch):
