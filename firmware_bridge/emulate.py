@@ -89,8 +89,14 @@ seconds before now, so it catches up with the wall clock after about ten minutes
 MAX_LOOKBACK_S = 30 * 86_400.0
 """The start a run without a duration picks is at most this far in the past. [s]"""
 _BRIDGE_MAX_PAST_DAYS = 400  # the bridge's validator refuses older readings (max_past_days)
-BAD_REASONS = ("malformed_json", "non_finite", "out_of_range", "plant_mismatch", "future_ts",
-               "non_utf8")
+BAD_REASONS = (
+    "malformed_json",
+    "non_finite",
+    "out_of_range",
+    "plant_mismatch",
+    "future_ts",
+    "non_utf8",
+)
 """Kinds of bad payload the emulator injects, named as the bridge's quarantine reasons."""
 FAULT_CODES = (101, 202, 301, 404, 505)
 """Alarm codes of emulated faults: grid overvoltage, isolation resistance, over-temperature,
@@ -120,14 +126,37 @@ _S_PLANT = 50  # + k: per-plant constants
 
 # Province capitals' three-letter codes (the sample fleet's, the others in the same style).
 PROVINCE_CODES = {
-    "Tehran": "THR", "Razavi Khorasan": "KHR", "Isfahan": "ISF", "Fars": "FRS",
-    "East Azerbaijan": "AZS", "Khuzestan": "KHZ", "Kerman": "KRN", "Alborz": "ALB", "Qom": "QOM",
-    "West Azerbaijan": "AZG", "Gilan": "GIL", "Sistan and Baluchestan": "SBL",
-    "Kermanshah": "KSH", "Hamadan": "HMD", "Yazd": "YZD", "Ardabil": "ARD", "Hormozgan": "HRM",
-    "Markazi": "MRK", "Zanjan": "ZNJ", "Kurdistan": "KRD", "Qazvin": "QZV", "Lorestan": "LRS",
-    "Golestan": "GLS", "Mazandaran": "MZN", "South Khorasan": "KHJ", "North Khorasan": "KHS",
-    "Ilam": "ILM", "Bushehr": "BSH", "Chaharmahal and Bakhtiari": "CHB",
-    "Kohgiluyeh and Boyer-Ahmad": "KBA", "Semnan": "SMN",
+    "Tehran": "THR",
+    "Razavi Khorasan": "KHR",
+    "Isfahan": "ISF",
+    "Fars": "FRS",
+    "East Azerbaijan": "AZS",
+    "Khuzestan": "KHZ",
+    "Kerman": "KRN",
+    "Alborz": "ALB",
+    "Qom": "QOM",
+    "West Azerbaijan": "AZG",
+    "Gilan": "GIL",
+    "Sistan and Baluchestan": "SBL",
+    "Kermanshah": "KSH",
+    "Hamadan": "HMD",
+    "Yazd": "YZD",
+    "Ardabil": "ARD",
+    "Hormozgan": "HRM",
+    "Markazi": "MRK",
+    "Zanjan": "ZNJ",
+    "Kurdistan": "KRD",
+    "Qazvin": "QZV",
+    "Lorestan": "LRS",
+    "Golestan": "GLS",
+    "Mazandaran": "MZN",
+    "South Khorasan": "KHJ",
+    "North Khorasan": "KHS",
+    "Ilam": "ILM",
+    "Bushehr": "BSH",
+    "Chaharmahal and Bakhtiari": "CHB",
+    "Kohgiluyeh and Boyer-Ahmad": "KBA",
+    "Semnan": "SMN",
 }
 
 
@@ -154,8 +183,12 @@ def _uniform(seed: int, key: np.ndarray, stream: int, index: Any = 0) -> np.ndar
     k = np.asarray(key, dtype=np.uint64)
     i = np.asarray(index, dtype=np.int64).astype(np.uint64)
     with np.errstate(over="ignore"):
-        h = _mix(k ^ _mix(np.full_like(k, np.uint64(seed & 0xFFFFFFFFFFFFFFFF))
-                          + np.uint64(stream) * _GOLDEN))
+        h = _mix(
+            k
+            ^ _mix(
+                np.full_like(k, np.uint64(seed & 0xFFFFFFFFFFFFFFFF)) + np.uint64(stream) * _GOLDEN
+            )
+        )
         h = _mix(h + (i + np.uint64(1)) * _GOLDEN)
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
@@ -165,6 +198,7 @@ def _key(text: str) -> int:
 
 
 # ---------------------------------------------------------------------------- synthetic fleet
+
 
 def synthetic_fleet(n_plants: int, seed: int = 0) -> Fleet:
     """N plausible 5 kW household plants spread over Iran's province capitals, deterministic.
@@ -205,8 +239,10 @@ def synthetic_fleet(n_plants: int, seed: int = 0) -> Fleet:
     racking = np.where(rng.random(n_plants) < 0.1, "close_mount", "open_rack")
     provinces = caps["province"].to_numpy()[cap_idx]
     counters: dict[str, int] = {}
-    lines = ["plant_id,latitude,longitude,province,dc_kwp,ac_kw,tilt_deg,azimuth_deg,racking,"
-             "inverter_type,battery_kwh,outage_zone,essential_load_w"]
+    lines = [
+        "plant_id,latitude,longitude,province,dc_kwp,ac_kw,tilt_deg,azimuth_deg,racking,"
+        "inverter_type,battery_kwh,outage_zone,essential_load_w"
+    ]
     for i in range(n_plants):
         code = PROVINCE_CODES.get(provinces[i], "IRN")
         counters[code] = counters.get(code, 0) + 1
@@ -225,14 +261,16 @@ def write_fleet(fleet: Fleet, path: str | Path) -> Path:
     from telemetry.fileio import atomic_path
     from telemetry.registry import COLUMNS
 
-    cols = [c.name for c in COLUMNS] + [c for c in fleet.plants.columns
-                                        if c not in {c.name for c in COLUMNS}]
+    cols = [c.name for c in COLUMNS] + [
+        c for c in fleet.plants.columns if c not in {c.name for c in COLUMNS}
+    ]
     with atomic_path(path) as tmp:
         fleet.plants[cols].to_csv(tmp, index=False, float_format="%.10g")
     return Path(path)
 
 
 # ---------------------------------------------------------------------------- typical year
+
 
 @dataclass(frozen=True)
 class TypicalYear:
@@ -253,8 +291,9 @@ class TypicalYear:
     temp_index: np.ndarray
 
 
-def typical_year(fleet: Fleet, progress: Callable[[str, int, int], None] | None = None,
-                 chunk_plants: int = 2048) -> TypicalYear:
+def typical_year(
+    fleet: Fleet, progress: Callable[[str, int, int], None] | None = None, chunk_plants: int = 2048
+) -> TypicalYear:
     """The simulator's typical-year hourly AC power of every plant (embedded climatology).
 
     Simulated in chunks of plants so that only the float32 result (35 MB per 1,000 plants)
@@ -290,6 +329,7 @@ def typical_year(fleet: Fleet, progress: Callable[[str, int, int], None] | None 
 
 
 # ---------------------------------------------------------------------------- emulator
+
 
 @dataclass(frozen=True)
 class Outage:
@@ -381,9 +421,14 @@ def _iso(t_ns: int) -> str:
     return datetime.fromtimestamp(t_ns // _SEC_NS, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def plan_start_ns(start_ns: int | None, duration_s: float | None, speed: float,
-                  backfill_hours: float = 0.0, now_ns: int | None = None,
-                  what: str = "the simulated start") -> int:
+def plan_start_ns(
+    start_ns: int | None,
+    duration_s: float | None,
+    speed: float,
+    backfill_hours: float = 0.0,
+    now_ns: int | None = None,
+    what: str = "the simulated start",
+) -> int:
     """The simulated start of a run that publishes no reading ahead of the wall clock.
 
     Simulated time runs at ``speed`` from the start; a run of ``duration_s`` wall seconds ends
@@ -421,11 +466,15 @@ def plan_start_ns(start_ns: int | None, duration_s: float | None, speed: float,
     latest = (now - round(ahead_s * _SEC_NS)) // 1_000_000 * 1_000_000  # whole milliseconds
     if start_ns is not None:
         if start_ns > latest:
-            why = ("is ahead of the clock" if duration_s is None else
-                   f"would run ahead of the clock within --duration {duration_s:g} at --speed "
-                   f"{speed:g} (simulated time gains {ahead_s:,.0f} s on the clock)")
-            raise InputError(f"{what} {_iso(start_ns)} {why}; the latest allowed start is "
-                             f"{_iso(latest)}")  # (whole seconds, so never after the latest)
+            why = (
+                "is ahead of the clock"
+                if duration_s is None
+                else f"would run ahead of the clock within --duration {duration_s:g} at --speed "
+                f"{speed:g} (simulated time gains {ahead_s:,.0f} s on the clock)"
+            )
+            raise InputError(
+                f"{what} {_iso(start_ns)} {why}; the latest allowed start is {_iso(latest)}"
+            )  # (whole seconds, so never after the latest)
         return int(start_ns)
     if duration_s is None:
         back_s = min(CATCH_UP_S * max(speed - 1.0, 0.0), MAX_LOOKBACK_S)
@@ -433,9 +482,11 @@ def plan_start_ns(start_ns: int | None, duration_s: float | None, speed: float,
     oldest_s = (now - latest) / _SEC_NS + backfill_hours * 3600.0
     if oldest_s > _BRIDGE_MAX_PAST_DAYS * 86_400:
         run = "" if duration_s is None else f"--duration {duration_s:g} at --speed {speed:g}, "
-        raise InputError(f"the emulated readings would reach {oldest_s / 86_400:,.0f} days back "
-                         f"({run}--backfill-hours {backfill_hours:g}), and the bridge refuses "
-                         f"readings older than {_BRIDGE_MAX_PAST_DAYS} days")
+        raise InputError(
+            f"the emulated readings would reach {oldest_s / 86_400:,.0f} days back "
+            f"({run}--backfill-hours {backfill_hours:g}), and the bridge refuses "
+            f"readings older than {_BRIDGE_MAX_PAST_DAYS} days"
+        )
     return latest
 
 
@@ -467,12 +518,20 @@ class Emulator:
         Passed to :func:`typical_year`.
     """
 
-    def __init__(self, fleet: Fleet, *, seed: int = 0, interval_s: float = 60,
-                 bad_rate: float = 0.0, fault_rate: float = 0.01,
-                 outage_blocks_per_day: float = 1.5, start_ns: int | None = None,
-                 max_message_bytes: int = MAX_MESSAGE_BYTES,
-                 typical_year: TypicalYear | None = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        seed: int = 0,
+        interval_s: float = 60,
+        bad_rate: float = 0.0,
+        fault_rate: float = 0.01,
+        outage_blocks_per_day: float = 1.5,
+        start_ns: int | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        typical_year: TypicalYear | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         self.interval_ns = round(float(interval_s) * 1000) * 1_000_000
         if not 0 < self.interval_ns <= _DAY_NS:
             raise InputError(f"interval must be between 1 ms and a day, not {interval_s} s")
@@ -481,8 +540,10 @@ class Emulator:
         if not 0.0 <= outage_blocks_per_day <= 2.0:
             raise InputError("outage_blocks_per_day must be between 0 and 2")
         if max_message_bytes < MIN_MESSAGE_BYTES:
-            raise InputError(f"the message size limit must be at least {MIN_MESSAGE_BYTES} "
-                             f"bytes, not {max_message_bytes}")
+            raise InputError(
+                f"the message size limit must be at least {MIN_MESSAGE_BYTES} "
+                f"bytes, not {max_message_bytes}"
+            )
         self.max_message_bytes = int(max_message_bytes)
         self.fleet = fleet
         self.seed = int(seed)
@@ -490,20 +551,24 @@ class Emulator:
         self.fault_rate = float(fault_rate)
         self.outage_blocks_per_day = float(outage_blocks_per_day)
         self._start_given = start_ns is not None
-        self.start_ns = time.time_ns() // 1_000_000 * 1_000_000 if start_ns is None else int(
-            start_ns)
+        self.start_ns = (
+            time.time_ns() // 1_000_000 * 1_000_000 if start_ns is None else int(start_ns)
+        )
         ty = _typical_year_fn(fleet, progress) if typical_year is None else typical_year
         if ty.ac_power_w.shape != (len(fleet), _HOURS):
-            raise InputError(f"typical-year power must be ({len(fleet)}, {_HOURS}), "
-                             f"not {ty.ac_power_w.shape}")
+            raise InputError(
+                f"typical-year power must be ({len(fleet)}, {_HOURS}), not {ty.ac_power_w.shape}"
+            )
         self._year = ty
         p = fleet.plants
         n = self.n_plants = len(fleet)
         self.plant_ids = p["plant_id"].astype(str).tolist()
         self._topics = [topic_for(i) for i in self.plant_ids]
         self._pkey = np.array([_key(i) for i in self.plant_ids], dtype=np.uint64)
-        zones = [z or prov or "" for z, prov in zip(p["outage_zone"].astype(str),
-                                                    p["province"].astype(str), strict=True)]
+        zones = [
+            z or prov or ""
+            for z, prov in zip(p["outage_zone"].astype(str), p["province"].astype(str), strict=True)
+        ]
         self.zones = sorted(set(zones))
         zone_no = {z: i for i, z in enumerate(self.zones)}
         self._zone_of = np.array([zone_no[z] for z in zones], dtype=np.int64)
@@ -513,8 +578,11 @@ class Emulator:
         self.rating_w = p["ac_kw"].to_numpy(float) * 1000.0
         # The simulator never exceeds the rating; a hand-made year might.
         if n and (ty.ac_power_w.max(axis=1) > self.rating_w).any():
-            ty = TypicalYear(np.minimum(ty.ac_power_w, self.rating_w[:, None]).astype(np.float32),
-                             ty.temp_air_c, ty.temp_index)
+            ty = TypicalYear(
+                np.minimum(ty.ac_power_w, self.rating_w[:, None]).astype(np.float32),
+                ty.temp_air_c,
+                ty.temp_index,
+            )
             self._year = ty
         self.hybrid = (p["inverter_type"] == "hybrid").to_numpy()
         load = p["essential_load_w"].to_numpy(float)
@@ -532,8 +600,9 @@ class Emulator:
         self._rssi_base = -92.0 + 35.0 * u(5)
         self._t_case = 3.0 + 6.0 * u(6)
         # Installed at a UTC midnight (night in Iran) between 2023 and mid-2025.
-        self._install_ns = _INSTALL_FROM_NS + (u(7) * (_INSTALL_SPAN_NS // _DAY_NS)).astype(
-            np.int64) * _DAY_NS
+        self._install_ns = (
+            _INSTALL_FROM_NS + (u(7) * (_INSTALL_SPAN_NS // _DAY_NS)).astype(np.int64) * _DAY_NS
+        )
         self._init_wh = (u(8) * 50.0).astype(np.int64)  # factory tests
         self._days: dict[int, _Day] = {}
         self._cuts, self._cut_starts, self._cut_count = self._cut_table()
@@ -546,8 +615,9 @@ class Emulator:
         self._feb28_wh = self._day_wh[:, 58].copy()
         self.annual_energy_wh = self._cum_day[:, -1].copy()
         year, doy, leap, tday, _ = _calendar(self._install_ns)
-        self._c_install = (self._year_base(np.arange(n), year, doy, leap)
-                           + self._cum_day[np.arange(n), tday])
+        self._c_install = (
+            self._year_base(np.arange(n), year, doy, leap) + self._cum_day[np.arange(n), tday]
+        )
 
     # ------------------------------------------------------------------ day tables
 
@@ -565,12 +635,19 @@ class Emulator:
         a daytime stop of 0.5–4 hours starting between 07:00 and 17:00 Tehran."""
         seed, key = self.seed, self._pkey[p]
         faulty = _uniform(seed, key, _S_FAULT, d) < self.fault_rate
-        f_at = 2 * 7 - _TEHRAN_OFFSET_SEGS + (
-            _uniform(seed, key, _S_FAULT_AT, d) * 20).astype(np.int64)
-        f_len = np.where(faulty, 1 + (_uniform(seed, key, _S_FAULT_LEN, d) * 8)
-                         .astype(np.int64), 0)
-        code = np.where(faulty, np.array(FAULT_CODES)[
-            (_uniform(seed, key, _S_FAULT_CODE, d) * len(FAULT_CODES)).astype(np.int64)], 0)
+        f_at = (
+            2 * 7
+            - _TEHRAN_OFFSET_SEGS
+            + (_uniform(seed, key, _S_FAULT_AT, d) * 20).astype(np.int64)
+        )
+        f_len = np.where(faulty, 1 + (_uniform(seed, key, _S_FAULT_LEN, d) * 8).astype(np.int64), 0)
+        code = np.where(
+            faulty,
+            np.array(FAULT_CODES)[
+                (_uniform(seed, key, _S_FAULT_CODE, d) * len(FAULT_CODES)).astype(np.int64)
+            ],
+            0,
+        )
         return faulty, f_at, f_len, code
 
     def _block(self, p: np.ndarray, d: np.ndarray):
@@ -594,8 +671,9 @@ class Emulator:
             segs = np.arange(_SEGS, dtype=np.uint64)
             in_cut = ((bits[rows, None] >> segs) & np.uint64(1)).astype(bool)
             r = p[rows]
-            cut_cap = np.where(self.hybrid[r], np.minimum(self.essential_w[r], self.rating_w[r]),
-                               0.0)
+            cut_cap = np.where(
+                self.hybrid[r], np.minimum(self.essential_w[r], self.rating_w[r]), 0.0
+            )
             cap[rows] = np.where(in_cut, cut_cap[:, None], cap[rows])
         faulty, f_at, f_len, code = self._faults(p, d)
         rows = np.flatnonzero(faulty)
@@ -621,8 +699,12 @@ class Emulator:
             bound = _boundary(np.roll(pw, 1, axis=1), pw)  # at the start of each hour
             bd = bound.reshape(b - a, _DAYS, 24)
             first = bd[..., 0]
-            plain = 0.25 * (2.0 * bd.sum(-1) - first + np.roll(first, -1, axis=1)
-                            + 2.0 * pw.reshape(b - a, _DAYS, 24).sum(-1))
+            plain = 0.25 * (
+                2.0 * bd.sum(-1)
+                - first
+                + np.roll(first, -1, axis=1)
+                + 2.0 * pw.reshape(b - a, _DAYS, 24).sum(-1)
+            )
             # A grid-tied plant delivers nothing during its zone's cuts: take those 2-hour blocks
             # (from the midpoint of UTC hour i to that of hour i+2) out.
             zone = self._zone_of[a:b]
@@ -630,8 +712,13 @@ class Emulator:
                 want = (self._cut_count[zone] > k) & ~self.hybrid[a:b, None]
                 h = days[None, :] * 24 + self._cut_starts[zone, :, k] - 4  # UTC hour index
                 h = np.where(want, h, 0)
-                block = 0.25 * (_take(pw, h) + 2.0 * _take(bound, h + 1) + 2.0 * _take(pw, h + 1)
-                                + 2.0 * _take(bound, h + 2) + _take(pw, h + 2))
+                block = 0.25 * (
+                    _take(pw, h)
+                    + 2.0 * _take(bound, h + 1)
+                    + 2.0 * _take(pw, h + 1)
+                    + 2.0 * _take(bound, h + 2)
+                    + _take(pw, h + 2)
+                )
                 plain -= np.where(want, block, 0.0)
             totals[a:b] = np.maximum(plain, 0.0) * self._cloud(rows[:, None], days[None, :])
         # Faults, and the cuts of hybrid plants (capped at the essential load): segment by segment.
@@ -639,7 +726,7 @@ class Emulator:
         hybrid_cut = self.hybrid[:, None] & (self._cuts[self._zone_of] != 0)
         rows, cols = np.nonzero(faulty | hybrid_cut)
         for a in range(0, len(rows), 32768):
-            r, c = rows[a:a + 32768], cols[a:a + 32768]
+            r, c = rows[a : a + 32768], cols[a : a + 32768]
             grid, cap, *_ = self._block(r, c)
             totals[r, c] = _segment_wh(grid[:, :-1], grid[:, 1:], cap).sum(-1)
         return totals
@@ -657,10 +744,17 @@ class Emulator:
         day = self._days.get(tday)
         if day is not None:
             return day
-        grid, cap, f_at, f_len, code = self._block(np.arange(self.n_plants),
-                                                   np.full(self.n_plants, tday))
-        day = _Day(grid, cap, self._cum_segments(grid, cap), code, (f_at, f_len),
-                   self._cuts[self._zone_of, tday])
+        grid, cap, f_at, f_len, code = self._block(
+            np.arange(self.n_plants), np.full(self.n_plants, tday)
+        )
+        day = _Day(
+            grid,
+            cap,
+            self._cum_segments(grid, cap),
+            code,
+            (f_at, f_len),
+            self._cuts[self._zone_of, tday],
+        )
         if len(self._days) >= 4:
             self._days.pop(next(iter(self._days)))
         self._days[tday] = day
@@ -676,14 +770,16 @@ class Emulator:
         u = _uniform(seed, keys, _S_CUT_N, days)
         base = int(rate)
         # Summer 1–2 blocks 08:00–24:00 Tehran; winter at most one in daytime; else now and then.
-        count = np.where(summer, base + (u < rate - base),
-                         np.where(winter, u < rate / 2, u < rate / 4)).astype(np.int64)
+        count = np.where(
+            summer, base + (u < rate - base), np.where(winter, u < rate / 2, u < rate / 4)
+        ).astype(np.int64)
         first, last = 8, np.where(winter, 16, 22)  # first and last start hour (Tehran)
         width = last - first + 1
         i1 = (_uniform(seed, keys, _S_CUT_1, days) * width).astype(np.int64)
         # The second block starts at least 2 h away from the first (offsets 2..width-2 mod width).
-        i2 = (i1 + 2 + (_uniform(seed, keys, _S_CUT_2, days) * (width - 3)).astype(np.int64)
-              ) % width
+        i2 = (
+            i1 + 2 + (_uniform(seed, keys, _S_CUT_2, days) * (width - 3)).astype(np.int64)
+        ) % width
         bits = np.zeros(count.shape, dtype=np.uint64)
         starts = np.stack([first + i1, first + i2], axis=-1)  # Tehran hours
         for k in range(2):
@@ -725,12 +821,14 @@ class Emulator:
             f = pos[sel] - j
             within = day.cum[p, j] + _area_wh(day.grid[p, j], day.grid[p, j + 1], day.cap[p, j], f)
             within = np.minimum(np.floor(within).astype(np.int64), self._day_wh[p, d])
-            out[sel] = self._year_base(p, year[sel], doy[sel], leap[sel]) + self._cum_day[p, d] \
-                + within
+            out[sel] = (
+                self._year_base(p, year[sel], doy[sel], leap[sel]) + self._cum_day[p, d] + within
+            )
         return out
 
-    def _year_base(self, p: np.ndarray, year: np.ndarray, doy: np.ndarray,
-                   leap: np.ndarray) -> np.ndarray:
+    def _year_base(
+        self, p: np.ndarray, year: np.ndarray, doy: np.ndarray, leap: np.ndarray
+    ) -> np.ndarray:
         """Energy of the whole template years before ``year`` (and of 29 February). [Wh]"""
         extra = _leaps_before(year) + (leap & (doy >= 59))
         return (year - _REF_YEAR) * self.annual_energy_wh[p] + extra * self._feb28_wh[p]
@@ -762,8 +860,10 @@ class Emulator:
             hour = np.minimum(int(d) * 24 + j // 2, _HOURS - 1)
             temp_air[sel] = pwr.temp_air_c[pwr.temp_index[p], hour]
         power = np.where(power < 1.0, 0.0, power)
-        energy = (np.maximum(self._cumulative(pidx, t_ns) - self._c_install[pidx], 0)
-                  + self._init_wh[pidx])
+        energy = (
+            np.maximum(self._cumulative(pidx, t_ns) - self._c_install[pidx], 0)
+            + self._init_wh[pidx]
+        )
         k = (t_ns - self._phase_ns[pidx]) // self.interval_ns
         key = self._pkey[pidx]
 
@@ -778,17 +878,33 @@ class Emulator:
         i_ac = np.where(v_ac > 0, power / np.where(v_ac > 0, v_ac, 1.0), 0.0)
         temp_c = temp_air + self._t_case[pidx] + 18.0 * load + 1.0 * noise(_S_NOISE_T)
         dc_w = np.where(power > 0, power / 0.96 + 12.0, 0.0)
-        v_mpp = self._v_mpp[pidx] * (1.0 - 0.0035 * (temp_c - 25.0)) * (0.93 + 0.07 * np.sqrt(
-            np.minimum(load * 2.0, 1.0)))
+        v_mpp = (
+            self._v_mpp[pidx]
+            * (1.0 - 0.0035 * (temp_c - 25.0))
+            * (0.93 + 0.07 * np.sqrt(np.minimum(load * 2.0, 1.0)))
+        )
         v_dc = np.where(power > 0, v_mpp, np.where(sun, 1.2 * self._v_mpp[pidx], 0.0))
-        status = np.where(alarm > 0, "fault", np.where(
-            grid_down, "off", np.where(power > 0, "producing", "standby")))
+        status = np.where(
+            alarm > 0,
+            "fault",
+            np.where(grid_down, "off", np.where(power > 0, "producing", "standby")),
+        )
         return {
-            "pidx": pidx, "t_ns": t_ns, "seq": k - _SEQ_EPOCH_NS // self.interval_ns,
-            "ac_power_w": power, "ac_voltage_v": v_ac, "ac_current_a": i_ac, "ac_freq_hz": freq,
-            "energy_total_wh": energy, "dc_w": dc_w, "dc_v": v_dc,
-            "n_strings": self._n_strings[pidx], "share": self._share[pidx], "temp_c": temp_c,
-            "status": status, "alarm_code": alarm,
+            "pidx": pidx,
+            "t_ns": t_ns,
+            "seq": k - _SEQ_EPOCH_NS // self.interval_ns,
+            "ac_power_w": power,
+            "ac_voltage_v": v_ac,
+            "ac_current_a": i_ac,
+            "ac_freq_hz": freq,
+            "energy_total_wh": energy,
+            "dc_w": dc_w,
+            "dc_v": v_dc,
+            "n_strings": self._n_strings[pidx],
+            "share": self._share[pidx],
+            "temp_c": temp_c,
+            "status": status,
+            "alarm_code": alarm,
             "rssi_dbm": np.round(self._rssi_base[pidx] + 6.0 * noise(_S_NOISE_R)),
             "silent": grid_down,
         }
@@ -796,37 +912,54 @@ class Emulator:
     @staticmethod
     def _bodies(r: dict[str, np.ndarray]) -> list[str]:
         """The JSON members of each reading after ``plant_id``: ``"ts":...,...,"rssi_dbm":-71``."""
-        ts = np.datetime_as_string(r["t_ns"].astype("datetime64[ns]").astype("datetime64[ms]"),
-                                   unit="ms")
+        ts = np.datetime_as_string(
+            r["t_ns"].astype("datetime64[ns]").astype("datetime64[ms]"), unit="ms"
+        )
         out = []
-        for (t, seq, pw, v, i, f, e, dw, dv, ns, sh, tc, st, al, rs) in zip(
-                ts.tolist(), r["seq"].tolist(), r["ac_power_w"].tolist(),
-                r["ac_voltage_v"].tolist(), r["ac_current_a"].tolist(), r["ac_freq_hz"].tolist(),
-                r["energy_total_wh"].tolist(), r["dc_w"].tolist(), r["dc_v"].tolist(),
-                r["n_strings"].tolist(), r["share"].tolist(), r["temp_c"].tolist(),
-                r["status"].tolist(), r["alarm_code"].tolist(), r["rssi_dbm"].tolist(),
-                strict=True):
+        for t, seq, pw, v, i, f, e, dw, dv, ns, sh, tc, st, al, rs in zip(
+            ts.tolist(),
+            r["seq"].tolist(),
+            r["ac_power_w"].tolist(),
+            r["ac_voltage_v"].tolist(),
+            r["ac_current_a"].tolist(),
+            r["ac_freq_hz"].tolist(),
+            r["energy_total_wh"].tolist(),
+            r["dc_w"].tolist(),
+            r["dc_v"].tolist(),
+            r["n_strings"].tolist(),
+            r["share"].tolist(),
+            r["temp_c"].tolist(),
+            r["status"].tolist(),
+            r["alarm_code"].tolist(),
+            r["rssi_dbm"].tolist(),
+            strict=True,
+        ):
             if ns == 1:
                 dc = f'[{{"v":{dv:.1f},"a":{dw / dv if dv else 0.0:.2f},"w":{dw:.1f}}}]'
             else:
                 w1, w2, dv2 = dw * sh, dw * (1.0 - sh), dv * 0.99
-                dc = (f'[{{"v":{dv:.1f},"a":{w1 / dv if dv else 0.0:.2f},"w":{w1:.1f}}},'
-                      f'{{"v":{dv2:.1f},"a":{w2 / dv2 if dv else 0.0:.2f},"w":{w2:.1f}}}]')
-            out.append(f'"ts":"{t}Z","seq":{seq},"ac_power_w":{pw:.1f},"ac_voltage_v":{v:.1f},'
-                       f'"ac_current_a":{i:.2f},"ac_freq_hz":{f:.2f},"energy_total_wh":{e:.0f},'
-                       f'"dc":{dc},"temp_c":{tc:.1f},"status":"{st}","alarm_code":{al},'
-                       f'"rssi_dbm":{rs:.0f}')
+                dc = (
+                    f'[{{"v":{dv:.1f},"a":{w1 / dv if dv else 0.0:.2f},"w":{w1:.1f}}},'
+                    f'{{"v":{dv2:.1f},"a":{w2 / dv2 if dv else 0.0:.2f},"w":{w2:.1f}}}]'
+                )
+            out.append(
+                f'"ts":"{t}Z","seq":{seq},"ac_power_w":{pw:.1f},"ac_voltage_v":{v:.1f},'
+                f'"ac_current_a":{i:.2f},"ac_freq_hz":{f:.2f},"energy_total_wh":{e:.0f},'
+                f'"dc":{dc},"temp_c":{tc:.1f},"status":"{st}","alarm_code":{al},'
+                f'"rssi_dbm":{rs:.0f}'
+            )
         return out
 
     def readings(self, plant_index: np.ndarray, t_ns: np.ndarray) -> list[dict[str, Any]]:
         """Readings as dicts (the canonical single-reading payload) — for tests and tools."""
         import json
 
-        r = self._compute(np.asarray(plant_index, dtype=np.int64),
-                          np.asarray(t_ns, dtype=np.int64))
+        r = self._compute(np.asarray(plant_index, dtype=np.int64), np.asarray(t_ns, dtype=np.int64))
         ids = [self.plant_ids[i] for i in r["pidx"].tolist()]
-        return [json.loads(f'{{"v":1,"plant_id":"{pid}",{body}}}')
-                for pid, body in zip(ids, self._bodies(r), strict=True)]
+        return [
+            json.loads(f'{{"v":1,"plant_id":"{pid}",{body}}}')
+            for pid, body in zip(ids, self._bodies(r), strict=True)
+        ]
 
     def _batches(self, p: int, bodies: list[str]) -> Iterator[tuple[str, bytes, str, str]]:
         """Plant ``p``'s readings (in time order) as consecutive batch messages, each at most
@@ -840,8 +973,10 @@ class Emulator:
                 yield self._batch(p, head, bodies[a:i])
                 a, used, size = i, 0, len(body) + 2
             if size > room:
-                raise InputError(f"a reading of {self.plant_ids[p]} takes {size} bytes, more "
-                                 f"than the message size limit of {self.max_message_bytes}")
+                raise InputError(
+                    f"a reading of {self.plant_ids[p]} takes {size} bytes, more "
+                    f"than the message size limit of {self.max_message_bytes}"
+                )
             used += size
         if a < len(bodies):
             yield self._batch(p, head, bodies[a:])
@@ -852,7 +987,7 @@ class Emulator:
 
     def _bad(self, p: int, k: int, body: str, power: float) -> tuple[bytes, str]:
         """A bad payload in place of a reading; (payload, reason)."""
-        key = self._pkey[p:p + 1]
+        key = self._pkey[p : p + 1]
         reason = BAD_REASONS[int(_uniform(self.seed, key, _S_BAD_KIND, k)[0] * len(BAD_REASONS))]
         pid = self.plant_ids[p]
         good = f'{{"v":1,"plant_id":"{pid}",{body}}}'
@@ -867,10 +1002,9 @@ class Emulator:
             return good.replace(pw, wild, 1).encode(), reason
         if reason == "plant_mismatch":
             other = self.plant_ids[(p + 1) % self.n_plants] if self.n_plants > 1 else "XXX-999999"
-            return good.replace(f'"plant_id":"{pid}"', f'"plant_id":"{other}"', 1).encode(), \
-                reason
+            return good.replace(f'"plant_id":"{pid}"', f'"plant_id":"{other}"', 1).encode(), reason
         if reason == "future_ts":
-            ts = body[6:body.index('"', 6)]
+            ts = body[6 : body.index('"', 6)]
             future = str(int(ts[:4]) + 10) + ts[4:]
             return good.replace(ts, future, 1).encode(), reason
         raw = good.encode()
@@ -888,8 +1022,9 @@ class Emulator:
             out[sel] = ((bits >> j) & np.uint64(1)).astype(bool)
         return out & ~self.hybrid[pidx]
 
-    def _messages(self, start_ns: int, end_ns: int | None,
-                  uploaded_until_ns: int | None = None) -> Iterator[_Message]:
+    def _messages(
+        self, start_ns: int, end_ns: int | None, uploaded_until_ns: int | None = None
+    ) -> Iterator[_Message]:
         """Messages with publish times in [start_ns, end_ns) (None: no end), in time order.
 
         Buffered readings before ``uploaded_until_ns`` are left out of post-cut batches.
@@ -918,22 +1053,25 @@ class Emulator:
             pidx, t, k = pidx[on], t[on], k[on]
             back = self._silent(pidx, t - step)  # gateways back after a cut
             bodies = self._bodies(r)
-            bad = (_uniform(self.seed, self._pkey[pidx], _S_BAD, k) < self.bad_rate
-                   if self.bad_rate else np.zeros(len(pidx), bool))
+            bad = (
+                _uniform(self.seed, self._pkey[pidx], _S_BAD, k) < self.bad_rate
+                if self.bad_rate
+                else np.zeros(len(pidx), bool)
+            )
             for i, (p, ts) in enumerate(zip(pidx.tolist(), t.tolist(), strict=True)):
                 if back[i]:
                     for m in self._after_cut(p, ts, uploaded_until_ns):
                         yield _Message(ts, *m)
                 if bad[i]:
-                    garbled, reason = self._bad(p, int(k[i]), bodies[i],
-                                                float(r["ac_power_w"][i]))
+                    garbled, reason = self._bad(p, int(k[i]), bodies[i], float(r["ac_power_w"][i]))
                     yield _Message(ts, topics[p], garbled, "bad", reason)
                 else:
                     payload = f'{{"v":1,"plant_id":"{ids[p]}",{bodies[i]}}}'
                     yield _Message(ts, topics[p], payload.encode(), "reading", "")
 
-    def _after_cut(self, p: int, t_ns: int,
-                   uploaded_until_ns: int | None) -> Iterator[tuple[str, bytes, str, str]]:
+    def _after_cut(
+        self, p: int, t_ns: int, uploaded_until_ns: int | None
+    ) -> Iterator[tuple[str, bytes, str, str]]:
         """Batches of plant ``p``'s readings buffered during the cut that ended before ``t_ns``."""
         last = t_ns - self.interval_ns
         _, _, _, tday, pos = _calendar(np.array([last]))
@@ -964,8 +1102,9 @@ class Emulator:
         for m in self._messages(int(start_ns), int(end_ns)):
             yield m.topic, m.payload, m.kind
 
-    def _backfill(self, hours: float, end_ns: int | None = None,
-                  chunk_plants: int = 256) -> Iterator[_Message]:
+    def _backfill(
+        self, hours: float, end_ns: int | None = None, chunk_plants: int = 256
+    ) -> Iterator[_Message]:
         end = self.start_ns if end_ns is None else int(end_ns)
         start = end - round(hours * 3600 * _SEC_NS)
         step = self.interval_ns
@@ -980,7 +1119,7 @@ class Emulator:
             bodies = self._bodies(self._compute(rep, times)) if len(rep) else []
             at = 0
             for p, c in zip(pidx.tolist(), counts.tolist(), strict=True):
-                for m in self._batches(p, bodies[at:at + c]):
+                for m in self._batches(p, bodies[at : at + c]):
                     yield _Message(end, *m)
                 at += c
 
@@ -992,10 +1131,15 @@ class Emulator:
 
     # ------------------------------------------------------------------ publishing
 
-    def run(self, link: _Link, duration_s: float | None, speed: float = 1.0,
-            backfill_hours: float = 0.0,
-            progress: Callable[[float, dict[str, int]], None] | None = None,
-            notice: Callable[[str], None] | None = None) -> dict[str, int]:
+    def run(
+        self,
+        link: _Link,
+        duration_s: float | None,
+        speed: float = 1.0,
+        backfill_hours: float = 0.0,
+        progress: Callable[[float, dict[str, int]], None] | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> dict[str, int]:
         """Publish in (scaled) real time: the backfill at once, then the live window.
 
         No reading is published before the wall clock has reached its ``ts``. Without a
@@ -1033,13 +1177,25 @@ class Emulator:
         telemetry.errors.InputError
             A given start that would run ahead of the clock (see :func:`plan_start_ns`).
         """
-        self.start_ns = plan_start_ns(self.start_ns if self._start_given else None, duration_s,
-                                      speed, backfill_hours)
+        self.start_ns = plan_start_ns(
+            self.start_ns if self._start_given else None, duration_s, speed, backfill_hours
+        )
         start = self.start_ns
-        counts = {"messages": 0, "readings": 0, "live_readings": 0, "batches": 0,
-                  "batch_readings": 0, "bad": 0, "bytes": 0, "max_message_bytes": 0,
-                  "plants": self.n_plants, "sim_start_ns": start, "sim_end_ns": start,
-                  "caught_up_ns": 0, "interrupted": 0}
+        counts = {
+            "messages": 0,
+            "readings": 0,
+            "live_readings": 0,
+            "batches": 0,
+            "batch_readings": 0,
+            "bad": 0,
+            "bytes": 0,
+            "max_message_bytes": 0,
+            "plants": self.n_plants,
+            "sim_start_ns": start,
+            "sim_end_ns": start,
+            "caught_up_ns": 0,
+            "interrupted": 0,
+        }
         counts.update({f"bad_{r}": 0 for r in BAD_REASONS})
         wall0 = time.monotonic()
         next_report = 0.0
@@ -1079,12 +1235,17 @@ class Emulator:
             live = self._messages(start, end, start if backfill_hours > 0 else None)
             for m in live:
                 wait = (m.t_ns - start) / _SEC_NS / speed - (time.monotonic() - wall0)
-                if speed > 1 and not counts["caught_up_ns"] and m.t_ns - time.time_ns() > max(
-                        wait, 0.0) * _SEC_NS:
+                if (
+                    speed > 1
+                    and not counts["caught_up_ns"]
+                    and m.t_ns - time.time_ns() > max(wait, 0.0) * _SEC_NS
+                ):
                     counts["caught_up_ns"] = now_ns = time.time_ns()
                     if notice is not None:
-                        notice(f"simulated time caught up with the clock at {_iso(now_ns)}; "
-                               "going on in real time (speed 1)")
+                        notice(
+                            f"simulated time caught up with the clock at {_iso(now_ns)}; "
+                            "going on in real time (speed 1)"
+                        )
                 if wait > 0:
                     time.sleep(wait)
                 counts["sim_end_ns"] = m.t_ns
@@ -1103,6 +1264,7 @@ def _typical_year_fn(fleet: Fleet, progress: Callable[[str, int, int], None] | N
 
 
 # ---------------------------------------------------------------------------- CLI
+
 
 def _parse_start(value: str | None) -> int | None:
     if value is None:
@@ -1125,71 +1287,122 @@ def _default_client_id() -> str:
 def emulate_command(
     ctx: typer.Context,
     mqtt_url: Annotated[
-        str | None, typer.Option("--mqtt-url", help="Broker, mqtt://host:1883 or "
-                                 "mqtts://host:8883 (env ROSHANAI_MQTT_URL).",
-                                 show_default=False),
+        str | None,
+        typer.Option(
+            "--mqtt-url",
+            help="Broker, mqtt://host:1883 or mqtts://host:8883 (env ROSHANAI_MQTT_URL).",
+            show_default=False,
+        ),
     ] = None,
     plants: Annotated[
-        int | None, typer.Option("--plants", min=1, help="Emulate N synthetic plants (default "
-                                 "100), or the first N of --fleet.", show_default=False),
+        int | None,
+        typer.Option(
+            "--plants",
+            min=1,
+            help="Emulate N synthetic plants (default 100), or the first N of --fleet.",
+            show_default=False,
+        ),
     ] = None,
     fleet: Annotated[
-        Path | None, typer.Option("--fleet", help="Emulate this fleet file (env "
-                                  "ROSHANAI_FLEET).", show_default=False),
+        Path | None,
+        typer.Option(
+            "--fleet", help="Emulate this fleet file (env ROSHANAI_FLEET).", show_default=False
+        ),
     ] = None,
     backfill_hours: Annotated[
-        float, typer.Option("--backfill-hours", min=0, help="First upload this many hours "
-                            "of readings as batches, as gateways back from a long cut.")
+        float,
+        typer.Option(
+            "--backfill-hours",
+            min=0,
+            help="First upload this many hours "
+            "of readings as batches, as gateways back from a long cut.",
+        ),
     ] = 0.0,
     duration: Annotated[
-        float | None, typer.Option("--duration", min=0, help="Run for S seconds (wall clock); "
-                                   "default: until Ctrl-C.", show_default=False),
+        float | None,
+        typer.Option(
+            "--duration",
+            min=0,
+            help="Run for S seconds (wall clock); default: until Ctrl-C.",
+            show_default=False,
+        ),
     ] = None,
     interval_s: Annotated[
-        float, typer.Option("--interval", min=0.001, help="Seconds between two readings of a "
-                            "gateway.")
+        float,
+        typer.Option("--interval", min=0.001, help="Seconds between two readings of a gateway."),
     ] = 60.0,
     speed: Annotated[
-        float, typer.Option("--speed", min=0.0001, help="Simulated seconds per second "
-                            "(3600: an hour a second). Above 1 the simulated clock starts in "
-                            "the past so that no reading is ever ahead of the wall clock: with "
-                            "--duration S it starts S × (speed − 1) seconds before now and "
-                            "reaches the clock at the end; without, it catches up after about "
-                            "10 minutes and goes on in real time.")
+        float,
+        typer.Option(
+            "--speed",
+            min=0.0001,
+            help="Simulated seconds per second "
+            "(3600: an hour a second). Above 1 the simulated clock starts in "
+            "the past so that no reading is ever ahead of the wall clock: with "
+            "--duration S it starts S × (speed − 1) seconds before now and "
+            "reaches the clock at the end; without, it catches up after about "
+            "10 minutes and goes on in real time.",
+        ),
     ] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same fleet and messages.")]
-    = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same fleet and messages.")] = 0,
     bad_rate: Annotated[
-        float, typer.Option("--bad-rate", min=0.0, max=1.0, help="Fraction of readings "
-                            "replaced by bad payloads (malformed, NaN, out of range, ...).")
+        float,
+        typer.Option(
+            "--bad-rate",
+            min=0.0,
+            max=1.0,
+            help="Fraction of readings "
+            "replaced by bad payloads (malformed, NaN, out of range, ...).",
+        ),
     ] = 0.0,
     fleet_out: Annotated[
-        Path | None, typer.Option("--fleet-out", help="Write the emulated fleet here (start "
-                                  "the bridge with --fleet FILE).", show_default=False),
+        Path | None,
+        typer.Option(
+            "--fleet-out",
+            help="Write the emulated fleet here (start the bridge with --fleet FILE).",
+            show_default=False,
+        ),
     ] = None,
     client_id: Annotated[
-        str | None, typer.Option("--client-id", help="MQTT client id of the emulator "
-                                 "(default: the account's username, else "
-                                 "roshanai-emulate-<host>-<pid>; never the bridge's).",
-                                 show_default=False),
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="MQTT client id of the emulator "
+            "(default: the account's username, else "
+            "roshanai-emulate-<host>-<pid>; never the bridge's).",
+            show_default=False,
+        ),
     ] = None,
     start: Annotated[
-        str | None, typer.Option("--start", help="Simulated start time, ISO 8601 with offset "
-                                 "(default: now, or earlier at --speed above 1); refused if "
-                                 "the simulated clock would pass the wall clock.",
-                                 show_default=False),
+        str | None,
+        typer.Option(
+            "--start",
+            help="Simulated start time, ISO 8601 with offset "
+            "(default: now, or earlier at --speed above 1); refused if "
+            "the simulated clock would pass the wall clock.",
+            show_default=False,
+        ),
     ] = None,
     max_message_kb: Annotated[
-        float, typer.Option("--max-message-kb", min=MIN_MESSAGE_BYTES / 1024,
-                            help="Largest message payload published [KiB]: longer uploads "
-                            "(backfill, buffers after a power cut) are split into several "
-                            f"batches, each at most {MAX_BATCH_READINGS} readings.")
+        float,
+        typer.Option(
+            "--max-message-kb",
+            min=MIN_MESSAGE_BYTES / 1024,
+            help="Largest message payload published [KiB]: longer uploads "
+            "(backfill, buffers after a power cut) are split into several "
+            f"batches, each at most {MAX_BATCH_READINGS} readings.",
+        ),
     ] = MAX_MESSAGE_BYTES / 1024,
     credentials: Annotated[
-        Path | None, typer.Option("--credentials", help="credentials.csv of `roshanai deploy "
-                                  "mosquitto`: each plant of --fleet connects with its own "
-                                  "account (a production broker lets an account speak only for "
-                                  "its plant).", show_default=False),
+        Path | None,
+        typer.Option(
+            "--credentials",
+            help="credentials.csv of `roshanai deploy "
+            "mosquitto`: each plant of --fleet connects with its own "
+            "account (a production broker lets an account speak only for "
+            "its plant).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Publish realistic telemetry from emulated gateways, for demos and load tests.
@@ -1207,9 +1420,10 @@ def emulate_command(
     from telemetry.registry import read_fleet
 
     root = ctx.find_root().obj or {}
-    s = load_settings(flags={"mqtt_url": mqtt_url,
-                             "fleet": None if fleet is None else str(fleet)},
-                      config_file=root.get("config_file"))[0]
+    s = load_settings(
+        flags={"mqtt_url": mqtt_url, "fleet": None if fleet is None else str(fleet)},
+        config_file=root.get("config_file"),
+    )[0]
     start_ns = _parse_start(start)
     # Checked now, before the fleet is simulated; run() picks a default start when it begins.
     plan_start_ns(start_ns, duration, speed, backfill_hours, what="--start")
@@ -1217,8 +1431,9 @@ def emulate_command(
         fl = read_fleet(s.fleet)
         if plants is not None:
             if plants > len(fl):
-                raise InputError(f"--plants {plants}: the fleet {fl.source} has only "
-                                 f"{len(fl)} plants")
+                raise InputError(
+                    f"--plants {plants}: the fleet {fl.source} has only {len(fl)} plants"
+                )
             fl = fl.subset(0, plants)
     else:
         fl = synthetic_fleet(100 if plants is None else plants, seed)
@@ -1226,9 +1441,15 @@ def emulate_command(
         write_fleet(fl, fleet_out)
     out = Console(highlight=False, soft_wrap=True)  # the summary stays one line
     err = Console(stderr=True, highlight=False)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def prepare(stage: str, done: int, total: int) -> None:
@@ -1237,38 +1458,69 @@ def emulate_command(
                 tasks[stage] = bar.add_task(name, total=total)
             bar.update(tasks[stage], completed=done)
 
-        emu = Emulator(fl, seed=seed, interval_s=interval_s, bad_rate=bad_rate,
-                       start_ns=start_ns, max_message_bytes=int(max_message_kb * 1024),
-                       progress=prepare)
+        emu = Emulator(
+            fl,
+            seed=seed,
+            interval_s=interval_s,
+            bad_rate=bad_rate,
+            start_ns=start_ns,
+            max_message_bytes=int(max_message_kb * 1024),
+            progress=prepare,
+        )
     link: MqttLink | PlantLinks
     if credentials is not None:
         if not s.fleet:
             raise InputError("--credentials needs --fleet: the plants the accounts were made for")
-        link = PlantLinks(s.mqtt_url, read_plant_passwords(credentials, fl.plant_ids),
-                          ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
-                          key_file=s.mqtt_key_file)
+        link = PlantLinks(
+            s.mqtt_url,
+            read_plant_passwords(credentials, fl.plant_ids),
+            ca_file=s.mqtt_ca_file,
+            cert_file=s.mqtt_cert_file,
+            key_file=s.mqtt_key_file,
+        )
     else:
         # With an account, the client id is its username: a production broker binds the two.
-        link = MqttLink(s.mqtt_url, client_id or s.mqtt_username or _default_client_id(),
-                        username=s.mqtt_username, password=s.mqtt_password,
-                        ca_file=s.mqtt_ca_file, cert_file=s.mqtt_cert_file,
-                        key_file=s.mqtt_key_file, clean_start=True, max_pending_publishes=20)
+        link = MqttLink(
+            s.mqtt_url,
+            client_id or s.mqtt_username or _default_client_id(),
+            username=s.mqtt_username,
+            password=s.mqtt_password,
+            ca_file=s.mqtt_ca_file,
+            cert_file=s.mqtt_cert_file,
+            key_file=s.mqtt_key_file,
+            clean_start=True,
+            max_pending_publishes=20,
+        )
     link.start()
     try:
-        with Progress(TextColumn("[bold]publishing"), BarColumn(), TextColumn("{task.fields["
-                      "info]}"), TimeElapsedColumn(), console=err, transient=True,
-                      disable=not err.is_terminal) as bar:
+        with Progress(
+            TextColumn("[bold]publishing"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
             task = bar.add_task("publishing", total=duration, info="")
 
             def show(wall_s: float, c: dict[str, int]) -> None:
                 bar.update(task, completed=wall_s, info=f"{c['messages']:,} messages")
 
-            counts = emu.run(link, duration, speed=speed, backfill_hours=backfill_hours,
-                             progress=show, notice=lambda line: err.print(line, soft_wrap=True))
+            counts = emu.run(
+                link,
+                duration,
+                speed=speed,
+                backfill_hours=backfill_hours,
+                progress=show,
+                notice=lambda line: err.print(line, soft_wrap=True),
+            )
     finally:
         link.stop(timeout_s=30)
-    span = [datetime.fromtimestamp(counts[k] / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
-            for k in ("sim_start_ns", "sim_end_ns")]
+    span = [
+        datetime.fromtimestamp(counts[k] / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+        for k in ("sim_start_ns", "sim_end_ns")
+    ]
     # messages = live readings + batches + bad payloads; readings = live + in batches.
     out.print(
         f"published {counts['messages']:,} messages to {s.mqtt_url}: "

@@ -82,6 +82,7 @@ def ts_ns(text: str) -> int:
 
 # ---------------------------------------------------------------------------- synthetic fleet
 
+
 def test_synthetic_fleet_is_plausible_and_deterministic():
     a, b = synthetic_fleet(200, seed=4), synthetic_fleet(200, seed=4)
     assert a.plants.equals(b.plants)
@@ -112,6 +113,7 @@ def test_fleet_ids_number_per_province():
 
 
 # ---------------------------------------------------------------------------- readings
+
 
 def test_messages_are_deterministic_and_window_independent():
     start = ns("2026-07-01T03:00:00")
@@ -154,7 +156,8 @@ def test_counters_monotonic_seq_increasing_night_zero_and_physics():
         day = [r for r in rows if r["ts"].startswith("2026-07-01")]
         integral_wh = sum(r["ac_power_w"] for r in day) / 60.0
         assert day[-1]["energy_total_wh"] - day[0]["energy_total_wh"] == pytest.approx(
-            integral_wh, rel=0.01, abs=30)
+            integral_wh, rel=0.01, abs=30
+        )
         assert 10_000 < integral_wh < 45_000  # (the hand-made year is a clear 4.6 kW bell)
         for r in rows:
             hour = int(r["ts"][11:13])
@@ -171,7 +174,8 @@ def test_counters_monotonic_seq_increasing_night_zero_and_physics():
                 assert 225.0 <= r["ac_voltage_v"] <= 235.0
                 assert abs(r["ac_freq_hz"] - 50.0) <= 0.05
                 assert r["ac_current_a"] == pytest.approx(
-                    r["ac_power_w"] / r["ac_voltage_v"], abs=0.01)
+                    r["ac_power_w"] / r["ac_voltage_v"], abs=0.01
+                )
             assert len(r["dc"]) in (1, 2)
             dc_w = sum(s["w"] for s in r["dc"])
             if r["ac_power_w"] > 0:
@@ -198,8 +202,11 @@ def test_power_cut_silences_gateway_then_one_batch_covers_it():
     for cut in cuts:
         for _, row in plants[plants["outage_zone"] == cut.zone].iterrows():
             pid = row["plant_id"]
-            mine = [(i, json.loads(p)) for i, (t, p, k) in enumerate(msgs)
-                    if t == topic_for(pid) and k != "bad"]
+            mine = [
+                (i, json.loads(p))
+                for i, (t, p, k) in enumerate(msgs)
+                if t == topic_for(pid) and k != "bad"
+            ]
             live = [ts_ns(d["ts"]) for _, d in mine if "ts" in d]
             during = [t for t in live if cut.start_ns <= t < cut.end_ns]
             batches = [(i, d) for i, d in mine if "readings" in d]
@@ -210,16 +217,20 @@ def test_power_cut_silences_gateway_then_one_batch_covers_it():
                 continue
             seen_grid_tied += 1
             assert during == []  # silent
-            (i, batch), = [(i, d) for i, d in batches if
-                           cut.start_ns <= ts_ns(d["readings"][0]["ts"]) < cut.end_ns]
+            ((i, batch),) = [
+                (i, d)
+                for i, d in batches
+                if cut.start_ns <= ts_ns(d["readings"][0]["ts"]) < cut.end_ns
+            ]
             stamps = [ts_ns(r["ts"]) for r in batch["readings"]]
             assert len(stamps) == (cut.end_ns - cut.start_ns) // (60 * SEC)
             assert np.all(np.diff(stamps) == 60 * SEC)
             assert stamps[0] - cut.start_ns < 60 * SEC
             assert cut.end_ns - stamps[-1] <= 60 * SEC
             assert {r["status"] for r in batch["readings"]} <= {"off", "fault"}
-            assert all(r["ac_power_w"] == 0.0 and r["ac_voltage_v"] == 0.0
-                       for r in batch["readings"])
+            assert all(
+                r["ac_power_w"] == 0.0 and r["ac_voltage_v"] == 0.0 for r in batch["readings"]
+            )
             # The batch goes out just before the first live reading after the cut.
             nxt = json.loads(msgs[i + 1][1])
             assert msgs[i + 1][0] == topic_for(pid)
@@ -241,8 +252,10 @@ def test_outage_schedule_by_season():
             assert local_h == int(local_h)
             assert local_h >= 8
             assert local_h + (c.end_ns - c.start_ns) / HOUR <= 24
-        return [sum((c.end_ns - c.start_ns) / (2 * HOUR) for c in cuts) / len(e.zones) / days,
-                max(((c.start_ns + tehran) % DAY) / HOUR for c in cuts)]
+        return [
+            sum((c.end_ns - c.start_ns) / (2 * HOUR) for c in cuts) / len(e.zones) / days,
+            max(((c.start_ns + tehran) % DAY) / HOUR for c in cuts),
+        ]
 
     summer, summer_latest = per_zone_day("2026-07-01T00:00:00", 20)
     winter, winter_latest = per_zone_day("2026-01-05T00:00:00", 20)
@@ -255,8 +268,7 @@ def test_outage_schedule_by_season():
 def test_long_buffer_is_split_into_batches_of_at_most_500():
     e = emulator(n=8, interval_s=10, max_message_bytes=1 << 20)  # the count cap alone
     start = ns("2026-07-10T04:00:00")  # cuts are between 04:30 and 20:30 UTC
-    batches = [json.loads(p) for _, p, k in e.messages(start, start + 17 * HOUR)
-               if k == "batch"]
+    batches = [json.loads(p) for _, p, k in e.messages(start, start + 17 * HOUR) if k == "batch"]
     sizes = Counter(len(b["readings"]) for b in batches)
     # A 2-hour cut buffers 720 readings (4 hours if two blocks touch: 1,440).
     assert set(sizes) <= {500, 220, 440}
@@ -275,8 +287,11 @@ def test_uploads_are_split_by_size_every_reading_once_in_time_order(limit):
     decoder, validator = Decoder(), Validator(e.fleet, max_past_days=10_000)
 
     def flat(msgs) -> list[tuple[str, str, int]]:
-        return [(t, r["ts"], r["seq"]) for t, p, k in msgs
-                for r in (json.loads(p)["readings"] if k == "batch" else [json.loads(p)])]
+        return [
+            (t, r["ts"], r["seq"])
+            for t, p, k in msgs
+            for r in (json.loads(p)["readings"] if k == "batch" else [json.loads(p)])
+        ]
 
     for window in (lambda x: x.backfill(9.0), lambda x: x.messages(start, start + 17 * HOUR)):
         msgs, whole = list(window(e)), list(window(unlimited))
@@ -355,17 +370,26 @@ def test_run_paces_publishes_and_counts(mosquitto):
     from firmware_bridge.mqtt import MqttLink
 
     received: list[tuple[float, bytes]] = []
-    sub = MqttLink(mosquitto.url, "emulate-pace-sub", clean_start=True,
-                   subscriptions=["roshanai/v1/+/telemetry"],
-                   on_message=lambda m: received.append((time.monotonic(), m.payload))).start()
+    sub = MqttLink(
+        mosquitto.url,
+        "emulate-pace-sub",
+        clean_start=True,
+        subscriptions=["roshanai/v1/+/telemetry"],
+        on_message=lambda m: received.append((time.monotonic(), m.payload)),
+    ).start()
     start = ns("2026-07-10T06:00:00")
     e = emulator(n=4, start_ns=start, bad_rate=0.05)
     seen = []
     link = MqttLink(mosquitto.url, "emulate-pace", clean_start=True).start()
     try:
         t0 = time.monotonic()
-        counts = e.run(link, 1.0, speed=7200, backfill_hours=1.0,
-                       progress=lambda s, c: seen.append(c["messages"]))
+        counts = e.run(
+            link,
+            1.0,
+            speed=7200,
+            backfill_hours=1.0,
+            progress=lambda s, c: seen.append(c["messages"]),
+        )
         took = time.monotonic() - t0
         assert link.wait_published(10)
         deadline = time.monotonic() + 10
@@ -385,9 +409,13 @@ def test_run_paces_publishes_and_counts(mosquitto):
     assert Counter(p for _, p in received) == Counter(m.payload for m in expected)
     kinds = Counter(m.kind for m in expected)
     assert (counts["live_readings"], counts["batches"], counts["bad"]) == (
-        kinds["reading"], kinds["batch"], kinds["bad"])
-    assert counts["batch_readings"] == sum(len(json.loads(m.payload)["readings"])
-                                           for m in expected if m.kind == "batch")
+        kinds["reading"],
+        kinds["batch"],
+        kinds["bad"],
+    )
+    assert counts["batch_readings"] == sum(
+        len(json.loads(m.payload)["readings"]) for m in expected if m.kind == "batch"
+    )
     assert counts["bad"] == sum(counts[f"bad_{r}"] for r in BAD_REASONS) > 0
     assert counts["batches"] >= 4
     assert counts["batch_readings"] >= 240
@@ -442,14 +470,18 @@ def test_given_start_ahead_of_the_clock_is_refused_naming_the_latest():
     latest = NOW // 1_000_000 * 1_000_000 - 60 * 59 * SEC
     assert plan_start_ns(latest, 60, 60, now_ns=NOW) == latest
     assert plan_start_ns(latest - DAY, 60, 60, now_ns=NOW) == latest - DAY
-    with pytest.raises(InputError, match=r"^--start 2026-12-01T08:01:01Z would run ahead of "
-                       r"the clock within --duration 60 at --speed 60 .*; the latest allowed "
-                       r"start is 2026-12-01T08:01:00Z$"):
+    with pytest.raises(
+        InputError,
+        match=r"^--start 2026-12-01T08:01:01Z would run ahead of "
+        r"the clock within --duration 60 at --speed 60 .*; the latest allowed "
+        r"start is 2026-12-01T08:01:00Z$",
+    ):
         plan_start_ns(latest + SEC, 60, 60, now_ns=NOW, what="--start")
     # Without a duration a start in the past catches up (then real time); one ahead is refused.
     assert plan_start_ns(NOW - DAY, None, 3600, now_ns=NOW) == NOW - DAY
-    with pytest.raises(InputError, match="is ahead of the clock; the latest allowed start is "
-                       "2026-12-01T09:00:00Z"):
+    with pytest.raises(
+        InputError, match="is ahead of the clock; the latest allowed start is 2026-12-01T09:00:00Z"
+    ):
         plan_start_ns(NOW + 60 * SEC, None, 1, now_ns=NOW)
     # Emulator.run checks a given start the same way, before it publishes anything.
     e = emulator(start_ns=time.time_ns() - 60 * SEC)
@@ -479,6 +511,7 @@ def test_generation_speed_10000_plants():
 
 # ---------------------------------------------------------------------------- with the simulator
 
+
 def test_power_follows_the_simulator():
     fleet = read_fleet_subset(6)
     ty = typical_year(fleet)
@@ -503,6 +536,7 @@ def read_fleet_subset(n: int):
 
 # ---------------------------------------------------------------------------- CLI
 
+
 def cli_app() -> typer.Typer:
     app = typer.Typer()
     app.command("emulate")(emulate_command)
@@ -517,9 +551,20 @@ def cli_app() -> typer.Typer:
 def test_cli_help():
     result = CliRunner().invoke(cli_app(), ["emulate", "--help"])
     assert result.exit_code == 0
-    for flag in ("--mqtt-url", "--plants", "--fleet", "--backfill-hours", "--duration",
-                 "--speed", "--seed", "--bad-rate", "--fleet-out", "--client-id", "--start",
-                 "--max-message-kb"):
+    for flag in (
+        "--mqtt-url",
+        "--plants",
+        "--fleet",
+        "--backfill-hours",
+        "--duration",
+        "--speed",
+        "--seed",
+        "--bad-rate",
+        "--fleet-out",
+        "--client-id",
+        "--start",
+        "--max-message-kb",
+    ):
         assert flag in result.output
     text = " ".join(result.output.replace("│", " ").split())
     assert "ahead of the wall clock" in text
@@ -536,15 +581,40 @@ def test_cli_start_ahead_of_the_clock_is_a_one_line_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
     (tmp_path / "empty.toml").touch()
     for args, needle in [
-        (["--duration", "60", "--speed", "60", "--start",
-          datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")], "within --duration 60 at --speed 60"),
+        (
+            [
+                "--duration",
+                "60",
+                "--speed",
+                "60",
+                "--start",
+                datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ],
+            "within --duration 60 at --speed 60",
+        ),
         (["--speed", "60", "--start", "2099-01-01T00:00:00Z"], "is ahead of the clock"),
     ]:
         t0 = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "roshanai", "--config", str(tmp_path / "empty.toml"),
-             "emulate", "--mqtt-url", "mqtt://127.0.0.1:9", "--plants", "2", *args],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "roshanai",
+                "--config",
+                str(tmp_path / "empty.toml"),
+                "emulate",
+                "--mqtt-url",
+                "mqtt://127.0.0.1:9",
+                "--plants",
+                "2",
+                *args,
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 2, proc.stdout + proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1, proc.stderr
@@ -559,9 +629,24 @@ def test_cli_given_fleet_first_n_plants_env_url(mosquitto, tmp_path, monkeypatch
     monkeypatch.setenv("ROSHANAI_MQTT_URL", mosquitto.url)
     given, out = tmp_path / "given.csv", tmp_path / "fleet.csv"
     read_fleet_subset(4).plants.to_csv(given, index=False)
-    result = CliRunner().invoke(cli_app(), [
-        "emulate", "--fleet", str(given), "--plants", "2", "--fleet-out", str(out),
-        "--duration", "0.5", "--speed", "7200", "--start", "2026-07-01T08:00:00+03:30"])
+    result = CliRunner().invoke(
+        cli_app(),
+        [
+            "emulate",
+            "--fleet",
+            str(given),
+            "--plants",
+            "2",
+            "--fleet-out",
+            str(out),
+            "--duration",
+            "0.5",
+            "--speed",
+            "7200",
+            "--start",
+            "2026-07-01T08:00:00+03:30",
+        ],
+    )
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert read_fleet(out).plant_ids == read_fleet(given).plant_ids[:2]
     assert "from 2 plants" in result.output
@@ -581,18 +666,43 @@ def test_cli_end_to_end_against_mosquitto(mosquitto, tmp_path):
         with lock:
             received.append((m.topic, m.payload))
 
-    sub = MqttLink(mosquitto.url, "emulate-test-sub", clean_start=True,
-                   subscriptions=["roshanai/v1/+/telemetry"], on_message=on_message).start()
+    sub = MqttLink(
+        mosquitto.url,
+        "emulate-test-sub",
+        clean_start=True,
+        subscriptions=["roshanai/v1/+/telemetry"],
+        on_message=on_message,
+    ).start()
     fleet_out = tmp_path / "fleet.csv"
     try:
-        result = CliRunner().invoke(cli_app(), [
-            "emulate", "--mqtt-url", mosquitto.url, "--plants", "6", "--seed", "1",
-            "--start", "2026-07-01T00:00:00Z", "--speed", "43200", "--duration", "2",
-            "--interval", "300", "--backfill-hours", "3", "--fleet-out", str(fleet_out),
-        ])
+        result = CliRunner().invoke(
+            cli_app(),
+            [
+                "emulate",
+                "--mqtt-url",
+                mosquitto.url,
+                "--plants",
+                "6",
+                "--seed",
+                "1",
+                "--start",
+                "2026-07-01T00:00:00Z",
+                "--speed",
+                "43200",
+                "--duration",
+                "2",
+                "--interval",
+                "300",
+                "--backfill-hours",
+                "3",
+                "--fleet-out",
+                str(fleet_out),
+            ],
+        )
         assert result.exit_code == 0, result.output + repr(result.exception)
-        published = int(re.search(r"published ([\d,]+) messages", result.output)[1]
-                        .replace(",", ""))
+        published = int(
+            re.search(r"published ([\d,]+) messages", result.output)[1].replace(",", "")
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and len(received) < published:
             time.sleep(0.05)
@@ -607,8 +717,9 @@ def test_cli_end_to_end_against_mosquitto(mosquitto, tmp_path):
     expected = [(t, p) for t, p, _ in e.backfill(3.0)]
     expected += [(t, p) for t, p, _ in e.messages(start, start + DAY)]
     assert Counter(received) == Counter(expected)
-    by_plant = readings_of((t, p, "batch" if b'"readings"' in p else "reading")
-                           for t, p in received)
+    by_plant = readings_of(
+        (t, p, "batch" if b'"readings"' in p else "reading") for t, p in received
+    )
     assert sorted(by_plant) == sorted(fleet.plant_ids)
     for rows in by_plant.values():
         energy = [r["energy_total_wh"] for r in rows]
@@ -624,5 +735,6 @@ def test_cli_end_to_end_against_mosquitto(mosquitto, tmp_path):
         stamps = [ts_ns(r["ts"]) for r in batch["readings"]]
         assert np.all(np.diff(stamps) == 300 * SEC)
         zone = fleet.plants.set_index("plant_id").loc[batch["plant_id"], "outage_zone"]
-        assert any(c.zone == zone and c.start_ns <= stamps[0] and stamps[-1] < c.end_ns
-                   for c in cuts)
+        assert any(
+            c.zone == zone and c.start_ns <= stamps[0] and stamps[-1] < c.end_ns for c in cuts
+        )

@@ -43,7 +43,8 @@ SEC = 1_000_000_000
 SUMMARY = re.compile(
     r"published (?P<messages>[\d,]+) messages to \S+: (?P<readings>[\d,]+) readings "
     r"\((?P<live_readings>[\d,]+) live, (?P<batch_readings>[\d,]+) in (?P<batches>[\d,]+) "
-    r"batches\), (?P<bad>[\d,]+) bad payloads, largest (?P<largest_kib>[\d.]+) KiB")
+    r"batches\), (?P<bad>[\d,]+) bad payloads, largest (?P<largest_kib>[\d.]+) KiB"
+)
 
 
 def ts_ns(text: str) -> int:
@@ -56,9 +57,13 @@ class Inbox:
     def __init__(self, url: str) -> None:
         self.got: list[tuple[int, str, bytes]] = []
         self._lock = threading.Lock()
-        self.link = MqttLink(url, f"emulate-inbox-{time.monotonic_ns()}", clean_start=True,
-                             subscriptions=["roshanai/v1/+/telemetry"],
-                             on_message=self._on_message).start()
+        self.link = MqttLink(
+            url,
+            f"emulate-inbox-{time.monotonic_ns()}",
+            clean_start=True,
+            subscriptions=["roshanai/v1/+/telemetry"],
+            on_message=self._on_message,
+        ).start()
 
     def _on_message(self, msg: InboundMessage) -> None:
         now = time.time_ns()
@@ -103,8 +108,12 @@ class Inbox:
         assert kinds["readings"] == counts["readings"]
         assert kinds["batches"] == counts["batches"]
         assert kinds["live_readings"] == counts["live_readings"]
-        return {"messages": len(got), "readings": kinds["readings"], "largest": max(sizes),
-                "newest_lag_s": -max(lead_ns) / 1e9}
+        return {
+            "messages": len(got),
+            "readings": kinds["readings"],
+            "largest": max(sizes),
+            "newest_lag_s": -max(lead_ns) / 1e9,
+        }
 
 
 # ---------------------------------------------------------------------------- Emulator.run
@@ -116,8 +125,9 @@ def test_run_at_speed_starts_in_the_past_and_ends_at_the_clock(mosquitto: Mosqui
     n = 30
     e = Emulator(synthetic_fleet(n, seed=3), seed=3, typical_year=bell_year(n))
     inbox = Inbox(mosquitto.url)
-    link = MqttLink(mosquitto.url, "emulate-run", clean_start=True,
-                    max_pending_publishes=20).start()
+    link = MqttLink(
+        mosquitto.url, "emulate-run", clean_start=True, max_pending_publishes=20
+    ).start()
     try:
         before = time.time_ns()
         counts = e.run(link, 3.0, speed=600, backfill_hours=6.0)
@@ -145,8 +155,13 @@ def test_run_without_duration_catches_up_then_goes_on_in_real_time(mosquitto: Mo
     """Started 20 s in the past at --speed 20, the simulated clock catches up after about a
     second; from then on readings go out when the clock reaches their ts, one line says so."""
     n = 12
-    e = Emulator(synthetic_fleet(n, seed=4), seed=4, interval_s=0.5, typical_year=bell_year(n),
-                 start_ns=(time.time_ns() - 20 * SEC) // 1_000_000 * 1_000_000)
+    e = Emulator(
+        synthetic_fleet(n, seed=4),
+        seed=4,
+        interval_s=0.5,
+        typical_year=bell_year(n),
+        start_ns=(time.time_ns() - 20 * SEC) // 1_000_000 * 1_000_000,
+    )
     inbox = Inbox(mosquitto.url)
     notices: list[tuple[int, str]] = []
 
@@ -164,8 +179,12 @@ def test_run_without_duration_catches_up_then_goes_on_in_real_time(mosquitto: Mo
     link = MqttLink(mosquitto.url, "emulate-catch-up", clean_start=True).start()
     t0 = time.monotonic()
     try:
-        counts = e.run(StopLater(link), None, speed=20,
-                       notice=lambda line: notices.append((time.time_ns(), line)))
+        counts = e.run(
+            StopLater(link),
+            None,
+            speed=20,
+            notice=lambda line: notices.append((time.time_ns(), line)),
+        )
         assert link.wait_published(30)
         inbox.check(counts)
     finally:
@@ -179,8 +198,11 @@ def test_run_without_duration_catches_up_then_goes_on_in_real_time(mosquitto: Mo
     # 20 s behind at 19 s gained per second: caught up after about 1.05 s.
     assert 0.9 * SEC < counts["caught_up_ns"] - counts["sim_start_ns"] - 20 * SEC < 2 * SEC
     # In real time: each message arrives shortly after its newest reading's ts.
-    late = [(recv - ts_ns(json.loads(p)["ts"])) / 1e9 for recv, _, p in inbox.got
-            if recv > counts["caught_up_ns"] + SEC and b'"readings"' not in p]
+    late = [
+        (recv - ts_ns(json.loads(p)["ts"])) / 1e9
+        for recv, _, p in inbox.got
+        if recv > counts["caught_up_ns"] + SEC and b'"readings"' not in p
+    ]
     assert len(late) > 3 * n  # a reading every 0.5 s per plant, for about 2 s
     assert min(late) >= 0
     assert max(late) < 0.5
@@ -200,9 +222,14 @@ def emulate(workdir: Path, *args: str, timeout_s: float = 300) -> dict[str, int]
     """``python -m roshanai emulate ARGS``; the counts of its summary line."""
     config = workdir / "empty.toml"
     config.touch()
-    proc = subprocess.run([sys.executable, "-m", "roshanai", "--config", str(config), "emulate",
-                           *args], cwd=workdir, env=_env(workdir), capture_output=True,
-                          text=True, timeout=timeout_s)
+    proc = subprocess.run(
+        [sys.executable, "-m", "roshanai", "--config", str(config), "emulate", *args],
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     match = SUMMARY.search(proc.stdout)
     assert match, proc.stdout
@@ -211,14 +238,22 @@ def emulate(workdir: Path, *args: str, timeout_s: float = 300) -> dict[str, int]
     return counts
 
 
-def check_stored_entirely(mosquitto: Mosquitto, influxd: InfluxD, db: str, tmp_path: Path,
-                          bridge_fleet: Path, *args: str) -> dict:
+def check_stored_entirely(
+    mosquitto: Mosquitto, influxd: InfluxD, db: str, tmp_path: Path, bridge_fleet: Path, *args: str
+) -> dict:
     """Run the emulator (``args``) into a bridge; assert every reading it reports is stored,
     nothing quarantined, nothing over 64 KiB, nothing ahead of the clock."""
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    bridge = BridgeProcess(mosquitto.url, influxd.url, db, tmp_path / "state", bridge_fleet,
-                           work, client_id="bridge-emulate")
+    bridge = BridgeProcess(
+        mosquitto.url,
+        influxd.url,
+        db,
+        tmp_path / "state",
+        bridge_fleet,
+        work,
+        client_id="bridge-emulate",
+    )
     inbox = Inbox(mosquitto.url)
     try:
         bridge.start()
@@ -229,11 +264,17 @@ def check_stored_entirely(mosquitto: Mosquitto, influxd: InfluxD, db: str, tmp_p
         assert counts["max_message_bytes"] == pytest.approx(figures["largest"], abs=60)
 
         def state() -> str:
-            return (f"stored {stored_count(influxd, db):,} of {counts['readings']:,}\n"
-                    f"{bridge.log_tail()}")
+            return (
+                f"stored {stored_count(influxd, db):,} of {counts['readings']:,}\n"
+                f"{bridge.log_tail()}"
+            )
 
-        wait_for(lambda: stored_count(influxd, db) >= counts["readings"], 120,
-                 "every reading in InfluxDB", diagnostics=state)
+        wait_for(
+            lambda: stored_count(influxd, db) >= counts["readings"],
+            120,
+            "every reading in InfluxDB",
+            diagnostics=state,
+        )
         time.sleep(1.5)  # anything more would show by now
         stored = stored_count(influxd, db)
         quarantined, out = quarantine_cli(bridge.state_dir, work)
@@ -249,28 +290,47 @@ def check_stored_entirely(mosquitto: Mosquitto, influxd: InfluxD, db: str, tmp_p
     assert sum(n for n, _ in per_plant.values()) == stored
     assert set(per_plant) == set(read_fleet(bridge_fleet).plant_ids)
     assert counts["bad"] == 0
-    report = {**figures, "stored": stored, "quarantined": 0, "batches": counts["batches"],
-              "emulate_s": round(took, 1)}
+    report = {
+        **figures,
+        "stored": stored,
+        "quarantined": 0,
+        "batches": counts["batches"],
+        "emulate_s": round(took, 1),
+    }
     print(f"\n{' '.join(args)}: {report}")
     return report
 
 
 def test_sample_fleet_backfill_at_speed_is_stored_entirely(
-        mosquitto: Mosquitto, influxd: InfluxD, influx_db: str, tmp_path: Path):
+    mosquitto: Mosquitto, influxd: InfluxD, influx_db: str, tmp_path: Path
+):
     """The README demo, shortened: six hours of backfill (two batches per plant, under
     64 KiB each), then 5 s at --speed 60; the bridge stores all of it and refuses nothing."""
     fleet = sample_fleet_path()
-    report = check_stored_entirely(mosquitto, influxd, influx_db, tmp_path, fleet, "--fleet",
-                                   str(fleet), "--backfill-hours", "6", "--speed", "60",
-                                   "--duration", "5")
+    report = check_stored_entirely(
+        mosquitto,
+        influxd,
+        influx_db,
+        tmp_path,
+        fleet,
+        "--fleet",
+        str(fleet),
+        "--backfill-hours",
+        "6",
+        "--speed",
+        "60",
+        "--duration",
+        "5",
+    )
     assert report["readings"] >= 39 * 360
     assert report["batches"] >= 2 * 39
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fleet_args", ["sample", "200 synthetic"])
-def test_readme_demo_is_stored_entirely(mosquitto: Mosquitto, influxd: InfluxD, influx_db: str,
-                                        tmp_path: Path, fleet_args: str):
+def test_readme_demo_is_stored_entirely(
+    mosquitto: Mosquitto, influxd: InfluxD, influx_db: str, tmp_path: Path, fleet_args: str
+):
     """``emulate --backfill-hours 6 --speed 60 --duration 60`` with the sample fleet and with
     ``--plants 200`` (synthetic; the bridge gets the same fleet, written beforehand)."""
     if fleet_args == "sample":
@@ -279,8 +339,20 @@ def test_readme_demo_is_stored_entirely(mosquitto: Mosquitto, influxd: InfluxD, 
     else:
         fleet = write_fleet(synthetic_fleet(200), tmp_path / "bridge-fleet.csv")
         args = ["--plants", "200", "--fleet-out", str(tmp_path / "emulated.csv")]
-    report = check_stored_entirely(mosquitto, influxd, influx_db, tmp_path, fleet, *args,
-                                   "--backfill-hours", "6", "--speed", "60", "--duration", "60")
+    report = check_stored_entirely(
+        mosquitto,
+        influxd,
+        influx_db,
+        tmp_path,
+        fleet,
+        *args,
+        "--backfill-hours",
+        "6",
+        "--speed",
+        "60",
+        "--duration",
+        "60",
+    )
     if fleet_args != "sample":
         assert read_fleet(tmp_path / "emulated.csv").plant_ids == read_fleet(fleet).plant_ids
     n = len(read_fleet(fleet))
