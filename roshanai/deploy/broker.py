@@ -9,7 +9,9 @@ Security model (mosquitto 2.0):
   at CONNECT; SUBSCRIBE is checked, so a plant asking for ``#`` or another plant's topics gets
   SUBACK "not authorized";
 - plant ``X`` may publish ``roshanai/v1/X/telemetry`` and ``roshanai/v1/X/availability`` (its
-  last will), and under ``<dtu prefix>/<serial>/`` for its inverter serials, and read
+  last will) and its gateways' topics: ``<opendtu prefix>/<serial>/`` for its inverter serials
+  (in OpenDTU's lower-case hexadecimal), ``<ahoy prefix>/<name>/`` for its AhoyDTU inverter
+  names and ``<ahoy prefix>/X/`` (:func:`roshanai.deploy.dynsec.gateway_filters`), and read
   ``roshanai/v1/X/command``; nothing else;
 - bridge accounts read the canonical tree and the DTU trees and write the retained status
   topics.
@@ -27,12 +29,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from roshanai.deploy.dynsec import DYNSEC_FILE
+from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
+from roshanai.deploy.dynsec import DYNSEC_FILE, gateway_filters
 from telemetry.errors import ConfigError
 
 __all__ = [
     "BRIDGE_ACCOUNT",
     "BYTES_PER_QUEUED_MESSAGE",
+    "MAX_PACKET_BYTES",
+    "PACKET_HEADROOM_BYTES",
     "QUEUE_MARGIN",
     "BrokerOptions",
     "QueueSizing",
@@ -47,7 +52,6 @@ __all__ = [
 BRIDGE_ACCOUNT = "bridge"
 """The first bridge's account (DESIGN.md: ``plant_id`` = ``bridge`` in credentials.csv)."""
 _RESERVED_RE = re.compile(r"^bridge(-[0-9]+)?$")
-_SERIAL_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 QUEUE_MARGIN = 1.5
@@ -55,8 +59,25 @@ QUEUE_MARGIN = 1.5
 power cuts that end during the outage, reconnect bursts."""
 BYTES_PER_QUEUED_MESSAGE = 660
 """Broker memory per queued message, measured with mosquitto 2.0.11 and a 310-byte canonical
-reading (RSS grew 656 bytes per message over 100,000 queued for an offline bridge)."""
+reading (RSS grew 656 bytes per message over 100,000 queued for an offline bridge): the payload
+and about 350 bytes of bookkeeping."""
+_MEASURED_READING_BYTES = 310
 MIN_QUEUED_MESSAGES = 10_000
+QUEUED_PAYLOAD_BYTES_PER_MESSAGE = 1024
+"""Payload budget per message of ``max_queued_messages`` for ``max_queued_bytes``: three
+310-byte readings. A gateway back from a power cut sends its readings as one batch (fewer
+messages, the same bytes), so the count alone does not bound memory once a message may be
+1 MiB; the byte limit binds only when messages carry more than the outage's readings."""
+MIN_QUEUED_BYTES = 100 * DEFAULT_MAX_PAYLOAD_BYTES
+"""At least a hundred full-size batches fit any queue, whatever the fleet's size."""
+PACKET_HEADROOM_BYTES = 64 * 1024
+"""Room in a packet beside the payload: fixed header, topic (canonical topics are under 100
+bytes, MQTT allows 65,535), packet id and MQTT 5 properties."""
+MAX_PACKET_BYTES = DEFAULT_MAX_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES
+"""``max_packet_size``: the largest payload the bridge reads
+(:data:`firmware_bridge.decode.DEFAULT_MAX_PAYLOAD_BYTES`) plus :data:`PACKET_HEADROOM_BYTES`.
+mosquitto 2.0.11 disconnects a client whose packet's remaining length + 1 exceeds it
+(``lib/packet_mosq.c``). [bytes]"""
 
 
 @dataclass(frozen=True)
@@ -116,30 +137,51 @@ class BrokerOptions:
             if value and (not _PREFIX_RE.fullmatch(value) or value.split("/")[0] == "roshanai"):
                 raise ConfigError(f"--{name.replace('_', '-')} {value!r} must be a plain topic "
                                   "prefix outside roshanai/")
+        # A plant may publish under <prefix>/<serial or name>/#: with one tree inside the other,
+        # a serial could be spelt like the other firmware's inverter and reach its readings.
+        a, b = (f"{p}/" for p in (self.opendtu_prefix, self.ahoy_prefix))
+        if self.opendtu_prefix and self.ahoy_prefix and (a.startswith(b) or b.startswith(a)):
+            raise ConfigError(f"--opendtu-prefix {self.opendtu_prefix!r} and --ahoy-prefix "
+                              f"{self.ahoy_prefix!r} must be separate trees")
 
 
 @dataclass(frozen=True)
 class QueueSizing:
-    """Per-client queue limit for a bridge outage at full fleet rate."""
+    """Per-client queue limits for a bridge outage at full fleet rate.
+
+    Attributes
+    ----------
+    memory_gib : float
+        Broker memory the outage's readings take, sent one per message. [GiB]
+    limit_memory_gib : float
+        The most a full queue can take: every message counted, and the byte limit reached
+        (:data:`BYTES_PER_QUEUED_MESSAGE` minus the measured reading is bookkeeping). [GiB]
+    """
 
     plants: int
     messages_per_hour: int
     outage_hours: float
     max_queued_messages: int
     memory_gib: float
+    max_queued_bytes: int = 0
+    limit_memory_gib: float = 0.0
 
 
 def queue_sizing(plants: int, opts: BrokerOptions) -> QueueSizing:
-    """``max_queued_messages`` so that ``opts.outage_hours`` of the whole fleet fit one queue.
+    """``max_queued_messages`` and ``max_queued_bytes`` so that ``opts.outage_hours`` of the
+    whole fleet fit one queue.
 
-    The limit is per client. With several bridges on a shared subscription each gets a share,
-    but while only one is subscribed (or the others are down) one queue holds everything, so
-    each bridge's queue is sized for the whole fleet.
+    The limits are per client. With several bridges on a shared subscription each gets a
+    share, but while only one is subscribed (or the others are down) one queue holds
+    everything, so each bridge's queue is sized for the whole fleet.
     """
     per_hour = math.ceil(plants * 3600.0 / opts.report_interval_s)
     limit = max(MIN_QUEUED_MESSAGES, math.ceil(per_hour * opts.outage_hours * QUEUE_MARGIN))
     memory = per_hour * opts.outage_hours * BYTES_PER_QUEUED_MESSAGE / 2**30
-    return QueueSizing(plants, per_hour, opts.outage_hours, limit, memory)
+    max_bytes = max(MIN_QUEUED_BYTES, limit * QUEUED_PAYLOAD_BYTES_PER_MESSAGE)
+    bookkeeping = BYTES_PER_QUEUED_MESSAGE - _MEASURED_READING_BYTES
+    return QueueSizing(plants, per_hour, opts.outage_hours, limit, memory, max_bytes,
+                       (limit * bookkeeping + max_bytes) / 2**30)
 
 
 def format_bytes(gib: float) -> str:
@@ -164,6 +206,9 @@ def mosquitto_conf(opts: BrokerOptions, sizing: QueueSizing, *, generated: str,
     data = opts.data_dir.rstrip("/")
     listener = f"listener {opts.port}" + (f" {opts.bind_address}" if opts.bind_address else "")
     q = sizing
+    overhead = BYTES_PER_QUEUED_MESSAGE - _MEASURED_READING_BYTES
+    per_message = QUEUED_PAYLOAD_BYTES_PER_MESSAGE
+    batches = MIN_QUEUED_BYTES // DEFAULT_MAX_PAYLOAD_BYTES
     return f"""\
 # mosquitto 2.0 configuration generated by `roshanai deploy mosquitto` at {generated}
 # from {fleet_source}: {q.plants:,} plants and {opts.bridges} bridge account(s).
@@ -203,17 +248,24 @@ messages for the bridge's persistent session;
 # the limit below is that times {QUEUE_MARGIN} (last wills, batches after power cuts, reconnect
 # bursts), at least {MIN_QUEUED_MESSAGES:,}. mosquitto keeps queued messages in memory: about \
 {BYTES_PER_QUEUED_MESSAGE} bytes per
-# canonical reading (measured), so about {format_bytes(q.memory_gib)} for the outage. No byte \
-limit: the count binds.
+# canonical reading (measured: the payload and ~{overhead} bytes), so about \
+{format_bytes(q.memory_gib)} for the outage.
 max_queued_messages {q.max_queued_messages}
-max_queued_bytes 0
+# A gateway back from a power cut sends its readings as one batch (up to max_packet_size):
+# fewer messages, the same bytes. So payloads are limited too: {per_message:,} bytes per message \
+of the
+# count (three readings), at least {batches} full-size batches; a full queue takes at most \
+about {format_bytes(q.limit_memory_gib)}.
+max_queued_bytes {q.max_queued_bytes}
 max_inflight_messages 1000
 # Sessions of clients silent this long are dropped (e.g. revoked or replaced gateways); the
 # bridges' own MQTT 5 sessions expire after 7 days offline.
 persistent_client_expiration 30d
-# Bigger packets disconnect the sender: a batch far beyond the bridge's 64 KiB payload limit is
-# not a gateway's.
-max_packet_size 1048576
+# Bigger packets disconnect the sender: {DEFAULT_MAX_PAYLOAD_BYTES:,} bytes of payload (the \
+largest the bridge reads,
+# DEFAULT_MAX_PAYLOAD_BYTES) + {PACKET_HEADROOM_BYTES:,} for the header, topic and MQTT 5 \
+properties.
+max_packet_size {MAX_PACKET_BYTES}
 
 log_dest stderr
 log_type error
@@ -226,23 +278,30 @@ log_timestamp_format %Y-%m-%dT%H:%M:%S
 """
 
 
-def acl_text(bridges: Sequence[str], serials: Mapping[str, Sequence[str]],
+def acl_text(bridges: Sequence[str],
+             inverters: Mapping[str, tuple[Sequence[str], Sequence[str]]],
              opts: BrokerOptions, *, generated: str) -> str:
     """The ACL file: patterns for every plant, a block per bridge and per DTU plant.
+
+    mosquitto 2.0.11 reads a ``topic`` line's topic as the rest of the line with its ends
+    trimmed (``src/security_default.c``), so a name with inner spaces stays one topic; a
+    newline, ``+``, ``#`` or ``/`` cannot reach the file (:func:`dynsec.gateway_filters`).
 
     Parameters
     ----------
     bridges : sequence of str
         Bridge account names.
-    serials : mapping
-        plant_id → its inverter serials (DTU gateways), for plants that have some.
+    inverters : mapping
+        plant_id → (its inverter serials in OpenDTU's topic form, its AhoyDTU inverter names),
+        for the plants that have some (``Fleet.gateway_inverters``).
 
     Raises
     ------
     ConfigError
-        A serial that cannot be a single topic level.
+        A serial or name that cannot be a single topic level.
     """
-    prefixes = [p for p in (opts.opendtu_prefix, opts.ahoy_prefix) if p]
+    ahoy = opts.ahoy_prefix
+    prefixes = [p for p in (opts.opendtu_prefix, ahoy) if p]
     lines = [
         f"# ACL generated by `roshanai deploy mosquitto` at {generated}; do not edit.",
         "# Every plant (username = plant id = client id): its own telemetry and availability,",
@@ -250,25 +309,25 @@ def acl_text(bridges: Sequence[str], serials: Mapping[str, Sequence[str]],
         "pattern write roshanai/v1/%u/telemetry",
         "pattern write roshanai/v1/%u/availability",
         "pattern read roshanai/v1/%u/command",
-        "",
     ]
+    if ahoy:
+        lines += ["# An AhoyDTU inverter named like its plant is taken for that plant.",
+                  f"pattern write {ahoy}/%u/#"]
+    lines.append("")
     for name in bridges:
         lines += [
             f"user {name}",
             # The patterns above apply to bridges too; no plant is called like a bridge.
             f"topic deny roshanai/v1/{name}/#",
+            *([f"topic deny {ahoy}/{name}/#"] if ahoy else []),
             "topic read roshanai/v1/#",
             *(f"topic read {p}/#" for p in prefixes),
             "topic write roshanai/v1/+/status",
             "",
         ]
-    if prefixes:
-        for plant_id, plant_serials in serials.items():
-            block = [f"user {plant_id}"]
-            for serial in plant_serials:
-                if not _SERIAL_RE.fullmatch(serial):
-                    raise ConfigError(f"inverter_serial {serial!r} of plant {plant_id} must be "
-                                      "letters, digits, '.', '-', '_' (at most 64)")
-                block += [f"topic write {p}/{serial}/#" for p in prefixes]
-            lines += [*block, ""]
+    for plant_id, (serials, names) in inverters.items():
+        filters = gateway_filters(plant_id, serials, names, opendtu_prefix=opts.opendtu_prefix,
+                                  ahoy_prefix=ahoy, own_id=False)
+        if filters:
+            lines += [f"user {plant_id}", *(f"topic write {f}" for f in filters), ""]
     return "\n".join(lines)

@@ -181,7 +181,9 @@ def mosquitto_cmd(
         console.print(f"queues: {z.messages_per_hour:,} messages/h at full fleet rate; "
                       f"max_queued_messages {z.max_queued_messages:,} "
                       f"(about {format_bytes(z.memory_gib)} of broker memory for a "
-                      f"{z.outage_hours:g} h bridge outage)")
+                      f"{z.outage_hours:g} h bridge outage), max_queued_bytes "
+                      f"{z.max_queued_bytes:,} (a full queue: at most "
+                      f"{format_bytes(z.limit_memory_gib)})")
     console.print("files: " + ", ".join(r.files))
     if r.applied is not None:
         a = r.applied

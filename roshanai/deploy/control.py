@@ -34,8 +34,8 @@ __all__ = ["PENDING_FILE", "ApplyResult", "changed_accounts", "commands_for", "p
 
 PENDING_FILE = "dynsec-pending.json"
 MAX_BATCH_BYTES = 256 * 1024
-"""Commands per control message are batched up to this size (the broker's packet limit is
-1 MiB)..."""
+"""Commands per control message are batched up to this size (well under the broker's packet
+limit, :data:`roshanai.deploy.broker.MAX_PACKET_BYTES`)..."""
 MAX_BATCH_COMMANDS = 16
 """... and this count: the plugin answers a message after all its commands, each of which may
 rewrite its whole file (measured: 9 s at 550,000 plants), so small messages keep every wait
@@ -253,8 +253,12 @@ def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
                 n = len(answers)
             link.publish(CONTROL_TOPIC, payload, qos=1)
             limit_s = timeout_s + SECONDS_PER_COMMAND * count
+
+            def answered(n: int = n) -> bool:
+                return len(answers) > n
+
             with cond:
-                if not cond.wait_for(lambda n=n: len(answers) > n, timeout=limit_s):
+                if not cond.wait_for(answered, timeout=limit_s):
                     raise ServiceError(f"--apply {url}: no answer from the plugin within "
                                        f"{limit_s:g} s")
                 answer = answers[n]

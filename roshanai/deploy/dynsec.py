@@ -15,9 +15,10 @@ The document (``dynamic-security.json``):
   ``bridge-2``, …, and the ``roshanai-admin`` account that applies changes to a running broker),
   the same PBKDF2-SHA512 hash as the password file (salt, hash, iterations);
 - one role per plant, ``plant:<id>``: publish ``roshanai/v1/<id>/telemetry`` and
-  ``/availability`` (its last will), and ``<dtu prefix>/<serial>/#`` for each of its inverter
-  serials; subscribe within ``roshanai/v1/<id>/`` only, and receive ``roshanai/v1/<id>/command``
-  only;
+  ``/availability`` (its last will), and its gateways' topics (:func:`gateway_filters`):
+  ``<opendtu prefix>/<serial>/#`` per inverter serial (OpenDTU's lower-case hexadecimal),
+  ``<ahoy prefix>/<name>/#`` per AhoyDTU inverter name and ``<ahoy prefix>/<id>/#``;
+  subscribe within ``roshanai/v1/<id>/`` only, and receive ``roshanai/v1/<id>/command`` only;
 - a ``bridge`` role: subscribe (plainly or as ``$share/<group>/``) to and read the canonical
   tree and the DTU trees, publish the retained ``roshanai/v1/+/status`` topics;
 - an ``admin`` role: the plugin's ``$CONTROL/dynamic-security/#`` topics, nothing else.
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from telemetry.errors import ConfigError, InputError
+from telemetry.registry import INVERTER_NAME_RE, SERIAL_RE
 
 __all__ = [
     "ADMIN_ACCOUNT",
@@ -43,6 +45,7 @@ __all__ = [
     "client_entry",
     "document",
     "find_plugin",
+    "gateway_filters",
     "hash_fields",
     "plant_role",
     "role_name",
@@ -113,12 +116,56 @@ def _acl(kind: str, topic: str, allow: bool = True) -> dict[str, Any]:
     return {"acltype": kind, "topic": topic, "priority": 0, "allow": allow}
 
 
-def plant_role(plant_id: str, serials: Sequence[str], prefixes: Sequence[str]) -> dict[str, Any]:
+def gateway_filters(plant_id: str, serials: Sequence[str], names: Sequence[str], *,
+                    opendtu_prefix: str, ahoy_prefix: str, own_id: bool = True) -> list[str]:
+    """The topic filters a plant's DTU gateways publish under, each once.
+
+    OpenDTU publishes ``<opendtu_prefix>/<serial>/...`` with the serial in lower-case
+    hexadecimal; AhoyDTU publishes ``<ahoy_prefix>/<name>/...`` by the inverter's name, and an
+    inverter named like its plant is taken for that plant (``own_id``).
+
+    Parameters
+    ----------
+    plant_id : str
+    serials : sequence of str
+        Inverter serials in OpenDTU's topic form (``Fleet.gateway_inverters``).
+    names : sequence of str
+        AhoyDTU inverter names (inner spaces allowed).
+    opendtu_prefix, ahoy_prefix : str
+        Base topics; empty turns one off.
+    own_id : bool
+        Include ``<ahoy_prefix>/<plant_id>/#`` (the ACL file has it as a pattern instead).
+
+    Raises
+    ------
+    ConfigError
+        A serial or name that is not one topic level of the registry's vocabulary (it would
+        reach beyond the plant's inverter, or break a line of the ACL file).
+    """
+    for kind, items, pattern in (("inverter_serial", serials, SERIAL_RE),
+                                 ("inverter_name", names, INVERTER_NAME_RE)):
+        for item in items:
+            if not pattern.fullmatch(item):
+                raise ConfigError(f"{kind} {item!r} of plant {plant_id} is not one topic level "
+                                  "(see the fleet file's contract)")
+    out = [f"{opendtu_prefix}/{s}/#" for s in serials] if opendtu_prefix else []
+    if ahoy_prefix:
+        ahoy = [*names, plant_id] if own_id else [n for n in names if n != plant_id]
+        out += [f"{ahoy_prefix}/{n}/#" for n in ahoy]
+    return list(dict.fromkeys(out))
+
+
+def plant_role(plant_id: str, serials: Sequence[str], names: Sequence[str], *,
+               opendtu_prefix: str, ahoy_prefix: str) -> dict[str, Any]:
     """The role of one plant (see the module docstring)."""
     root = f"roshanai/v1/{plant_id}"
     acls = [_acl("publishClientSend", f"{root}/telemetry"),
             _acl("publishClientSend", f"{root}/availability")]
-    acls += [_acl("publishClientSend", f"{p}/{s}/#") for s in serials for p in prefixes]
+    # Each filter once: the plugin keeps a role's ACLs in a hash keyed by topic that does not
+    # expect duplicates (an inverter may be named like its plant).
+    acls += [_acl("publishClientSend", f)
+             for f in gateway_filters(plant_id, serials, names, opendtu_prefix=opendtu_prefix,
+                                      ahoy_prefix=ahoy_prefix)]
     # It may subscribe within its own tree (a gateway asking for roshanai/v1/<id>/# gets its
     # commands) and nowhere else; it receives only its command topic.
     acls += [_acl("publishClientReceive", f"{root}/command"),
@@ -151,7 +198,8 @@ def client_entry(username: str, encoded_hash: str, *, bridge: bool = False) -> d
 
 
 def document(hashes: Mapping[str, str], bridges: Sequence[str],
-             serials: Mapping[str, Sequence[str]], prefixes: Sequence[str]) -> dict[str, Any]:
+             inverters: Mapping[str, tuple[Sequence[str], Sequence[str]]], *,
+             opendtu_prefix: str, ahoy_prefix: str) -> dict[str, Any]:
     """The plugin's whole configuration.
 
     Parameters
@@ -160,28 +208,27 @@ def document(hashes: Mapping[str, str], bridges: Sequence[str],
         username → ``$7$`` hash, for every account (plants, bridges, the admin).
     bridges : sequence of str
         The bridge accounts among them.
-    serials : mapping
-        plant id → its inverter serials (DTU gateways).
-    prefixes : sequence of str
-        DTU base topics in use.
+    inverters : mapping
+        plant id → (its inverter serials in OpenDTU's topic form, its AhoyDTU inverter names),
+        as ``Fleet.gateway_inverters`` gives them; plants without either may be left out.
+    opendtu_prefix, ahoy_prefix : str
+        DTU base topics; empty turns one off.
 
     Raises
     ------
     ConfigError
-        A serial that cannot be one topic level.
+        A serial or name that cannot be one topic level.
     """
     bridge_set = set(bridges)
+    prefixes = [p for p in (opendtu_prefix, ahoy_prefix) if p]
     clients, roles = [], []
     for username, encoded in hashes.items():
         bridge = username in bridge_set
         clients.append(client_entry(username, encoded, bridge=bridge))
         if not bridge and username != ADMIN_ACCOUNT:
-            plant_serials = list(serials.get(username, ()))
-            for s in plant_serials:
-                if not s or any(c in s for c in "+#/") or len(s) > 64:
-                    raise ConfigError(f"inverter_serial {s!r} of plant {username} must be one "
-                                      "topic level")
-            roles.append(plant_role(username, plant_serials, prefixes))
+            serials, names = inverters.get(username, ((), ()))
+            roles.append(plant_role(username, serials, names, opendtu_prefix=opendtu_prefix,
+                                    ahoy_prefix=ahoy_prefix))
     roles += [_bridge_role(prefixes), _admin_role()]
     return {
         "defaultACLAccess": {"publishClientSend": False, "publishClientReceive": False,

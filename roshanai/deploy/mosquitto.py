@@ -22,14 +22,16 @@ deploy-options.json  0644       the last run's options (no secrets), reused by a
                                 option it is not given
 ===================  =========  ===============================================================
 
-With ``apply_url`` the changes since the previous run (added, revoked, rotated accounts, new
-inverter serials) are sent to the running broker (:mod:`roshanai.deploy.control`); without it
-they take effect when the broker next starts.
+With ``apply_url`` the changes since the previous run (added, revoked, rotated accounts, a
+plant's inverter serials or names) are sent to the running broker
+(:mod:`roshanai.deploy.control`); without it they take effect when the broker next starts.
 
 Re-running keeps every existing account and its password (and its hash: only new or rotated
 accounts are hashed), adds the fleet's new plants, and leaves accounts of plants that left the
-fleet until they are revoked. Only ``plant_id`` and ``inverter_serial`` are read from the fleet:
-no other column (names, national ids, addresses) reaches any file. Passwords are never printed.
+fleet until they are revoked. Only ``plant_id``, ``inverter_serial`` and ``inverter_name`` are
+read from the fleet (through ``Fleet.gateway_inverters``, which spells serials as OpenDTU does
+in its topics): no other column (household names, national ids, addresses) reaches any file.
+Passwords are never printed.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import json
 import os
 import pwd
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,23 +164,24 @@ def write_options(out: Path, options: dict[str, object]) -> None:
         indent=2, sort_keys=True) + "\n", 0o644)
 
 
-def _fleet_serials(fleet: Fleet) -> dict[str, list[str]]:
-    plants = fleet.plants
-    if "inverter_serial" not in plants:
-        return {}
-    out: dict[str, list[str]] = {}
-    owner: dict[str, str] = {}
-    for plant_id, cell in zip(plants["plant_id"].tolist(), plants["inverter_serial"].tolist(),
-                              strict=True):
-        for serial in str(cell).split(";"):
-            serial = serial.strip()
-            if not serial or serial.lower() == "nan":
-                continue
-            if owner.setdefault(serial, plant_id) != plant_id:
-                raise InputError(f"inverter serial {serial!r} is listed for plants "
-                                 f"{owner[serial]!r} and {plant_id!r}")
-            out.setdefault(plant_id, []).append(serial)
-    return out
+def _check_names(inverters: dict[str, tuple[list[str], list[str]]],
+                 accounts: Collection[str]) -> None:
+    """Refuse AhoyDTU names the broker could not give to their plant alone.
+
+    Every account may publish under ``<ahoy prefix>/<its name>/`` (an inverter named like its
+    plant). The registry refuses a name that is another plant's id in the fleet; this refuses
+    the names of the other accounts: a bridge's, or a plant's that left the fleet and is not
+    revoked yet (among ``accounts``).
+    """
+    for plant_id, (_, names) in inverters.items():
+        for name in names:
+            if broker.is_reserved(name):
+                raise InputError(f"inverter_name {name!r} of plant {plant_id} is a bridge "
+                                 "account's name; rename the inverter (in AhoyDTU and the fleet)")
+            if name != plant_id and name in accounts:
+                raise InputError(f"inverter_name {name!r} of plant {plant_id} is the account of "
+                                 f"a plant no longer in the fleet: --revoke {name}, or rename "
+                                 "the inverter")
 
 
 def _read_revoked(path: Path) -> dict[str, str]:
@@ -232,7 +235,8 @@ def deploy_mosquitto(
     if reserved:
         raise InputError(f"{fleet.source}: plant_id {reserved[0]!r} is reserved for the bridges' "
                          "accounts (bridge, bridge-2, ...); rename the plant")
-    serials = _fleet_serials(fleet)
+    inverters = fleet.gateway_inverters()
+    _check_names(inverters, ())
     hostnames = pki.normalize_hostnames(tls_hostnames)
     if not out.exists():
         out.mkdir(parents=True)
@@ -274,6 +278,7 @@ def deploy_mosquitto(
                 report.added.append(name)
     fleet_set = set(plant_ids)
     report.not_in_fleet = [n for n in accounts if n not in fleet_set and not broker.is_reserved(n)]
+    _check_names(inverters, accounts.keys())
 
     # Reuse the hashes of unchanged accounts (500,000 PBKDF2 runs take about a minute).
     keep = {n for n in accounts if n not in fresh and n in old_hashes}
@@ -290,8 +295,8 @@ def deploy_mosquitto(
     write_credentials(creds_path, accounts.values())
     write_password_file(passwd_path, ordered)
     bridges = [n for n in accounts if broker.is_reserved(n)]
-    account_serials = {p: s for p, s in serials.items() if p in accounts}
-    acl = broker.acl_text(bridges, account_serials, opts, generated=stamp)
+    account_inverters = {p: v for p, v in inverters.items() if p in accounts}
+    acl = broker.acl_text(bridges, account_inverters, opts, generated=stamp)
     _write_text(out / "acl", acl, 0o600)
 
     # What the broker enforces: the plugin's file (the same hashes), and the admin account.
@@ -300,9 +305,9 @@ def deploy_mosquitto(
                 "applies account changes\n# to a running broker (--apply). Not for gateways.\n"
                 f"ROSHANAI_MQTT_USERNAME={dynsec.ADMIN_ACCOUNT}\n"
                 f"ROSHANAI_MQTT_PASSWORD={admin_password}\n", 0o600)
-    prefixes = [p for p in (opts.opendtu_prefix, opts.ahoy_prefix) if p]
     doc = dynsec.document({**ordered, dynsec.ADMIN_ACCOUNT: hash_password(admin_password)},
-                          bridges, account_serials, prefixes)
+                          bridges, account_inverters, opendtu_prefix=opts.opendtu_prefix,
+                          ahoy_prefix=opts.ahoy_prefix)
     dynsec_path = out / dynsec.DYNSEC_FILE
     old_doc = _read_json(dynsec_path)
     report.dynsec_created = old_doc is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,20 +25,24 @@ PERSONAL = {
 PERSONAL_VALUES = [v for values in PERSONAL.values() for v in values]
 PLANTS = ["THR-000001", "THR-000002", "ISF-000001"]
 DTU_SERIAL = "114182345678"  # OpenDTU serial of the third plant
+GATEWAYS: dict[str, tuple[str, str]] = {"ISF-000001": (DTU_SERIAL, "")}
+"""plant_id → (its ``inverter_serial`` cell, its ``inverter_name`` cell) in :func:`write_fleet`."""
 
 
-def write_fleet(path: Path, plants: list[str] = PLANTS) -> Path:
+def write_fleet(path: Path, plants: list[str] = PLANTS,
+                gateways: Mapping[str, tuple[str, str]] = GATEWAYS) -> Path:
     """A small valid fleet whose extra columns are personal data."""
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["plant_id", "latitude", "longitude", "altitude_m", "province", "dc_kwp",
                     "ac_kw", "tilt_deg", "azimuth_deg", "name", "national_id", "address",
-                    "inverter_serial"])
+                    "inverter_serial", "inverter_name"])
         for i, plant in enumerate(plants):
             k = i % 3
+            serials, names = gateways.get(plant, ("", ""))
             w.writerow([plant, 35.7 - i * 0.01, 51.4, 1190, "Tehran" if k < 2 else "Isfahan",
                         5.0, 5.0, 30, 180, PERSONAL["name"][k], PERSONAL["national_id"][k],
-                        PERSONAL["address"][k], DTU_SERIAL if plant == "ISF-000001" else ""])
+                        PERSONAL["address"][k], serials, names])
     return path
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
 from roshanai.cli import main
 from roshanai.config import load_settings, mask
 from roshanai.deploy import broker, pki
@@ -83,6 +84,7 @@ def test_files_modes_and_contents(tmp_path: Path) -> None:
     assert {(a["acltype"], a["topic"]) for a in roles[f"plant:{PLANTS[0]}"]} == {
         ("publishClientSend", f"roshanai/v1/{PLANTS[0]}/telemetry"),
         ("publishClientSend", f"roshanai/v1/{PLANTS[0]}/availability"),
+        ("publishClientSend", f"inverter/{PLANTS[0]}/#"),  # an AhoyDTU named like the plant
         ("publishClientReceive", f"roshanai/v1/{PLANTS[0]}/command"),
         ("subscribePattern", f"roshanai/v1/{PLANTS[0]}/#")}
     assert "ROSHANAI_MQTT_USERNAME=roshanai-admin" in (d.out / "admin.env").read_text()
@@ -143,6 +145,8 @@ def test_rotate_revoke_reinstate(tmp_path: Path, capsys) -> None:
     (["--reinstate", PLANTS[0]], "not a revoked account"),
     (["--tls-hostname", "bad host"], "neither a DNS name nor an IP"),
     (["--opendtu-prefix", "roshanai/v1"], "outside roshanai/"),
+    (["--ahoy-prefix", "solar"], "must be separate trees"),
+    (["--opendtu-prefix", "inverter/dtu"], "must be separate trees"),
     (["--bridges", "0"], "--bridges 0"),
     (["--config-dir", "relative/dir"], "absolute path"),
 ])
@@ -205,17 +209,36 @@ def test_queue_limit_holds_an_hour_of_the_full_fleet() -> None:
     conf = broker.mosquitto_conf(opts, z, generated="now", fleet_source="f.csv")
     assert "max_queued_messages 45000000" in conf
     assert "500,000 plants x 3600 s / 60 s = 30,000,000 messages per hour" in conf
+    # payloads are bounded as well: a message may now carry a 1 MiB batch
+    assert z.max_queued_bytes == 45_000_000 * broker.QUEUED_PAYLOAD_BYTES_PER_MESSAGE
+    assert f"max_queued_bytes {z.max_queued_bytes}" in conf.splitlines()
+    assert z.memory_gib < z.limit_memory_gib < 3.5 * z.memory_gib
     small = broker.queue_sizing(10, broker.BrokerOptions(report_interval_s=300))
     assert small.max_queued_messages == broker.MIN_QUEUED_MESSAGES
+    assert small.max_queued_bytes == 100 * DEFAULT_MAX_PAYLOAD_BYTES  # a hundred full batches
+
+
+def test_packet_limit_leaves_room_beside_the_bridges_largest_payload() -> None:
+    opts = broker.BrokerOptions()
+    conf = broker.mosquitto_conf(opts, broker.queue_sizing(10, opts), generated="now",
+                                 fleet_source="f.csv").splitlines()
+    limit = int(next(x for x in conf if x.startswith("max_packet_size ")).split()[1])
+    assert limit == broker.MAX_PACKET_BYTES == DEFAULT_MAX_PAYLOAD_BYTES + 64 * 1024
+    # the figure is explained where the operator reads it
+    assert any("1,048,576 bytes of payload" in x for x in conf if x.startswith("#"))
+    # the bridge's largest payload on a canonical topic (64-character plant id), with the fixed
+    # header, topic length, packet id and MQTT 5 properties: far inside
+    topic = len("roshanai/v1/") + 64 + len("/telemetry")
+    assert DEFAULT_MAX_PAYLOAD_BYTES + 5 + 2 + topic + 2 + 1024 < limit
 
 
 def test_dtu_serials_get_their_own_acl_lines(tmp_path: Path) -> None:
     d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
     acl = (d.out / "acl").read_text().splitlines()
     i = acl.index(f"user {PLANTS[2]}")
-    assert acl[i + 1: i + 3] == ["topic write solar/114182345678/#",
-                                 "topic write inverter/114182345678/#"]
+    assert acl[i + 1:] == ["topic write solar/114182345678/#"]  # OpenDTU only: by serial
     assert "pattern write roshanai/v1/%u/telemetry" in acl
+    assert "pattern write inverter/%u/#" in acl
     assert not any(line.startswith("topic") and line.split()[-1] == "#" for line in acl)
 
 
