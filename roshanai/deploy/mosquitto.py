@@ -351,6 +351,7 @@ def deploy_mosquitto(
     report.pending = sorted(pending)
     if apply_url and pending:
         cmds = control.commands_for(pending, doc, passwords)
+        _check_stall(len(pending), len(cmds), len(doc["clients"]), out)
         report.applied = control.push(apply_url, out / "ca.crt", admin_password, cmds,
                                       progress=progress)
         report.applied.accounts = len(pending)
@@ -359,6 +360,21 @@ def deploy_mosquitto(
             report.pending = []
     report.files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     return report
+
+
+def _check_stall(changed: int, commands: int, accounts: int, out: Path) -> None:
+    """Refuse an ``--apply`` that would hold the broker longer than a restart would (a change
+    of every plant's rules, as an upgrade that adds a topic to them all)."""
+    stall_s = control.stall_estimate_s(commands, accounts)
+    if stall_s <= control.MAX_APPLY_STALL_S:
+        return
+    took = f"{stall_s / 3600:.1f} h" if stall_s >= 3600 else f"{stall_s / 60:.0f} min"
+    raise InputError(
+        f"--apply: {changed:,} changed accounts are {commands:,} plugin commands, and the "
+        f"plugin rewrites its whole file after each while the broker waits (with "
+        f"{accounts:,} accounts: up to about {took} in all). The files are written: restart the "
+        f"broker at a quiet hour instead (it loads {dynsec.DYNSEC_FILE} at start), then delete "
+        f"{out / control.PENDING_FILE}")
 
 
 def _read_admin(path: Path) -> str | None:

@@ -24,9 +24,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
 from roshanai.cli import main
 from roshanai.deploy import broker as broker_conf
+from roshanai.deploy import control
 from tests.deploy.conftest import DTU_SERIAL, PLANTS, Deployed, deploy, start_broker, write_fleet
 from tests.deploy.test_broker_live import Inbox, link, reading
-from tests.servers import MissingBinaryError, Mosquitto
+from tests.servers import MissingBinaryError, Mosquitto, free_port
 
 A, B, C = PLANTS
 GATEWAYS = {
@@ -392,3 +393,43 @@ def test_apply_sends_changed_serials_and_names_to_a_running_broker(
         assert "no account changes to send" in capsys.readouterr().out
     finally:
         server.stop(timeout_s=15)
+
+
+def test_apply_that_would_stall_the_broker_longer_than_a_restart_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade that adds a topic to every plant's rules (as the AhoyDTU plant-id grant did)
+    makes every account pending; at fleet scale sending them would hold the broker for hours
+    (the plugin rewrites its file after each command), so --apply says to restart instead,
+    before it connects (the URL here has no broker), and the changes stay pending."""
+    fleet = write_fleet(tmp_path / "fleet.csv", gateways=GATEWAYS)
+    d = deploy(tmp_path / "out", fleet)
+    path = d.out / "dynamic-security.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for role in doc["roles"]:  # as the previous version wrote it: no inverter/<plant id>/#
+        own = f"inverter/{role['rolename'].removeprefix('plant:')}/#"
+        role["acls"] = [a for a in role["acls"] if a["topic"] != own]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    # 3 plants x 4 commands with 5 accounts: about 1 ms at the measured rate; make that too long
+    monkeypatch.setattr(control, "MAX_APPLY_STALL_S", 1e-4)
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "deploy",
+                "mosquitto",
+                "--fleet",
+                str(fleet),
+                "--out",
+                str(d.out),
+                "--apply",
+                f"mqtts://127.0.0.1:{free_port()}",
+            ]
+        )
+        == 2
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--apply: 3 changed accounts are 12 plugin commands" in err
+    assert "restart the broker at a quiet hour instead" in err
+    assert "cannot reach" not in err
+    assert json.loads((d.out / "dynsec-pending.json").read_text()) == sorted(PLANTS)
