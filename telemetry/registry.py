@@ -42,7 +42,10 @@ PLANT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SERIAL_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: One AhoyDTU inverter name of ``inverter_name``: one topic level (no ``/``, ``+``, ``#``),
 #: printable, no ``;`` (the separator), quotes or backslashes; inner spaces allowed.
-INVERTER_NAME_RE = re.compile(r"^[^\x00-\x1f\x7f/+#;\"\\]{1,64}$")
+# C0/C1 controls and Unicode non-characters are refused too: mosquitto drops topics with them
+# (lib/utf8_mosq.c), so such a name could never be delivered.
+INVERTER_NAME_RE = re.compile(
+    "^[^\x00-\x1f\x7f-\x9f/+#;\"\\\\\ufdd0-\ufdef\ufffe\uffff]{1,64}$")
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")
 #: Zones and provinces become InfluxDB tag values: keep them printable and single-line.
 _LABEL_RE = re.compile(r"^[^\x00-\x1f\x7f\"\\]{1,128}$")
