@@ -141,6 +141,9 @@ _AHOY_DC: Final = {"U_DC": 0, "I_DC": 1, "P_DC": 2}
 #: AhoyDTU ``available`` (InverterStatus) → record status.
 _AHOY_STATUS: Final = {0: "off", 1: "starting", 2: "producing", 3: "standby", 4: "standby"}
 
+#: Gateway-reported states kept across restarts with the reading times.
+_STATE_FIELDS: Final = ("reachable", "producing", "available")
+
 _JSON_CHANNEL: Final = msgspec.json.Decoder(dict[str, float | int | str | bool | None])
 
 _Key = tuple[str, str]  # (firmware, serial or name as in the topic)
@@ -150,9 +153,9 @@ _Target = str | tuple[int, int]  # record attribute, or (DC input index, DcStrin
 class _Inverter:
     """One gateway inverter: its plant, state, and the cycle being gathered."""
 
-    __slots__ = ("available", "cycle_ts_ns", "dc", "firmware", "first_ns", "label",
-                 "last_ts_ns", "live_status", "plant_id", "producing", "reachable", "rssi_dbm",
-                 "tag", "tokens", "values")
+    __slots__ = ("available", "cycle_rssi_dbm", "cycle_ts_ns", "dc", "firmware", "first_ns",
+                 "label", "last_ts_ns", "live_status", "plant_id", "producing", "reachable",
+                 "rssi_dbm", "tag", "tokens", "values")
 
     def __init__(self, firmware: str, label: str, plant_id: str, tag: str | None,
                  last_ts_ns: int) -> None:
@@ -171,6 +174,7 @@ class _Inverter:
         self.available: int | None = None
         self.live_status = False
         self.rssi_dbm: float | None = None  # OpenDTU's radio/rssi, sent before the cycle
+        self.cycle_rssi_dbm: float | None = None  # ... and the one of the cycle in progress
 
     def has(self, target: _Target) -> bool:
         return target in self.dc if isinstance(target, tuple) else target in self.values
@@ -187,9 +191,11 @@ class _Inverter:
             return None if self.available is None else _AHOY_STATUS.get(self.available)
         if self.reachable is None and self.producing is None:
             return None
-        if self.producing:
-            return "producing"
-        return "off" if self.reachable == 0 else "standby"
+        if self.reachable == 0:
+            # isProducing() is only "the last AC power > 0": it stays 1 for an inverter that
+            # stopped answering (unless zero runtime data is on).
+            return "off"
+        return "producing" if self.producing else "standby"
 
 
 class DtuAggregator:
@@ -223,7 +229,7 @@ class DtuAggregator:
         self._inverters: dict[_Key, _Inverter] = {}
         self._open: dict[_Key, None] = {}  # inverters with a cycle in progress, oldest first
         self._reported: dict[_Key, int] = {}  # unknown inverter → when last quarantined
-        self._saved: dict[str, int] = {}  # last reading times loaded from a previous run
+        self._saved: dict[str, dict[str, int]] = {}  # loaded from a previous run
 
     def pending(self) -> int:
         """Inverters with a cycle being gathered."""
@@ -231,11 +237,19 @@ class DtuAggregator:
 
     # -- state across restarts ---------------------------------------------------------------
 
-    def state(self) -> dict[str, int]:
-        """``"<firmware>/<serial or name>"`` → time of its latest reading [ns], to persist."""
+    def state(self) -> dict[str, dict[str, int]]:
+        """What to persist per inverter (``"<firmware>/<serial or name>"``): the time of its
+        latest reading [ns] and the state its gateway last reported (AhoyDTU sends
+        ``available`` only when it changes, and a resubscribing bridge is not sent it again)."""
         out = dict(self._saved)
-        out.update({f"{k[0]}/{k[1]}": inv.last_ts_ns for k, inv in self._inverters.items()
-                    if inv.last_ts_ns})
+        for (firmware, label), inv in self._inverters.items():
+            entry = {"ts_ns": inv.last_ts_ns}
+            for name in _STATE_FIELDS:
+                value = getattr(inv, name)
+                if value is not None:
+                    entry[name] = value
+            if inv.last_ts_ns or len(entry) > 1:
+                out[f"{firmware}/{label}"] = entry
         return out
 
     def load_state(self, state: object) -> int:
@@ -243,9 +257,13 @@ class DtuAggregator:
         if not isinstance(state, dict):
             return 0
         taken = 0
-        for key, ts_ns in state.items():
-            if isinstance(key, str) and "/" in key and type(ts_ns) is int and ts_ns > 0:
-                self._saved[key] = ts_ns
+        for key, entry in state.items():
+            if not (isinstance(key, str) and "/" in key and isinstance(entry, dict)):
+                continue
+            clean = {k: v for k, v in entry.items()
+                     if k in ("ts_ns", *_STATE_FIELDS) and type(v) is int and v >= 0}
+            if clean:
+                self._saved[key] = clean
                 taken += 1
         return taken
 
@@ -356,9 +374,11 @@ class DtuAggregator:
         if len(self._inverters) >= MAX_INVERTERS:
             return Decoded([], [reject("oversized", f"{_where(key)}: more than {MAX_INVERTERS} "
                                        f"inverters tracked", plant_id)], [token])
+        saved = self._saved.pop(f"{firmware}/{label}", {})
         inv = _Inverter(firmware, label, plant_id,
-                        label if plant_id in self._several else None,
-                        self._saved.pop(f"{firmware}/{label}", 0))
+                        label if plant_id in self._several else None, saved.get("ts_ns", 0))
+        for name in _STATE_FIELDS:
+            setattr(inv, name, saved.get(name))
         self._inverters[key] = inv
         return inv
 
@@ -420,6 +440,7 @@ class DtuAggregator:
             self._complete(inv, out)  # values, or an earlier timestamp without values
         self._hold(inv, token, now)
         inv.cycle_ts_ns = ts_ns
+        inv.cycle_rssi_dbm = inv.rssi_dbm  # OpenDTU sends radio/rssi before last_update
         return out
 
     def _status(self, inv: _Inverter, name: str, payload: bytes, token: object,
@@ -535,8 +556,9 @@ class DtuAggregator:
         """End the inverter's cycle: a record if it is a new reading; free its tokens."""
         self._open.pop((inv.firmware, inv.label), None)
         out.tokens += inv.tokens
-        values, dc, ts_ns = inv.values, inv.dc, inv.cycle_ts_ns
+        values, dc, ts_ns, rssi = inv.values, inv.dc, inv.cycle_ts_ns, inv.cycle_rssi_dbm
         inv.tokens, inv.values, inv.dc, inv.cycle_ts_ns, inv.first_ns = [], {}, {}, None, None
+        inv.cycle_rssi_dbm = None
         if not dc and not (values.keys() - {"rssi_dbm"}):
             if not values and ts_ns is not None and inv.firmware == OPENDTU:
                 # OpenDTU sends values only when its statistics changed: a timestamp without
@@ -556,7 +578,7 @@ class DtuAggregator:
             for (i, slot), value in dc.items():
                 slots[i][slot] = value
             dc_inputs = tuple(DcString(*s) for s in slots)
-        rssi = values.get("rssi_dbm", inv.rssi_dbm)  # OpenDTU's: the newest seen
+        rssi = values.get("rssi_dbm", rssi)
         out.records.append(TelemetryRecord(
             plant_id=inv.plant_id,
             ts_ns=ts_ns,

@@ -437,3 +437,15 @@ def test_ahoy_dtu_wide_topics_are_passed_over() -> None:
         out = decoder.decode(topic, b"1", topic, NOW)
         assert (out.records, out.rejections, out.tokens) == ([], [], [topic]), topic
     assert decoder.pending() == 0
+
+
+def test_ahoy_available_survives_a_restart_through_the_state() -> None:
+    # AhoyDTU sends available only when it changes; a resubscribing bridge is not sent the
+    # retained copy again (Retain Handling 1), so the state must come from the bridge itself.
+    decoder = ahoy()
+    feed(decoder, [(f"inverter/{NAME}/available", "2"), *ahoy_cycle(T0, as_json=False)])
+    again = ahoy()
+    again.load_state(json.loads(json.dumps(decoder.state())))
+    got = records(again, ahoy_cycle(T0 + 30, as_json=False))
+    assert [(r.ts_ns, r.status) for r in got] == [((T0 + 30) * S, "producing")]
+    assert again.load_state({"x": 1, "OpenDTU/1": {"ts_ns": "no"}, 3: {}}) == 0
