@@ -2,7 +2,9 @@
 
 Security model (mosquitto 2.0):
 
-- one TLS listener, no anonymous access;
+- one TLS listener, no anonymous access; with ``plain_port`` also a plain-text listener for
+  gateways whose MQTT client has no TLS (AhoyDTU), under the same accounts and rules
+  (``per_listener_settings false``: the plugin checks every listener);
 - accounts and rules enforced by the dynamic-security plugin (:mod:`roshanai.deploy.dynsec`):
   every account is bound to the client id equal to its username (= its plant id), so no
   client takes over another plant's session and an id with ``+``, ``#`` or ``/`` is refused
@@ -89,7 +91,10 @@ class BrokerOptions:
     port : int
         TLS listener port.
     bind_address : str
-        Address to listen on; empty for every interface.
+        Address to listen on (both listeners); empty for every interface.
+    plain_port : int
+        Port of a second listener without TLS, for gateways that cannot speak TLS (AhoyDTU);
+        0 for none (the default). Passwords and readings cross the network unencrypted on it.
     config_dir : str
         Where the broker finds passwd, acl and the certificates at run time (absolute).
     data_dir : str
@@ -109,6 +114,7 @@ class BrokerOptions:
 
     port: int = 8883
     bind_address: str = ""
+    plain_port: int = 0
     config_dir: str = "/etc/mosquitto/roshanai"
     data_dir: str = "/var/lib/mosquitto"
     bridges: int = 1
@@ -121,6 +127,11 @@ class BrokerOptions:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"--port {self.port} is not a TCP port")
+        if not 0 <= self.plain_port < 65536:
+            raise ConfigError(f"--plain-port {self.plain_port} is not a TCP port (0 for none)")
+        if self.plain_port == self.port:
+            raise ConfigError(f"--plain-port {self.plain_port} is the TLS listener's port too; "
+                              "give it another one")
         if not 1 <= self.bridges <= 64:
             raise ConfigError(f"--bridges {self.bridges} must be between 1 and 64")
         if not self.report_interval_s > 0:
@@ -204,7 +215,7 @@ def mosquitto_conf(opts: BrokerOptions, sizing: QueueSizing, *, generated: str,
     """The broker configuration file."""
     cfg = opts.config_dir.rstrip("/")
     data = opts.data_dir.rstrip("/")
-    listener = f"listener {opts.port}" + (f" {opts.bind_address}" if opts.bind_address else "")
+    bind = f" {opts.bind_address}" if opts.bind_address else ""
     q = sizing
     overhead = BYTES_PER_QUEUED_MESSAGE - _MEASURED_READING_BYTES
     per_message = QUEUED_PAYLOAD_BYTES_PER_MESSAGE
@@ -224,17 +235,15 @@ allow_anonymous false
 plugin {opts.plugin_path}
 plugin_opt_config_file {cfg}/{DYNSEC_FILE}
 
-# The only listener: TLS. There is no plain-text listener, not even on loopback; a health check
-# that sends CONNECT without credentials and gets "not authorised" back proves the broker is up
-# (deploy/compose.yaml does that).
-{listener}
+{_tls_heading(opts)}
+listener {opts.port}{bind}
 protocol mqtt
 certfile {cfg}/server.crt
 keyfile {cfg}/server.key
 tls_version tlsv1.2
 # Client ids: each account is bound to the id equal to its username (the plugin refuses any
 # other id, so none takes over another plant's session or carries '+', '#' or '/').
-
+{_plain_listener(opts, bind)}
 persistence true
 persistence_location {data}/
 # Saving writes the whole in-memory store; every 5 minutes bounds what a crash of the broker
@@ -275,6 +284,38 @@ log_type information
 connection_messages true
 log_timestamp true
 log_timestamp_format %Y-%m-%dT%H:%M:%S
+"""
+
+
+def _tls_heading(opts: BrokerOptions) -> str:
+    if not opts.plain_port:
+        return """\
+# The only listener: TLS. There is no plain-text listener, not even on loopback (--plain-port
+# adds one for gateways without TLS); a health check that sends CONNECT without credentials and
+# gets "not authorised" back proves the broker is up (deploy/compose.yaml does that)."""
+    return f"""\
+# The TLS listener, for every gateway that can speak TLS (OpenDTU) and for the bridges. A
+# plain-text listener follows (--plain-port {opts.plain_port}) for gateways that cannot. A \
+health check
+# that sends CONNECT without credentials and gets "not authorised" back proves the broker is up
+# (deploy/compose.yaml does that, over TLS)."""
+
+
+def _plain_listener(opts: BrokerOptions, bind: str) -> str:
+    """The plain-text listener's block (empty without ``plain_port``)."""
+    if not opts.plain_port:
+        return ""
+    return f"""
+# Plain-text listener (--plain-port): NO TLS. For gateways whose MQTT client has no TLS: AhoyDTU
+# (its espMqttClient connects over plain TCP; OpenDTU speaks TLS and should use the listener
+# above). On this port passwords and readings cross the network UNENCRYPTED: anyone on the path
+# can read them, and log in as the plant with the password they saw. Use it only on a network
+# you trust (the household's VPN, a local relay), never across the internet.
+# The same accounts, client-id binding and topic rules apply as on the TLS listener:
+# per_listener_settings is false, so allow_anonymous and the dynamic-security plugin above
+# cover every listener.
+listener {opts.plain_port}{bind}
+protocol mqtt
 """
 
 

@@ -17,7 +17,8 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 _DEFAULTS: dict[str, Any] = {
-    "tls_hostname": ["mosquitto"], "port": 8883, "bind": "", "config_dir": None,
+    "tls_hostname": ["mosquitto"], "port": 8883, "bind": "", "plain_port": 0,
+    "config_dir": None,
     "data_dir": "/var/lib/mosquitto", "bridges": 1, "report_interval_s": 60.0,
     "outage_hours": 1.0, "opendtu_prefix": "solar", "ahoy_prefix": "inverter",
     "key_type": "rsa", "broker_user": None, "dynsec_plugin": None,
@@ -47,6 +48,12 @@ def mosquitto_cmd(
                     "8883).", show_default=False)] = None,
     bind: Annotated[str | None, typer.Option("--bind", help="Listen on this address only "
                     "(default: every interface).", show_default=False)] = None,
+    plain_port: Annotated[int | None, typer.Option("--plain-port", help="Also listen on this "
+                          "port WITHOUT TLS (same address, accounts and rules), for gateways "
+                          "that cannot speak TLS (AhoyDTU). Passwords and readings then cross "
+                          "the network unencrypted: only on a network you trust (the "
+                          "household's VPN, a local relay). 0: none (the default).",
+                          show_default=False)] = None,
     config_dir: Annotated[str | None, typer.Option("--config-dir", help="Where the broker "
                           "will find these files (default: --out, absolute). "
                           "/mosquitto/config in the compose stack.", show_default=False)] = None,
@@ -91,10 +98,11 @@ def mosquitto_cmd(
                      "(mqtts://host:8883), as the roshanai-admin account: no restart or "
                      "reload needed.", show_default=False)] = None,
 ) -> None:
-    """Write a production mosquitto configuration for a fleet: TLS listener, no anonymous
-    access, one account per plant (credentials.csv, mode 0600) and the bridges', bound to
-    client ids, rules that let each plant speak only for itself (enforced by mosquitto's
-    dynamic-security plugin), persistence, queues sized for a bridge outage."""
+    """Write a production mosquitto configuration for a fleet: TLS listener (and, with
+    --plain-port, a plain-text one for gateways without TLS), no anonymous access, one account
+    per plant (credentials.csv, mode 0600) and the bridges', bound to client ids, rules that
+    let each plant speak only for itself (enforced by mosquitto's dynamic-security plugin),
+    persistence, queues sized for a bridge outage."""
     from roshanai.config import load_settings
     from roshanai.deploy.broker import BrokerOptions, format_bytes
     from roshanai.deploy.dynsec import find_plugin
@@ -114,6 +122,7 @@ def mosquitto_cmd(
     # A re-run (adding, revoking a plant) must not silently fall back to defaults for what the
     # first run was told: the certificate's names, the paths inside a container, the owner.
     given = {"tls_hostname": tls_hostname or None, "port": port, "bind": bind,
+             "plain_port": plain_port,
              "config_dir": config_dir, "data_dir": data_dir, "bridges": bridges,
              "report_interval_s": report_interval_s, "outage_hours": outage_hours,
              "opendtu_prefix": opendtu_prefix, "ahoy_prefix": ahoy_prefix, "key_type": key_type,
@@ -125,7 +134,7 @@ def mosquitto_cmd(
     o["dynsec_plugin"] = o["dynsec_plugin"] or find_plugin(o["config_dir"])
     kept = sorted(k for k, v in given.items() if v is None and k in saved
                   and saved[k] != _DEFAULTS.get(k) and saved[k] != str(out.resolve()))
-    opts = BrokerOptions(port=o["port"], bind_address=o["bind"],
+    opts = BrokerOptions(port=o["port"], bind_address=o["bind"], plain_port=o["plain_port"],
                          config_dir=o["config_dir"], data_dir=o["data_dir"],
                          bridges=o["bridges"], report_interval_s=o["report_interval_s"],
                          outage_hours=o["outage_hours"],
@@ -184,6 +193,16 @@ def mosquitto_cmd(
                       f"{z.outage_hours:g} h bridge outage), max_queued_bytes "
                       f"{z.max_queued_bytes:,} (a full queue: at most "
                       f"{format_bytes(z.limit_memory_gib)})")
+    if opts.plain_port:
+        host = opts.bind_address or "every interface"
+        console.print(f"[yellow]plain-text listener on port {opts.plain_port}[/] ({host}; TLS on "
+                      f"{opts.port}): gateways without TLS (AhoyDTU) connect there, and their "
+                      "passwords and readings cross the network unencrypted; only on a network "
+                      "you trust (the household's VPN, a local relay). --plain-port 0 removes it")
+    if not r.ca_created and any(saved.get(k, _DEFAULTS[k]) != o[k]
+                                for k in ("port", "bind", "plain_port")):
+        console.print("[yellow]the listeners changed: restart the broker[/] (mosquitto opens "
+                      "listeners only at start; a reload keeps the old ones)")
     console.print("files: " + ", ".join(r.files))
     if r.applied is not None:
         a = r.applied

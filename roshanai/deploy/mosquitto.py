@@ -70,7 +70,8 @@ __all__ = ["DeployReport", "deploy_mosquitto", "parse_owner", "read_options", "w
 
 OPTIONS_FILE = "deploy-options.json"
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {
-    "tls_hostname": (list,), "port": (int,), "bind": (str,), "config_dir": (str,),
+    "tls_hostname": (list,), "port": (int,), "bind": (str,), "plain_port": (int,),
+    "config_dir": (str,),
     "data_dir": (str,), "bridges": (int,), "report_interval_s": (int, float),
     "outage_hours": (int, float), "opendtu_prefix": (str,), "ahoy_prefix": (str,),
     "key_type": (str,), "broker_user": (str,), "dynsec_plugin": (str,),
