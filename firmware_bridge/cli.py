@@ -119,7 +119,7 @@ def run_cmd(
                     max_spool_bytes=int(max_spool_mb * 1024 * 1024), status=status,
                     max_payload_bytes=s.max_payload_bytes)
     bridge.run_forever()
-    console.print(summary(s.client_id, bridge.metrics()))
+    console.print(summary(s.client_id, bridge.metrics()), soft_wrap=True)  # one line
 
 
 def _prepare_influx(store: InfluxStore, database: str, *, quiet: bool = False) -> bool:
