@@ -112,7 +112,10 @@ def test_emulator_speaks_for_each_plant_with_its_own_account(deployed: Deployed,
     env["ROSHANAI_MQTT_CA_FILE"] = deployed.ca
     base = [sys.executable, "-m", "roshanai", "emulate", "--mqtt-url", deployed.url, "--fleet",
             str(deployed.fleet), "--plants", "3", "--duration", "1", "--interval", "60",
-            "--speed", "600"]
+            "--speed", "600",
+            # A fixed past noon: the emulated cuts are deterministic, and none falls on these
+            # plants' ten minutes then (at other hours a plant may be in a cut and send nothing).
+            "--start", "2026-11-30T12:00:00+03:30"]
     inbox = Inbox()
     with link(deployed, "bridge", subscriptions=("roshanai/v1/+/telemetry",), inbox=inbox):
         run = subprocess.run([*base, "--credentials", str(deployed.out / "credentials.csv")],
