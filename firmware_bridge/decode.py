@@ -188,8 +188,9 @@ class Decoder:
         return cls(serials=fleet.inverter_serials(), names=fleet.inverter_names(),
                    plants=frozenset(fleet.plant_ids), **kwargs)
 
-    def state(self) -> dict[str, int]:
-        """What the DTU decoders must remember across restarts (latest reading times)."""
+    def state(self) -> dict[str, dict[str, int]]:
+        """What the DTU decoders must remember across restarts (latest reading times and the
+        states the gateways reported)."""
         return self._dtu.state()
 
     def load_state(self, state: object) -> int:
