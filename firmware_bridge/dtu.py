@@ -41,7 +41,11 @@ The rules the readings follow:
 - a cycle is a new reading only if its timestamp is more than :data:`SAME_READING_S` after the
   inverter's previous reading: repeats, zeroed runtime data and midnight resets never create
   or rewrite a point, and values without a timestamp in their cycle are no reading;
-- an OpenDTU cycle of an unreachable inverter (``status/reachable`` 0) is never a reading;
+- the zeros OpenDTU republishes for an unreachable inverter (``status/reachable`` 0, every
+  runtime value 0) are never a reading, whatever their timestamp; real readings of an OpenDTU
+  that does not poll at night (statistics still requested for commands, ``reachable`` 0) are
+  kept, without a status;
+- an empty payload (an unnamed DC input's ``name``, a cleared retained topic) is passed over;
 - retained messages replayed by the broker at (re)subscription update the status only; their
   timestamps tell which readings are already known;
 - ``reachable``/``producing``/``available`` are reported as :class:`GatewayStatus` the moment
@@ -272,6 +276,8 @@ class DtuAggregator:
     def feed_opendtu(self, rest: str, payload: bytes, token: object, now: int,
                      retained: bool = False) -> Decoded:
         """One message under OpenDTU's base topic (``rest`` = the topic after it)."""
+        if not payload.strip():
+            return _ignored(token)  # an unnamed DC input's name, a retained topic cleared
         parts = rest.split("/")
         if len(parts) < 2:
             return _ignored(token)  # e.g. an OnBattery "battery" without a level
@@ -318,6 +324,8 @@ class DtuAggregator:
     def feed_ahoy(self, rest: str, payload: bytes, token: object, now: int,
                   retained: bool = False) -> Decoded:
         """One message under AhoyDTU's base topic (``rest`` = the topic after it)."""
+        if not payload.strip():
+            return _ignored(token)  # a retained topic cleared
         parts = rest.split("/")
         if len(parts) < 2 or parts[0] in _AHOY_DTU_WIDE:
             return _ignored(token)
@@ -566,8 +574,9 @@ class DtuAggregator:
                 # records that hold no reading, so only OpenDTU's tells this).
                 inv.last_ts_ns = max(inv.last_ts_ns, ts_ns)
             return
+        unreachable = inv.firmware == OPENDTU and inv.reachable == 0
         if (ts_ns is None or ts_ns <= inv.last_ts_ns + _SAME_NS
-                or (inv.firmware == OPENDTU and inv.reachable == 0)):
+                or (unreachable and _zeroed(values, dc))):
             out.stale += 1  # a repeat, zeroed runtime data, or values without a time
             return
         inv.last_ts_ns = ts_ns
@@ -590,10 +599,22 @@ class DtuAggregator:
             energy_today_wh=values.get("energy_today_wh"),
             dc=dc_inputs,
             temp_c=values.get("temp_c"),
-            status=inv.state(),
+            # An OpenDTU that does not poll at night still asks for statistics when commands
+            # are on (the default): real readings, with reachable 0 and producing 0 that say
+            # nothing of the inverter's state.
+            status=None if unreachable else inv.state(),
             rssi_dbm=rssi,
             inverter=inv.tag,
         ))
+
+
+_RUNTIME: Final = ("ac_power_w", "ac_voltage_v", "ac_current_a", "ac_freq_hz")
+
+
+def _zeroed(values: dict[str, float], dc: dict[tuple[int, int], float]) -> bool:
+    """OpenDTU's "zero runtime data" of an unreachable inverter: every runtime value 0 (an
+    inverter that answers measures the grid, so its AC voltage and frequency are not 0)."""
+    return (not any(values.get(k) for k in _RUNTIME)) and not any(dc.values())
 
 
 def _ignored(token: object) -> Decoded:

@@ -141,9 +141,20 @@ def test_opendtu_zero_runtime_data_never_overwrites_the_last_reading() -> None:
     assert out.statuses[-1] == GatewayStatus(PLANT, SERIAL, "off", True)
 
 
-def test_opendtu_unreachable_cycle_is_never_a_reading_even_with_a_new_time() -> None:
+def test_opendtu_zeros_of_an_unreachable_inverter_are_never_a_reading() -> None:
+    # Even with a new time (a bridge that lost its state, the gateway's retain off).
     decoder = opendtu()
-    assert records(decoder, opendtu_cycle(T0 + 30, 0, reachable=0)) == []
+    zeros = [(t, "0.0" if t.rsplit("/", 1)[1] in ("power", "voltage", "current", "frequency")
+              else v) for t, v in opendtu_cycle(T0 + 30, 0, reachable=0)]
+    assert records(decoder, zeros) == []
+
+
+def test_opendtu_readings_while_not_polling_at_night_are_kept() -> None:
+    # Poll at night off, commands at night on (the default): statistics still come, with
+    # reachable 0 and producing 0 (isReachable needs polling).
+    decoder = opendtu()
+    got = records(decoder, opendtu_cycle(T0, 64.3, reachable=0, producing=0))
+    assert [(r.ts_ns, r.ac_power_w, r.status) for r in got] == [(T0 * S, 64.3, None)]
 
 
 def test_opendtu_status_is_reported_without_values() -> None:
@@ -234,6 +245,14 @@ def test_unknown_serial_is_quarantined_once_an_hour_naming_the_column() -> None:
     assert [r.reason for r in later.rejections] == ["unknown_plant"]
 
 
+def test_empty_payloads_are_passed_over() -> None:
+    decoder = opendtu()
+    for topic in [f"solar/{SERIAL}/1/name", f"solar/{SERIAL}/0/power", "solar/victron/HQ1/FWE",
+                  f"inverter/{PLANT}/ch0/P_AC"]:
+        out = decoder.decode(topic, b"", topic, NOW)
+        assert (out.records, out.rejections, out.tokens) == ([], [], [topic]), topic
+
+
 def test_serial_case_does_not_matter() -> None:
     decoder = Decoder(serials={"1161ABCD0001": PLANT}, plants=FLEET)
     assert len(records(decoder, opendtu_cycle(T0, 10.0, serial="1161abcd0001"))) == 1
@@ -247,7 +266,7 @@ def test_without_a_fleet_the_serial_is_the_plant() -> None:
 @pytest.mark.parametrize(("value", "reason"), [
     ("abc", "bad_schema"), ("nan", "non_finite"), ("inf", "non_finite"), ("ovf", "non_finite"),
     ("-Infinity", "non_finite"), ("1e999", "non_finite"), ("1_000", "bad_schema"),
-    ("", "bad_schema"), ("\xff", "bad_schema"),
+    ("\xff", "bad_schema"),
 ])
 def test_opendtu_bad_value_is_quarantined_and_the_rest_kept(value: str, reason: str) -> None:
     decoder = opendtu()
