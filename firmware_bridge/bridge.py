@@ -132,6 +132,8 @@ class Bridge:
         ``inverter_serial`` and ``inverter_name`` columns are used.
     max_payload_bytes : int
         Larger messages are quarantined unread (``oversized``). [bytes]
+    dtu_prefixes : (str, str)
+        Base topics of OpenDTU and AhoyDTU (``""`` turns one off).
     """
 
     def __init__(
@@ -149,6 +151,7 @@ class Bridge:
         status: object | None = None,
         serials: dict[str, str] | None = None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        dtu_prefixes: tuple[str, str] = ("solar", "inverter"),
     ) -> None:
         self.state_dir = Path(state_dir)
         self.spool = Spool(self.state_dir / "spool.sqlite3", max_bytes=max_spool_bytes)
@@ -160,9 +163,14 @@ class Bridge:
         self.group_max = int(group_max)
         self.metrics_interval_s = float(metrics_interval_s)
         # The fleet's gateway inverters reach the DTU decoders here, whoever starts the bridge.
-        self.decoder = (Decoder.from_fleet(fleet, max_payload_bytes=max_payload_bytes)
-                        if fleet is not None or serials is None
-                        else Decoder(serials=serials, max_payload_bytes=max_payload_bytes))
+        opendtu_prefix, ahoy_prefix = dtu_prefixes
+        if fleet is not None or serials is None:
+            self.decoder = Decoder.from_fleet(fleet, max_payload_bytes=max_payload_bytes,
+                                              opendtu_prefix=opendtu_prefix,
+                                              ahoy_prefix=ahoy_prefix)
+        else:
+            self.decoder = Decoder(serials=serials, max_payload_bytes=max_payload_bytes,
+                                   opendtu_prefix=opendtu_prefix, ahoy_prefix=ahoy_prefix)
         self.validator = Validator(fleet)
         saved = self.spool.get_state("counter_state")
         if isinstance(saved, dict):

@@ -57,6 +57,12 @@ def run_cmd(
         "are quarantined as oversized. Default 1024 (a 12-hour backfill of one-minute readings "
         "is about 200 KiB); keep it at or below the broker's max_packet_size (env "
         "ROSHANAI_MAX_PAYLOAD_KB).", show_default=False)] = None,
+    opendtu_prefix: Annotated[str | None, typer.Option(
+        "--opendtu-prefix", help="OpenDTU's base topic, as set in its MQTT settings ('' for "
+        "none; default solar) (env ROSHANAI_OPENDTU_PREFIX).", show_default=False)] = None,
+    ahoy_prefix: Annotated[str | None, typer.Option(
+        "--ahoy-prefix", help="AhoyDTU's base topic ('' for none; default inverter) (env "
+        "ROSHANAI_AHOY_PREFIX).", show_default=False)] = None,
     expected: Annotated[bool, typer.Option(help="Compute the simulator's expected power for "
                         "underperformance (needs --fleet).")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
@@ -73,7 +79,8 @@ def run_cmd(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     s = _settings(ctx, mqtt_url=mqtt_url, influx_url=influx_url, influx_db=influx_db,
                   state_dir=state_dir, client_id=client_id, fleet=fleet,
-                  max_payload_kb=max_payload_kb)
+                  max_payload_kb=max_payload_kb, opendtu_prefix=opendtu_prefix,
+                  ahoy_prefix=ahoy_prefix)
     log = logging.getLogger("roshanai.bridge")
     registry = read_fleet(s.fleet) if s.fleet else None
     if registry is None:
@@ -117,7 +124,8 @@ def run_cmd(
                     instance=s.client_id, share_group=share_group or None,
                     metrics_interval_s=metrics_interval,
                     max_spool_bytes=int(max_spool_mb * 1024 * 1024), status=status,
-                    max_payload_bytes=s.max_payload_bytes)
+                    max_payload_bytes=s.max_payload_bytes,
+                    dtu_prefixes=(s.opendtu_prefix, s.ahoy_prefix))
     bridge.run_forever()
     console.print(summary(s.client_id, bridge.metrics()), soft_wrap=True)  # one line
 

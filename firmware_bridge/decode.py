@@ -144,7 +144,8 @@ class Decoder:
         Base topics of the two DTU firmwares; None or ``""`` turns that decoder off.
     partial_timeout_s : float
         A DTU reading still incomplete this long after its first message is completed by
-        :meth:`flush`. [s]
+        :meth:`flush` (a gateway sends a cycle's messages within a fraction of a second; the
+        next cycle, 5 s later by default, would complete it anyway). [s]
     """
 
     serials: Mapping[str, str] | None = None
@@ -154,7 +155,7 @@ class Decoder:
     max_batch_readings: int = 5000
     opendtu_prefix: str | None = "solar"
     ahoy_prefix: str | None = "inverter"
-    partial_timeout_s: float = 5.0
+    partial_timeout_s: float = 3.0
     _dtu: DtuAggregator = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

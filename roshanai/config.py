@@ -67,6 +67,9 @@ class Settings:
     max_payload_kb : str
         Largest MQTT payload the bridge reads [KiB] (an integer; default 1024). Keep it at or
         below the broker's limit (``max_packet_size``).
+    opendtu_prefix, ahoy_prefix : str
+        Base topics of the OpenDTU and AhoyDTU gateways the bridge reads (``solar``,
+        ``inverter``); empty turns one off.
     timezone : str
         Zone for days, months and reports (IANA name).
     out_dir : str
@@ -90,6 +93,8 @@ class Settings:
     client_id: str = ""
     fleet: str | None = None
     max_payload_kb: str = "1024"
+    opendtu_prefix: str = "solar"
+    ahoy_prefix: str = "inverter"
     timezone: str = "Asia/Tehran"
     out_dir: str = "roshanai-out"
 

@@ -645,3 +645,33 @@ link.wait_published(10)
 print("connected", flush=True)
 time.sleep(60)
 """
+
+
+# -- gateways through the CLI ---------------------------------------------------------------------
+
+
+def test_dtu_gateway_under_its_own_base_topic_reaches_influxdb(
+        mosquitto: Mosquitto, influxd: InfluxD, influx_db: str, bridges) -> None:
+    """`bridge run --fleet` hands the fleet's serials to the decoder (they were never passed
+    before), under the base topic the gateway was set to; the stop summary adds up."""
+    from tests.bridge.harness import DTU_SERIAL
+
+    bridge = bridges(mosquitto.url, influxd.url, influx_db,
+                     extra_args=["--opendtu-prefix", "home/dtu", "--ahoy-prefix", ""]).start()
+    t0 = int(time.time()) - 120
+    p = f"home/dtu/{DTU_SERIAL}"
+    cycle = [(f"{p}/status/reachable", "1"), (f"{p}/status/producing", "1"),
+             (f"{p}/status/last_update", str(t0)), (f"{p}/0/power", "612.30"),
+             (f"{p}/0/yieldtotal", "1234.567"), (f"{p}/1/power", "300.1"),
+             ("home/dtu/dtu/uptime", "77"), ("solar/114190000099/0/power", "5")]  # not read
+    publish_all(mosquitto.url, [(t, v.encode()) for t, v in cycle], "gw-home")
+    wait_for(lambda: stored_count(influxd, influx_db) >= 1, 20, "the reading",
+             diagnostics=bridge.log_tail)
+    assert bridge.terminate() == 0
+    rows = query(influxd, influx_db, "SELECT ac_power_w, energy_total_wh, dc1_power_w FROM "
+                 "inverter GROUP BY plant_id", epoch="s")
+    assert [(r["tags"]["plant_id"], r["values"]) for r in rows] == [
+        (PLANTS[1], [[t0, 612.3, 1234567.0, 300.1]])]
+    summary = bridge.log_text().strip().splitlines()[-1]
+    assert "received 7 messages; readings: 1 accepted" in summary, summary
+    assert "1 stored; 0 quarantined" in summary, summary

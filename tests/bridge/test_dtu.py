@@ -108,8 +108,8 @@ def test_opendtu_tokens_held_until_the_cycle_completes() -> None:
     assert decoder.decode(f"{p}/status/last_update", str(T0).encode(), "a", NOW).tokens == []
     assert decoder.decode(f"{p}/0/power", b"100.0", "b", NOW).tokens == []
     assert decoder.decode(f"{p}/name", b"x", "c", NOW).tokens == ["c"]  # not part of a reading
-    assert decoder.flush(NOW + 4 * S, force=False).tokens == []  # not old enough yet
-    done = decoder.flush(NOW + 5 * S, force=False)
+    assert decoder.flush(NOW + 2 * S, force=False).tokens == []  # not old enough yet
+    done = decoder.flush(NOW + 3 * S, force=False)
     assert done.tokens == ["a", "b"]
     assert [r.ts_ns for r in done.records] == [T0 * S]
     # A status message after values ends the cycle at once.
