@@ -102,6 +102,7 @@ SAME_READING_S: Final = 1
 #: An inverter missing from the fleet is quarantined at most once in this period. [s]
 UNKNOWN_REPORT_S: Final = 3600
 _SAME_NS: Final = SAME_READING_S * 1_000_000_000
+_AHEAD_NS: Final = 600 * 1_000_000_000  # the validator's max_future_s
 _UNKNOWN_NS: Final = UNKNOWN_REPORT_S * 1_000_000_000
 _MAX_VALUE_BYTES: Final = 64
 
@@ -230,6 +231,7 @@ class DtuAggregator:
         self._plants = plants
         self._several = several
         self._timeout_ns = timeout_ns
+        self._now_ns = 0  # receive time of the latest message (or flush)
         self._inverters: dict[_Key, _Inverter] = {}
         self._open: dict[_Key, None] = {}  # inverters with a cycle in progress, oldest first
         self._reported: dict[_Key, int] = {}  # unknown inverter → when last quarantined
@@ -276,6 +278,7 @@ class DtuAggregator:
     def feed_opendtu(self, rest: str, payload: bytes, token: object, now: int,
                      retained: bool = False) -> Decoded:
         """One message under OpenDTU's base topic (``rest`` = the topic after it)."""
+        self._now_ns = max(self._now_ns, now)
         if not payload.strip():
             return _ignored(token)  # an unnamed DC input's name, a retained topic cleared
         parts = rest.split("/")
@@ -324,6 +327,7 @@ class DtuAggregator:
     def feed_ahoy(self, rest: str, payload: bytes, token: object, now: int,
                   retained: bool = False) -> Decoded:
         """One message under AhoyDTU's base topic (``rest`` = the topic after it)."""
+        self._now_ns = max(self._now_ns, now)
         if not payload.strip():
             return _ignored(token)  # a retained topic cleared
         parts = rest.split("/")
@@ -540,6 +544,7 @@ class DtuAggregator:
     def flush(self, now_ns: int, force: bool) -> Decoded:
         """Complete the cycles older than the timeout (every cycle if ``force``)."""
         out = Decoded([], [], [])
+        self._now_ns = max(self._now_ns, now_ns)
         limit = now_ns - self._timeout_ns
         for key in list(self._open):
             inv = self._inverters[key]
@@ -579,7 +584,10 @@ class DtuAggregator:
                 or (unreachable and _zeroed(values, dc))):
             out.stale += 1  # a repeat, zeroed runtime data, or values without a time
             return
-        inv.last_ts_ns = ts_ns
+        if ts_ns <= self._now_ns + _AHEAD_NS:
+            # A clock far ahead (refused as future_ts by the validator) must not make the
+            # inverter's readings look old once its clock is right again.
+            inv.last_ts_ns = ts_ns
         dc_inputs: tuple[DcString, ...] = ()
         if dc:
             count = max(i for i, _ in dc) + 1

@@ -468,3 +468,12 @@ def test_ahoy_available_survives_a_restart_through_the_state() -> None:
     got = records(again, ahoy_cycle(T0 + 30, as_json=False))
     assert [(r.ts_ns, r.status) for r in got] == [((T0 + 30) * S, "producing")]
     assert again.load_state({"x": 1, "OpenDTU/1": {"ts_ns": "no"}, 3: {}}) == 0
+
+
+def test_a_gateway_clock_far_ahead_does_not_hide_later_readings() -> None:
+    # The validator refuses the reading from the future; once NTP fixes the clock, the
+    # readings at the right time are new readings.
+    decoder = opendtu()
+    ahead = NOW // S + 7200
+    got = records(decoder, opendtu_cycle(ahead, 10.0) + opendtu_cycle(T0, 20.0))
+    assert [r.ts_ns for r in got] == [ahead * S, T0 * S]
