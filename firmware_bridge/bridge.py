@@ -164,7 +164,7 @@ class Bridge:
         self.metrics_interval_s = float(metrics_interval_s)
         # The fleet's gateway inverters reach the DTU decoders here, whoever starts the bridge.
         opendtu_prefix, ahoy_prefix = dtu_prefixes
-        if fleet is not None or serials is None:
+        if fleet is not None:
             self.decoder = Decoder.from_fleet(fleet, max_payload_bytes=max_payload_bytes,
                                               opendtu_prefix=opendtu_prefix,
                                               ahoy_prefix=ahoy_prefix)
