@@ -284,6 +284,34 @@ def test_six_hour_backfill_batch_lands_with_device_timestamps(
     assert stored_count(influxd, influx_db) == 361
 
 
+def test_twelve_hour_cut_backfill_in_one_message_lands(
+        mosquitto: Mosquitto, influxd: InfluxD, influx_db: str, bridges) -> None:
+    """A 12-hour cut at one-minute readings, every field of the canonical payload, uploaded as
+    one message: about 200 KB, three times the 64 KiB the bridge used to refuse."""
+    bridge = bridges(mosquitto.url, influxd.url, influx_db).start()
+    pid = PLANTS[4]
+    cut_ms = (int(time.time() * 1000) - 13 * 3600_000) // 60_000 * 60_000
+    backlog = [{"ts": cut_ms + k * 60_000, "seq": 10_000 + k,
+                "ac_power_w": round(max(0.0, 3000.0 - abs(k - 360) * 9.0), 1),
+                "ac_voltage_v": 228.4, "ac_current_a": 9.87, "ac_freq_hz": 50.01,
+                "energy_total_wh": 7_000_000 + 25 * k, "energy_today_wh": 25 * k,
+                "dc": [{"v": 351.2, "a": 4.31, "w": 1513.7}, {"v": 349.8, "a": 4.29, "w": 1500.6}],
+                "temp_c": 41.2, "status": "producing", "alarm_code": 0, "rssi_dbm": -71}
+               for k in range(720)]
+    payload = json.dumps({"v": 1, "plant_id": pid, "readings": backlog}).encode()
+    assert 3 * 64 * 1024 < len(payload) < DEFAULT_MAX_PAYLOAD_BYTES
+    publish_all(mosquitto.url, [(f"roshanai/v1/{pid}/telemetry", payload)], "gateway-12h")
+    wait_for(lambda: stored_count(influxd, influx_db) >= 720, 30, "the batch",
+             diagnostics=bridge.log_tail)
+    assert bridge.terminate() == 0
+    rows = query(influxd, influx_db, f"SELECT seq, dc2_power_w, energy_today_wh FROM inverter "
+                 f"WHERE plant_id = '{pid}'")[0]["values"]
+    assert [r[0] for r in rows] == [b["ts"] for b in backlog]
+    assert [r[1] for r in rows] == [b["seq"] for b in backlog]
+    assert {r[2] for r in rows} == {1500.6}
+    assert quarantine_counts(bridge.state_dir) == {}
+
+
 # -- 5. bad input --------------------------------------------------------------------------------
 
 P1, P2 = PLANTS[0], PLANTS[1]
