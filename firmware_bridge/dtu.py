@@ -401,6 +401,8 @@ class DtuAggregator:
             plant_id = self._names.get(label)
             if plant_id is None and self._plants is not None and label in self._plants:
                 plant_id = label  # an AhoyDTU inverter named like its plant
+            if plant_id is None:
+                plant_id = self._serials.get(topic_serial(label))  # ... or like its serial
         if plant_id is None and self._plants is None and PLANT_ID_RE.fullmatch(label):
             plant_id = label  # no fleet: the serial or name is the plant
         return plant_id

@@ -477,3 +477,9 @@ def test_a_gateway_clock_far_ahead_does_not_hide_later_readings() -> None:
     ahead = NOW // S + 7200
     got = records(decoder, opendtu_cycle(ahead, 10.0) + opendtu_cycle(T0, 20.0))
     assert [r.ts_ns for r in got] == [ahead * S, T0 * S]
+
+
+def test_ahoy_inverter_named_like_its_serial() -> None:
+    decoder = Decoder(serials={"116180000001": PLANT}, plants=FLEET)
+    got = records(decoder, ahoy_cycle(T0, as_json=False, name="116180000001"))
+    assert [r.plant_id for r in got] == [PLANT]
