@@ -1,10 +1,5 @@
-"""``roshanai simulate size-battery``: the smallest battery reaching a coverage target at a site.
-
-The site's PV is simulated once; then every candidate size runs through the dispatch kernel in
-one call (a row per size). Coverage never falls as the battery grows (with the charge/discharge
-limit held fixed, as here: the inverter's), so the smallest size reaching the target is found on
-a grid of sizes and refined by bisection to 0.01 kWh, unless ``--sizes`` lists the candidates.
-"""
+"""``roshanai simulate size-battery``: the smallest battery reaching a coverage target at a site
+(the search is :mod:`simulate.sizing`)."""
 
 from __future__ import annotations
 
@@ -16,18 +11,10 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from simulate.cli import (
+from simulate.cli.common import (
+    DodOpt,
     InfluxDbOpt,
     InfluxUrlOpt,
-    WeatherOpt,
-    _load_weather,
-    _settings,
-    _warn_far_weather,
-    _write_summary,
-    console,
-)
-from simulate.outage_cli import (
-    DodOpt,
     LoadFileOpt,
     LoadKindOpt,
     MonthsOpt,
@@ -38,68 +25,21 @@ from simulate.outage_cli import (
     ScheduleOpt,
     SeedOpt,
     TimezoneOpt,
+    WeatherOpt,
     YearOpt,
     ZonesOpt,
-    _options,
-    _schedule,
+    console,
+    cut_schedule,
+    load_weather,
+    outage_options,
+    settings,
+    warn_far_weather,
+    write_summary,
 )
+from simulate.sizing import DEFAULT_COST_TOMAN_PER_KWH, battery_curve, smallest_battery
 from telemetry.errors import InputError
 
-__all__ = ["battery_curve", "size_battery_cmd"]
-
-#: Bisection stops when the bracket is this narrow. [kWh]
-RESOLUTION_KWH = 0.01
-#: Default battery price: an assumption (≈ US$200/kWh for an LFP pack at 2024–25 open-market
-#: rates of ≈ 100,000 toman/US$); pass a current quote. [toman/kWh]
-DEFAULT_COST_TOMAN_PER_KWH = 20_000_000.0
-
-
-def battery_curve(pv_w: np.ndarray, sizes_kwh: np.ndarray, *, cuts, zone_row: int, loads, axis,
-                  options, ac_w: float, step_hours: float) -> pd.DataFrame:
-    """Coverage of one site for each battery size.
-
-    Parameters
-    ----------
-    pv_w : numpy.ndarray, shape (n_time,)
-        The site's AC power. [W]
-    sizes_kwh : numpy.ndarray
-        Candidate capacities. [kWh]
-    cuts : simulate.outages.CutFractions
-    zone_row : int
-        The site's row of ``cuts``.
-    loads : simulate.load.PlantLoads
-        For one plant.
-    axis : simulate.coverage.CalendarAxis
-    options : simulate.coverage.OutageOptions
-    ac_w, step_hours : float
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``battery_kwh``, ``outage_hours``, ``outage_hours_served``, ``coverage_pct``,
-        ``unserved_kwh``, ``exported_kwh``.
-    """
-    from simulate.dispatch import BatteryParams, dispatch_arrays
-
-    n = len(sizes_kwh)
-    power = ac_w if options.battery_power_kw is None else options.battery_power_kw * 1000.0
-    result = dispatch_arrays(
-        np.repeat(pv_w[None, :], n, axis=0),
-        BatteryParams(hybrid=np.ones(n, dtype=bool), capacity_kwh=np.asarray(sizes_kwh, float),
-                      usable_dod=options.usable_dod, round_trip_eff=options.round_trip_eff,
-                      power_w=power, ac_w=ac_w, reserve_frac=options.reserve_frac,
-                      initial_soc_frac=options.initial_soc_frac),
-        zone_index=np.full(n, zone_row, dtype=np.int64), cut_fraction=cuts.fraction,
-        cut_start_hour=cuts.start_hour, load_tables_w=loads.tables_w,
-        cut_load_index=np.repeat(loads.cut_index, n), cut_load_scale=np.repeat(loads.cut_scale, n),
-        self_load_index=np.repeat(loads.self_index, n),
-        self_load_scale=np.repeat(loads.self_scale, n), month_index=axis.month0,
-        hijri_month_index=axis.hijri_month0, hour_index=axis.hour, peak=axis.peak,
-        step_hours=step_hours)
-    return pd.DataFrame({
-        "battery_kwh": np.asarray(sizes_kwh, float), "outage_hours": result.outage_hours,
-        "outage_hours_served": result.outage_hours_served, "coverage_pct": result.coverage_pct,
-        "unserved_kwh": result.unserved_kwh, "exported_kwh": result.exported_kwh})
+__all__ = ["size_battery_cmd"]
 
 
 def _sizes(text: str | None) -> np.ndarray | None:
@@ -174,8 +114,8 @@ def size_battery_cmd(
     from simulate.outages import cut_fractions, plant_zone_index
     from telemetry.registry import parse_fleet
 
-    s = _settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone)
-    options = _options(load_profile, dod, round_trip, battery_power_kw, reserve_pct)
+    s = settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone)
+    options = outage_options(load_profile, dod, round_trip, battery_power_kw, reserve_pct)
     target = _pct_target(target_coverage)
     candidates = _sizes(sizes)
     if not (max_kwh > 0 and 0 < step_kwh <= max_kwh):
@@ -188,8 +128,8 @@ def size_battery_cmd(
            "essential_load_w": load_w}
     fleet = parse_fleet(",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n",
                         source="site options")
-    wx = _load_weather(weather)
-    sched, year = _schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
+    wx = load_weather(weather)
+    sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
     overrides = None if load is None else read_load_file(load, ["site"])
     if scenario is not None:
         zone = zone or sched.zones[0]
@@ -204,7 +144,7 @@ def size_battery_cmd(
 
         weather_obj, widx = default_fleet_weather(fleet)
     run = run_fleet(fleet, weather_obj, hourly=True, timezone=s.timezone, weather_index=widx)
-    _warn_far_weather(fleet, wx)
+    warn_far_weather(fleet, wx)
     labels, cal_year = simulation_labels(weather_obj, year if year is not None
                                          else schedule_year(sched))
     cuts = cut_fractions(sched, labels, weather_obj.step_hours, s.timezone)
@@ -223,13 +163,13 @@ def size_battery_cmd(
                              loads=loads, axis=axis, options=options, ac_w=ac * 1000.0,
                              step_hours=weather_obj.step_hours)
 
-    table, smallest = _search(curve, candidates, max_kwh, step_kwh, target * 100)
+    table, smallest = smallest_battery(curve, candidates, max_kwh, step_kwh, target * 100)
     table["cost_toman"] = table["battery_kwh"] * cost_per_kwh
     _print_sizing(table, smallest, target * 100, lat, lon, kwp, load_w, sched.source, zone,
                   cost_per_kwh, run)
     written: list[Path | str] = []
     if summary is not None:
-        written.append(_write_summary(table, summary))
+        written.append(write_summary(table, summary))
     if not no_plot:
         from simulate.outage_plots import plot_battery_sizing
 
@@ -253,42 +193,6 @@ def _pct_target(value: float) -> float:
     if not 0 < value <= 100:
         raise InputError(f"--target-coverage must lie in (0, 100], not {value:g}")
     return value / 100.0
-
-
-def _search(curve, candidates: np.ndarray | None, max_kwh: float, step_kwh: float,
-            target_pct: float) -> tuple[pd.DataFrame, float | None]:
-    """The curve over the candidates (or a grid plus bisection) and the smallest size whose
-    coverage reaches ``target_pct`` (None if none does)."""
-    def reaches(c: float) -> bool:
-        return bool(np.isfinite(c) and c >= target_pct - 1e-9)
-
-    if candidates is not None:
-        table = curve(candidates)
-        ok = [reaches(c) for c in table["coverage_pct"]]
-        return table, (float(table["battery_kwh"][ok.index(True)]) if any(ok) else None)
-    grid = np.round(np.arange(0.0, max_kwh + step_kwh / 2, step_kwh), 6)
-    table = curve(grid)
-    ok = [reaches(c) for c in table["coverage_pct"]]
-    if not any(ok):
-        return table, None
-    first = ok.index(True)
-    if first == 0:
-        return table, 0.0
-    # Bisection on multiples of RESOLUTION_KWH: lo fails, hi reaches the target.
-    lo = int(np.floor(grid[first - 1] / RESOLUTION_KWH + 1e-9))
-    hi = int(np.ceil(grid[first] / RESOLUTION_KWH - 1e-9))
-    extra = []
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        point = curve(np.array([round(mid * RESOLUTION_KWH, 6)]))
-        extra.append(point)
-        if reaches(float(point["coverage_pct"].iloc[0])):
-            hi = mid
-        else:
-            lo = mid
-    table = pd.concat([table, *extra], ignore_index=True)
-    table = table.drop_duplicates("battery_kwh").sort_values("battery_kwh", ignore_index=True)
-    return table, round(hi * RESOLUTION_KWH, 6)
 
 
 def _print_sizing(table: pd.DataFrame, smallest: float | None, target_pct: float, lat: float,

@@ -1,4 +1,4 @@
-"""``roshanai simulate ...``: yield of a fleet or of one new household site."""
+"""``roshanai simulate fleet`` and ``roshanai simulate site``: a year of yield."""
 
 from __future__ import annotations
 
@@ -7,71 +7,27 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from telemetry.errors import InputError
+from simulate.cli.common import (
+    InfluxDbOpt,
+    InfluxUrlOpt,
+    TranspositionOpt,
+    WeatherOpt,
+    check_transposition,
+    console,
+    load_weather,
+    progress,
+    settings,
+    warn_far_weather,
+    write_summary,
+)
 from telemetry.fileio import atomic_path
 
-__all__ = ["app"]
-
-app = typer.Typer(
-    help="Simulate yield (kWh) of plants with the numba fleet kernel (equal to pvlib ModelChain).",
-    no_args_is_help=True,
-)
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-WeatherOpt = Annotated[
-    Path | None,
-    typer.Option("--weather", help="TMY3, TMY2, EPW, PVGIS TMY or CSV (time,ghi,dni,dhi,"
-                 "temp_air,wind_speed). Default: the embedded Iranian climatology (an estimate)."),
-]
-TranspositionOpt = Annotated[
-    str, typer.Option("--transposition", help="Sky-diffuse model: haydavies or perez.")
-]
-InfluxUrlOpt = Annotated[
-    str | None, typer.Option("--influx-url", help="Also write results to this InfluxDB "
-                             "(env ROSHANAI_INFLUX_URL).", show_default=False),
-]
-InfluxDbOpt = Annotated[
-    str | None, typer.Option("--influx-db", help="Database or bucket (env ROSHANAI_INFLUX_DB; "
-                             "default roshanai).", show_default=False),
-]
+__all__ = ["fleet_cmd", "site_cmd"]
 
 
-def _settings(ctx: typer.Context, **flags):
-    from roshanai.config import load_settings
-
-    root = ctx.find_root().obj or {}
-    return load_settings(flags=flags, config_file=root.get("config_file"))[0]
-
-
-def _check_transposition(value: str) -> str:
-    if value not in ("haydavies", "perez"):
-        raise InputError(f"--transposition must be haydavies or perez, not {value!r}")
-    return value
-
-
-def _progress():
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
-    )
-
-
-def _load_weather(path: Path | None):
-    if path is None:
-        return None
-    from simulate.weather import read_weather
-
-    return read_weather(path)
-
-
-@app.command("fleet")
 def fleet_cmd(
     ctx: typer.Context,
     fleet_file: Annotated[
@@ -110,13 +66,13 @@ def fleet_cmd(
     from telemetry.registry import load_sample_fleet, read_fleet
 
     started = time.perf_counter()
-    s = _settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone,
+    s = settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone,
                   out_dir=None if out_dir is None else str(out_dir))
-    _check_transposition(transposition)
+    check_transposition(transposition)
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
-    wx = _load_weather(weather)
+    wx = load_weather(weather)
     summary_path = summary or Path(s.out_dir) / "fleet_summary.csv"
-    with _progress() as bar:
+    with progress() as bar:
         task = bar.add_task("simulating plants", total=len(fleet))
         cells = None
 
@@ -139,8 +95,8 @@ def fleet_cmd(
             run = run_fleet(fleet, wx, transposition=transposition, hourly=hourly is not None,
                             timezone=s.timezone, progress=advance,
                             weather_progress=advance_weather)
-    _warn_far_weather(fleet, wx)
-    written = [_write_summary(run.summary, summary_path)]
+    warn_far_weather(fleet, wx)
+    written: list[Path | str] = [write_summary(run.summary, summary_path)]
     if hourly is not None:
         written.append(_write_hourly(run, hourly))
     if plot:
@@ -156,34 +112,6 @@ def fleet_cmd(
     _print_fleet(run, fleet.source, time.perf_counter() - started)
     for w in written:
         console.print(f"wrote {w}")
-
-
-FAR_WEATHER_KM = 150.0
-"""A weather file's station farther than this from a plant earns a warning. [km]"""
-
-
-def _warn_far_weather(fleet, wx) -> None:
-    """Say so when the weather file's own location is far from the plants (a wrong file?)."""
-    if wx is None or wx.latitude_deg is None or wx.longitude_deg is None:
-        return
-    lat = np.radians(fleet.plants["latitude"].to_numpy(float))
-    lon = np.radians(fleet.plants["longitude"].to_numpy(float))
-    lat0, lon0 = np.radians(float(wx.latitude_deg)), np.radians(float(wx.longitude_deg))
-    cos_d = (np.sin(lat) * np.sin(lat0) + np.cos(lat) * np.cos(lat0) * np.cos(lon - lon0))
-    km = 6371.0 * np.arccos(np.clip(cos_d, -1.0, 1.0))
-    far = km > FAR_WEATHER_KM
-    if far.any():
-        i = int(np.argmax(km))
-        err.print(f"[yellow]warning:[/] the weather file's location ({wx.latitude_deg:.2f}, "
-                  f"{wx.longitude_deg:.2f}) is {km[i]:,.0f} km from plant "
-                  f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
-                  f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them.")
-
-
-def _write_summary(df: pd.DataFrame, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.10g")
-    return path
 
 
 def _write_hourly(run, path: Path) -> Path:
@@ -237,7 +165,6 @@ def _print_fleet(run, source: str, seconds: float) -> None:
                       "climatology; pass --weather FILE for measured or typical-year data.")
 
 
-@app.command("site")
 def site_cmd(
     ctx: typer.Context,
     lat: Annotated[float, typer.Option("--lat", help="Latitude [degree, north positive].")],
@@ -264,8 +191,8 @@ def site_cmd(
     from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, run_fleet
     from telemetry.registry import parse_fleet
 
-    s = _settings(ctx)
-    _check_transposition(transposition)
+    s = settings(ctx)
+    check_transposition(transposition)
     row = {
         "plant_id": "site", "latitude": lat, "longitude": lon, "dc_kwp": kwp,
         "ac_kw": kwp if ac_kw is None else ac_kw, "tilt_deg": tilt, "azimuth_deg": azimuth,
@@ -274,9 +201,9 @@ def site_cmd(
     }
     text = ",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n"
     fleet = parse_fleet(text, source="site options")
-    wx = _load_weather(weather)
+    wx = load_weather(weather)
     run = run_fleet(fleet, wx, transposition=transposition, timezone=s.timezone)
-    _warn_far_weather(fleet, wx)
+    warn_far_weather(fleet, wx)
     r = run.summary.iloc[0]
     console.print(f"[bold]Site {lat:.4f}°, {lon:.4f}°[/] — {kwp:g} kWp / {row['ac_kw']:g} kW, "
                   f"tilt {tilt:g}°, azimuth {azimuth:g}°, altitude "
@@ -298,10 +225,5 @@ def site_cmd(
         console.print("[yellow]note:[/] an estimate from the embedded climatology; pass "
                       "--weather FILE for measured or typical-year data.")
     if summary is not None:
-        console.print(f"wrote {_write_summary(run.summary, summary)}")
+        console.print(f"wrote {write_summary(run.summary, summary)}")
 
-
-# Outage coverage and battery sizing register their own commands (simulate/outage_cli.py).
-from simulate.outage_cli import register as _register_outage  # noqa: E402
-
-_register_outage(app)

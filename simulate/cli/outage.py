@@ -1,8 +1,7 @@
-"""``roshanai simulate outage`` and ``roshanai simulate size-battery``: coverage of power cuts.
+"""``roshanai simulate outage``: coverage of power cuts by a fleet, and its grid contribution.
 
-Registered on the ``simulate`` sub-app by :func:`register`. Inputs are all checked (schedule,
-load file, options) before anything runs, so a bad input ends as one line and exit code 2 with
-nothing written.
+Inputs are all checked (schedule, load file, options) before anything runs, so a bad input ends
+as one line and exit code 2 with nothing written.
 """
 
 from __future__ import annotations
@@ -16,131 +15,36 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from simulate.cli import (
+from simulate.cli.common import (
+    DodOpt,
     InfluxDbOpt,
     InfluxUrlOpt,
+    LoadFileOpt,
+    LoadKindOpt,
+    MonthsOpt,
+    PowerOpt,
+    ReserveOpt,
+    RoundTripOpt,
+    ScenarioOpt,
+    ScheduleOpt,
+    SeedOpt,
+    TimezoneOpt,
     WeatherOpt,
-    _check_transposition,
-    _load_weather,
-    _progress,
-    _settings,
-    _warn_far_weather,
-    _write_summary,
+    YearOpt,
+    ZonesOpt,
+    check_transposition,
     console,
+    cut_schedule,
     err,
+    load_weather,
+    outage_options,
+    progress,
+    settings,
+    warn_far_weather,
+    write_summary,
 )
-from telemetry.errors import InputError
 
-__all__ = ["register"]
-
-ScheduleOpt = Annotated[Path | None, typer.Option(
-    "--schedule", help="Cut schedule CSV: start,end (ISO 8601 with UTC offset)(,zone).")]
-ScenarioOpt = Annotated[str | None, typer.Option(
-    "--scenario", help="Generate the cuts instead: summer (1–2 two-hour blocks a day, "
-    "08–24 h) or winter (one daytime block, 09–17 h).", show_default=False)]
-ZonesOpt = Annotated[int, typer.Option("--zones", help="Scenario: number of rotating zone "
-                                       "groups.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Scenario: random seed.")]
-MonthsOpt = Annotated[str | None, typer.Option(
-    "--months", help="Scenario: Gregorian months with cuts, e.g. 6,7,8,9 (default: Jun–Sep "
-    "summer, Dec–Feb winter).", show_default=False)]
-YearOpt = Annotated[int | None, typer.Option(
-    "--year", help="Calendar year of a typical-year weather (default: the schedule's; "
-    "scenarios 2025).", show_default=False)]
-LoadFileOpt = Annotated[Path | None, typer.Option(
-    "--load", help="Per-plant load during cuts: CSV plant_id,hour,load_w(,month) (plant_id * "
-    "for all others).", show_default=False)]
-LoadKindOpt = Annotated[str, typer.Option(
-    "--load-profile", help="Load during cuts: essential (cooler, fridge, lights, modem; "
-    "500 W summer afternoons) or full (the whole home).")]
-DodOpt = Annotated[float, typer.Option("--dod", help="Usable depth of discharge (%).")]
-RoundTripOpt = Annotated[float, typer.Option("--round-trip", help="Battery round-trip "
-                                             "efficiency (%).")]
-PowerOpt = Annotated[float | None, typer.Option(
-    "--battery-power-kw", help="Charge/discharge limit (kW) (default: the inverter's AC "
-    "rating).", show_default=False)]
-ReserveOpt = Annotated[float, typer.Option(
-    "--reserve-pct", help="Share of the usable battery kept for cuts (%); the rest is "
-    "exported in the evening peak (100: backup only).")]
-TimezoneOpt = Annotated[str | None, typer.Option(
-    "--timezone", help="Zone of the local clock (default Asia/Tehran).", show_default=False)]
-
-SCENARIO_YEAR = 2025
-"""Year of generated scenarios on a typical-year weather (present-day calendar)."""
-
-
-def _pct(name: str, value: float, low: float = 0.0) -> float:
-    if not low <= value <= 100.0:
-        raise InputError(f"{name} must lie in [{low:g}, 100], not {value:g}")
-    return value / 100.0
-
-
-def _months(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        months = tuple(int(m) for m in text.split(",") if m.strip())
-    except ValueError:
-        raise InputError(f"--months must be month numbers like 6,7,8,9, not {text!r}") from None
-    if not months or any(not 1 <= m <= 12 for m in months):
-        raise InputError(f"--months must be month numbers 1–12, not {text!r}")
-    return months
-
-
-def _peak(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        a, b = (int(x) for x in text.split("-"))
-    except ValueError:
-        raise InputError(f"--peak must look like 19-23, not {text!r}") from None
-    if not (0 <= a <= 23 and 1 <= b <= 24 and a != b):
-        raise InputError(f"--peak hours must lie in 0–24, not {text!r}")
-    return a, b
-
-
-def _schedule(schedule: Path | None, scenario: str | None, zones: int, seed: int,
-              months: str | None, year: int | None, weather, timezone: str):
-    """The cut schedule, and its year when generated."""
-    from simulate.outages import read_schedule, scenario_schedule
-
-    if (schedule is None) == (scenario is None):
-        raise InputError("give either --schedule FILE or --scenario summer|winter")
-    if schedule is not None:
-        return read_schedule(schedule), year
-    if year is None:
-        year = SCENARIO_YEAR
-        if weather is not None and not weather.estimate:
-            from simulate.coverage import simulation_labels
-
-            year = simulation_labels(weather, None)[1]
-            year = SCENARIO_YEAR if year == 1990 else year
-    assert scenario is not None
-    return scenario_schedule(scenario, year=year, zones=zones, seed=seed,
-                             months=_months(months), timezone=timezone), year
-
-
-def _options(load_kind, dod, round_trip, battery_power_kw, reserve_pct, battery_kwh=None,
-             self_consumption=False, peak=None, tariff=None):
-    from simulate.coverage import OutageOptions
-    from simulate.grid import GridFactors
-    from simulate.load import LOAD_KINDS
-
-    if load_kind not in LOAD_KINDS:
-        raise InputError(f"--load-profile must be essential or full, not {load_kind!r}")
-    if battery_power_kw is not None and battery_power_kw < 0:
-        raise InputError("--battery-power-kw must not be negative")
-    if battery_kwh is not None and battery_kwh < 0:
-        raise InputError("--battery-kwh must not be negative")
-    factors = GridFactors() if tariff is None else GridFactors(tariff_toman_per_kwh=tariff)
-    if factors.tariff_toman_per_kwh < 0:
-        raise InputError("--tariff must not be negative")
-    return OutageOptions(load_kind=load_kind, usable_dod=_pct("--dod", dod),
-                         round_trip_eff=_pct("--round-trip", round_trip, 1.0),
-                         battery_power_kw=battery_power_kw,
-                         reserve_frac=_pct("--reserve-pct", reserve_pct),
-                         battery_kwh=battery_kwh, self_consumption=self_consumption,
-                         peak_window=_peak(peak), factors=factors)
+__all__ = ["outage_cmd"]
 
 
 def outage_cmd(
@@ -200,14 +104,14 @@ def outage_cmd(
     from telemetry.registry import load_sample_fleet, read_fleet
 
     started = time.perf_counter()
-    s = _settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone,
+    s = settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone,
                   out_dir=None if out_dir is None else str(out_dir))
-    _check_transposition(transposition)
-    options = _options(load_profile, dod, round_trip, battery_power_kw, reserve_pct,
+    check_transposition(transposition)
+    options = outage_options(load_profile, dod, round_trip, battery_power_kw, reserve_pct,
                        battery_kwh, self_consumption, peak, tariff)
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
-    wx = _load_weather(weather)
-    sched, year = _schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
+    wx = load_weather(weather)
+    sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
     p = fleet.plants
     overrides = None if load is None else read_load_file(load, p["plant_id"].tolist())
     plant_zones = None
@@ -215,7 +119,7 @@ def outage_cmd(
         plant_zones = assign_groups(p["outage_zone"].tolist(), p["plant_id"].tolist(),
                                     sched.zones)
     summary_path = summary or Path(s.out_dir) / "outage_summary.csv"
-    with _progress() as bar:
+    with progress() as bar:
         task = bar.add_task("simulating plants", total=len(fleet))
         cells = None
 
@@ -230,12 +134,12 @@ def outage_cmd(
                           transposition=transposition,
                           progress=lambda done: bar.update(task, completed=done),
                           weather_progress=advance_weather)
-    _warn_far_weather(fleet, wx)
+    warn_far_weather(fleet, wx)
     _warnings(run, p)
     stem = summary_path.stem
-    written: list[Path | str] = [_write_summary(run.summary, summary_path),
-               _write_summary(run.regions, summary_path.with_name(f"{stem}_regions.csv")),
-               _write_summary(run.heatmap, summary_path.with_name(f"{stem}_heatmap.csv"))]
+    written: list[Path | str] = [write_summary(run.summary, summary_path),
+               write_summary(run.regions, summary_path.with_name(f"{stem}_regions.csv")),
+               write_summary(run.heatmap, summary_path.with_name(f"{stem}_heatmap.csv"))]
     if plot:
         from simulate.outage_plots import plot_coverage
 
@@ -302,10 +206,3 @@ def _print_outage(run, options, seconds: float) -> None:
         console.print("[yellow]note:[/] weather is an estimate generated from the embedded "
                       "climatology; pass --weather FILE for measured or typical-year data.")
 
-
-def register(app: typer.Typer) -> None:
-    """Add ``outage`` and ``size-battery`` to the ``simulate`` sub-app."""
-    from simulate.battery_cli import size_battery_cmd
-
-    app.command("outage")(outage_cmd)
-    app.command("size-battery")(size_battery_cmd)
