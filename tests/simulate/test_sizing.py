@@ -29,7 +29,7 @@ def test_grid_then_bisection_to_the_resolution() -> None:
 def test_candidates_given_and_targets_not_reached() -> None:
     calls: list[np.ndarray] = []
     sizes = np.array([0.0, 2.4, 4.8, 7.2])
-    table, smallest = smallest_battery(curve_of(6.0, calls), sizes, 20.0, 1.0, 90.0)
+    _, smallest = smallest_battery(curve_of(6.0, calls), sizes, 20.0, 1.0, 90.0)
     assert smallest == 7.2
     assert len(calls) == 1
     _, none = smallest_battery(curve_of(60.0, []), None, 20.0, 1.0, 90.0)
