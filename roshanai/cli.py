@@ -69,6 +69,18 @@ config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is
 app.add_typer(config_app, name="config")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("roshanai")
+        except PackageNotFoundError:  # a checkout that was never installed
+            text = "unknown (not installed)"
+        print(f"roshanai {text}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -77,6 +89,10 @@ def _root(
         typer.Option("--config", help="TOML settings file (default: ./roshanai.toml).",
                      envvar="ROSHANAI_CONFIG", show_envvar=True),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the installed version and exit.",
+                           callback=_version, is_eager=True),
+    ] = False,
 ) -> None:
     ctx.obj = {"config_file": config}
 

@@ -54,6 +54,13 @@ def test_help_reads(args: list[str], tmp_path: Path, cache_dir: Path) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+def test_version(tmp_path: Path, cache_dir: Path) -> None:
+    from importlib.metadata import version
+
+    proc = roshanai("--version", cwd=tmp_path, cache=cache_dir)
+    assert (proc.returncode, proc.stdout.strip()) == (0, f"roshanai {version('roshanai')}")
+
+
 def test_usage_errors_are_one_line(tmp_path: Path, cache_dir: Path) -> None:
     assert_one_line_error(roshanai("simulate", "fleet", "--bogus", cwd=tmp_path,
                                    cache=cache_dir), 2, "--bogus", "--help")
