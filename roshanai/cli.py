@@ -46,16 +46,16 @@ app = typer.Typer(
     help=(
         "Monitor and simulate the rooftop solar micro-plants of Iran's Jihad of Illumination "
         "program.\n\n"
-        "Planners and managers: [bold]roshanai simulate fleet[/] (yield of a fleet, sample "
-        "fleet by default), [bold]roshanai simulate site[/] (one new household). "
-        "Technicians and operators: [bold]roshanai bridge run[/] (MQTT → InfluxDB), "
-        "[bold]roshanai emulate[/] (a fleet of emulated gateways). "
+        "Planners and managers: **roshanai simulate fleet** (yield of a fleet, sample "
+        "fleet by default), **roshanai simulate site** (one new household). "
+        "Technicians and operators: **roshanai bridge run** (MQTT → InfluxDB), "
+        "**roshanai emulate** (a fleet of emulated gateways). "
         "Settings come from flags, ROSHANAI_* variables, then roshanai.toml: "
-        "[bold]roshanai config show[/]."
+        "**roshanai config show**."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(simulate_app, name="simulate")

@@ -54,6 +54,14 @@ def test_help_reads(args: list[str], tmp_path: Path, cache_dir: Path) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+def test_help_keeps_units_in_brackets(tmp_path: Path, cache_dir: Path) -> None:
+    # Rich markup took "[kWp]" for a tag and printed "DC rating ." (found by a newcomer).
+    proc = roshanai("simulate", "site", "--help", cwd=tmp_path, cache=cache_dir)
+    text = " ".join(proc.stdout.split())
+    for unit in ("[kWp]", "[degree, north positive]", "[%]", "[default: 5.0]", "[required]"):
+        assert unit in text, unit
+
+
 def test_version(tmp_path: Path, cache_dir: Path) -> None:
     from importlib.metadata import version
 
