@@ -10,7 +10,7 @@ from pathlib import Path
 
 from telemetry.errors import InputError
 
-__all__ = ["atomic_path"]
+__all__ = ["Outputs", "atomic_path", "outputs"]
 
 
 def _umask() -> int:
@@ -56,3 +56,71 @@ def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class Outputs:
+    """The files one command writes, staged so that it writes all of them or none.
+
+    :meth:`reserve` creates each file's temporary twin beside it at once (so an unwritable
+    destination is said before any work); the command writes into the temporaries; when the
+    ``with outputs()`` block ends without error every one is moved onto its destination, and
+    on an error every one is removed.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []
+
+    def reserve(self, path: str | Path) -> Path:
+        """A temporary path for ``path`` (same folder, same suffix: writers that pick the
+        format from the name still work).
+
+        Raises
+        ------
+        InputError
+            The destination is a folder, or its folder cannot be created or written.
+        """
+        dest = Path(path)
+        if dest.is_dir():
+            raise InputError(f"cannot write {dest}: it is a folder")
+        if any(os.path.abspath(dest) == os.path.abspath(d) for _, d in self._staged):
+            raise InputError(f"{dest} is named for two outputs")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix,
+                                            dir=dest.parent)
+        except OSError as exc:
+            raise InputError(f"cannot write {dest}: {exc.strerror}") from None
+        os.close(fd)
+        tmp = Path(tmp_name)
+        self._staged.append((tmp, dest))
+        return tmp
+
+    def _commit(self) -> None:
+        mode = 0o666 & ~_umask()
+        dest = Path()
+        try:
+            for tmp, dest in self._staged:
+                os.chmod(tmp, mode)
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+            for tmp, dest in self._staged:
+                os.replace(tmp, dest)
+        except OSError as exc:
+            raise InputError(f"cannot write {dest}: {exc.strerror or exc}") from None
+        self._staged = []
+
+    def _discard(self) -> None:
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
+
+
+@contextlib.contextmanager
+def outputs() -> Iterator[Outputs]:
+    """``with outputs() as out: tmp = out.reserve(path) ...``: see :class:`Outputs`."""
+    out = Outputs()
+    try:
+        yield out
+        out._commit()
+    finally:
+        out._discard()

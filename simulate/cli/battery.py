@@ -28,6 +28,7 @@ from simulate.cli.common import (
     WeatherOpt,
     YearOpt,
     ZonesOpt,
+    check_influx,
     console,
     cut_schedule,
     load_weather,
@@ -38,6 +39,7 @@ from simulate.cli.common import (
 )
 from simulate.sizing import DEFAULT_COST_TOMAN_PER_KWH, battery_curve, smallest_battery
 from telemetry.errors import InputError
+from telemetry.fileio import outputs
 
 __all__ = ["size_battery_cmd"]
 
@@ -136,55 +138,60 @@ def size_battery_cmd(
     elif sched.zoned and zone is None:
         raise InputError(f"the schedule has zones ({', '.join(sched.zones[:5])}"
                          f"{', …' if len(sched.zones) > 5 else ''}); pick the site's with --zone")
-    loads = plant_loads(["site"], np.array([load_w]), kind=options.load_kind,
-                        overrides=overrides)
-    weather_obj, widx = wx, None
-    if weather_obj is None:
-        from simulate.fleet import default_fleet_weather
+    written: list[Path | str] = [
+        *([summary] if summary is not None else []),
+        *([plot or Path(s.out_dir) / "battery_sizing.png"] if not no_plot else [])]
+    # Outputs and the database checked before the work; files written all or none.
+    with outputs() as out:
+        files = iter([out.reserve(path) for path in written])
+        check_influx(s)
+        loads = plant_loads(["site"], np.array([load_w]), kind=options.load_kind,
+                            overrides=overrides)
+        weather_obj, widx = wx, None
+        if weather_obj is None:
+            from simulate.fleet import default_fleet_weather
 
-        weather_obj, widx = default_fleet_weather(fleet)
-    run = run_fleet(fleet, weather_obj, hourly=True, timezone=s.timezone, weather_index=widx)
-    warn_far_weather(fleet, wx)
-    labels, cal_year = simulation_labels(weather_obj, year if year is not None
-                                         else schedule_year(sched))
-    cuts = cut_fractions(sched, labels, weather_obj.step_hours, s.timezone)
-    zone_row = int(plant_zone_index(cuts, [zone or ""])[0])
-    if zone_row < 0:
-        raise InputError(f"zone {zone!r} is not in the schedule (zones: "
-                         f"{', '.join(cuts.zones[:5])})")
-    if cuts.hours[zone_row] <= 0:
-        raise InputError(f"the schedule has no cuts in the simulated year {cal_year}")
-    axis = calendar_axis(labels, weather_obj.step_hours, s.timezone, options.peak_window)
-    assert run.ac_power_w is not None
-    pv_w = run.ac_power_w[0]
+            weather_obj, widx = default_fleet_weather(fleet)
+        run = run_fleet(fleet, weather_obj, hourly=True, timezone=s.timezone, weather_index=widx)
+        warn_far_weather(fleet, wx)
+        labels, cal_year = simulation_labels(weather_obj, year if year is not None
+                                             else schedule_year(sched))
+        cuts = cut_fractions(sched, labels, weather_obj.step_hours, s.timezone)
+        zone_row = int(plant_zone_index(cuts, [zone or ""])[0])
+        if zone_row < 0:
+            raise InputError(f"zone {zone!r} is not in the schedule (zones: "
+                             f"{', '.join(cuts.zones[:5])})")
+        if cuts.hours[zone_row] <= 0:
+            raise InputError(f"the schedule has no cuts in the simulated year {cal_year}")
+        axis = calendar_axis(labels, weather_obj.step_hours, s.timezone, options.peak_window)
+        assert run.ac_power_w is not None
+        pv_w = run.ac_power_w[0]
 
-    def curve(values: np.ndarray) -> pd.DataFrame:
-        return battery_curve(pv_w, values, cuts=cuts, zone_row=zone_row,
-                             loads=loads, axis=axis, options=options, ac_w=ac * 1000.0,
-                             step_hours=weather_obj.step_hours)
+        def curve(values: np.ndarray) -> pd.DataFrame:
+            return battery_curve(pv_w, values, cuts=cuts, zone_row=zone_row,
+                                 loads=loads, axis=axis, options=options, ac_w=ac * 1000.0,
+                                 step_hours=weather_obj.step_hours)
 
-    table, smallest = smallest_battery(curve, candidates, max_kwh, step_kwh, target * 100)
-    table["cost_toman"] = table["battery_kwh"] * cost_per_kwh
-    _print_sizing(table, smallest, target * 100, lat, lon, kwp, load_w, sched.source, zone,
-                  cost_per_kwh, run)
-    written: list[Path | str] = []
-    if summary is not None:
-        written.append(write_summary(table, summary))
-    if not no_plot:
-        from simulate.outage_plots import plot_battery_sizing
+        table, smallest = smallest_battery(curve, candidates, max_kwh, step_kwh, target * 100)
+        table["cost_toman"] = table["battery_kwh"] * cost_per_kwh
+        _print_sizing(table, smallest, target * 100, lat, lon, kwp, load_w, sched.source, zone,
+                      cost_per_kwh, run)
+        if summary is not None:
+            write_summary(table, next(files))
+        if not no_plot:
+            from simulate.outage_plots import plot_battery_sizing
 
-        path = plot or Path(s.out_dir) / "battery_sizing.png"
-        title = (f"Site {lat:.3f}°, {lon:.3f}° — {kwp:g} kWp, {load_w:g} W essential load; "
-                 f"{sched.source}")
-        written.append(plot_battery_sizing(table, target * 100, smallest, title, path))
-    if s.influx_url:
-        from simulate.outage_results import write_sizing
-        from simulate.results import CLIMATOLOGY_WEATHER
+            title = (f"Site {lat:.3f}°, {lon:.3f}° — {kwp:g} kWp, {load_w:g} W essential load; "
+                     f"{sched.source}")
+            plot_battery_sizing(table, target * 100, smallest, title, next(files))
+        if s.influx_url:
+            from simulate.outage_results import write_sizing
+            from simulate.results import CLIMATOLOGY_WEATHER
 
-        n = write_sizing(table, s, weather=CLIMATOLOGY_WEATHER if run.estimate
-                         else run.weather_source, site=f"{lat:.4f},{lon:.4f}", year=cal_year,
-                         target_pct=target * 100, smallest_kwh=smallest)
-        written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
+            n = write_sizing(table, s, weather=CLIMATOLOGY_WEATHER if run.estimate
+                             else run.weather_source, site=f"{lat:.4f},{lon:.4f}", year=cal_year,
+                             target_pct=target * 100, smallest_kwh=smallest)
+            written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
     for w in written:
         console.print(f"wrote {w}")
 

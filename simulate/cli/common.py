@@ -21,6 +21,7 @@ from telemetry.fileio import atomic_path
 __all__ = [
     "FAR_WEATHER_KM",
     "SCENARIO_YEAR",
+    "check_influx",
     "check_transposition",
     "console",
     "cut_schedule",
@@ -98,6 +99,16 @@ def settings(ctx: typer.Context, **flags: Any) -> Any:
 
     root = ctx.find_root().obj or {}
     return load_settings(flags=flags, config_file=root.get("config_file"))[0]
+
+
+def check_influx(s: Any) -> None:
+    """With ``--influx-url``, make sure the server answers before any work (exit 3 if not)."""
+    if not s.influx_url:
+        return
+    from telemetry.influx import InfluxStore
+
+    with InfluxStore.from_settings(s) as store:
+        store.ping()
 
 
 def check_transposition(value: str) -> str:

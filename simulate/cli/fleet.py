@@ -15,6 +15,7 @@ from simulate.cli.common import (
     InfluxUrlOpt,
     TranspositionOpt,
     WeatherOpt,
+    check_influx,
     check_transposition,
     console,
     load_weather,
@@ -23,7 +24,7 @@ from simulate.cli.common import (
     warn_far_weather,
     write_summary,
 )
-from telemetry.fileio import atomic_path
+from telemetry.fileio import atomic_path, outputs
 
 __all__ = ["fleet_cmd", "site_cmd"]
 
@@ -72,43 +73,51 @@ def fleet_cmd(
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
     wx = load_weather(weather)
     summary_path = summary or Path(s.out_dir) / "fleet_summary.csv"
-    with progress() as bar:
-        task = bar.add_task("simulating plants", total=len(fleet))
-        cells = None
+    png = summary_path.with_name(summary_path.stem + "_monthly.png")
+    written: list[Path | str] = [summary_path, *([hourly] if hourly else []),
+                                 *([png] if plot else [])]
+    # Every output and the database are checked before the work, and the files are written
+    # all or none: an error leaves nothing half-done behind.
+    with outputs() as out:
+        staged = [out.reserve(path) for path in written]
+        check_influx(s)
+        with progress() as bar:
+            task = bar.add_task("simulating plants", total=len(fleet))
+            cells = None
 
-        def advance(done: int) -> None:
-            bar.update(task, completed=done)
+            def advance(done: int) -> None:
+                bar.update(task, completed=done)
 
-        def advance_weather(done: int, total: int) -> None:
-            nonlocal cells
-            if cells is None:
-                cells = bar.add_task("generating weather cells", total=total)
-            bar.update(cells, completed=done)
+            def advance_weather(done: int, total: int) -> None:
+                nonlocal cells
+                if cells is None:
+                    cells = bar.add_task("generating weather cells", total=total)
+                bar.update(cells, completed=done)
 
-        if dask:
-            from simulate.distributed import run_fleet_dask
+            if dask:
+                from simulate.distributed import run_fleet_dask
 
-            run = run_fleet_dask(fleet, wx, dask, transposition=transposition,
-                                 hourly=hourly is not None, timezone=s.timezone, progress=advance,
-                                 weather_progress=advance_weather)
-        else:
-            run = run_fleet(fleet, wx, transposition=transposition, hourly=hourly is not None,
-                            timezone=s.timezone, progress=advance,
-                            weather_progress=advance_weather)
-    warn_far_weather(fleet, wx)
-    written: list[Path | str] = [write_summary(run.summary, summary_path)]
-    if hourly is not None:
-        written.append(_write_hourly(run, hourly))
-    if plot:
-        from simulate.plots import plot_fleet_monthly
+                run = run_fleet_dask(fleet, wx, dask, transposition=transposition,
+                                     hourly=hourly is not None, timezone=s.timezone,
+                                     progress=advance, weather_progress=advance_weather)
+            else:
+                run = run_fleet(fleet, wx, transposition=transposition,
+                                hourly=hourly is not None, timezone=s.timezone,
+                                progress=advance, weather_progress=advance_weather)
+        warn_far_weather(fleet, wx)
+        files = iter(staged)
+        write_summary(run.summary, next(files))
+        if hourly is not None:
+            _write_hourly(run, next(files))
+        if plot:
+            from simulate.plots import plot_fleet_monthly
 
-        png = summary_path.with_name(summary_path.stem + "_monthly.png")
-        written.append(plot_fleet_monthly(run, png))
-    if s.influx_url:
-        from simulate.results import write_run
+            plot_fleet_monthly(run, next(files))
+        if s.influx_url:
+            from simulate.results import write_run
 
-        n = write_run(run, s)
-        written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
+            n = write_run(run, s)
+            written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
     _print_fleet(run, fleet.source, time.perf_counter() - started)
     for w in written:
         console.print(f"wrote {w}")

@@ -32,6 +32,7 @@ from simulate.cli.common import (
     WeatherOpt,
     YearOpt,
     ZonesOpt,
+    check_influx,
     check_transposition,
     console,
     cut_schedule,
@@ -43,6 +44,7 @@ from simulate.cli.common import (
     warn_far_weather,
     write_summary,
 )
+from telemetry.fileio import outputs
 
 __all__ = ["outage_cmd"]
 
@@ -119,38 +121,47 @@ def outage_cmd(
         plant_zones = assign_groups(p["outage_zone"].tolist(), p["plant_id"].tolist(),
                                     sched.zones)
     summary_path = summary or Path(s.out_dir) / "outage_summary.csv"
-    with progress() as bar:
-        task = bar.add_task("simulating plants", total=len(fleet))
-        cells = None
-
-        def advance_weather(done: int, total: int) -> None:
-            nonlocal cells
-            if cells is None:
-                cells = bar.add_task("generating weather cells", total=total)
-            bar.update(cells, completed=done)
-
-        run = run_outages(fleet, wx, sched, options=options, timezone=s.timezone,
-                          plant_zones=plant_zones, load_overrides=overrides, year=year,
-                          transposition=transposition,
-                          progress=lambda done: bar.update(task, completed=done),
-                          weather_progress=advance_weather)
-    warn_far_weather(fleet, wx)
-    _warnings(run, p)
     stem = summary_path.stem
-    written: list[Path | str] = [write_summary(run.summary, summary_path),
-               write_summary(run.regions, summary_path.with_name(f"{stem}_regions.csv")),
-               write_summary(run.heatmap, summary_path.with_name(f"{stem}_heatmap.csv"))]
-    if plot:
-        from simulate.outage_plots import plot_coverage
+    written: list[Path | str] = [
+        summary_path, summary_path.with_name(f"{stem}_regions.csv"),
+        summary_path.with_name(f"{stem}_heatmap.csv"),
+        *([summary_path.with_name(f"{stem}_coverage.png")] if plot else []),
+        *([write_schedule] if write_schedule is not None else [])]
+    # Every output and the database are checked before the work; files are written all or
+    # none.
+    with outputs() as out:
+        files = iter([out.reserve(path) for path in written])
+        check_influx(s)
+        with progress() as bar:
+            task = bar.add_task("simulating plants", total=len(fleet))
+            cells = None
 
-        written.append(plot_coverage(run, summary_path.with_name(f"{stem}_coverage.png")))
-    if write_schedule is not None:
-        written.append(sched.write_csv(write_schedule, s.timezone))
-    if s.influx_url:
-        from simulate.outage_results import write_outage_run
+            def advance_weather(done: int, total: int) -> None:
+                nonlocal cells
+                if cells is None:
+                    cells = bar.add_task("generating weather cells", total=total)
+                bar.update(cells, completed=done)
 
-        n = write_outage_run(run, s)
-        written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
+            run = run_outages(fleet, wx, sched, options=options, timezone=s.timezone,
+                              plant_zones=plant_zones, load_overrides=overrides, year=year,
+                              transposition=transposition,
+                              progress=lambda done: bar.update(task, completed=done),
+                              weather_progress=advance_weather)
+        warn_far_weather(fleet, wx)
+        _warnings(run, p)
+        for table in (run.summary, run.regions, run.heatmap):
+            write_summary(table, next(files))
+        if plot:
+            from simulate.outage_plots import plot_coverage
+
+            plot_coverage(run, next(files))
+        if write_schedule is not None:
+            sched.write_csv(next(files), s.timezone)
+        if s.influx_url:
+            from simulate.outage_results import write_outage_run
+
+            n = write_outage_run(run, s)
+            written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
     _print_outage(run, options, time.perf_counter() - started)
     for w in written:
         console.print(f"wrote {w}")

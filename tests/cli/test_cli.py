@@ -62,6 +62,29 @@ def test_help_keeps_units_in_brackets(tmp_path: Path, cache_dir: Path) -> None:
         assert unit in text, unit
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_outputs_are_written_all_or_none(tmp_path: Path, cache_dir: Path) -> None:
+    # An unreachable database is found before the work, and nothing is written.
+    proc = roshanai("simulate", "fleet", "--influx-url", f"http://127.0.0.1:{_free_port()}",
+                    "--summary", "u.csv", cwd=tmp_path, cache=cache_dir)
+    assert_one_line_error(proc, 3, "cannot reach InfluxDB")
+    assert list(tmp_path.iterdir()) == []
+    # One output that cannot be written: none is, and the run stops before simulating.
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    for command in (["simulate", "fleet", "--summary", "ok.csv", "--hourly", "blocker/x.parquet"],
+                    ["simulate", "outage", "--scenario", "summer", "--summary", "ok.csv",
+                     "--write-schedule", "blocker/s.csv"],
+                    ["simulate", "fleet", "--summary", "same.csv", "--hourly", "same.csv"]):
+        proc = roshanai(*command, cwd=tmp_path, cache=cache_dir)
+        assert proc.returncode == 2, proc.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"], command
+
+
 def test_version(tmp_path: Path, cache_dir: Path) -> None:
     from importlib.metadata import version
 
