@@ -6,7 +6,7 @@ rejections (quarantine entries with a reason code from :data:`REASONS`) and the 
 messages now fully accounted for. The caller acknowledges those tokens only after it has
 durably spooled the records and rejections, so a crash loses nothing.
 
-Layouts (../shared/DESIGN.md):
+Layouts (docs/contracts.md):
 
 - canonical: ``roshanai/v1/<plant_id>/telemetry``, JSON, one reading or a batch
   ``{"v": 1, "plant_id": ..., "readings": [...]}``; one message is accounted for at once;

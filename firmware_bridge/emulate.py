@@ -161,7 +161,7 @@ PROVINCE_CODES = {
 
 
 def topic_for(plant_id: str) -> str:
-    """Canonical telemetry topic of a plant (DESIGN.md)."""
+    """Canonical telemetry topic of a plant (docs/contracts.md)."""
     return f"roshanai/v1/{plant_id}/telemetry"
 
 

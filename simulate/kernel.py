@@ -1,6 +1,6 @@
 """The fleet kernel: pvlib's ModelChain for many plants at once, compiled with numba.
 
-The chain (see DESIGN.md, "Simulation model chain") is SPA solar position (``nrel_numpy``,
+The chain (see docs/contracts.md, "Simulation model chain") is SPA solar position (``nrel_numpy``,
 pressure from altitude, temperature from the weather), Spencer extraterrestrial DNI, Hay-Davies or
 Perez transposition, physical IAM on the beam, no spectral loss, SAPM cell temperature, PVWatts DC,
 PVWatts losses and the PVWatts inverter. Its reference is

@@ -2,7 +2,7 @@
 
 A schedule is a list of cuts ``[start, end)`` in UTC, each optionally tagged with the ``zone``
 (feeder or zone group) it applies to; plants pick their cuts by the fleet file's
-``outage_zone``. The file format (DESIGN.md, CLI contract)::
+``outage_zone``. The file format (docs/contracts.md, CLI contract)::
 
     # comments and blank lines are skipped
     start,end,zone

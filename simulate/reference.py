@@ -1,7 +1,7 @@
 """Plain pvlib ModelChain reference of the fleet kernel, one plant at a time.
 
 This is the test oracle for ``simulate.kernel`` and the baseline of ``benchmarks/bench_kernel.py``:
-readable, slow (~65 ms per plant-year), and configured exactly as DESIGN.md's "Simulation model
+readable, slow (~65 ms per plant-year), and configured exactly as docs/contracts.md's "Simulation model
 chain" says. It is not used in production paths.
 """
 

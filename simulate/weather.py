@@ -14,7 +14,7 @@ Formats, recognised from the content (not the extension alone):
 - plain CSV: a ``time`` column (ISO 8601 with a UTC offset, end of the interval) and the five
   columns above.
 
-Typical-year files are coerced to the year 1990 (DESIGN.md).
+Typical-year files are coerced to the year 1990 (docs/contracts.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The telemetry record: one inverter reading, whatever the gateway that sent it.
 
 Decoders (canonical JSON, OpenDTU, AhoyDTU) all produce :class:`TelemetryRecord`; the store
-writes it as a point of measurement ``inverter``. The canonical payload (../shared/DESIGN.md):
+writes it as a point of measurement ``inverter``. The canonical payload (docs/contracts.md):
 
 .. code-block:: json
 

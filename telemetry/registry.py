@@ -1,6 +1,6 @@
 """The plant registry: reading and validating the fleet file (CSV, one row per plant).
 
-The contract is in ../shared/DESIGN.md ("Fleet file"). Every problem is reported with the file,
+The contract is in docs/contracts.md ("Fleet file"). Every problem is reported with the file,
 the line and the column, e.g. ``fleet.csv line 8, column tilt_deg: 120 is outside [0, 90]``;
 the first problems are named and the rest counted, so one run tells the user everything.
 """

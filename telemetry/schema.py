@@ -1,6 +1,6 @@
 """InfluxDB names: the one place where measurements, tags and fields are spelled.
 
-Contract (../shared/DESIGN.md): database/bucket ``roshanai``; measurement ``inverter`` with tag
+Contract (docs/contracts.md): database/bucket ``roshanai``; measurement ``inverter`` with tag
 ``plant_id`` (+ registry tags such as ``province``) and the canonical payload's fields, time =
 the device's ``ts``; measurement ``bridge`` with tag ``instance`` and cumulative fields
 ``received``, ``stored``, ``quarantined``. The other measurements below are the project's own.

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 BRIDGE_ACCOUNT = "bridge"
-"""The first bridge's account (DESIGN.md: ``plant_id`` = ``bridge`` in credentials.csv)."""
+"""The first bridge's account (docs/contracts.md: ``plant_id`` = ``bridge`` in credentials.csv)."""
 _RESERVED_RE = re.compile(r"^bridge(-[0-9]+)?$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
