@@ -1,8 +1,8 @@
 """Plain pvlib ModelChain reference of the fleet kernel, one plant at a time.
 
 This is the test oracle for ``simulate.kernel`` and the baseline of ``benchmarks/bench_kernel.py``:
-readable, slow (~65 ms per plant-year), and configured exactly as docs/contracts.md's "Simulation model
-chain" says. It is not used in production paths.
+readable, slow (~65 ms per plant-year), and configured exactly as docs/contracts.md's
+"Simulation model chain" says. It is not used in production paths.
 """
 
 from __future__ import annotations

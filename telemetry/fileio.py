@@ -97,16 +97,18 @@ class Outputs:
 
     def _commit(self) -> None:
         mode = 0o666 & ~_umask()
-        dest = Path()
-        try:
-            for tmp, dest in self._staged:
+        for tmp, dest in self._staged:
+            try:
                 os.chmod(tmp, mode)
                 with open(tmp, "rb+") as f:
                     os.fsync(f.fileno())
-            for tmp, dest in self._staged:
+            except OSError as exc:
+                raise InputError(f"cannot write {dest}: {exc.strerror or exc}") from None
+        for tmp, dest in self._staged:
+            try:
                 os.replace(tmp, dest)
-        except OSError as exc:
-            raise InputError(f"cannot write {dest}: {exc.strerror or exc}") from None
+            except OSError as exc:
+                raise InputError(f"cannot write {dest}: {exc.strerror or exc}") from None
         self._staged = []
 
     def _discard(self) -> None:

@@ -33,7 +33,7 @@ def fleet_cmd(
     ctx: typer.Context,
     fleet_file: Annotated[
         Path | None,
-        typer.Argument(metavar="[FLEET.csv]", help="Fleet file (DESIGN contract). Default: the "
+        typer.Argument(metavar="[FLEET.csv]", help="Fleet file (docs/contracts.md). Default: the "
                        "sample fleet shipped with roshanai.", show_default=False),
     ] = None,
     weather: WeatherOpt = None,

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from firmware_bridge.bridge import Bridge
-from firmware_bridge.mqtt import MqttLink
 from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
+from firmware_bridge.mqtt import MqttLink
 from firmware_bridge.spool import Spool
 from telemetry.influx import InfluxStore
 from telemetry.registry import read_fleet
