@@ -65,9 +65,16 @@ def plants(n: int) -> list[str]:
 def reading(i: int, ids: list[str], base_ms: int = BASE_TS_MS) -> tuple[str, bytes]:
     """The i-th canonical reading (a plant's readings a minute apart): (topic, payload)."""
     pid = ids[i % len(ids)]
-    body = {"v": 1, "plant_id": pid, "ts": base_ms + (i // len(ids)) * 60_000, "seq": i,
-            "ac_power_w": 1000.0 + i % 997, "ac_voltage_v": 230.1,
-            "energy_total_wh": 1_000_000 + i, "status": "producing"}
+    body = {
+        "v": 1,
+        "plant_id": pid,
+        "ts": base_ms + (i // len(ids)) * 60_000,
+        "seq": i,
+        "ac_power_w": 1000.0 + i % 997,
+        "ac_voltage_v": 230.1,
+        "energy_total_wh": 1_000_000 + i,
+        "status": "producing",
+    }
     return f"roshanai/v1/{pid}/telemetry", json.dumps(body).encode()
 
 
@@ -149,14 +156,17 @@ def pause(procs: list[subprocess.Popen], on: bool) -> None:
         p.send_signal(signal.SIGSTOP if on else signal.SIGCONT)
 
 
-def bare_paho(url: str, n: int, ids: list[str], servers: dict[str, int | None],
-              run: int = 0) -> Drain:
+def bare_paho(
+    url: str, n: int, ids: list[str], servers: dict[str, int | None], run: int = 0
+) -> Drain:
     """Receive and acknowledge the backlog with plain paho in a process of its own: started,
     subscribed, paused (SIGSTOP) while the backlog is published, then timed from SIGCONT."""
     _, host, port = parse_mqtt_url(url)
-    proc = subprocess.Popen([sys.executable, "-c", BARE_CLIENT, host, str(port), str(n),
-                             f"bare-{run}"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BARE_CLIENT, host, str(port), str(n), f"bare-{run}"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     if proc.stdout.readline().strip() != "subscribed":
         raise RuntimeError("the bare client did not subscribe")
@@ -171,19 +181,44 @@ def bare_paho(url: str, n: int, ids: list[str], servers: dict[str, int | None],
     return Drain("bare paho-mqtt client: receive + ack only (reference)", n / (end - t0), use)
 
 
-def start_bridges(url: str, influx: InfluxD, fleet: Path, count: int, work: Path, db: str,
-                  share: bool) -> list[subprocess.Popen]:
+def start_bridges(
+    url: str, influx: InfluxD, fleet: Path, count: int, work: Path, db: str, share: bool
+) -> list[subprocess.Popen]:
     """Start ``count`` bridge processes writing to database ``db``; wait until each has
     subscribed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
     group = ["--share-group", db] if share else []  # a group per run: offline members of
     # another run's group would keep their share of the stream (see the README)
     logs = [work / f"bridge-{db}-{k}.log" for k in range(count)]
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "roshanai", "bridge", "run", "--mqtt-url", url, "--influx-url",
-         influx.url, "--influx-db", db, "--state-dir", str(work / f"state-{db}-{k}"),
-         "--client-id", f"bench-{db}-{k}", "--fleet", str(fleet), "--no-expected", *group],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb")) for k, log in enumerate(logs)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "roshanai",
+                "bridge",
+                "run",
+                "--mqtt-url",
+                url,
+                "--influx-url",
+                influx.url,
+                "--influx-db",
+                db,
+                "--state-dir",
+                str(work / f"state-{db}-{k}"),
+                "--client-id",
+                f"bench-{db}-{k}",
+                "--fleet",
+                str(fleet),
+                "--no-expected",
+                *group,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("wb"),
+        )
+        for k, log in enumerate(logs)
+    ]
     deadline = time.monotonic() + 120
     while not all("subscribed to" in log.read_text() for log in logs):
         if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
@@ -211,9 +246,19 @@ def stored(store: InfluxStore) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-def drain(url: str, influx: InfluxD, n: int, ids: list[str], fleet: Path, count: int,
-          work: Path, servers: dict[str, int | None], poll_s: float, name: str,
-          run: int = 0) -> Drain:
+def drain(
+    url: str,
+    influx: InfluxD,
+    n: int,
+    ids: list[str],
+    fleet: Path,
+    count: int,
+    work: Path,
+    servers: dict[str, int | None],
+    poll_s: float,
+    name: str,
+    run: int = 0,
+) -> Drain:
     """Drain a backlog with ``count`` bridge processes: started and subscribed, paused
     (SIGSTOP) while the backlog is published, then timed from SIGCONT until InfluxDB holds
     every reading (start-up excluded)."""
@@ -242,15 +287,25 @@ def drain(url: str, influx: InfluxD, n: int, ids: list[str], fleet: Path, count:
     return Drain(name, n / (end - t0), use)
 
 
-def latency(url: str, influx: InfluxD, fleet: Path, count: int, work: Path, ids: list[str],
-            rate: float, seconds: float, poll_s: float) -> dict[str, float]:
+def latency(
+    url: str,
+    influx: InfluxD,
+    fleet: Path,
+    count: int,
+    work: Path,
+    ids: list[str],
+    rate: float,
+    seconds: float,
+    poll_s: float,
+) -> dict[str, float]:
     """Publish at ``rate`` for ``seconds`` into running bridges; latency percentiles [ms]."""
     db = f"latency{count}"
     store = InfluxStore(influx.url, db)
     store.create_database(db)
     procs = start_bridges(url, influx, fleet, count, work, db, share=count > 1)
-    link = MqttLink(url, f"bench-stream-{count}", clean_start=True,
-                    max_pending_publishes=2000).start()
+    link = MqttLink(
+        url, f"bench-stream-{count}", clean_start=True, max_pending_publishes=2000
+    ).start()
     base = BASE_TS_MS + 86_400_000 * (10 + count)
     try:
         link.publish(*reading(0, ids, base))  # the bridges are up once this one is stored
@@ -296,29 +351,47 @@ def latency(url: str, influx: InfluxD, fleet: Path, count: int, work: Path, ids:
     if at.max() >= len(times):
         raise RuntimeError(f"only {counts[-1]:,} of {n:,} readings were stored")
     lat_ms = 1000 * (times[at] - published)
-    return {"offered": offered, "p50": float(np.percentile(lat_ms, 50)),
-            "p99": float(np.percentile(lat_ms, 99)), "max": float(lat_ms.max())}
+    return {
+        "offered": offered,
+        "p50": float(np.percentile(lat_ms, 50)),
+        "p99": float(np.percentile(lat_ms, 99)),
+        "max": float(lat_ms.max()),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=60_000, help="backlog to drain")
     ap.add_argument("--plants", type=int, default=2000)
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="drains of each kind, interleaved; the median is reported")
-    ap.add_argument("--poll", type=float, default=0.25,
-                    help="InfluxDB count poll while draining [s] (each poll costs influxd CPU)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="drains of each kind, interleaved; the median is reported",
+    )
+    ap.add_argument(
+        "--poll",
+        type=float,
+        default=0.25,
+        help="InfluxDB count poll while draining [s] (each poll costs influxd CPU)",
+    )
     ap.add_argument("--rate", type=float, default=2500, help="latency stream [msg/s]")
     ap.add_argument("--seconds", type=float, default=20, help="latency stream length [s]")
-    ap.add_argument("--poll-latency", type=float, default=0.02,
-                    help="InfluxDB count poll during the latency stream [s]")
+    ap.add_argument(
+        "--poll-latency",
+        type=float,
+        default=0.02,
+        help="InfluxDB count poll during the latency stream [s]",
+    )
     args = ap.parse_args()
     n, ids = args.messages, plants(args.plants)
     console = Console(width=None if sys.stdout.isatty() else 160)
     work = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
     fleet = work / "fleet.csv"
-    fleet.write_text("plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province\n"
-                     + "".join(f"{p},35.7,51.4,5,5,30,180,Tehran\n" for p in ids))
+    fleet.write_text(
+        "plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province\n"
+        + "".join(f"{p},35.7,51.4,5,5,30,180,Tehran\n" for p in ids)
+    )
     load0 = os.getloadavg()[0]
     with Mosquitto(work / "mosquitto") as broker, InfluxD(work / "influxd") as influx:
         servers = {"mosquitto": broker.pid, "influxd": influx.pid}
@@ -328,44 +401,96 @@ def main() -> None:
         runs: dict[str, list[Drain]] = {"bare": [], "one": [], "two": []}
         for r in range(args.repeat):  # interleaved, so that a slow spell hits all three
             runs["bare"].append(bare_paho(broker.url, n, ids, servers, r))
-            runs["one"].append(drain(
-                broker.url, influx, n, ids, fleet, 1, work, servers, args.poll,
-                "one bridge: decode, validate, fsync'd spool, ack, write to influxd", r))
-            runs["two"].append(drain(broker.url, influx, n, ids, fleet, 2, work, servers,
-                                     args.poll, "two bridges on a shared subscription", r))
+            runs["one"].append(
+                drain(
+                    broker.url,
+                    influx,
+                    n,
+                    ids,
+                    fleet,
+                    1,
+                    work,
+                    servers,
+                    args.poll,
+                    "one bridge: decode, validate, fsync'd spool, ack, write to influxd",
+                    r,
+                )
+            )
+            runs["two"].append(
+                drain(
+                    broker.url,
+                    influx,
+                    n,
+                    ids,
+                    fleet,
+                    2,
+                    work,
+                    servers,
+                    args.poll,
+                    "two bridges on a shared subscription",
+                    r,
+                )
+            )
         bare, one, two = (median(runs[k]) for k in ("bare", "one", "two"))
-        lat = {k: latency(broker.url, influx, fleet, k, work, ids, args.rate, args.seconds,
-                          args.poll_latency) for k in (1, 2)}
-    t = Table(title=f"Draining a backlog of {n:,} QoS 1 readings from {len(ids):,} plants, "
-                    f"{args.repeat} runs each "
-                    f"({os.cpu_count()} CPUs, load {load0:.2f} at start; publisher "
-                    f"{pub_rate:,.0f} msg/s)")
-    for col in ("consumer", "msg/s (median)", "runs: min–max", "× bare paho",
-                "CPU µs/msg: consumer(s)", "mosquitto", "influxd"):
+        lat = {
+            k: latency(
+                broker.url, influx, fleet, k, work, ids, args.rate, args.seconds, args.poll_latency
+            )
+            for k in (1, 2)
+        }
+    t = Table(
+        title=f"Draining a backlog of {n:,} QoS 1 readings from {len(ids):,} plants, "
+        f"{args.repeat} runs each "
+        f"({os.cpu_count()} CPUs, load {load0:.2f} at start; publisher "
+        f"{pub_rate:,.0f} msg/s)"
+    )
+    for col in (
+        "consumer",
+        "msg/s (median)",
+        "runs: min–max",
+        "× bare paho",
+        "CPU µs/msg: consumer(s)",
+        "mosquitto",
+        "influxd",
+    ):
         t.add_column(col, justify="left" if col == "consumer" else "right")
     for d, key in ((bare, "bare"), (one, "one"), (two, "two")):
         rates = [x.rate for x in runs[key]]
-        t.add_row(d.name, f"{d.rate:,.0f}", f"{min(rates):,.0f}–{max(rates):,.0f}",
-                  f"{d.rate / bare.rate:.2f}",
-                  f"{d.cpu_us['consumers']:,.0f}", f"{d.cpu_us['mosquitto']:,.0f}",
-                  f"{d.cpu_us['influxd']:,.0f}")
+        t.add_row(
+            d.name,
+            f"{d.rate:,.0f}",
+            f"{min(rates):,.0f}–{max(rates):,.0f}",
+            f"{d.rate / bare.rate:.2f}",
+            f"{d.cpu_us['consumers']:,.0f}",
+            f"{d.cpu_us['mosquitto']:,.0f}",
+            f"{d.cpu_us['influxd']:,.0f}",
+        )
     console.print(t)
-    lt = Table(title=f"Latency, published → visible in InfluxDB, at a steady "
-                     f"{args.rate:,.0f} msg/s for {args.seconds:g} s (poll "
-                     f"{args.poll_latency * 1000:g} ms)")
+    lt = Table(
+        title=f"Latency, published → visible in InfluxDB, at a steady "
+        f"{args.rate:,.0f} msg/s for {args.seconds:g} s (poll "
+        f"{args.poll_latency * 1000:g} ms)"
+    )
     for col in ("bridges", "offered msg/s", "p50 ms", "p99 ms", "max ms"):
         lt.add_column(col, justify="right")
     for k, v in lat.items():
-        lt.add_row(str(k), f"{v['offered']:,.0f}", f"{v['p50']:,.0f}", f"{v['p99']:,.0f}",
-                   f"{v['max']:,.0f}")
+        lt.add_row(
+            str(k),
+            f"{v['offered']:,.0f}",
+            f"{v['p50']:,.0f}",
+            f"{v['p99']:,.0f}",
+            f"{v['max']:,.0f}",
+        )
     console.print(lt)
     console.print(f"ratio one bridge / bare paho: {one.rate / bare.rate:.2f} (target ≥ 0.60)")
     console.print(f"ratio two bridges / one bridge: {two.rate / one.rate:.2f} (target > 1)")
     need = 550_000 / 60
     per = two.rate / 2
-    console.print(f"550,000 plants every minute = {need:,.0f} msg/s: "
-                  f"{int(-(-need // one.rate))} bridge processes at the one-bridge rate, "
-                  f"{int(-(-need // per))} at the per-process rate of the two-bridge run")
+    console.print(
+        f"550,000 plants every minute = {need:,.0f} msg/s: "
+        f"{int(-(-need // one.rate))} bridge processes at the one-bridge rate, "
+        f"{int(-(-need // per))} at the per-process rate of the two-bridge run"
+    )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,9 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start(conf: Path, workdir: Path, port: int, ca: Path, user: str, password: str
-          ) -> tuple[Mosquitto, float]:
+def start(
+    conf: Path, workdir: Path, port: int, ca: Path, user: str, password: str
+) -> tuple[Mosquitto, float]:
     """Start a broker and time it until ``user`` can log in over TLS."""
     server = Mosquitto(workdir, config_file=conf, port=port)
     server.start_timeout_s = 1800.0
@@ -53,8 +54,14 @@ def start(conf: Path, workdir: Path, port: int, ca: Path, user: str, password: s
     server.start()
     deadline = time.monotonic() + 1800
     while True:
-        link = MqttLink(f"mqtts://127.0.0.1:{port}", user, username=user, password=password,
-                        ca_file=str(ca), clean_start=True)
+        link = MqttLink(
+            f"mqtts://127.0.0.1:{port}",
+            user,
+            username=user,
+            password=password,
+            ca_file=str(ca),
+            clean_start=True,
+        )
         try:
             link.start(timeout_s=5)
             link.stop()
@@ -78,8 +85,9 @@ def main() -> int:
         out = base / "broker"
         data = base / "data"
         data.mkdir()
-        opts = BrokerOptions(port=port, bind_address="127.0.0.1", config_dir=str(out),
-                             data_dir=str(data))
+        opts = BrokerOptions(
+            port=port, bind_address="127.0.0.1", config_dir=str(out), data_dir=str(data)
+        )
         t0 = time.perf_counter()
         deploy_mosquitto(fleet, out, opts, tls_hostnames=["127.0.0.1"], key_type="ec")
         deploy_s = time.perf_counter() - t0
@@ -91,28 +99,47 @@ def main() -> int:
         conf = (out / "mosquitto.conf").read_text()
         classic = base / "classic.conf"
         lines = [x for x in conf.splitlines() if not x.startswith(("plugin", "persistence_loc"))]
-        lines += [f"password_file {out}/passwd", f"acl_file {out}/acl",
-                  "use_username_as_clientid true", f"persistence_location {base}/classic-data/"]
+        lines += [
+            f"password_file {out}/passwd",
+            f"acl_file {out}/acl",
+            "use_username_as_clientid true",
+            f"persistence_location {base}/classic-data/",
+        ]
         (base / "classic-data").mkdir()
         classic.write_text("\n".join(lines) + "\n")
 
         rows = []
-        for name, path in (("classic passwd + acl (reference)", classic),
-                           ("dynamic-security plugin", out / "mosquitto.conf")):
-            server, ready_s = start(path, base / f"run-{name[:7]}", port, out / "ca.crt",
-                                    first, creds[first])
+        for name, path in (
+            ("classic passwd + acl (reference)", classic),
+            ("dynamic-security plugin", out / "mosquitto.conf"),
+        ):
+            server, ready_s = start(
+                path, base / f"run-{name[:7]}", port, out / "ca.crt", first, creds[first]
+            )
             assert server.proc is not None
             rows.append((name, ready_s, rss_mib(server.proc.pid)))
             if name.startswith("dynamic"):
                 t0 = time.perf_counter()
-                r = deploy_mosquitto(fleet, out, opts, tls_hostnames=["127.0.0.1"],
-                                     key_type="ec", revoke=[first],
-                                     apply_url=f"mqtts://127.0.0.1:{port}")
+                r = deploy_mosquitto(
+                    fleet,
+                    out,
+                    opts,
+                    tls_hostnames=["127.0.0.1"],
+                    key_type="ec",
+                    revoke=[first],
+                    apply_url=f"mqtts://127.0.0.1:{port}",
+                )
                 revoke = (time.perf_counter() - t0, r.applied)
                 more = Fleet(synthetic_fleet(args.plants + 10, 7).plants, source="bench")
                 t0 = time.perf_counter()
-                r = deploy_mosquitto(more, out, opts, tls_hostnames=["127.0.0.1"],
-                                     key_type="ec", apply_url=f"mqtts://127.0.0.1:{port}")
+                r = deploy_mosquitto(
+                    more,
+                    out,
+                    opts,
+                    tls_hostnames=["127.0.0.1"],
+                    key_type="ec",
+                    apply_url=f"mqtts://127.0.0.1:{port}",
+                )
                 add = (time.perf_counter() - t0, r.applied)
             server.stop(timeout_s=60)
 
@@ -123,15 +150,19 @@ def main() -> int:
             t.add_row(name, f"{ready_s:.2f}", f"{rss:.0f}")
         console.print(t)
         ratio = rows[1][1] / rows[0][1]
-        console.print(f"start time, plugin / classic: {ratio:.1f}x; files: "
-                      f"dynamic-security.json {doc_mib:.1f} MiB, passwd + acl "
-                      f"{classic_mib:.1f} MiB; deploy (first run, {args.plants:,} hashes) "
-                      f"{deploy_s:.1f} s")
+        console.print(
+            f"start time, plugin / classic: {ratio:.1f}x; files: "
+            f"dynamic-security.json {doc_mib:.1f} MiB, passwd + acl "
+            f"{classic_mib:.1f} MiB; deploy (first run, {args.plants:,} hashes) "
+            f"{deploy_s:.1f} s"
+        )
         for label, (total, applied) in (("revoke 1 plant", revoke), ("add 10 plants", add)):
             assert applied is not None, label
             assert not applied.errors, applied.errors
-            console.print(f"--apply {label}: {applied.commands} commands sent in "
-                          f"{applied.seconds:.2f} s (whole run {total:.1f} s)")
+            console.print(
+                f"--apply {label}: {applied.commands} commands sent in "
+                f"{applied.seconds:.2f} s (whole run {total:.1f} s)"
+            )
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0

@@ -40,8 +40,16 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _bars(path: Path, names: list[str], values: list[float | None], ylabel: str, L: Labels,
-          *, horizontal: bool = False, colour: str = _COLOUR) -> Path:
+def _bars(
+    path: Path,
+    names: list[str],
+    values: list[float | None],
+    ylabel: str,
+    L: Labels,
+    *,
+    horizontal: bool = False,
+    colour: str = _COLOUR,
+) -> Path:
     fig, ax = _figure(max(3.0, 0.28 * len(names) + 1.0) if horizontal else 3.4)
     vals = [v if v is not None else 0.0 for v in values]
     if horizontal:
@@ -56,11 +64,16 @@ def _bars(path: Path, names: list[str], values: list[float | None], ylabel: str,
             ax.invert_xaxis()
     else:
         ax.bar(range(len(names)), vals, color=colour)
-        ax.set_xticks(range(len(names)), names, rotation=45 if len(names) > 6 else 0,
-                      ha="right" if len(names) > 6 else "center")
+        ax.set_xticks(
+            range(len(names)),
+            names,
+            rotation=45 if len(names) > 6 else 0,
+            ha="right" if len(names) > 6 else "center",
+        )
         ax.set_ylabel(ylabel)
-    ax.xaxis.set_major_formatter(_formatter(L)) if horizontal else \
-        ax.yaxis.set_major_formatter(_formatter(L))
+    ax.xaxis.set_major_formatter(_formatter(L)) if horizontal else ax.yaxis.set_major_formatter(
+        _formatter(L)
+    )
     return _save(fig, path)
 
 
@@ -70,8 +83,9 @@ def _formatter(L: Labels) -> Any:
     return FuncFormatter(lambda v, _pos: L.tick(v))
 
 
-def draw_charts(data: ReportData, folder: Path, *, lang: str,
-                persian_digits: bool = True) -> dict[str, Path]:
+def draw_charts(
+    data: ReportData, folder: Path, *, lang: str, persian_digits: bool = True
+) -> dict[str, Path]:
     """Draw every chart the data allows; ``{name: path}``."""
     L = labels_for(lang, persian_digits=persian_digits, for_charts=True)
     out: dict[str, Path] = {}
@@ -81,41 +95,74 @@ def draw_charts(data: ReportData, folder: Path, *, lang: str,
 
     daily = data.table("daily")
     if daily:
+
         def daily_chart(path: Path) -> Path:
             fig, ax = _figure()
             days = [datetime.fromtimestamp(r["time"] / 1000, UTC).date() for r in daily]
-            ax.bar(range(len(days)), [r.get("energy_mwh") or 0.0 for r in daily],
-                   color=_COLOUR)
+            ax.bar(range(len(days)), [r.get("energy_mwh") or 0.0 for r in daily], color=_COLOUR)
             step = max(1, len(days) // 12)
             ticks = list(range(0, len(days), step))
             ax.set_xticks(ticks, [L.day(days[i]) for i in ticks], rotation=45, ha="right")
             ax.set_ylabel(L.t("mwh"))
             ax.yaxis.set_major_formatter(_formatter(L))
             return _save(fig, path)
+
         add("daily_energy", daily_chart)
     provinces = sorted(data.table("provinces"), key=lambda r: -(r.get("energy_mwh") or 0.0))
     if provinces:
         names = [L.province(r.get("province")) for r in provinces]
-        add("province_energy", partial(
-            _bars, names=names, values=[r.get("energy_mwh") for r in provinces],
-            ylabel=L.t("mwh"), L=L, horizontal=True))
-        add("province_availability", partial(
-            _bars, names=names, values=[r.get("availability_pct") for r in provinces],
-            ylabel=L.t("availability_pct"), L=L, horizontal=True, colour=_COLOUR_2))
+        add(
+            "province_energy",
+            partial(
+                _bars,
+                names=names,
+                values=[r.get("energy_mwh") for r in provinces],
+                ylabel=L.t("mwh"),
+                L=L,
+                horizontal=True,
+            ),
+        )
+        add(
+            "province_availability",
+            partial(
+                _bars,
+                names=names,
+                values=[r.get("availability_pct") for r in provinces],
+                ylabel=L.t("availability_pct"),
+                L=L,
+                horizontal=True,
+                colour=_COLOUR_2,
+            ),
+        )
     for key, label in (("hijri_months", L.hijri_month), ("gregorian_months", L.month)):
         tag = _month_tag(key)
         months = sorted(data.table(key), key=partial(_text_of, tag))
         if months:
-            add(f"{key}_energy", partial(
-                _bars, names=[label(r.get(tag)) for r in months],
-                values=[r.get("energy_mwh") for r in months], ylabel=L.t("mwh"), L=L))
+            add(
+                f"{key}_energy",
+                partial(
+                    _bars,
+                    names=[label(r.get(tag)) for r in months],
+                    values=[r.get("energy_mwh") for r in months],
+                    ylabel=L.t("mwh"),
+                    L=L,
+                ),
+            )
     regions = [r for r in data.table("outage_regions") if r.get("region") != "(fleet)"]
     if regions:
         regions.sort(key=lambda r: -(r.get("coverage_pct") or 0.0))
-        add("outage_coverage", partial(
-            _bars, names=[L.province(r.get("region")) for r in regions],
-            values=[r.get("coverage_pct") for r in regions], ylabel=L.t("coverage_pct"), L=L,
-            horizontal=True, colour=_COLOUR_2))
+        add(
+            "outage_coverage",
+            partial(
+                _bars,
+                names=[L.province(r.get("region")) for r in regions],
+                values=[r.get("coverage_pct") for r in regions],
+                ylabel=L.t("coverage_pct"),
+                L=L,
+                horizontal=True,
+                colour=_COLOUR_2,
+            ),
+        )
     return out
 
 

@@ -22,12 +22,32 @@ from telemetry.errors import InputError
 __all__ = ["GRAFANA_VARIABLES", "check_provisioning", "panels_of", "variables_used"]
 
 #: Names Grafana defines itself (macros and global variables).
-GRAFANA_VARIABLES = frozenset({
-    "timeFilter", "__timeFilter", "__interval", "__interval_ms", "interval", "__from", "__to",
-    "__range", "__range_s", "__range_ms", "__rate_interval", "__dashboard", "__org", "__user",
-    "__name", "tag_plant_id", "tag_province", "tag_instance", "tag_reason", "col", "m",
-    "measurement",
-})
+GRAFANA_VARIABLES = frozenset(
+    {
+        "timeFilter",
+        "__timeFilter",
+        "__interval",
+        "__interval_ms",
+        "interval",
+        "__from",
+        "__to",
+        "__range",
+        "__range_s",
+        "__range_ms",
+        "__rate_interval",
+        "__dashboard",
+        "__org",
+        "__user",
+        "__name",
+        "tag_plant_id",
+        "tag_province",
+        "tag_instance",
+        "tag_reason",
+        "col",
+        "m",
+        "measurement",
+    }
+)
 _VAR = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)\]\]|\$(\w+)")
 _DURATION = re.compile(r"^\d+(ms|s|m|h|d|w)$")
 _STATES_NO_DATA = {"OK", "NoData", "Alerting", "KeepLast"}
@@ -117,8 +137,9 @@ def _check_dashboard(d: Any, where: str, ds_uids: set[str], problems: list[str])
                 problems.append(f"{where}: variable {v.get('name')} uses an unknown datasource")
             unknown = variables_used(v.get("query", "")) - variables - GRAFANA_VARIABLES
             if unknown:
-                problems.append(f"{where}: variable {v.get('name')} uses undefined "
-                                f"{sorted(unknown)}")
+                problems.append(
+                    f"{where}: variable {v.get('name')} uses undefined {sorted(unknown)}"
+                )
     if len(variables) != len((d.get("templating") or {}).get("list", [])):
         problems.append(f"{where}: duplicate variable names")
     ids: set[int] = set()
@@ -130,8 +151,12 @@ def _check_dashboard(d: Any, where: str, ds_uids: set[str], problems: list[str])
         elif isinstance(pid, int):
             ids.add(pid)
         g = p.get("gridPos") or {}
-        if not all(isinstance(g.get(k), int) for k in ("x", "y", "w", "h")) or \
-                g.get("x", 0) + g.get("w", 0) > 24 or g.get("w", 0) < 1 or g.get("h", 0) < 1:
+        if (
+            not all(isinstance(g.get(k), int) for k in ("x", "y", "w", "h"))
+            or g.get("x", 0) + g.get("w", 0) > 24
+            or g.get("w", 0) < 1
+            or g.get("h", 0) < 1
+        ):
             problems.append(f"{at}: gridPos must be whole numbers within 24 columns")
         if p.get("type") in ("row", "text"):
             continue
@@ -148,11 +173,13 @@ def _check_dashboard(d: Any, where: str, ds_uids: set[str], problems: list[str])
                 problems.append(f"{at}: target {t.get('refId')} datasource does not resolve")
             if t.get("rawQuery") is not True or not str(t.get("query", "")).strip():
                 problems.append(f"{at}: target {t.get('refId')} must be raw InfluxQL")
-            unknown = (variables_used(t.get("query", "")) | variables_used(t.get("alias", ""))) \
-                - variables - GRAFANA_VARIABLES
+            unknown = (
+                (variables_used(t.get("query", "")) | variables_used(t.get("alias", "")))
+                - variables
+                - GRAFANA_VARIABLES
+            )
             if unknown:
-                problems.append(f"{at}: target {t.get('refId')} uses undefined "
-                                f"{sorted(unknown)}")
+                problems.append(f"{at}: target {t.get('refId')} uses undefined {sorted(unknown)}")
             if t.get("resultFormat") not in ("time_series", "table", "logs"):
                 problems.append(f"{at}: target {t.get('refId')} has a bad resultFormat")
     return uid if isinstance(uid, str) else None

@@ -16,15 +16,26 @@ from telemetry.errors import InputError
 
 __all__ = ["app", "report_command"]
 
-app = typer.Typer(help="Grafana provisioning for the dashboards, and the rollups and points "
-                  "they read.", no_args_is_help=True)
+app = typer.Typer(
+    help="Grafana provisioning for the dashboards, and the rollups and points they read.",
+    no_args_is_help=True,
+)
 console = Console(highlight=False, soft_wrap=True)
 
-InfluxUrlOpt = Annotated[str | None, typer.Option(
-    "--influx-url", help="InfluxDB URL (env ROSHANAI_INFLUX_URL).", show_default=False)]
-InfluxDbOpt = Annotated[str | None, typer.Option(
-    "--influx-db", help="Database or bucket (env ROSHANAI_INFLUX_DB; default roshanai).",
-    show_default=False)]
+InfluxUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--influx-url", help="InfluxDB URL (env ROSHANAI_INFLUX_URL).", show_default=False
+    ),
+]
+InfluxDbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--influx-db",
+        help="Database or bucket (env ROSHANAI_INFLUX_DB; default roshanai).",
+        show_default=False,
+    ),
+]
 
 
 def _settings(ctx: typer.Context, **flags):
@@ -44,16 +55,28 @@ def _store(ctx: typer.Context, influx_url: str | None, influx_db: str | None, **
 @app.command("export")
 def export_cmd(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder to write (use it as Grafana's "
-                                      "provisioning folder).")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder to write (use it as Grafana's provisioning folder)."),
+    ],
     influx_url: InfluxUrlOpt = None,
     influx_db: InfluxDbOpt = None,
-    grafana_dir: Annotated[str, typer.Option(
-        "--grafana-dir", help="Where Grafana will find the folder (the dashboards provider "
-        "reads <grafana-dir>/dashboards/json).")] = "/etc/grafana/provisioning",
-    template: Annotated[bool, typer.Option(
-        "--template", help="Leave the datasource's URL, database and credentials to Grafana's "
-        "environment (ROSHANAI_INFLUX_*) instead of filling them in.")] = False,
+    grafana_dir: Annotated[
+        str,
+        typer.Option(
+            "--grafana-dir",
+            help="Where Grafana will find the folder (the dashboards provider "
+            "reads <grafana-dir>/dashboards/json).",
+        ),
+    ] = "/etc/grafana/provisioning",
+    template: Annotated[
+        bool,
+        typer.Option(
+            "--template",
+            help="Leave the datasource's URL, database and credentials to Grafana's "
+            "environment (ROSHANAI_INFLUX_*) instead of filling them in.",
+        ),
+    ] = False,
 ) -> None:
     """Write Grafana's provisioning: datasource, dashboards, alert rules.
 
@@ -65,12 +88,14 @@ def export_cmd(
 
     settings = None if template else _settings(ctx, influx_url=influx_url, influx_db=influx_db)
     if settings is not None and not settings.influx_url:
-        raise InputError("no InfluxDB URL: pass --influx-url, set ROSHANAI_INFLUX_URL, or use "
-                         "--template")
+        raise InputError(
+            "no InfluxDB URL: pass --influx-url, set ROSHANAI_INFLUX_URL, or use --template"
+        )
     files = build_files(settings, grafana_dir)
     written = write_files(out, files, private_files(settings))
     try:  # a self-check where PyYAML is at hand (the tests check the same files anyway)
         import yaml  # noqa: F401
+
         problems = check_provisioning(out)
     except ImportError:  # pragma: no cover
         problems = []
@@ -82,15 +107,20 @@ def export_cmd(
     if settings is not None:  # the URL without any credentials in it
         parts = urlsplit(settings.influx_url)
         where = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-    console.print(f"datasource uid roshanai-influxql → {where}; copy {out} to {grafana_dir} "
-                  "(or mount it there) and restart Grafana")
+    console.print(
+        f"datasource uid roshanai-influxql → {where}; copy {out} to {grafana_dir} "
+        "(or mount it there) and restart Grafana"
+    )
 
 
 @app.command("check")
 def check_cmd(
-    folder: Annotated[Path | None, typer.Argument(help="Provisioning folder (default: the "
-                                                   "one in the package).", show_default=False)]
-    = None,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Provisioning folder (default: the one in the package).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Check a provisioning folder's structure (uids, datasource references, panel ids, alert
     rules) as Grafana will need it."""
@@ -122,8 +152,10 @@ def _parse_when(text: str, tz: str, *, end: bool = False) -> int:
             return int(local.timestamp() * 1000)
         when = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
     except ValueError:
-        raise InputError(f"{text!r} is not a date (2026-07-01, Solar Hijri 1405-04-10) or an "
-                         "ISO time with offset") from None
+        raise InputError(
+            f"{text!r} is not a date (2026-07-01, Solar Hijri 1405-04-10) or an "
+            "ISO time with offset"
+        ) from None
     if when.tzinfo is None:
         raise InputError(f"{text!r} needs a UTC offset (or give a date)")
     return int(when.astimezone(UTC).timestamp() * 1000)
@@ -141,11 +173,13 @@ def _month_range(text: str, tz: str) -> tuple[int, int]:
         else:
             first, nxt = date(y, m, 1), date(y + (m == 12), m % 12 + 1, 1)
     except ValueError:
-        raise InputError(f"--month {text!r} must be YYYY-MM (1405-04 Solar Hijri or 2026-07 "
-                         "Gregorian)") from None
+        raise InputError(
+            f"--month {text!r} must be YYYY-MM (1405-04 Solar Hijri or 2026-07 Gregorian)"
+        ) from None
     zone = ZoneInfo(tz)
-    return tuple(int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp() * 1000)
-                 for d in (first, nxt))  # type: ignore[return-value]
+    return tuple(
+        int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp() * 1000) for d in (first, nxt)
+    )  # type: ignore[return-value]
 
 
 def _window(from_: str | None, to: str | None, since: str, tz: str) -> tuple[int, int]:
@@ -166,24 +200,49 @@ def rollups_cmd(
     ctx: typer.Context,
     influx_url: InfluxUrlOpt = None,
     influx_db: InfluxDbOpt = None,
-    mode: Annotated[str, typer.Option("--mode", help="cq (InfluxDB 1.x: retention policies "
-                                      "and continuous queries), writer (computed here, any "
-                                      "server), auto.")] = "auto",
-    since: Annotated[str, typer.Option("--since", help="Recompute this far back (e.g. 2d, "
-                                       "90d).")] = "2d",
-    from_: Annotated[str | None, typer.Option("--from", help="Recompute from this date or "
-                                              "time instead.", show_default=False)] = None,
-    to: Annotated[str | None, typer.Option("--to", help="... up to this date (inclusive) or "
-                                           "time.", show_default=False)] = None,
-    rollup_days: Annotated[int, typer.Option("--rollup-days", help="Life of the hourly and "
-                                             "daily rollups (1.x).")] = 7665,
-    raw_days: Annotated[int | None, typer.Option(
-        "--raw-days", help="Shorten the raw (default) retention policy to this many days "
-        "(1.x). Typical-year simulation points (1990) are then refused: keep those in "
-        "another database.", show_default=False)] = None,
-    every: Annotated[float | None, typer.Option(
-        "--every", help="Keep running: recompute the last --since every S seconds.",
-        show_default=False)] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="cq (InfluxDB 1.x: retention policies "
+            "and continuous queries), writer (computed here, any "
+            "server), auto.",
+        ),
+    ] = "auto",
+    since: Annotated[
+        str, typer.Option("--since", help="Recompute this far back (e.g. 2d, 90d).")
+    ] = "2d",
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Recompute from this date or time instead.", show_default=False
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="... up to this date (inclusive) or time.", show_default=False),
+    ] = None,
+    rollup_days: Annotated[
+        int, typer.Option("--rollup-days", help="Life of the hourly and daily rollups (1.x).")
+    ] = 7665,
+    raw_days: Annotated[
+        int | None,
+        typer.Option(
+            "--raw-days",
+            help="Shorten the raw (default) retention policy to this many days "
+            "(1.x). Typical-year simulation points (1990) are then refused: keep those in "
+            "another database.",
+            show_default=False,
+        ),
+    ] = None,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            "--every",
+            help="Keep running: recompute the last --since every S seconds.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Set up and compute the rollups that keep 20 years queryable (see dashboards.rollups)."""
     from dashboards.rollups import apply
@@ -193,13 +252,22 @@ def rollups_cmd(
         setup = True
         while True:
             start, end = _window(from_, to, since, s.timezone)
-            report = apply(store, start_ns=start * 1_000_000, end_ns=end * 1_000_000,
-                           mode=mode, rollup_days=rollup_days, raw_days=raw_days, setup=setup)
+            report = apply(
+                store,
+                start_ns=start * 1_000_000,
+                end_ns=end * 1_000_000,
+                mode=mode,
+                rollup_days=rollup_days,
+                raw_days=raw_days,
+                setup=setup,
+            )
             for stmt in report.statements:
                 console.print(f"applied: {stmt}")
-            console.print(f"rollups ({report.mode}) {_iso(start)} – {_iso(end)}: "
-                          f"{report.points_written:,} points, {report.province_days:,} "
-                          f"province-days")
+            console.print(
+                f"rollups ({report.mode}) {_iso(start)} – {_iso(end)}: "
+                f"{report.points_written:,} points, {report.province_days:,} "
+                f"province-days"
+            )
             if every is None:
                 return
             setup = False
@@ -213,8 +281,10 @@ def _iso(ms: int) -> str:
 @app.command("publish-registry")
 def publish_registry_cmd(
     ctx: typer.Context,
-    fleet: Annotated[str | None, typer.Option("--fleet", help="Fleet file (env "
-                                              "ROSHANAI_FLEET).", show_default=False)] = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option("--fleet", help="Fleet file (env ROSHANAI_FLEET).", show_default=False),
+    ] = None,
     influx_url: InfluxUrlOpt = None,
     influx_db: InfluxDbOpt = None,
 ) -> None:
@@ -229,23 +299,37 @@ def publish_registry_cmd(
     registry = read_fleet(s.fleet)
     with store:
         n = store.write_batches(registry_lines(registry))
-    console.print(f"wrote {n:,} plants of {registry.source} to {store.url} database "
-                  f"{store.database} (plant_registry)")
+    console.print(
+        f"wrote {n:,} plants of {registry.source} to {store.url} database "
+        f"{store.database} (plant_registry)"
+    )
 
 
 @app.command("publish-quarantine")
 def publish_quarantine_cmd(
     ctx: typer.Context,
-    state_dir: Annotated[str | None, typer.Option("--state-dir", help="The bridge's state "
-                                                  "folder (env ROSHANAI_STATE_DIR).",
-                                                  show_default=False)] = None,
-    client_id: Annotated[str | None, typer.Option("--client-id", help="The bridge's client id "
-                                                  "(the instance tag; env ROSHANAI_CLIENT_ID).",
-                                                  show_default=False)] = None,
+    state_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--state-dir",
+            help="The bridge's state folder (env ROSHANAI_STATE_DIR).",
+            show_default=False,
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="The bridge's client id (the instance tag; env ROSHANAI_CLIENT_ID).",
+            show_default=False,
+        ),
+    ] = None,
     influx_url: InfluxUrlOpt = None,
     influx_db: InfluxDbOpt = None,
-    every: Annotated[float | None, typer.Option("--every", help="Keep publishing every S "
-                                                "seconds.", show_default=False)] = None,
+    every: Annotated[
+        float | None,
+        typer.Option("--every", help="Keep publishing every S seconds.", show_default=False),
+    ] = None,
 ) -> None:
     """Publish the bridge's quarantined messages by reason (bridge_quarantine)."""
     from dashboards.publish import quarantine_counts, quarantine_lines
@@ -255,8 +339,9 @@ def publish_quarantine_cmd(
         while True:
             counts = quarantine_counts(s.state_dir)
             store.write_lines(quarantine_lines(counts, s.client_id))
-            console.print(f"{sum(counts.values()):,} quarantined in {len(counts)} reasons "
-                          f"({s.client_id})")
+            console.print(
+                f"{sum(counts.values()):,} quarantined in {len(counts)} reasons ({s.client_id})"
+            )
             if every is None:
                 return
             time.sleep(every)
@@ -264,32 +349,69 @@ def publish_quarantine_cmd(
 
 def report_command(
     ctx: typer.Context,
-    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default: "
-                                             "<out-dir>/report).", show_default=False)] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Report folder (default: <out-dir>/report).", show_default=False
+        ),
+    ] = None,
     lang: Annotated[str, typer.Option("--lang", help="en, fa or both.")] = "both",
-    from_: Annotated[str | None, typer.Option(
-        "--from", help="First day (2026-07-01, or Solar Hijri 1405-04-10) or an ISO time; "
-        "default 30 days before --to.", show_default=False)] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last day, included (or an ISO time); "
-                                           "default now.", show_default=False)] = None,
-    month: Annotated[str | None, typer.Option(
-        "--month", help="A whole month instead: 1405-04 (Solar Hijri) or 2026-07.",
-        show_default=False)] = None,
-    province: Annotated[list[str] | None, typer.Option(
-        "--province", help="Only this province (repeat for several).", show_default=False)]
-    = None,
-    tariff: Annotated[float | None, typer.Option(
-        "--tariff", help="Purchase tariff [toman/kWh] (default 1456, SATBA's base rate).",
-        show_default=False)] = None,
-    co2: Annotated[float | None, typer.Option("--co2", help="CO2 avoided [kg/kWh] (default "
-                                              "0.53).", show_default=False)] = None,
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Simulation run (default: the "
-                                               "newest).", show_default=False)] = None,
-    outage_run_id: Annotated[str | None, typer.Option(
-        "--outage-run-id", help="Outage simulation run (default: the newest).",
-        show_default=False)] = None,
-    persian_digits: Annotated[bool, typer.Option(
-        "--persian-digits/--latin-digits", help="Digits of the Persian report.")] = True,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="First day (2026-07-01, or Solar Hijri 1405-04-10) or an ISO time; "
+            "default 30 days before --to.",
+            show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Last day, included (or an ISO time); default now.", show_default=False
+        ),
+    ] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            "--month",
+            help="A whole month instead: 1405-04 (Solar Hijri) or 2026-07.",
+            show_default=False,
+        ),
+    ] = None,
+    province: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--province", help="Only this province (repeat for several).", show_default=False
+        ),
+    ] = None,
+    tariff: Annotated[
+        float | None,
+        typer.Option(
+            "--tariff",
+            help="Purchase tariff [toman/kWh] (default 1456, SATBA's base rate).",
+            show_default=False,
+        ),
+    ] = None,
+    co2: Annotated[
+        float | None,
+        typer.Option("--co2", help="CO2 avoided [kg/kWh] (default 0.53).", show_default=False),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Simulation run (default: the newest).", show_default=False),
+    ] = None,
+    outage_run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--outage-run-id",
+            help="Outage simulation run (default: the newest).",
+            show_default=False,
+        ),
+    ] = None,
+    persian_digits: Annotated[
+        bool, typer.Option("--persian-digits/--latin-digits", help="Digits of the Persian report.")
+    ] = True,
     influx_url: InfluxUrlOpt = None,
     influx_db: InfluxDbOpt = None,
 ) -> None:
@@ -304,19 +426,25 @@ def report_command(
     s, store = _store(ctx, influx_url, influx_db)
     if month and (from_ or to):
         raise InputError("give --month or --from/--to, not both")
-    start, end = _month_range(month, s.timezone) if month else _window(from_, to, "30d",
-                                                                         s.timezone)
+    start, end = _month_range(month, s.timezone) if month else _window(from_, to, "30d", s.timezone)
     with store:
-        data = collect(store, TimeRange(start, end), provinces=province or [],
-                       tariff_toman_per_kwh=TARIFF_TOMAN_PER_KWH if tariff is None else tariff,
-                       co2_kg_per_kwh=CO2_KG_PER_KWH if co2 is None else co2,
-                       run_id=run_id, outage_run_id=outage_run_id)
+        data = collect(
+            store,
+            TimeRange(start, end),
+            provinces=province or [],
+            tariff_toman_per_kwh=TARIFF_TOMAN_PER_KWH if tariff is None else tariff,
+            co2_kg_per_kwh=CO2_KG_PER_KWH if co2 is None else co2,
+            run_id=run_id,
+            outage_run_id=outage_run_id,
+        )
     folder = out or Path(s.out_dir) / "report"
     languages = ("en", "fa") if lang == "both" else (lang,)
     written = write_report(data, folder, languages=languages, persian_digits=persian_digits)
     if not data.table("provinces"):
-        console.print("[yellow]note:[/] no daily rollups in this period: run `roshanai "
-                      "dashboards rollups` (they are what the report reads)")
+        console.print(
+            "[yellow]note:[/] no daily rollups in this period: run `roshanai "
+            "dashboards rollups` (they are what the report reads)"
+        )
     for path in written:
         if path.suffix != ".png":
             console.print(f"wrote {path}")

@@ -21,13 +21,14 @@ from dashboards.persian import (
 __all__ = ["TEXT", "Labels", "labels_for"]
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-_GREGORIAN_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-                 "Dec")
+_GREGORIAN_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 #: key → (English, Persian)
 TEXT: dict[str, tuple[str, str]] = {
-    "title": ("Rooftop solar micro-plants: program report",
-              "نیروگاه‌های خورشیدی پشت‌بامی: گزارش برنامه"),
+    "title": (
+        "Rooftop solar micro-plants: program report",
+        "نیروگاه‌های خورشیدی پشت‌بامی: گزارش برنامه",
+    ),
     "period": ("Period", "دوره"),
     "provinces": ("Provinces", "استان‌ها"),
     "all_provinces": ("all", "همه"),
@@ -60,51 +61,66 @@ TEXT: dict[str, tuple[str, str]] = {
     "by_hijri": ("By Solar Hijri month", "به تفکیک ماه خورشیدی"),
     "by_gregorian": ("By Gregorian month", "به تفکیک ماه میلادی"),
     "month": ("Month", "ماه"),
-    "energy_matrix": ("Energy by province and month (MWh)",
-                      "انرژی به تفکیک استان و ماه (مگاوات‌ساعت)"),
-    "peak_matrix": ("Peak power by province and month (kW, hourly mean)",
-                    "بیشینهٔ توان به تفکیک استان و ماه (کیلووات، میانگین ساعتی)"),
+    "energy_matrix": (
+        "Energy by province and month (MWh)",
+        "انرژی به تفکیک استان و ماه (مگاوات‌ساعت)",
+    ),
+    "peak_matrix": (
+        "Peak power by province and month (kW, hourly mean)",
+        "بیشینهٔ توان به تفکیک استان و ماه (کیلووات، میانگین ساعتی)",
+    ),
     "simulation": ("What the simulations expect", "انتظار شبیه‌سازی‌ها"),
     "sim_yield": ("Expected yield of a typical year, run", "تولید مورد انتظار در سال نمونه، اجرای"),
     "expected_mwh": ("Expected MWh/year", "مگاوات‌ساعت در سال"),
     "specific_yield": ("kWh per kWp", "کیلووات‌ساعت بر کیلووات‌پیک"),
-    "outage": ("Outage hours covered by hybrid plants, run",
-               "ساعات خاموشی پوشش‌داده‌شده با نیروگاه‌های هیبرید، اجرای"),
+    "outage": (
+        "Outage hours covered by hybrid plants, run",
+        "ساعات خاموشی پوشش‌داده‌شده با نیروگاه‌های هیبرید، اجرای",
+    ),
     "outage_hours": ("Cut plant-hours", "ساعت‌نیروگاه خاموشی"),
     "served_hours": ("Served plant-hours", "ساعت‌نیروگاه تأمین‌شده"),
     "unserved_kwh": ("Unserved kWh", "کیلووات‌ساعت تأمین‌نشده"),
-    "outage_months": ("Coverage by Solar Hijri month (fleet)",
-                      "پوشش به تفکیک ماه خورشیدی (کل ناوگان)"),
+    "outage_months": (
+        "Coverage by Solar Hijri month (fleet)",
+        "پوشش به تفکیک ماه خورشیدی (کل ناوگان)",
+    ),
     "no_data": ("No data for this period.", "برای این دوره داده‌ای نیست."),
     "notes": ("Definitions and sources", "تعاریف و منابع"),
-    "queries": ("The queries behind the figures (InfluxQL, as the Grafana panels run them)",
-                "پرس‌وجوهای پشت ارقام (InfluxQL، همان‌که پنل‌های Grafana اجرا می‌کنند)"),
+    "queries": (
+        "The queries behind the figures (InfluxQL, as the Grafana panels run them)",
+        "پرس‌وجوهای پشت ارقام (InfluxQL، همان‌که پنل‌های Grafana اجرا می‌کنند)",
+    ),
     "note_energy": (
         "Energy is the rise of each inverter's lifetime counter within each day (UTC day, "
         "03:30–03:30 Iran time: one local solar day), summed over plants.",
         "انرژی، افزایش شمارندهٔ عمر هر اینورتر در هر روز است (روز UTC، ۰۳:۳۰ تا ۰۳:۳۰ به وقت "
-        "ایران: یک روز خورشیدی محلی) که روی نیروگاه‌ها جمع زده شده است."),
+        "ایران: یک روز خورشیدی محلی) که روی نیروگاه‌ها جمع زده شده است.",
+    ),
     "note_peak": (
         "Peak power is the largest hourly mean of the summed AC power.",
-        "بیشینهٔ توان، بزرگ‌ترین میانگین ساعتی مجموع توان AC است."),
+        "بیشینهٔ توان، بزرگ‌ترین میانگین ساعتی مجموع توان AC است.",
+    ),
     "note_income": (
         "Income = energy × {tariff} toman/kWh (SATBA's guaranteed-purchase base rate for PV of "
         "20 kW and less by default; contracts are indexed). CO₂ avoided = energy × {co2} kg/kWh "
         "(gas-fired generation displaced at the margin).",
         "درآمد = انرژی × {tariff} تومان بر کیلووات‌ساعت (به‌طور پیش‌فرض نرخ پایهٔ خرید تضمینی "
         "ساتبا برای نیروگاه‌های خورشیدی تا ۲۰ کیلووات؛ قراردادها تعدیل می‌شوند). کاهش CO₂ = "
-        "انرژی × {co2} کیلوگرم بر کیلووات‌ساعت (جایگزینی تولید گازی در حاشیه)."),
+        "انرژی × {co2} کیلوگرم بر کیلووات‌ساعت (جایگزینی تولید گازی در حاشیه).",
+    ),
     "note_availability": (
         "Availability = hours in which a plant produced ÷ (registered plants × daylight hours, "
         "the hours in which some plant of the province produced). Power cuts count against it.",
         "دسترس‌پذیری = ساعت‌هایی که نیروگاه تولید کرده ÷ (تعداد نیروگاه‌های ثبت‌شده × ساعات روز، "
         "یعنی ساعت‌هایی که نیروگاهی در آن استان تولید داشته). خاموشی‌های شبکه هم از آن کم "
-        "می‌کنند."),
+        "می‌کنند.",
+    ),
     "note_sim": (
         "Simulations use typical-year weather (the embedded climatology unless a weather file "
         "was given): they say what to expect, not what happened.",
         "شبیه‌سازی‌ها با آب‌وهوای سال نمونه انجام می‌شوند (اقلیم‌شناسی داخلی، مگر آنکه فایل "
-        "آب‌وهوا داده شده باشد): آنچه انتظار می‌رود را می‌گویند، نه آنچه رخ داده است."),
+        "آب‌وهوا داده شده باشد): آنچه انتظار می‌رود را می‌گویند، نه آنچه رخ داده است.",
+    ),
 }
 
 

@@ -28,19 +28,49 @@ __all__ = [
     "relative_range",
 ]
 
-_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
-             "w": 604_800_000, "M": 2_592_000_000, "y": 31_536_000_000}
+_UNITS_MS = {
+    "ms": 1,
+    "s": 1000,
+    "m": 60_000,
+    "h": 3_600_000,
+    "d": 86_400_000,
+    "w": 604_800_000,
+    "M": 2_592_000_000,
+    "y": 31_536_000_000,
+}
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|M|y)$")
 
 # Grafana's kbn.roundInterval: (upper bound of the raw interval, rounded interval) [ms].
 _ROUND = (
-    (10, 1), (15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1500, 1000),
-    (3500, 2000), (7500, 5000), (12500, 10_000), (17500, 15_000), (25000, 20_000),
-    (45000, 30_000), (90000, 60_000), (210_000, 120_000), (450_000, 300_000),
-    (750_000, 600_000), (1_050_000, 900_000), (1_500_000, 1_200_000), (2_700_000, 1_800_000),
-    (5_400_000, 3_600_000), (9_000_000, 7_200_000), (16_200_000, 10_800_000),
-    (24_300_000, 21_600_000), (64_800_000, 43_200_000), (129_600_000, 86_400_000),
-    (604_800_000, 604_800_000), (1_814_400_000, 2_592_000_000),
+    (10, 1),
+    (15, 10),
+    (35, 20),
+    (75, 50),
+    (150, 100),
+    (350, 200),
+    (750, 500),
+    (1500, 1000),
+    (3500, 2000),
+    (7500, 5000),
+    (12500, 10_000),
+    (17500, 15_000),
+    (25000, 20_000),
+    (45000, 30_000),
+    (90000, 60_000),
+    (210_000, 120_000),
+    (450_000, 300_000),
+    (750_000, 600_000),
+    (1_050_000, 900_000),
+    (1_500_000, 1_200_000),
+    (2_700_000, 1_800_000),
+    (5_400_000, 3_600_000),
+    (9_000_000, 7_200_000),
+    (16_200_000, 10_800_000),
+    (24_300_000, 21_600_000),
+    (64_800_000, 43_200_000),
+    (129_600_000, 86_400_000),
+    (604_800_000, 604_800_000),
+    (1_814_400_000, 2_592_000_000),
 )
 
 
@@ -95,8 +125,9 @@ def relative_range(text_from: str, text_to: str, now_ms: int) -> TimeRange:
     return TimeRange(one(text_from), one(text_to))
 
 
-def interval_ms(time_range: TimeRange, max_data_points: int = 1000,
-                min_interval: str | None = None) -> int:
+def interval_ms(
+    time_range: TimeRange, max_data_points: int = 1000, min_interval: str | None = None
+) -> int:
     """Grafana's ``$__interval_ms``: the range over the data points, rounded, at least the
     minimum interval."""
     raw = time_range.span_ms / max(1, max_data_points)
@@ -156,9 +187,14 @@ class _Context:
         return _VAR.sub(one, text)
 
 
-def interpolate(query: str, time_range: TimeRange, *,
-                variables: Mapping[str, str | Sequence[str]] | None = None,
-                max_data_points: int = 1000, min_interval: str | None = None) -> str:
+def interpolate(
+    query: str,
+    time_range: TimeRange,
+    *,
+    variables: Mapping[str, str | Sequence[str]] | None = None,
+    max_data_points: int = 1000,
+    min_interval: str | None = None,
+) -> str:
     """A raw InfluxQL query as Grafana would send it.
 
     Parameters
@@ -178,12 +214,13 @@ def interpolate(query: str, time_range: TimeRange, *,
     KeyError
         A variable used in the query has no value.
     """
-    ctx = _Context(time_range, interval_ms(time_range, max_data_points, min_interval),
-                   dict(variables or {}))
+    ctx = _Context(
+        time_range, interval_ms(time_range, max_data_points, min_interval), dict(variables or {})
+    )
     out: list[str] = []
     at = 0
     for match in _REGEX_LITERAL.finditer(query):
-        out.append(ctx.expand(query[at:match.start()], regex=False))
+        out.append(ctx.expand(query[at : match.start()], regex=False))
         out.append(f"{match[1]} /{ctx.expand(match[2], regex=True)}/")
         at = match.end()
     out.append(ctx.expand(query[at:], regex=False))

@@ -29,27 +29,54 @@ Json = dict[str, Any]
 
 def target(ref: str, query: str, *, table: bool = False, alias: str | None = None) -> Json:
     """A raw InfluxQL target (``rawQuery: true``: the query is sent as written)."""
-    t: Json = {"refId": ref, "datasource": DATASOURCE, "rawQuery": True, "query": query,
-               "resultFormat": "table" if table else "time_series"}
+    t: Json = {
+        "refId": ref,
+        "datasource": DATASOURCE,
+        "rawQuery": True,
+        "query": query,
+        "resultFormat": "table" if table else "time_series",
+    }
     if alias:
         t["alias"] = alias
     return t
 
 
-def query_variable(name: str, label: str, query: str, *, multi: bool = True,
-                   include_all: bool = True, sort: int = 1, description: str = "") -> Json:
+def query_variable(
+    name: str,
+    label: str,
+    query: str,
+    *,
+    multi: bool = True,
+    include_all: bool = True,
+    sort: int = 1,
+    description: str = "",
+) -> Json:
     """A variable filled by an InfluxQL ``SHOW TAG VALUES`` query (``sort`` 1 ascending, 2
     descending). With *All*, the value is ``.*`` so regex filters stay short."""
     v: Json = {
-        "type": "query", "name": name, "label": label, "datasource": DATASOURCE,
-        "query": query, "definition": query, "refresh": 1, "multi": multi,
-        "includeAll": include_all, "sort": sort, "regex": "", "hide": 0,
-        "description": description, "options": [], "skipUrlSync": False,
+        "type": "query",
+        "name": name,
+        "label": label,
+        "datasource": DATASOURCE,
+        "query": query,
+        "definition": query,
+        "refresh": 1,
+        "multi": multi,
+        "includeAll": include_all,
+        "sort": sort,
+        "regex": "",
+        "hide": 0,
+        "description": description,
+        "options": [],
+        "skipUrlSync": False,
     }
     if include_all:
         v["allValue"] = ".*"
-        v["current"] = {"selected": True, "text": ["All"] if multi else "All",
-                        "value": ["$__all"] if multi else "$__all"}
+        v["current"] = {
+            "selected": True,
+            "text": ["All"] if multi else "All",
+            "value": ["$__all"] if multi else "$__all",
+        }
     else:
         v["current"] = {}
     return v
@@ -57,18 +84,37 @@ def query_variable(name: str, label: str, query: str, *, multi: bool = True,
 
 def textbox_variable(name: str, label: str, default: str, description: str = "") -> Json:
     """A free-text variable with a default (a factor the user may change)."""
-    return {"type": "textbox", "name": name, "label": label, "query": default,
-            "current": {"selected": False, "text": default, "value": default},
-            "options": [{"selected": True, "text": default, "value": default}],
-            "hide": 0, "description": description, "skipUrlSync": False}
+    return {
+        "type": "textbox",
+        "name": name,
+        "label": label,
+        "query": default,
+        "current": {"selected": False, "text": default, "value": default},
+        "options": [{"selected": True, "text": default, "value": default}],
+        "hide": 0,
+        "description": description,
+        "skipUrlSync": False,
+    }
 
 
-def _field_config(unit: str | None, decimals: int | None, thresholds: list[Json] | None,
-                  mappings: list[Json] | None, min_: float | None, max_: float | None,
-                  custom: Json | None, no_value: str | None, color: Json | None) -> Json:
-    defaults: Json = {"mappings": mappings or [],
-                      "thresholds": {"mode": "absolute", "steps": thresholds or [
-                          {"color": "green", "value": None}]}}
+def _field_config(
+    unit: str | None,
+    decimals: int | None,
+    thresholds: list[Json] | None,
+    mappings: list[Json] | None,
+    min_: float | None,
+    max_: float | None,
+    custom: Json | None,
+    no_value: str | None,
+    color: Json | None,
+) -> Json:
+    defaults: Json = {
+        "mappings": mappings or [],
+        "thresholds": {
+            "mode": "absolute",
+            "steps": thresholds or [{"color": "green", "value": None}],
+        },
+    }
     if unit:
         defaults["unit"] = unit
     if decimals is not None:
@@ -85,9 +131,15 @@ def _field_config(unit: str | None, decimals: int | None, thresholds: list[Json]
     return {"defaults": defaults, "overrides": []}
 
 
-_TIMESERIES_CUSTOM: Json = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10,
-                            "showPoints": "never", "spanNulls": 3_600_000,
-                            "axisPlacement": "auto", "stacking": {"mode": "none"}}
+_TIMESERIES_CUSTOM: Json = {
+    "drawStyle": "line",
+    "lineWidth": 1,
+    "fillOpacity": 10,
+    "showPoints": "never",
+    "spanNulls": 3_600_000,
+    "axisPlacement": "auto",
+    "stacking": {"mode": "none"},
+}
 
 
 @dataclass
@@ -109,9 +161,16 @@ class Dashboard:
     def row(self, title: str) -> None:
         """Start a new row of panels under a heading."""
         self._newline()
-        self.panels.append({"type": "row", "title": title, "collapsed": False,
-                            "id": len(self.panels) + 1, "panels": [],
-                            "gridPos": {"x": 0, "y": self._y, "w": 24, "h": 1}})
+        self.panels.append(
+            {
+                "type": "row",
+                "title": title,
+                "collapsed": False,
+                "id": len(self.panels) + 1,
+                "panels": [],
+                "gridPos": {"x": 0, "y": self._y, "w": 24, "h": 1},
+            }
+        )
         self._y += 1
 
     def _newline(self) -> None:
@@ -119,25 +178,45 @@ class Dashboard:
             self._y += self._row_h
             self._x, self._row_h = 0, 0
 
-    def add(self, kind: str, title: str, targets: list[Json], *, w: int = 12, h: int = 8,
-            description: str = "", unit: str | None = None, decimals: int | None = None,
-            thresholds: list[Json] | None = None, mappings: list[Json] | None = None,
-            min_: float | None = None, max_: float | None = None, options: Json | None = None,
-            custom: Json | None = None, transformations: list[Json] | None = None,
-            interval: str | None = None, no_value: str | None = None,
-            overrides: list[Json] | None = None, color: Json | None = None) -> Json:
+    def add(
+        self,
+        kind: str,
+        title: str,
+        targets: list[Json],
+        *,
+        w: int = 12,
+        h: int = 8,
+        description: str = "",
+        unit: str | None = None,
+        decimals: int | None = None,
+        thresholds: list[Json] | None = None,
+        mappings: list[Json] | None = None,
+        min_: float | None = None,
+        max_: float | None = None,
+        options: Json | None = None,
+        custom: Json | None = None,
+        transformations: list[Json] | None = None,
+        interval: str | None = None,
+        no_value: str | None = None,
+        overrides: list[Json] | None = None,
+        color: Json | None = None,
+    ) -> Json:
         """Add a panel at the next free place; returns its JSON (to adjust further)."""
         if self._x + w > 24:
             self._newline()
         if kind == "timeseries":
             custom = {**_TIMESERIES_CUSTOM, **(custom or {})}
         panel: Json = {
-            "id": len(self.panels) + 1, "type": kind, "title": title,
-            "description": description, "datasource": DATASOURCE,
+            "id": len(self.panels) + 1,
+            "type": kind,
+            "title": title,
+            "description": description,
+            "datasource": DATASOURCE,
             "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
             "targets": targets,
-            "fieldConfig": _field_config(unit, decimals, thresholds, mappings, min_, max_,
-                                         custom, no_value, color),
+            "fieldConfig": _field_config(
+                unit, decimals, thresholds, mappings, min_, max_, custom, no_value, color
+            ),
             "options": {**_default_options(kind), **(options or {})},
             "transformations": transformations or [],
         }
@@ -154,9 +233,13 @@ class Dashboard:
         """A text panel (no query)."""
         if self._x + w > 24:
             self._newline()
-        panel = {"id": len(self.panels) + 1, "type": "text", "title": title,
-                 "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
-                 "options": {"mode": "markdown", "content": markdown}}
+        panel = {
+            "id": len(self.panels) + 1,
+            "type": "text",
+            "title": title,
+            "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
+            "options": {"mode": "markdown", "content": markdown},
+        }
         self.panels.append(panel)
         self._x += w
         self._row_h = max(self._row_h, h)
@@ -164,16 +247,35 @@ class Dashboard:
 
     def json(self) -> Json:
         return {
-            "uid": self.uid, "title": self.title, "description": self.description,
-            "tags": self.tags, "timezone": "Asia/Tehran", "editable": True,
-            "graphTooltip": 1, "schemaVersion": SCHEMA_VERSION, "version": 1,
-            "time": {"from": self.time_from, "to": "now"}, "refresh": self.refresh,
-            "fiscalYearStartMonth": 0, "liveNow": False, "weekStart": "saturday",
+            "uid": self.uid,
+            "title": self.title,
+            "description": self.description,
+            "tags": self.tags,
+            "timezone": "Asia/Tehran",
+            "editable": True,
+            "graphTooltip": 1,
+            "schemaVersion": SCHEMA_VERSION,
+            "version": 1,
+            "time": {"from": self.time_from, "to": "now"},
+            "refresh": self.refresh,
+            "fiscalYearStartMonth": 0,
+            "liveNow": False,
+            "weekStart": "saturday",
             "annotations": {"list": []},
-            "links": [{"type": "dashboards", "tags": ["roshanai"], "asDropdown": True,
-                       "title": "Roshanai", "includeVars": False, "keepTime": True,
-                       "icon": "external link", "targetBlank": False, "tooltip": "",
-                       "url": ""}],
+            "links": [
+                {
+                    "type": "dashboards",
+                    "tags": ["roshanai"],
+                    "asDropdown": True,
+                    "title": "Roshanai",
+                    "includeVars": False,
+                    "keepTime": True,
+                    "icon": "external link",
+                    "targetBlank": False,
+                    "tooltip": "",
+                    "url": "",
+                }
+            ],
             "templating": {"list": self.variables},
             "panels": self.panels,
         }
@@ -184,24 +286,54 @@ def _default_options(kind: str) -> Json:
     if kind == "timeseries":
         return {"legend": legend, "tooltip": {"mode": "multi", "sort": "desc"}}
     if kind == "stat":
-        return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                "colorMode": "value", "graphMode": "none", "justifyMode": "auto",
-                "orientation": "auto", "textMode": "auto", "showPercentChange": False,
-                "wideLayout": True}
+        return {
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "colorMode": "value",
+            "graphMode": "none",
+            "justifyMode": "auto",
+            "orientation": "auto",
+            "textMode": "auto",
+            "showPercentChange": False,
+            "wideLayout": True,
+        }
     if kind == "table":
-        return {"showHeader": True, "cellHeight": "sm",
-                "footer": {"show": False, "reducer": ["sum"], "countRows": False}}
+        return {
+            "showHeader": True,
+            "cellHeight": "sm",
+            "footer": {"show": False, "reducer": ["sum"], "countRows": False},
+        }
     if kind == "barchart":
-        return {"orientation": "auto", "showValue": "auto", "stacking": "none",
-                "groupWidth": 0.7, "barWidth": 0.97, "xTickLabelRotation": -45,
-                "xTickLabelSpacing": 0, "legend": legend,
-                "tooltip": {"mode": "multi", "sort": "desc"}}
+        return {
+            "orientation": "auto",
+            "showValue": "auto",
+            "stacking": "none",
+            "groupWidth": 0.7,
+            "barWidth": 0.97,
+            "xTickLabelRotation": -45,
+            "xTickLabelSpacing": 0,
+            "legend": legend,
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        }
     if kind == "bargauge":
-        return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": True},
-                "orientation": "horizontal", "displayMode": "gradient",
-                "showUnfilled": True, "valueMode": "color", "namePlacement": "auto",
-                "sizing": "auto", "minVizWidth": 8, "minVizHeight": 16, "maxVizHeight": 300}
+        return {
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": True},
+            "orientation": "horizontal",
+            "displayMode": "gradient",
+            "showUnfilled": True,
+            "valueMode": "color",
+            "namePlacement": "auto",
+            "sizing": "auto",
+            "minVizWidth": 8,
+            "minVizHeight": 16,
+            "maxVizHeight": 300,
+        }
     if kind == "state-timeline":
-        return {"mergeValues": True, "showValue": "auto", "alignValue": "left",
-                "rowHeight": 0.9, "legend": legend, "tooltip": {"mode": "single"}}
+        return {
+            "mergeValues": True,
+            "showValue": "auto",
+            "alignValue": "left",
+            "rowHeight": 0.9,
+            "legend": legend,
+            "tooltip": {"mode": "single"},
+        }
     return {}

@@ -18,25 +18,83 @@ __all__ = [
     "persian_digits",
 ]
 
-HIJRI_MONTHS_FA = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان",
-                   "آذر", "دی", "بهمن", "اسفند")
-HIJRI_MONTHS_EN = ("Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar", "Mehr",
-                   "Aban", "Azar", "Dey", "Bahman", "Esfand")
-GREGORIAN_MONTHS_FA = ("ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن", "ژوئیه", "اوت",
-                       "سپتامبر", "اکتبر", "نوامبر", "دسامبر")
+HIJRI_MONTHS_FA = (
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+)
+HIJRI_MONTHS_EN = (
+    "Farvardin",
+    "Ordibehesht",
+    "Khordad",
+    "Tir",
+    "Mordad",
+    "Shahrivar",
+    "Mehr",
+    "Aban",
+    "Azar",
+    "Dey",
+    "Bahman",
+    "Esfand",
+)
+GREGORIAN_MONTHS_FA = (
+    "ژانویه",
+    "فوریه",
+    "مارس",
+    "آوریل",
+    "مه",
+    "ژوئن",
+    "ژوئیه",
+    "اوت",
+    "سپتامبر",
+    "اکتبر",
+    "نوامبر",
+    "دسامبر",
+)
 #: Persian names of the provinces as the fleet files spell them in English.
 PROVINCES_FA = {
-    "Tehran": "تهران", "Razavi Khorasan": "خراسان رضوی", "Isfahan": "اصفهان", "Fars": "فارس",
-    "East Azerbaijan": "آذربایجان شرقی", "Khuzestan": "خوزستان", "Kerman": "کرمان",
-    "Alborz": "البرز", "Qom": "قم", "West Azerbaijan": "آذربایجان غربی", "Gilan": "گیلان",
-    "Sistan and Baluchestan": "سیستان و بلوچستان", "Kermanshah": "کرمانشاه",
-    "Hamadan": "همدان", "Yazd": "یزد", "Ardabil": "اردبیل", "Hormozgan": "هرمزگان",
-    "Markazi": "مرکزی", "Zanjan": "زنجان", "Kurdistan": "کردستان", "Qazvin": "قزوین",
-    "Lorestan": "لرستان", "Golestan": "گلستان", "Mazandaran": "مازندران",
-    "South Khorasan": "خراسان جنوبی", "North Khorasan": "خراسان شمالی", "Ilam": "ایلام",
-    "Bushehr": "بوشهر", "Chaharmahal and Bakhtiari": "چهارمحال و بختیاری",
-    "Kohgiluyeh and Boyer-Ahmad": "کهگیلویه و بویراحمد", "Semnan": "سمنان",
-    "(none)": "(بدون استان)", "(fleet)": "(کل ناوگان)",
+    "Tehran": "تهران",
+    "Razavi Khorasan": "خراسان رضوی",
+    "Isfahan": "اصفهان",
+    "Fars": "فارس",
+    "East Azerbaijan": "آذربایجان شرقی",
+    "Khuzestan": "خوزستان",
+    "Kerman": "کرمان",
+    "Alborz": "البرز",
+    "Qom": "قم",
+    "West Azerbaijan": "آذربایجان غربی",
+    "Gilan": "گیلان",
+    "Sistan and Baluchestan": "سیستان و بلوچستان",
+    "Kermanshah": "کرمانشاه",
+    "Hamadan": "همدان",
+    "Yazd": "یزد",
+    "Ardabil": "اردبیل",
+    "Hormozgan": "هرمزگان",
+    "Markazi": "مرکزی",
+    "Zanjan": "زنجان",
+    "Kurdistan": "کردستان",
+    "Qazvin": "قزوین",
+    "Lorestan": "لرستان",
+    "Golestan": "گلستان",
+    "Mazandaran": "مازندران",
+    "South Khorasan": "خراسان جنوبی",
+    "North Khorasan": "خراسان شمالی",
+    "Ilam": "ایلام",
+    "Bushehr": "بوشهر",
+    "Chaharmahal and Bakhtiari": "چهارمحال و بختیاری",
+    "Kohgiluyeh and Boyer-Ahmad": "کهگیلویه و بویراحمد",
+    "Semnan": "سمنان",
+    "(none)": "(بدون استان)",
+    "(fleet)": "(کل ناوگان)",
 }
 
 _DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -49,16 +107,21 @@ def persian_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
-def format_number(value: float | int | None, decimals: int = 1, *, persian: bool = False,
-                  missing: str = "–") -> str:
+def format_number(
+    value: float | int | None, decimals: int = 1, *, persian: bool = False, missing: str = "–"
+) -> str:
     """Grouped thousands, fixed decimals; Persian digits and separators when asked."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return missing
     text = f"{value:,.{decimals}f}"
     if not persian:
         return text
-    return text.replace(",", "\0").replace(".", _DECIMAL_FA).replace("\0", _THOUSANDS_FA) \
+    return (
+        text.replace(",", "\0")
+        .replace(".", _DECIMAL_FA)
+        .replace("\0", _THOUSANDS_FA)
         .translate(_DIGITS)
+    )
 
 
 def matplotlib_shapes_persian() -> bool:

@@ -68,8 +68,9 @@ def quarantine_counts(state_dir: str | Path) -> dict[str, int]:
     """
     path = Path(state_dir) / SPOOL_FILE
     if not path.is_file():
-        raise InputError(f"no bridge spool {SPOOL_FILE} in {state_dir} (pass the bridge's "
-                         "--state-dir)")
+        raise InputError(
+            f"no bridge spool {SPOOL_FILE} in {state_dir} (pass the bridge's --state-dir)"
+        )
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
@@ -81,9 +82,17 @@ def quarantine_counts(state_dir: str | Path) -> dict[str, int]:
         raise InputError(f"cannot read the quarantine of {path}: {exc}") from None
 
 
-def quarantine_lines(counts: dict[str, int], instance: str,
-                     time_ns: int | None = None) -> list[str]:
+def quarantine_lines(
+    counts: dict[str, int], instance: str, time_ns: int | None = None
+) -> list[str]:
     """``bridge_quarantine`` lines of the counts (time: now unless given)."""
     t = time.time_ns() if time_ns is None else int(time_ns)
-    return [format_point(MEASUREMENT_BRIDGE_QUARANTINE, {"instance": instance, "reason": r},
-                         {"quarantined": int(n)}, t) for r, n in sorted(counts.items())]
+    return [
+        format_point(
+            MEASUREMENT_BRIDGE_QUARANTINE,
+            {"instance": instance, "reason": r},
+            {"quarantined": int(n)},
+            t,
+        )
+        for r, n in sorted(counts.items())
+    ]

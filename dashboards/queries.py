@@ -143,7 +143,7 @@ def _status_over_time(where: str) -> str:
     return (
         'SELECT count("s") FROM (SELECT last("last_seen_s") AS "s", last("online") AS "online", '
         'last("alarm") AS "alarm", last("underperforming") AS "underperforming" '
-        f'FROM {STATUS} WHERE $timeFilter AND {PROVINCE} GROUP BY time($__interval), '
+        f"FROM {STATUS} WHERE $timeFilter AND {PROVINCE} GROUP BY time($__interval), "
         f'"plant_id") WHERE $timeFilter AND {where} GROUP BY time($__interval)'
     )
 
@@ -156,7 +156,7 @@ STATUS_UNDER_OVER_TIME = _status_over_time('"underperforming" = true')
 FLEET_POWER_LIVE = (
     'SELECT sum("p") / 1000 AS "fleet_kw" FROM (SELECT mean("ac_power_w") AS "p" '
     f'FROM {INV} WHERE $timeFilter AND {PROVINCE} GROUP BY time($__interval), "plant_id") '
-    'WHERE $timeFilter GROUP BY time($__interval)'
+    "WHERE $timeFilter GROUP BY time($__interval)"
 )
 
 # -- technicians: one plant -------------------------------------------------------------------
@@ -177,11 +177,11 @@ PLANT_EXPECTED_POWER = (
     f'WHERE $timeFilter AND {PLANT} GROUP BY time($__interval), "plant_id" fill(none)'
 )
 PLANT_DC_POWER = (
-    f'SELECT mean(/^dc[0-9]+_power_w$/) FROM {INV} WHERE $timeFilter AND {PLANT} '
+    f"SELECT mean(/^dc[0-9]+_power_w$/) FROM {INV} WHERE $timeFilter AND {PLANT} "
     'GROUP BY time($__interval), "plant_id" fill(none)'
 )
 PLANT_DC_VOLTAGE = (
-    f'SELECT mean(/^dc[0-9]+_voltage_v$/) FROM {INV} WHERE $timeFilter AND {PLANT} '
+    f"SELECT mean(/^dc[0-9]+_voltage_v$/) FROM {INV} WHERE $timeFilter AND {PLANT} "
     'GROUP BY time($__interval), "plant_id" fill(none)'
 )
 PLANT_TEMPERATURE = (
@@ -191,7 +191,7 @@ PLANT_TEMPERATURE = (
 PLANT_AC_GRID = (
     f'SELECT mean("ac_voltage_v") AS "ac_voltage_v", mean("ac_freq_hz") AS "ac_freq_hz" '
     f'FROM {INV} WHERE $timeFilter AND {PLANT} GROUP BY time($__interval), "plant_id" '
-    'fill(none)'
+    "fill(none)"
 )
 PLANT_ENERGY_PER_DAY = (
     f'SELECT sum("energy_wh") / 1000 AS "energy_kwh" FROM {PLANT_DAY} WHERE $timeFilter AND '
@@ -227,18 +227,18 @@ _FIGURES = (
     '100 * sum("producing_plant_hours") / sum("plant_daylight_hours") AS "availability_pct"'
 )
 #: The headline figures of the range (one row).
-FLEET_TOTALS = f'SELECT {_FIGURES} FROM {DAY} WHERE $timeFilter AND {PROVINCE}'
+FLEET_TOTALS = f"SELECT {_FIGURES} FROM {DAY} WHERE $timeFilter AND {PROVINCE}"
 #: Largest hourly mean of the fleet's (or the selected provinces') summed power. [MW]
 FLEET_PEAK = (
     'SELECT max("p") / 1000000 AS "peak_mw" FROM (SELECT sum("ac_power_w") AS "p" '
-    f'FROM {PROV_HOUR} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1h)) WHERE $timeFilter'
+    f"FROM {PROV_HOUR} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1h)) WHERE $timeFilter"
 )
 #: Plants registered and reporting (the largest daily count in the range).
 FLEET_PLANTS = (
     'SELECT max("registered") AS "plants_registered", max("reporting") AS "plants_reporting" '
     'FROM (SELECT sum("plants_registered") AS "registered", sum("plants_reporting") AS '
     f'"reporting" FROM {DAY} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1d)) '
-    'WHERE $timeFilter'
+    "WHERE $timeFilter"
 )
 #: One row per province: energy, income, CO2, peak power, availability, plants.
 PROVINCE_SUMMARY = (
@@ -268,23 +268,23 @@ PROVINCE_MONTH_GREGORIAN = province_month("month")
 PROVINCE_MONTH_HIJRI = province_month("hijri_month")
 DAILY_ENERGY = (
     f'SELECT sum("energy_kwh") / 1000 AS "energy_mwh" FROM {DAY} WHERE $timeFilter AND '
-    f'{PROVINCE} GROUP BY time(1d) fill(none)'
+    f"{PROVINCE} GROUP BY time(1d) fill(none)"
 )
 DAILY_AVAILABILITY = (
     'SELECT 100 * sum("producing_plant_hours") / sum("plant_daylight_hours") AS '
     f'"availability_pct" FROM {DAY} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1d) '
-    'fill(none)'
+    "fill(none)"
 )
 FLEET_POWER_HOURLY = (
     'SELECT mean("p") / 1000 AS "fleet_kw" FROM (SELECT sum("ac_power_w") AS "p" '
-    f'FROM {PROV_HOUR} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1h)) WHERE $timeFilter '
-    'GROUP BY time($__interval) fill(none)'
+    f"FROM {PROV_HOUR} WHERE $timeFilter AND {PROVINCE} GROUP BY time(1h)) WHERE $timeFilter "
+    "GROUP BY time($__interval) fill(none)"
 )
 
 # -- simulation runs --------------------------------------------------------------------------
 
-RUN = '"run_id" = \'$run_id\''
-OUTAGE_RUN = '"run_id" = \'$outage_run_id\''
+RUN = "\"run_id\" = '$run_id'"
+OUTAGE_RUN = "\"run_id\" = '$outage_run_id'"
 
 SIM_YIELD_BY_PROVINCE = (
     'SELECT sum("ac_energy_kwh") / 1000 AS "expected_mwh", '
@@ -367,8 +367,7 @@ ALERT_LAST_SEEN = (
     'GROUP BY "plant_id", "province"'
 )
 ALERT_DAYLIGHT = (
-    f'SELECT max("ac_power_w") AS "province_max_w" FROM {INV} WHERE $timeFilter '
-    'GROUP BY "province"'
+    f'SELECT max("ac_power_w") AS "province_max_w" FROM {INV} WHERE $timeFilter GROUP BY "province"'
 )
 ALERT_PERFORMANCE_DAY = (
     f'SELECT mean("performance_index") AS "performance_index" FROM {STATUS} '

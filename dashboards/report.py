@@ -43,8 +43,11 @@ SECTIONS: dict[str, str] = {
     "outage_months": q.OUTAGE_BY_HIJRI_MONTH,
 }
 #: Sections that read a simulation run (left out when there is none).
-_NEEDS_RUN = {"sim_yield": "run_id", "outage_regions": "outage_run_id",
-              "outage_months": "outage_run_id"}
+_NEEDS_RUN = {
+    "sim_yield": "run_id",
+    "outage_regions": "outage_run_id",
+    "outage_months": "outage_run_id",
+}
 
 
 @dataclass
@@ -88,10 +91,17 @@ def _latest_run(store: InfluxStore, measurement: str) -> str | None:
     return values[-1] if values else None
 
 
-def collect(store: InfluxStore, time_range: TimeRange, *, provinces: Sequence[str] = (),
-            tariff_toman_per_kwh: float = TARIFF_TOMAN_PER_KWH,
-            co2_kg_per_kwh: float = CO2_KG_PER_KWH, run_id: str | None = None,
-            outage_run_id: str | None = None, now_ms: int | None = None) -> ReportData:
+def collect(
+    store: InfluxStore,
+    time_range: TimeRange,
+    *,
+    provinces: Sequence[str] = (),
+    tariff_toman_per_kwh: float = TARIFF_TOMAN_PER_KWH,
+    co2_kg_per_kwh: float = CO2_KG_PER_KWH,
+    run_id: str | None = None,
+    outage_run_id: str | None = None,
+    now_ms: int | None = None,
+) -> ReportData:
     """Run the report's panel queries for a period.
 
     Parameters
@@ -117,12 +127,20 @@ def collect(store: InfluxStore, time_range: TimeRange, *, provinces: Sequence[st
         "province": list(provinces) if provinces else ".*",
         "tariff_toman_per_kwh": f"{tariff_toman_per_kwh:g}",
         "co2_kg_per_kwh": f"{co2_kg_per_kwh:g}",
-        "run_id": run_id or "", "outage_run_id": outage_run_id or "",
+        "run_id": run_id or "",
+        "outage_run_id": outage_run_id or "",
     }
-    data = ReportData(time_range.from_ms, time_range.to_ms,
-                      now_ms or int(datetime.now(UTC).timestamp() * 1000), list(provinces),
-                      tariff_toman_per_kwh, co2_kg_per_kwh, run_id, outage_run_id,
-                      store.database)
+    data = ReportData(
+        time_range.from_ms,
+        time_range.to_ms,
+        now_ms or int(datetime.now(UTC).timestamp() * 1000),
+        list(provinces),
+        tariff_toman_per_kwh,
+        co2_kg_per_kwh,
+        run_id,
+        outage_run_id,
+        store.database,
+    )
     for key, query in SECTIONS.items():
         if key in _NEEDS_RUN and not variables[_NEEDS_RUN[key]]:
             continue
@@ -131,8 +149,13 @@ def collect(store: InfluxStore, time_range: TimeRange, *, provinces: Sequence[st
     return data
 
 
-def write_report(data: ReportData, out_dir: str | Path, *, languages: Sequence[str] = ("en", "fa"),
-                 persian_digits: bool = True) -> list[Path]:
+def write_report(
+    data: ReportData,
+    out_dir: str | Path,
+    *,
+    languages: Sequence[str] = ("en", "fa"),
+    persian_digits: bool = True,
+) -> list[Path]:
     """Write ``report.<lang>.html``, the charts (``charts/*.png``) and ``report.json``."""
     from dashboards.charts import draw_charts
     from dashboards.report_html import render
@@ -151,7 +174,8 @@ def write_report(data: ReportData, out_dir: str | Path, *, languages: Sequence[s
         written.append(path)
     path = out / "report.json"
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(asdict(data), indent=1, ensure_ascii=False, default=str),
-                       encoding="utf-8")
+        tmp.write_text(
+            json.dumps(asdict(data), indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        )
     written.append(path)
     return written

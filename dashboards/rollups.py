@@ -117,8 +117,14 @@ class Rollup:
     int_fields: tuple[str, ...] = ()
     where: str = ""
 
-    def select(self, *, start_ns: int | None = None, end_ns: int | None = None,
-               into: str | None = None, qualify: tuple[str, str] | None = None) -> str:
+    def select(
+        self,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        into: str | None = None,
+        qualify: tuple[str, str] | None = None,
+    ) -> str:
         """The SELECT; ``into`` = ``'"db"."rp"."m"'`` makes it a SELECT INTO; ``qualify`` =
         (database, default retention policy) names the source in full, as a continuous
         query stores it."""
@@ -132,8 +138,10 @@ class Rollup:
             conds.append(f"time >= {start_ns} AND time < {end_ns}")
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         into_clause = f" INTO {into}" if into else ""
-        return (f"SELECT {self.fields}{into_clause} FROM {source}{where} "
-                f"GROUP BY time({self.every}), {self.tags} fill(none)")
+        return (
+            f"SELECT {self.fields}{into_clause} FROM {source}{where} "
+            f"GROUP BY time({self.every}), {self.tags} fill(none)"
+        )
 
     @property
     def every_ns(self) -> int:
@@ -143,28 +151,57 @@ class Rollup:
 #: The rollups in the order they depend on each other.
 ROLLUPS: tuple[Rollup, ...] = (
     Rollup(
-        "rollup_inverter_1h", RP_HOURLY, INVERTER_1H, (None, MEASUREMENT_INVERTER),
+        "rollup_inverter_1h",
+        RP_HOURLY,
+        INVERTER_1H,
+        (None, MEASUREMENT_INVERTER),
         'mean("ac_power_w") AS "ac_power_w", max("ac_power_w") AS "ac_power_w_max", '
         'max("energy_total_wh") AS "energy_total_wh", mean("temp_c") AS "temp_c", '
         'max("temp_c") AS "temp_c_max", mean("dc1_power_w") AS "dc1_power_w", '
         'mean("dc2_power_w") AS "dc2_power_w", mean("dc1_voltage_v") AS "dc1_voltage_v", '
         'mean("dc2_voltage_v") AS "dc2_voltage_v", max("alarm_code") AS "alarm_code", '
         'count("ac_power_w") AS "readings", mean("rssi_dbm") AS "rssi_dbm"',
-        "1h", "*", "4h", int_fields=("alarm_code", "readings")),
+        "1h",
+        "*",
+        "4h",
+        int_fields=("alarm_code", "readings"),
+    ),
     Rollup(
-        "rollup_province_1h", RP_HOURLY, PROVINCE_1H, (RP_HOURLY, INVERTER_1H),
+        "rollup_province_1h",
+        RP_HOURLY,
+        PROVINCE_1H,
+        (RP_HOURLY, INVERTER_1H),
         'sum("ac_power_w") AS "ac_power_w", count("ac_power_w") AS "plants_reporting"',
-        "1h", '"province"', "4h", int_fields=("plants_reporting",)),
+        "1h",
+        '"province"',
+        "4h",
+        int_fields=("plants_reporting",),
+    ),
     Rollup(
-        "rollup_province_1h_producing", RP_HOURLY, PROVINCE_1H, (RP_HOURLY, INVERTER_1H),
-        'count("ac_power_w_max") AS "plants_producing"', "1h", '"province"', "4h",
-        int_fields=("plants_producing",), where=f'"ac_power_w_max" > {PRODUCING_W}'),
+        "rollup_province_1h_producing",
+        RP_HOURLY,
+        PROVINCE_1H,
+        (RP_HOURLY, INVERTER_1H),
+        'count("ac_power_w_max") AS "plants_producing"',
+        "1h",
+        '"province"',
+        "4h",
+        int_fields=("plants_producing",),
+        where=f'"ac_power_w_max" > {PRODUCING_W}',
+    ),
     Rollup(
-        "rollup_inverter_1d", RP_DAILY, INVERTER_1D, (None, MEASUREMENT_INVERTER),
+        "rollup_inverter_1d",
+        RP_DAILY,
+        INVERTER_1D,
+        (None, MEASUREMENT_INVERTER),
         'spread("energy_total_wh") AS "energy_wh", max("ac_power_w") AS "ac_power_w_max", '
         'max("temp_c") AS "temp_c_max", max("alarm_code") AS "alarm_code", '
         'count("ac_power_w") AS "readings"',
-        "1d", "*", "2d", int_fields=("alarm_code", "readings")),
+        "1d",
+        "*",
+        "2d",
+        int_fields=("alarm_code", "readings"),
+    ),
 )
 
 
@@ -172,16 +209,19 @@ def _ident(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def retention_statements(database: str, existing: Iterable[str], *,
-                         rollup_days: int = ROLLUP_DAYS) -> list[str]:
+def retention_statements(
+    database: str, existing: Iterable[str], *, rollup_days: int = ROLLUP_DAYS
+) -> list[str]:
     """CREATE (or ALTER, when it exists) the two rollup retention policies."""
     have = set(existing)
     out = []
     for rp, shard in ((RP_HOURLY, "30d"), (RP_DAILY, "365d")):
         verb = "ALTER" if rp in have else "CREATE"
         repl = "" if verb == "ALTER" else " REPLICATION 1"
-        out.append(f"{verb} RETENTION POLICY {_ident(rp)} ON {_ident(database)} "
-                   f"DURATION {int(rollup_days)}d{repl} SHARD DURATION {shard}")
+        out.append(
+            f"{verb} RETENTION POLICY {_ident(rp)} ON {_ident(database)} "
+            f"DURATION {int(rollup_days)}d{repl} SHARD DURATION {shard}"
+        )
     return out
 
 
@@ -191,9 +231,11 @@ def continuous_queries(database: str, default_rp: str = "autogen") -> dict[str, 
     out = {}
     for r in ROLLUPS:
         into = f"{_ident(database)}.{_ident(r.rp)}.{_ident(r.target)}"
-        out[r.name] = (f"CREATE CONTINUOUS QUERY {_ident(r.name)} ON {_ident(database)} "
-                       f"RESAMPLE EVERY {r.every} FOR {r.resample_for} BEGIN "
-                       f"{r.select(into=into, qualify=(database, default_rp))} END")
+        out[r.name] = (
+            f"CREATE CONTINUOUS QUERY {_ident(r.name)} ON {_ident(database)} "
+            f"RESAMPLE EVERY {r.every} FOR {r.resample_for} BEGIN "
+            f"{r.select(into=into, qualify=(database, default_rp))} END"
+        )
     return out
 
 
@@ -211,35 +253,40 @@ class _RpWriter:
 
     def __init__(self, store: InfluxStore) -> None:
         self.store = store
-        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=store.timeout_s,
-                                                                read=max(60.0,
-                                                                         store.timeout_s)),
-                                        retries=False)
+        self.http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=store.timeout_s, read=max(60.0, store.timeout_s)),
+            retries=False,
+        )
         self.headers = {"Content-Type": "text/plain; charset=utf-8"}
         if store.token:
             self.headers["Authorization"] = f"Token {store.token}"
         elif store.username:
-            self.headers.update(urllib3.make_headers(
-                basic_auth=f"{store.username}:{store.password or ''}"))
+            self.headers.update(
+                urllib3.make_headers(basic_auth=f"{store.username}:{store.password or ''}")
+            )
 
     def write(self, rp: str, lines: Sequence[str], batch: int = 5000) -> int:
         for a in range(0, len(lines), batch):
-            body = "\n".join(lines[a:a + batch]).encode()
+            body = "\n".join(lines[a : a + batch]).encode()
             query = urlencode({"db": self.store.database, "rp": rp, "precision": "ns"})
             try:
-                resp = self.http.request("POST", f"{self.store.url}/write?{query}", body=body,
-                                         headers=self.headers)
+                resp = self.http.request(
+                    "POST", f"{self.store.url}/write?{query}", body=body, headers=self.headers
+                )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise ServiceError(f"cannot reach InfluxDB at {self.store.url}: {exc}") from None
             if resp.status not in (200, 204):
                 text = resp.data.decode("utf-8", "replace").strip()[:300]
-                raise ServiceError(f"InfluxDB at {self.store.url} refused rollup points for "
-                                   f"{self.store.database}/{rp} (HTTP {resp.status}): {text}")
+                raise ServiceError(
+                    f"InfluxDB at {self.store.url} refused rollup points for "
+                    f"{self.store.database}/{rp} (HTTP {resp.status}): {text}"
+                )
         return len(lines)
 
 
-def _series_lines(series: list[dict[str, Any]], measurement: str,
-                  int_fields: Sequence[str]) -> list[str]:
+def _series_lines(
+    series: list[dict[str, Any]], measurement: str, int_fields: Sequence[str]
+) -> list[str]:
     """Query results → line protocol (tags kept, nulls left out, counts as integers)."""
     lines = []
     for s in series:
@@ -270,9 +317,11 @@ def _registered(store: InfluxStore) -> dict[str, int]:
     """Plants per province in ``plant_registry`` (empty if it was never published)."""
     series = store.query(
         f'SELECT count("latitude") AS "n" FROM (SELECT last("latitude") AS "latitude" FROM '
-        f'"{MEASUREMENT_PLANT_REGISTRY}" GROUP BY "plant_id", "province") GROUP BY "province"')
-    return {(s.get("tags") or {}).get("province") or NO_PROVINCE: int(s["values"][0][1])
-            for s in series}
+        f'"{MEASUREMENT_PLANT_REGISTRY}" GROUP BY "plant_id", "province") GROUP BY "province"'
+    )
+    return {
+        (s.get("tags") or {}).get("province") or NO_PROVINCE: int(s["values"][0][1]) for s in series
+    }
 
 
 def province_day_points(store: InfluxStore, start_ns: int, end_ns: int) -> list[str]:
@@ -288,12 +337,16 @@ def province_day_points(store: InfluxStore, start_ns: int, end_ns: int) -> list[
                     if value is not None:
                         rows[(prov, int(row[0]))][col] = float(value)
 
-    collect(f'SELECT sum("energy_wh") AS "energy_wh", count("energy_wh") AS "plants_reporting" '
-            f'FROM "{RP_DAILY}"."{INVERTER_1D}" WHERE {where} GROUP BY time(1d), "province"')
-    collect(f'SELECT max("ac_power_w") AS "peak_ac_power_w", '
-            f'sum("plants_producing") AS "producing_plant_hours", '
-            f'count("plants_producing") AS "daylight_hours" FROM "{RP_HOURLY}"."{PROVINCE_1H}" '
-            f'WHERE {where} GROUP BY time(1d), "province"')
+    collect(
+        f'SELECT sum("energy_wh") AS "energy_wh", count("energy_wh") AS "plants_reporting" '
+        f'FROM "{RP_DAILY}"."{INVERTER_1D}" WHERE {where} GROUP BY time(1d), "province"'
+    )
+    collect(
+        f'SELECT max("ac_power_w") AS "peak_ac_power_w", '
+        f'sum("plants_producing") AS "producing_plant_hours", '
+        f'count("plants_producing") AS "daylight_hours" FROM "{RP_HOURLY}"."{PROVINCE_1H}" '
+        f'WHERE {where} GROUP BY time(1d), "province"'
+    )
     registered = _registered(store)
     lines = []
     for (prov, t_ns), r in sorted(rows.items()):
@@ -353,11 +406,11 @@ def _setup_1x(store: InfluxStore, rollup_days: int, raw_days: int | None) -> lis
         done.append(stmt)
     default = next((r[cols.index("name")] for r in rows if r[cols.index("default")]), None)
     if default is None or default in (RP_HOURLY, RP_DAILY):
-        raise ConfigError(f"database {db!r} has no default retention policy of its own for "
-                          "the raw points")
+        raise ConfigError(
+            f"database {db!r} has no default retention policy of its own for the raw points"
+        )
     if raw_days:
-        stmt = (f"ALTER RETENTION POLICY {_ident(default)} ON {_ident(db)} DURATION "
-                f"{int(raw_days)}d")
+        stmt = f"ALTER RETENTION POLICY {_ident(default)} ON {_ident(db)} DURATION {int(raw_days)}d"
         store.query(stmt, database="")
         done.append(stmt)
     existing = store.query("SHOW CONTINUOUS QUERIES", database="")
@@ -377,14 +430,23 @@ def _setup_1x(store: InfluxStore, rollup_days: int, raw_days: int | None) -> lis
 
 def _same_cq(shown: str, stmt: str) -> bool:
     """SHOW CONTINUOUS QUERIES prints a normalized text; compare loosely."""
+
     def norm(text: str) -> str:
         return "".join(text.replace('"', "").split())
+
     return norm(shown) == norm(stmt)
 
 
-def apply(store: InfluxStore, *, start_ns: int, end_ns: int, mode: str = "auto",
-          rollup_days: int = ROLLUP_DAYS, raw_days: int | None = None,
-          setup: bool = True) -> RollupReport:
+def apply(
+    store: InfluxStore,
+    *,
+    start_ns: int,
+    end_ns: int,
+    mode: str = "auto",
+    rollup_days: int = ROLLUP_DAYS,
+    raw_days: int | None = None,
+    setup: bool = True,
+) -> RollupReport:
     """Set up the rollups (1.x) and compute them for the window [start_ns, end_ns).
 
     Parameters
@@ -414,8 +476,10 @@ def apply(store: InfluxStore, *, start_ns: int, end_ns: int, mode: str = "auto",
     if mode == "auto":
         mode = "cq" if _is_1x(store) else "writer"
     if mode == "cq" and not _is_1x(store):
-        raise ConfigError(f"continuous queries need InfluxDB 1.x; {store.url} is "
-                          f"{store.version}: use --mode writer")
+        raise ConfigError(
+            f"continuous queries need InfluxDB 1.x; {store.url} is "
+            f"{store.version}: use --mode writer"
+        )
     report = RollupReport(mode, [])
     if mode == "cq" and setup:
         report.statements += _setup_1x(store, rollup_days, raw_days)
@@ -428,8 +492,9 @@ def apply(store: InfluxStore, *, start_ns: int, end_ns: int, mode: str = "auto",
                 into = f"{_ident(store.database)}.{_ident(r.rp)}.{_ident(r.target)}"
                 stmt = r.select(start_ns=day_start, end_ns=day_end, into=into)
                 result = store.query(stmt)
-                report.points_written += sum(int(row[1]) for s in result
-                                             for row in s.get("values") or [])
+                report.points_written += sum(
+                    int(row[1]) for s in result for row in s.get("values") or []
+                )
             else:
                 series = store.query(r.select(start_ns=day_start, end_ns=day_end))
                 lines = _series_lines(series, r.target, r.int_fields)

@@ -40,9 +40,12 @@ def variable_values(store: InfluxStore, variable: Mapping[str, Any]) -> list[str
     return values
 
 
-def resolve_variables(store: InfluxStore, dashboard: Mapping[str, Any],
-                      overrides: Mapping[str, str | Sequence[str]] | None = None,
-                      time_range: TimeRange | None = None) -> dict[str, str | Sequence[str]]:
+def resolve_variables(
+    store: InfluxStore,
+    dashboard: Mapping[str, Any],
+    overrides: Mapping[str, str | Sequence[str]] | None = None,
+    time_range: TimeRange | None = None,
+) -> dict[str, str | Sequence[str]]:
     """Each variable's value as a fresh dashboard would have it: *All* (``.*``) where
     offered, else the first option (a textbox: its default); ``overrides`` win."""
     out: dict[str, str | Sequence[str]] = {}
@@ -63,11 +66,14 @@ def resolve_variables(store: InfluxStore, dashboard: Mapping[str, Any],
     return out
 
 
-def dashboard_queries(dashboard: Mapping[str, Any], time_range: TimeRange | None = None,
-                      variables: Mapping[str, str | Sequence[str]] | None = None,
-                      now_ms: int | None = None,
-                      max_data_points: int = MAX_DATA_POINTS,
-                      min_interval: str | None = "1m") -> Iterator[PanelQuery]:
+def dashboard_queries(
+    dashboard: Mapping[str, Any],
+    time_range: TimeRange | None = None,
+    variables: Mapping[str, str | Sequence[str]] | None = None,
+    now_ms: int | None = None,
+    max_data_points: int = MAX_DATA_POINTS,
+    min_interval: str | None = "1m",
+) -> Iterator[PanelQuery]:
     """Every target of every panel, expanded for the range (default: the dashboard's own
     relative range ending at ``now_ms``)."""
     if time_range is None:
@@ -78,11 +84,20 @@ def dashboard_queries(dashboard: Mapping[str, Any], time_range: TimeRange | None
     for panel in panels_of(dict(dashboard)):
         for t in panel.get("targets") or []:
             interval = panel.get("interval") or min_interval
-            yield PanelQuery(dashboard.get("uid", ""), panel["id"], panel.get("title", ""),
-                             t["refId"], t["query"],
-                             interpolate(t["query"], time_range, variables=variables or {},
-                                         max_data_points=max_data_points,
-                                         min_interval=interval))
+            yield PanelQuery(
+                dashboard.get("uid", ""),
+                panel["id"],
+                panel.get("title", ""),
+                t["refId"],
+                t["query"],
+                interpolate(
+                    t["query"],
+                    time_range,
+                    variables=variables or {},
+                    max_data_points=max_data_points,
+                    min_interval=interval,
+                ),
+            )
 
 
 def run_query(store: InfluxStore, influxql: str) -> list[dict[str, Any]]:

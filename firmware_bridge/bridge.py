@@ -65,8 +65,7 @@ MAX_QUARANTINED_PAYLOAD_BYTES = 64 * 1024
 """Quarantined payloads are kept up to this size (the rest is cut, and the cut is noted). [bytes]"""
 
 
-COUNTERS = ("received", "accepted", "stored", "quarantined", "duplicates", "stale",
-            "unregistered")
+COUNTERS = ("received", "accepted", "stored", "quarantined", "duplicates", "stale", "unregistered")
 """The bridge's cumulative counters, in the order the stop summary names them (defined in
 :mod:`telemetry.schema`, measurement ``bridge``)."""
 
@@ -158,19 +157,27 @@ class Bridge:
         self.store = store
         self.fleet = fleet
         self._fleet_ids: frozenset[str] | None = (
-            None if fleet is None else frozenset(fleet.plants["plant_id"].tolist()))
+            None if fleet is None else frozenset(fleet.plants["plant_id"].tolist())
+        )
         self.instance = instance
         self.group_max = int(group_max)
         self.metrics_interval_s = float(metrics_interval_s)
         # The fleet's gateway inverters reach the DTU decoders here, whoever starts the bridge.
         opendtu_prefix, ahoy_prefix = dtu_prefixes
         if fleet is not None:
-            self.decoder = Decoder.from_fleet(fleet, max_payload_bytes=max_payload_bytes,
-                                              opendtu_prefix=opendtu_prefix,
-                                              ahoy_prefix=ahoy_prefix)
+            self.decoder = Decoder.from_fleet(
+                fleet,
+                max_payload_bytes=max_payload_bytes,
+                opendtu_prefix=opendtu_prefix,
+                ahoy_prefix=ahoy_prefix,
+            )
         else:
-            self.decoder = Decoder(serials=serials, max_payload_bytes=max_payload_bytes,
-                                   opendtu_prefix=opendtu_prefix, ahoy_prefix=ahoy_prefix)
+            self.decoder = Decoder(
+                serials=serials,
+                max_payload_bytes=max_payload_bytes,
+                opendtu_prefix=opendtu_prefix,
+                ahoy_prefix=ahoy_prefix,
+            )
         self.validator = Validator(fleet)
         saved = self.spool.get_state("counter_state")
         if isinstance(saved, dict):
@@ -201,8 +208,9 @@ class Bridge:
         # on republishing "online" for the plant).
         self.subscriptions = [*topics, AVAILABILITY_FILTER]
         self.link = link_factory(self._queue.put, self.subscriptions)
-        self.writer = Writer(self.spool, store, on_stored=self._count_stored,
-                             on_quarantined=self._count_quarantined)
+        self.writer = Writer(
+            self.spool, store, on_stored=self._count_stored, on_quarantined=self._count_quarantined
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -221,8 +229,13 @@ class Bridge:
                 t.join(timeout=10)
             self.spool.close()
             raise
-        log.info("bridge %s: subscribed to %s; spool %s (%d lines waiting)", self.instance,
-                 ", ".join(self.subscriptions), self.spool.path, self.spool.depth)
+        log.info(
+            "bridge %s: subscribed to %s; spool %s (%d lines waiting)",
+            self.instance,
+            ", ".join(self.subscriptions),
+            self.spool.path,
+            self.spool.depth,
+        )
         return self
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
@@ -276,20 +289,32 @@ class Bridge:
                         self.counters.received += 1
                     refused = self._availability(msg)
                     if refused is not None:
-                        rejected.append(self._entry(msg.received_ns, msg.topic, msg.payload,
-                                                    refused))
+                        rejected.append(
+                            self._entry(msg.received_ns, msg.topic, msg.payload, refused)
+                        )
                     tokens.append(msg)
                     continue
-                self._process(msg, self.decoder.decode(msg.topic, msg.payload, msg,
-                                                       msg.received_ns, msg.retain),
-                              now_ns, lines, rejected, tokens)
+                self._process(
+                    msg,
+                    self.decoder.decode(msg.topic, msg.payload, msg, msg.received_ns, msg.retain),
+                    now_ns,
+                    lines,
+                    rejected,
+                    tokens,
+                )
             stopping = self._stop_ingest.is_set()
             if stopping or now_ns - self._last_flush_ns > 1_000_000_000:
                 # On the way out, every DTU cycle in hand is completed: QoS 0 messages of a
                 # gateway are not redelivered, so what was gathered is stored now or never.
                 self._last_flush_ns = now_ns
-                self._process(None, self.decoder.flush(now_ns, force=stopping), now_ns, lines,
-                              rejected, tokens)
+                self._process(
+                    None,
+                    self.decoder.flush(now_ns, force=stopping),
+                    now_ns,
+                    lines,
+                    rejected,
+                    tokens,
+                )
             if not (lines or rejected or tokens):
                 continue
             if not self._commit(lines, rejected, len(group)):
@@ -335,9 +360,15 @@ class Bridge:
             except queue.Empty:
                 break
 
-    def _process(self, msg: InboundMessage | None, decoded: Decoded, now_ns: int,
-                 lines: list[tuple[str, int]], rejected: list[QuarantineEntry],
-                 tokens: list[object]) -> None:
+    def _process(
+        self,
+        msg: InboundMessage | None,
+        decoded: Decoded,
+        now_ns: int,
+        lines: list[tuple[str, int]],
+        rejected: list[QuarantineEntry],
+        tokens: list[object],
+    ) -> None:
         topic = msg.topic if msg is not None else ""
         received_ns = msg.received_ns if msg is not None else now_ns
         accepted = duplicates = 0
@@ -346,8 +377,9 @@ class Bridge:
         for record in decoded.records:
             checked = self.validator.check(record, now_ns)
             if isinstance(checked, Rejection):
-                rejected.append(self._entry(received_ns, topic,
-                                            msgspec.json.encode(record), checked))
+                rejected.append(
+                    self._entry(received_ns, topic, msgspec.json.encode(record), checked)
+                )
                 continue
             key = (record.plant_id, record.inverter, record.ts_ns)
             if key in self._recent or (msg is not None and msg.dup):
@@ -379,11 +411,17 @@ class Bridge:
         parts = msg.topic.split("/")
         plant_id = parts[2] if len(parts) == 4 else ""
         if not PLANT_ID_RE.fullmatch(plant_id):
-            return reject("bad_tag", f"availability topic plant_id {excerpt(plant_id)} is not a "
-                          f"plant_id (letters, digits, '-', '_'; at most 64)")
+            return reject(
+                "bad_tag",
+                f"availability topic plant_id {excerpt(plant_id)} is not a "
+                f"plant_id (letters, digits, '-', '_'; at most 64)",
+            )
         if self._fleet_ids is not None and plant_id not in self._fleet_ids:
-            return reject("unknown_plant", f"availability of plant_id {plant_id!r}, which is not "
-                          f"in the fleet", plant_id)
+            return reject(
+                "unknown_plant",
+                f"availability of plant_id {plant_id!r}, which is not in the fleet",
+                plant_id,
+            )
         if self.status is not None:
             self.status.will(plant_id, bytes(msg.payload))  # type: ignore[attr-defined]
         return None
@@ -394,25 +432,30 @@ class Bridge:
         if len(payload) > MAX_QUARANTINED_PAYLOAD_BYTES:
             detail += f" (payload cut from {len(payload):,} bytes)"
             payload = payload[:MAX_QUARANTINED_PAYLOAD_BYTES]
-        return QuarantineEntry(received_ns, topic, bytes(payload), rej.reason, detail,
-                               rej.plant_id)
+        return QuarantineEntry(received_ns, topic, bytes(payload), rej.reason, detail, rej.plant_id)
 
-    def _commit(self, lines: list[tuple[str, int]], rejected: list[QuarantineEntry],
-                n_messages: int) -> bool:
+    def _commit(
+        self, lines: list[tuple[str, int]], rejected: list[QuarantineEntry], n_messages: int
+    ) -> bool:
         state: dict[str, object] | None = None
         now = time.monotonic()
         if lines and now - self._state_saved_at > STATE_SAVE_INTERVAL_S:
             # Energy counters and DTU reading times: cheap enough every half minute.
             self._state_saved_at = now
-            state = {"counter_state": self.validator.counter_state(),
-                     "dtu_state": self.decoder.state()}
+            state = {
+                "counter_state": self.validator.counter_state(),
+                "dtu_state": self.decoder.state(),
+            }
         while True:
             try:
                 self.spool.append(lines, rejected, state=state)
             except SpoolFull as exc:
                 if not self.spool_full:
-                    log.error("%s: not acknowledging new messages until InfluxDB takes the "
-                              "backlog (the broker keeps them)", exc)
+                    log.error(
+                        "%s: not acknowledging new messages until InfluxDB takes the "
+                        "backlog (the broker keeps them)",
+                        exc,
+                    )
                 self.spool_full = True
                 self._wake_writer.set()
                 if self._wait_ingest(1.0):
@@ -457,16 +500,21 @@ class Bridge:
         """The self-metrics fields as they are now."""
         oldest = self.spool.oldest_received_ns()
         lag_s = 0.0 if oldest is None else max(0.0, (time.time_ns() - oldest) / 1e9)
-        return {**self.counters.as_dict(), "spool_depth": self.spool.depth,
-                "spool_bytes": self.spool.size_bytes(), "lag_s": round(lag_s, 3),
-                "spool_full": self.spool_full,
-                "rejected_by_store": self.writer.stats.rejected}
+        return {
+            **self.counters.as_dict(),
+            "spool_depth": self.spool.depth,
+            "spool_bytes": self.spool.size_bytes(),
+            "lag_s": round(lag_s, 3),
+            "spool_full": self.spool_full,
+            "rejected_by_store": self.writer.stats.rejected,
+        }
 
     def _append_metrics(self) -> None:
         now_ns = time.time_ns()
         fields = self.metrics()
-        lines = [(format_point(MEASUREMENT_BRIDGE, {"instance": self.instance}, fields,
-                               now_ns), now_ns)]
+        lines = [
+            (format_point(MEASUREMENT_BRIDGE, {"instance": self.instance}, fields, now_ns), now_ns)
+        ]
         if self.status is not None:
             try:
                 lines += [(line, now_ns) for line in self.status.tick(now_ns)]  # type: ignore
@@ -474,8 +522,7 @@ class Bridge:
                 log.exception("plant status update failed")
         # Metrics are the first thing to give up when the disk bound is reached.
         with contextlib.suppress(SpoolFull):
-            self.spool.append(lines, state={f"counters/{self.instance}":
-                                            self.counters.as_dict()})
+            self.spool.append(lines, state={f"counters/{self.instance}": self.counters.as_dict()})
         self._wake_writer.set()
 
     def _save_state(self) -> None:  # after the ingest thread has ended
@@ -488,8 +535,10 @@ def summary(instance: str, metrics: dict[str, float | int | bool]) -> str:
     """The one-line account a bridge gives when it stops (the ``bridge`` measurement's
     counters, in the same words as :mod:`telemetry.schema`)."""
     m = metrics
-    return (f"bridge {instance} stopped: received {m['received']:,} messages; readings: "
-            f"{m['accepted']:,} accepted ({m['duplicates']:,} of them again), {m['stored']:,} "
-            f"stored; {m['quarantined']:,} quarantined (messages or readings); {m['stale']:,} "
-            f"stale (replays and repeats); {m['unregistered']:,} from inverters not in the "
-            f"fleet; {m['spool_depth']:,} lines left in the spool")
+    return (
+        f"bridge {instance} stopped: received {m['received']:,} messages; readings: "
+        f"{m['accepted']:,} accepted ({m['duplicates']:,} of them again), {m['stored']:,} "
+        f"stored; {m['quarantined']:,} quarantined (messages or readings); {m['stale']:,} "
+        f"stale (replays and repeats); {m['unregistered']:,} from inverters not in the "
+        f"fleet; {m['spool_depth']:,} lines left in the spool"
+    )

@@ -31,40 +31,104 @@ def _settings(ctx: typer.Context, **flags):
 @app.command("run")
 def run_cmd(
     ctx: typer.Context,
-    mqtt_url: Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:1883 or "
-                        "mqtts://host:8883 (env ROSHANAI_MQTT_URL).", show_default=False)] = None,
-    influx_url: Annotated[str | None, typer.Option("--influx-url", help="InfluxDB URL (env "
-                          "ROSHANAI_INFLUX_URL).", show_default=False)] = None,
-    influx_db: Annotated[str | None, typer.Option("--influx-db", help="Database or bucket (env "
-                         "ROSHANAI_INFLUX_DB; default roshanai).", show_default=False)] = None,
-    state_dir: Annotated[str | None, typer.Option("--state-dir", help="Spool and quarantine "
-                         "folder (env ROSHANAI_STATE_DIR).", show_default=False)] = None,
-    client_id: Annotated[str | None, typer.Option("--client-id", help="Fixed MQTT client id "
-                         "(the persistent session) (env ROSHANAI_CLIENT_ID).",
-                         show_default=False)] = None,
-    fleet: Annotated[str | None, typer.Option("--fleet", help="Fleet registry CSV: unknown "
-                     "plants are quarantined (env ROSHANAI_FLEET).", show_default=False)] = None,
-    share_group: Annotated[str, typer.Option("--share-group", help="Join this shared-"
-                           "subscription group ($share/GROUP/...) so several bridges split the "
-                           "load. Off by default: mosquitto 2.0 forgets an offline member's "
-                           "shared subscription when the broker restarts.")] = "",
-    metrics_interval: Annotated[float, typer.Option("--metrics-interval", help="Seconds "
-                                "between self-metrics points.")] = 5.0,
-    max_spool_mb: Annotated[float, typer.Option("--max-spool-mb", help="Disk bound of the "
-                            "spool [MB].")] = 4096.0,
-    max_payload_kb: Annotated[int | None, typer.Option(
-        "--max-payload-kb", min=1, max=262_143, help="Largest payload read [KiB]; larger ones "
-        "are quarantined as oversized. Default 1024 (a 12-hour backfill of one-minute readings "
-        "is about 200 KiB); keep it at or below the broker's max_packet_size (env "
-        "ROSHANAI_MAX_PAYLOAD_KB).", show_default=False)] = None,
-    opendtu_prefix: Annotated[str | None, typer.Option(
-        "--opendtu-prefix", help="OpenDTU's base topic, as set in its MQTT settings ('' for "
-        "none; default solar) (env ROSHANAI_OPENDTU_PREFIX).", show_default=False)] = None,
-    ahoy_prefix: Annotated[str | None, typer.Option(
-        "--ahoy-prefix", help="AhoyDTU's base topic ('' for none; default inverter) (env "
-        "ROSHANAI_AHOY_PREFIX).", show_default=False)] = None,
-    expected: Annotated[bool, typer.Option(help="Compute the simulator's expected power for "
-                        "underperformance (needs --fleet).")] = True,
+    mqtt_url: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt-url",
+            help="mqtt://host:1883 or mqtts://host:8883 (env ROSHANAI_MQTT_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    influx_url: Annotated[
+        str | None,
+        typer.Option(
+            "--influx-url", help="InfluxDB URL (env ROSHANAI_INFLUX_URL).", show_default=False
+        ),
+    ] = None,
+    influx_db: Annotated[
+        str | None,
+        typer.Option(
+            "--influx-db",
+            help="Database or bucket (env ROSHANAI_INFLUX_DB; default roshanai).",
+            show_default=False,
+        ),
+    ] = None,
+    state_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--state-dir",
+            help="Spool and quarantine folder (env ROSHANAI_STATE_DIR).",
+            show_default=False,
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="Fixed MQTT client id (the persistent session) (env ROSHANAI_CLIENT_ID).",
+            show_default=False,
+        ),
+    ] = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option(
+            "--fleet",
+            help="Fleet registry CSV: unknown plants are quarantined (env ROSHANAI_FLEET).",
+            show_default=False,
+        ),
+    ] = None,
+    share_group: Annotated[
+        str,
+        typer.Option(
+            "--share-group",
+            help="Join this shared-"
+            "subscription group ($share/GROUP/...) so several bridges split the "
+            "load. Off by default: mosquitto 2.0 forgets an offline member's "
+            "shared subscription when the broker restarts.",
+        ),
+    ] = "",
+    metrics_interval: Annotated[
+        float, typer.Option("--metrics-interval", help="Seconds between self-metrics points.")
+    ] = 5.0,
+    max_spool_mb: Annotated[
+        float, typer.Option("--max-spool-mb", help="Disk bound of the spool [MB].")
+    ] = 4096.0,
+    max_payload_kb: Annotated[
+        int | None,
+        typer.Option(
+            "--max-payload-kb",
+            min=1,
+            max=262_143,
+            help="Largest payload read [KiB]; larger ones "
+            "are quarantined as oversized. Default 1024 (a 12-hour backfill of one-minute readings "
+            "is about 200 KiB); keep it at or below the broker's max_packet_size (env "
+            "ROSHANAI_MAX_PAYLOAD_KB).",
+            show_default=False,
+        ),
+    ] = None,
+    opendtu_prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--opendtu-prefix",
+            help="OpenDTU's base topic, as set in its MQTT settings ('' for "
+            "none; default solar) (env ROSHANAI_OPENDTU_PREFIX).",
+            show_default=False,
+        ),
+    ] = None,
+    ahoy_prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--ahoy-prefix",
+            help="AhoyDTU's base topic ('' for none; default inverter) (env ROSHANAI_AHOY_PREFIX).",
+            show_default=False,
+        ),
+    ] = None,
+    expected: Annotated[
+        bool,
+        typer.Option(
+            help="Compute the simulator's expected power for underperformance (needs --fleet)."
+        ),
+    ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Run the bridge until SIGTERM/SIGINT: MQTT (QoS 1, persistent session) → durable spool →
@@ -75,29 +139,47 @@ def run_cmd(
     from telemetry.influx import InfluxStore
     from telemetry.registry import read_fleet
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    s = _settings(ctx, mqtt_url=mqtt_url, influx_url=influx_url, influx_db=influx_db,
-                  state_dir=state_dir, client_id=client_id, fleet=fleet,
-                  max_payload_kb=max_payload_kb, opendtu_prefix=opendtu_prefix,
-                  ahoy_prefix=ahoy_prefix)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    s = _settings(
+        ctx,
+        mqtt_url=mqtt_url,
+        influx_url=influx_url,
+        influx_db=influx_db,
+        state_dir=state_dir,
+        client_id=client_id,
+        fleet=fleet,
+        max_payload_kb=max_payload_kb,
+        opendtu_prefix=opendtu_prefix,
+        ahoy_prefix=ahoy_prefix,
+    )
     log = logging.getLogger("roshanai.bridge")
     registry = read_fleet(s.fleet) if s.fleet else None
     if registry is None:
         log.warning("no --fleet: every syntactically valid plant id is accepted")
     else:
         gateways = registry.gateway_inverters()
-        log.info("fleet %s: %d plants, %d with OpenDTU/AhoyDTU inverters (%d serials, %d "
-                 "names)", registry.source, len(registry), len(gateways),
-                 sum(len(g[0]) for g in gateways.values()),
-                 sum(len(g[1]) for g in gateways.values()))
+        log.info(
+            "fleet %s: %d plants, %d with OpenDTU/AhoyDTU inverters (%d serials, %d names)",
+            registry.source,
+            len(registry),
+            len(gateways),
+            sum(len(g[0]) for g in gateways.values()),
+            sum(len(g[1]) for g in gateways.values()),
+        )
     store = InfluxStore.from_settings(s)
     if not _prepare_influx(store, s.influx_db):
         # The bridge runs while InfluxDB is away (the spool holds it all), but a 1.x database
         # that does not exist yet must still be created once the server answers: every write
         # would otherwise fail with "database not found" until the bridge is restarted.
-        threading.Thread(target=_prepare_influx_when_up, args=(InfluxStore.from_settings(s),
-                         s.influx_db), name="influx-prepare", daemon=True).start()
+        threading.Thread(
+            target=_prepare_influx_when_up,
+            args=(InfluxStore.from_settings(s), s.influx_db),
+            name="influx-prepare",
+            daemon=True,
+        ).start()
 
     links: list[MqttLink] = []
 
@@ -111,21 +193,38 @@ def run_cmd(
     status = StatusTracker(registry, publish=publish, expected=exp)
 
     def link_factory(on_message, topics):
-        link = MqttLink(s.mqtt_url, s.client_id, username=s.mqtt_username,
-                        password=s.mqtt_password, ca_file=s.mqtt_ca_file,
-                        cert_file=s.mqtt_cert_file, key_file=s.mqtt_key_file,
-                        clean_start=False, manual_ack=True, on_message=on_message,
-                        subscriptions=topics, retained_once=True, max_pending_publishes=1000,
-                        threaded=False)
+        link = MqttLink(
+            s.mqtt_url,
+            s.client_id,
+            username=s.mqtt_username,
+            password=s.mqtt_password,
+            ca_file=s.mqtt_ca_file,
+            cert_file=s.mqtt_cert_file,
+            key_file=s.mqtt_key_file,
+            clean_start=False,
+            manual_ack=True,
+            on_message=on_message,
+            subscriptions=topics,
+            retained_once=True,
+            max_pending_publishes=1000,
+            threaded=False,
+        )
         links.append(link)
         return link
 
-    bridge = Bridge(link_factory, store, Path(s.state_dir), fleet=registry,
-                    instance=s.client_id, share_group=share_group or None,
-                    metrics_interval_s=metrics_interval,
-                    max_spool_bytes=int(max_spool_mb * 1024 * 1024), status=status,
-                    max_payload_bytes=s.max_payload_bytes,
-                    dtu_prefixes=(s.opendtu_prefix, s.ahoy_prefix))
+    bridge = Bridge(
+        link_factory,
+        store,
+        Path(s.state_dir),
+        fleet=registry,
+        instance=s.client_id,
+        share_group=share_group or None,
+        metrics_interval_s=metrics_interval,
+        max_spool_bytes=int(max_spool_mb * 1024 * 1024),
+        status=status,
+        max_payload_bytes=s.max_payload_bytes,
+        dtu_prefixes=(s.opendtu_prefix, s.ahoy_prefix),
+    )
     bridge.run_forever()
     console.print(summary(s.client_id, bridge.metrics()), soft_wrap=True)  # one line
 
@@ -157,8 +256,14 @@ def _prepare_influx_when_up(store: InfluxStore, database: str, max_wait_s: float
 @app.command("quarantine")
 def quarantine_cmd(
     ctx: typer.Context,
-    state_dir: Annotated[str | None, typer.Option("--state-dir", help="The bridge's state "
-                         "folder (env ROSHANAI_STATE_DIR).", show_default=False)] = None,
+    state_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--state-dir",
+            help="The bridge's state folder (env ROSHANAI_STATE_DIR).",
+            show_default=False,
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Newest entries to list.")] = 20,
 ) -> None:
     """Count quarantined messages by reason and list the newest."""
@@ -171,14 +276,19 @@ def quarantine_cmd(
         raise InputError(f"no bridge spool in {s.state_dir} (pass --state-dir)")
     spool = Spool(path)
     counts = spool.quarantine_counts()
-    console.print(f"{sum(counts.values()):,} quarantined; {spool.depth:,} lines waiting for "
-                  f"InfluxDB")
+    console.print(
+        f"{sum(counts.values()):,} quarantined; {spool.depth:,} lines waiting for InfluxDB"
+    )
     t = Table("reason", "count")
     for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         t.add_row(reason, f"{n:,}")
     console.print(t)
     t = Table("received (UTC)", "reason", "topic", "detail")
     for q in spool.quarantined(limit):
-        t.add_row(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(q.received_ns / 1e9)),
-                  q.reason, q.topic, q.detail)
+        t.add_row(
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(q.received_ns / 1e9)),
+            q.reason,
+            q.topic,
+            q.detail,
+        )
     console.print(t)

@@ -163,11 +163,14 @@ class Decoder:
         names = dict(self.names or {})
         for serial, plant_id in (*serials.items(), *names.items()):
             if not isinstance(plant_id, str) or not PLANT_ID_RE.fullmatch(plant_id):
-                raise ConfigError(f"inverter {serial!r} maps to {plant_id!r}, which is "
-                                  f"not a plant_id (letters, digits, '-', '_'; at most 64)")
+                raise ConfigError(
+                    f"inverter {serial!r} maps to {plant_id!r}, which is "
+                    f"not a plant_id (letters, digits, '-', '_'; at most 64)"
+                )
         if self.max_payload_bytes < 1024:
-            raise ConfigError(f"the payload limit of {self.max_payload_bytes} bytes is too "
-                              f"small (at least 1 KiB)")
+            raise ConfigError(
+                f"the payload limit of {self.max_payload_bytes} bytes is too small (at least 1 KiB)"
+            )
         owners = [*serials.values(), *names.values()]
         several = _several(owners)
         self.opendtu_prefix = _check_prefix("opendtu_prefix", self.opendtu_prefix)
@@ -175,19 +178,29 @@ class Decoder:
         if self.opendtu_prefix is not None and self.opendtu_prefix == self.ahoy_prefix:
             raise ConfigError(f"OpenDTU and AhoyDTU share the base topic {self.opendtu_prefix!r}")
         for prefix in (self.opendtu_prefix, self.ahoy_prefix):
-            if prefix is not None and (prefix == CANONICAL_ROOT
-                                       or prefix.startswith(CANONICAL_ROOT + "/")):
+            if prefix is not None and (
+                prefix == CANONICAL_ROOT or prefix.startswith(CANONICAL_ROOT + "/")
+            ):
                 raise ConfigError(f"DTU base topic {prefix!r} lies under {CANONICAL_ROOT}/")
-        self._dtu = DtuAggregator(serials, int(self.partial_timeout_s * 1e9), names=names,
-                                  plants=self.plants, several=several)
+        self._dtu = DtuAggregator(
+            serials,
+            int(self.partial_timeout_s * 1e9),
+            names=names,
+            plants=self.plants,
+            several=several,
+        )
 
     @classmethod
     def from_fleet(cls, fleet: Fleet | None, **kwargs: Any) -> Decoder:
         """A decoder for ``fleet`` (its serials, names and plants); None: no fleet."""
         if fleet is None:
             return cls(**kwargs)
-        return cls(serials=fleet.inverter_serials(), names=fleet.inverter_names(),
-                   plants=frozenset(fleet.plant_ids), **kwargs)
+        return cls(
+            serials=fleet.inverter_serials(),
+            names=fleet.inverter_names(),
+            plants=frozenset(fleet.plant_ids),
+            **kwargs,
+        )
 
     def state(self) -> dict[str, dict[str, int]]:
         """What the DTU decoders must remember across restarts (latest reading times and the
@@ -208,8 +221,9 @@ class Decoder:
         """Inverters with a DTU reading still being gathered."""
         return self._dtu.pending()
 
-    def decode(self, topic: str, payload: bytes, token: object, received_ns: int,
-               retained: bool = False) -> Decoded:
+    def decode(
+        self, topic: str, payload: bytes, token: object, received_ns: int, retained: bool = False
+    ) -> Decoded:
         """Decode one message. Never raises.
 
         Parameters
@@ -226,10 +240,18 @@ class Decoder:
         """
         try:
             if len(payload) > self.max_payload_bytes:
-                return Decoded([], [reject(
-                    "oversized", f"payload of {len(payload)} bytes exceeds "
-                    f"{self.max_payload_bytes} (topic {excerpt(topic)})",
-                    _topic_plant(topic))], [token])
+                return Decoded(
+                    [],
+                    [
+                        reject(
+                            "oversized",
+                            f"payload of {len(payload)} bytes exceeds "
+                            f"{self.max_payload_bytes} (topic {excerpt(topic)})",
+                            _topic_plant(topic),
+                        )
+                    ],
+                    [token],
+                )
             if topic.startswith("roshanai/"):
                 if retained:  # the gateway's last message, replayed: already known or lost
                     return Decoded([], [], [token], stale=1)
@@ -240,12 +262,19 @@ class Decoder:
             rest = _under(topic, self.ahoy_prefix)
             if rest is not None:
                 return self._dtu.feed_ahoy(rest, payload, token, received_ns, retained)
-            return Decoded([], [reject("bad_topic", f"unexpected topic {excerpt(topic)}")],
-                           [token])
+            return Decoded([], [reject("bad_topic", f"unexpected topic {excerpt(topic)}")], [token])
         except Exception as exc:  # never fatal: a bug here must not stop the bridge
-            return Decoded([], [reject(
-                "decoder_error", f"{type(exc).__name__}: {exc} (topic {excerpt(topic)}, "
-                f"payload {excerpt(payload)})")], [token])
+            return Decoded(
+                [],
+                [
+                    reject(
+                        "decoder_error",
+                        f"{type(exc).__name__}: {exc} (topic {excerpt(topic)}, "
+                        f"payload {excerpt(payload)})",
+                    )
+                ],
+                [token],
+            )
 
     def flush(self, now_ns: int, force: bool = False) -> Decoded:
         """Complete DTU readings older than ``partial_timeout_s`` (all of them if ``force``)."""
@@ -256,16 +285,41 @@ class Decoder:
     def _canonical(self, topic: str, payload: bytes, token: object) -> Decoded:
         parts = topic.split("/")
         if len(parts) != 4 or parts[3] != CANONICAL_LEAF:
-            return Decoded([], [reject("bad_topic", f"unexpected topic {excerpt(topic)} "
-                                       f"(expected roshanai/v1/<plant_id>/telemetry)")], [token])
+            return Decoded(
+                [],
+                [
+                    reject(
+                        "bad_topic",
+                        f"unexpected topic {excerpt(topic)} "
+                        f"(expected roshanai/v1/<plant_id>/telemetry)",
+                    )
+                ],
+                [token],
+            )
         if parts[1] != CANONICAL_VERSION:
-            return Decoded([], [reject("unsupported_version", f"topic {excerpt(topic)}: only "
-                                       f"{CANONICAL_VERSION} is supported")], [token])
+            return Decoded(
+                [],
+                [
+                    reject(
+                        "unsupported_version",
+                        f"topic {excerpt(topic)}: only {CANONICAL_VERSION} is supported",
+                    )
+                ],
+                [token],
+            )
         plant_id = parts[2]
         if not PLANT_ID_RE.fullmatch(plant_id):
-            return Decoded([], [reject("bad_tag", f"topic plant_id {excerpt(plant_id)} is not a "
-                                       f"plant_id (letters, digits, '-', '_'; at most 64)")],
-                           [token])
+            return Decoded(
+                [],
+                [
+                    reject(
+                        "bad_tag",
+                        f"topic plant_id {excerpt(plant_id)} is not a "
+                        f"plant_id (letters, digits, '-', '_'; at most 64)",
+                    )
+                ],
+                [token],
+            )
         try:
             env = _ENVELOPE_DECODER.decode(payload)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
@@ -281,8 +335,9 @@ class Decoder:
             return Decoded([], [out], [token])  # type: ignore[list-item]
         readings = env.readings
         if len(readings) > self.max_batch_readings:
-            return Decoded([], [_too_many(len(readings), self.max_batch_readings, plant_id)],
-                           [token])
+            return Decoded(
+                [], [_too_many(len(readings), self.max_batch_readings, plant_id)], [token]
+            )
         decoded = Decoded([], [], [token])
         for i, reading in enumerate(readings):
             where = f"reading {i}: "
@@ -298,21 +353,23 @@ class Decoder:
 
     def _canonical_slow(self, plant_id: str, payload: bytes, token: object) -> Decoded:
         """The typed decoder refused the payload: find out why, keeping what is good."""
+
         def one(reason: str, detail: str) -> Decoded:
             return Decoded([], [reject(reason, detail, plant_id)], [token])
 
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return one("non_utf8", f"payload is not UTF-8 (byte {exc.start}): "
-                       f"{excerpt(payload)}")
+            return one("non_utf8", f"payload is not UTF-8 (byte {exc.start}): {excerpt(payload)}")
         try:
             obj = json.loads(text, parse_constant=float)
         except (ValueError, RecursionError) as exc:
             return one("malformed_json", f"{_first_line(exc)}: {excerpt(payload)}")
         if not isinstance(obj, dict):
-            return one("bad_schema", f"payload is a JSON {type(obj).__name__}, not an object: "
-                       f"{excerpt(payload)}")
+            return one(
+                "bad_schema",
+                f"payload is a JSON {type(obj).__name__}, not an object: {excerpt(payload)}",
+            )
         version = obj.get("v")
         if type(version) is not int or version != 1:
             return Decoded([], [_version_rejection(version, plant_id)], [token])
@@ -323,11 +380,11 @@ class Decoder:
             return Decoded(*_convert_reading(obj, plant_id, ""), [token])
         readings = obj["readings"]
         if not isinstance(readings, list):
-            return one("bad_schema", f"readings must be a list, not "
-                       f"{type(readings).__name__}")
+            return one("bad_schema", f"readings must be a list, not {type(readings).__name__}")
         if len(readings) > self.max_batch_readings:
-            return Decoded([], [_too_many(len(readings), self.max_batch_readings, plant_id)],
-                           [token])
+            return Decoded(
+                [], [_too_many(len(readings), self.max_batch_readings, plant_id)], [token]
+            )
         decoded = Decoded([], [], [token])
         for i, item in enumerate(readings):
             records, rejections = _convert_reading(item, plant_id, f"reading {i}: ")
@@ -346,9 +403,13 @@ def _several(owners: list[str]) -> frozenset[str]:
 
 
 def _under(topic: str, prefix: str | None) -> str | None:
-    if prefix is None or not topic.startswith(prefix) or topic[len(prefix):len(prefix) + 1] != "/":
+    if (
+        prefix is None
+        or not topic.startswith(prefix)
+        or topic[len(prefix) : len(prefix) + 1] != "/"
+    ):
         return None
-    return topic[len(prefix) + 1:]
+    return topic[len(prefix) + 1 :]
 
 
 def _topic_plant(topic: str) -> str | None:
@@ -366,15 +427,18 @@ def _version_rejection(version: object, plant_id: str) -> Rejection:
     if version is None:
         return reject("bad_schema", "missing version field v (expected 1)", plant_id)
     if type(version) is not int:
-        return reject("bad_schema", f"v must be the integer 1, not {excerpt(version)}",
-                      plant_id)
-    return reject("unsupported_version", f"payload version v={version}; this bridge reads v=1",
-                  plant_id)
+        return reject("bad_schema", f"v must be the integer 1, not {excerpt(version)}", plant_id)
+    return reject(
+        "unsupported_version", f"payload version v={version}; this bridge reads v=1", plant_id
+    )
 
 
 def _mismatch(payload_id: object, plant_id: str, where: str) -> Rejection:
-    return reject("plant_mismatch", f"{where}payload plant_id {excerpt(payload_id)} differs "
-                  f"from the topic's {plant_id!r}", plant_id)
+    return reject(
+        "plant_mismatch",
+        f"{where}payload plant_id {excerpt(payload_id)} differs from the topic's {plant_id!r}",
+        plant_id,
+    )
 
 
 def _too_many(count: int, limit: int, plant_id: str) -> Rejection:
@@ -423,15 +487,20 @@ def _non_finite(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _convert_reading(obj: object, plant_id: str,
-                     where: str) -> tuple[list[TelemetryRecord], list[Rejection]]:
+def _convert_reading(
+    obj: object, plant_id: str, where: str
+) -> tuple[list[TelemetryRecord], list[Rejection]]:
     if not isinstance(obj, dict):
-        return [], [reject("bad_schema", f"{where}a reading must be an object, not "
-                           f"{type(obj).__name__}", plant_id)]
+        return [], [
+            reject(
+                "bad_schema",
+                f"{where}a reading must be an object, not {type(obj).__name__}",
+                plant_id,
+            )
+        ]
     bad = _non_finite(obj)
     if bad is not None:
-        return [], [reject("non_finite", f"{where}{excerpt(bad)} is not a finite number",
-                           plant_id)]
+        return [], [reject("non_finite", f"{where}{excerpt(bad)} is not a finite number", plant_id)]
     payload_id = obj.get("plant_id")
     if payload_id is not None and payload_id != plant_id:
         return [], [_mismatch(payload_id, plant_id, where)]

@@ -107,18 +107,48 @@ _UNKNOWN_NS: Final = UNKNOWN_REPORT_S * 1_000_000_000
 _MAX_VALUE_BYTES: Final = 64
 
 _NUMBER_RE: Final = re.compile(rb"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
-_NON_FINITE: Final = frozenset({b"nan", b"-nan", b"+nan", b"inf", b"-inf", b"+inf",
-                                b"infinity", b"-infinity", b"+infinity", b"ovf"})
+_NON_FINITE: Final = frozenset(
+    {
+        b"nan",
+        b"-nan",
+        b"+nan",
+        b"inf",
+        b"-inf",
+        b"+inf",
+        b"infinity",
+        b"-infinity",
+        b"+infinity",
+        b"ovf",
+    }
+)
 #: What OpenDTU serials look like (12 hexadecimal digits for Hoymiles): used only to tell an
 #: inverter missing from the fleet from a DTU-wide or OnBattery topic.
 _SERIAL_SHAPE: Final = re.compile(r"[0-9a-fA-F]{8,16}")
 _CHANNEL_RE: Final = re.compile(r"ch([0-9]{1,2})")
 _OPENDTU_INVERTER_GROUPS: Final = frozenset({"status", "radio", "device", "cmd", "name"})
 #: AhoyDTU topics with more than one level that belong to the DTU, not to an inverter.
-_AHOY_DTU_WIDE: Final = frozenset({"total", "ctrl", "setup", "status", "mqtt", "uptime",
-                                   "wifi_rssi", "free_heap", "heap_frag", "sunrise", "sunset",
-                                   "comm_start", "comm_stop", "comm_disabled", "comm_dis_ts",
-                                   "version", "device", "ip_addr"})
+_AHOY_DTU_WIDE: Final = frozenset(
+    {
+        "total",
+        "ctrl",
+        "setup",
+        "status",
+        "mqtt",
+        "uptime",
+        "wifi_rssi",
+        "free_heap",
+        "heap_frag",
+        "sunrise",
+        "sunset",
+        "comm_start",
+        "comm_stop",
+        "comm_disabled",
+        "comm_dis_ts",
+        "version",
+        "device",
+        "ip_addr",
+    }
+)
 _AHOY_INVERTER_LEAVES: Final = frozenset({"last_success", "available", "rssi", "radio_stat"})
 
 # Record attribute per AC-side field name, and the factor to the record's unit.
@@ -158,12 +188,28 @@ _Target = str | tuple[int, int]  # record attribute, or (DC input index, DcStrin
 class _Inverter:
     """One gateway inverter: its plant, state, and the cycle being gathered."""
 
-    __slots__ = ("available", "cycle_rssi_dbm", "cycle_ts_ns", "dc", "firmware", "first_ns",
-                 "label", "last_ts_ns", "live_status", "plant_id", "producing", "reachable",
-                 "rssi_dbm", "tag", "tokens", "values")
+    __slots__ = (
+        "available",
+        "cycle_rssi_dbm",
+        "cycle_ts_ns",
+        "dc",
+        "firmware",
+        "first_ns",
+        "label",
+        "last_ts_ns",
+        "live_status",
+        "plant_id",
+        "producing",
+        "reachable",
+        "rssi_dbm",
+        "tag",
+        "tokens",
+        "values",
+    )
 
-    def __init__(self, firmware: str, label: str, plant_id: str, tag: str | None,
-                 last_ts_ns: int) -> None:
+    def __init__(
+        self, firmware: str, label: str, plant_id: str, tag: str | None, last_ts_ns: int
+    ) -> None:
         self.firmware = firmware
         self.label = label
         self.plant_id = plant_id
@@ -222,10 +268,15 @@ class DtuAggregator:
         Age of an unfinished cycle at which :meth:`flush` completes it. [ns]
     """
 
-    def __init__(self, serials: Mapping[str, str], timeout_ns: int, *,
-                 names: Mapping[str, str] | None = None,
-                 plants: frozenset[str] | None = None,
-                 several: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        serials: Mapping[str, str],
+        timeout_ns: int,
+        *,
+        names: Mapping[str, str] | None = None,
+        plants: frozenset[str] | None = None,
+        several: frozenset[str] = frozenset(),
+    ) -> None:
         self._serials = {topic_serial(k): v for k, v in serials.items()}
         self._names = dict(names or {})
         self._plants = plants
@@ -266,8 +317,11 @@ class DtuAggregator:
         for key, entry in state.items():
             if not (isinstance(key, str) and "/" in key and isinstance(entry, dict)):
                 continue
-            clean = {k: v for k, v in entry.items()
-                     if k in ("ts_ns", *_STATE_FIELDS) and type(v) is int and v >= 0}
+            clean = {
+                k: v
+                for k, v in entry.items()
+                if k in ("ts_ns", *_STATE_FIELDS) and type(v) is int and v >= 0
+            }
             if clean:
                 self._saved[key] = clean
                 taken += 1
@@ -275,8 +329,9 @@ class DtuAggregator:
 
     # -- per firmware: topic → event ---------------------------------------------------------
 
-    def feed_opendtu(self, rest: str, payload: bytes, token: object, now: int,
-                     retained: bool = False) -> Decoded:
+    def feed_opendtu(
+        self, rest: str, payload: bytes, token: object, now: int, retained: bool = False
+    ) -> Decoded:
         """One message under OpenDTU's base topic (``rest`` = the topic after it)."""
         self._now_ns = max(self._now_ns, now)
         if not payload.strip():
@@ -289,7 +344,8 @@ class DtuAggregator:
         inv = self._inverters.get(key)
         if inv is None:
             shaped = _SERIAL_SHAPE.fullmatch(label) is not None and (
-                group in _OPENDTU_INVERTER_GROUPS or group.isdigit())
+                group in _OPENDTU_INVERTER_GROUPS or group.isdigit()
+            )
             if not shaped and topic_serial(label) not in self._serials:
                 return _ignored(token)  # dtu/, ac/, dc/, battery/, victron/, huawei/, ...
             found = self._inverter(key, token, now)
@@ -324,8 +380,9 @@ class DtuAggregator:
             return _ignored(token)  # per-input yields, irradiation, name
         return self._value(inv, (channel - 1, slot), 1.0, payload, token, now, retained)
 
-    def feed_ahoy(self, rest: str, payload: bytes, token: object, now: int,
-                  retained: bool = False) -> Decoded:
+    def feed_ahoy(
+        self, rest: str, payload: bytes, token: object, now: int, retained: bool = False
+    ) -> Decoded:
         """One message under AhoyDTU's base topic (``rest`` = the topic after it)."""
         self._now_ns = max(self._now_ns, now)
         if not payload.strip():
@@ -339,7 +396,8 @@ class DtuAggregator:
         inv = self._inverters.get(key)
         if inv is None:
             shaped = (len(parts) == 2 and (leaf in _AHOY_INVERTER_LEAVES or channel_match)) or (
-                len(parts) == 3 and channel_match is not None)
+                len(parts) == 3 and channel_match is not None
+            )
             if not shaped:
                 return _ignored(token)  # <name>/firmware, alarm/..., dis_night_comm, ...
             found = self._inverter(key, token, now)
@@ -356,8 +414,7 @@ class DtuAggregator:
             if leaf == "rssi":
                 return self._value(inv, "rssi_dbm", 1.0, payload, token, now, retained)
             if channel_match is not None:
-                return self._ahoy_json(inv, int(channel_match[1]), payload, token, now,
-                                       retained)
+                return self._ahoy_json(inv, int(channel_match[1]), payload, token, now, retained)
             return _ignored(token)
         if len(parts) != 3 or channel_match is None:
             return _ignored(token)
@@ -384,11 +441,25 @@ class DtuAggregator:
         if plant_id is None:
             return self._unknown(key, token, now)
         if len(self._inverters) >= MAX_INVERTERS:
-            return Decoded([], [reject("oversized", f"{_where(key)}: more than {MAX_INVERTERS} "
-                                       f"inverters tracked", plant_id)], [token])
+            return Decoded(
+                [],
+                [
+                    reject(
+                        "oversized",
+                        f"{_where(key)}: more than {MAX_INVERTERS} inverters tracked",
+                        plant_id,
+                    )
+                ],
+                [token],
+            )
         saved = self._saved.pop(f"{firmware}/{label}", {})
-        inv = _Inverter(firmware, label, plant_id,
-                        label if plant_id in self._several else None, saved.get("ts_ns", 0))
+        inv = _Inverter(
+            firmware,
+            label,
+            plant_id,
+            label if plant_id in self._several else None,
+            saved.get("ts_ns", 0),
+        )
         for name in _STATE_FIELDS:
             setattr(inv, name, saved.get(name))
         self._inverters[key] = inv
@@ -416,22 +487,41 @@ class DtuAggregator:
             self._reported.clear()  # junk names: forget, rather than grow without bound
         self._reported[key] = now
         firmware = key[0]
-        later = (f"its other messages in the next {UNKNOWN_REPORT_S // 60} min are counted "
-                 f"and dropped")
+        later = (
+            f"its other messages in the next {UNKNOWN_REPORT_S // 60} min are counted and dropped"
+        )
         if self._plants is None:
-            return Decoded([], [reject("bad_tag", f"{_where(key)} is not a plant_id (letters, "
-                                       f"digits, '-', '_'; at most 64) and no --fleet maps it "
-                                       f"to one; {later}")], [token])
+            return Decoded(
+                [],
+                [
+                    reject(
+                        "bad_tag",
+                        f"{_where(key)} is not a plant_id (letters, "
+                        f"digits, '-', '_'; at most 64) and no --fleet maps it "
+                        f"to one; {later}",
+                    )
+                ],
+                [token],
+            )
         column = "inverter_serial" if firmware == OPENDTU else "inverter_name"
         what = "serial" if firmware == OPENDTU else "name as configured in AhoyDTU"
-        return Decoded([], [reject("unknown_plant", f"{_where(key)} is not in the fleet: add "
-                                   f"its {what} to the {column} column of its plant; {later}")],
-                       [token])
+        return Decoded(
+            [],
+            [
+                reject(
+                    "unknown_plant",
+                    f"{_where(key)} is not in the fleet: add "
+                    f"its {what} to the {column} column of its plant; {later}",
+                )
+            ],
+            [token],
+        )
 
     # -- events ------------------------------------------------------------------------------
 
-    def _header(self, inv: _Inverter, payload: bytes, token: object, now: int,
-                retained: bool) -> Decoded:
+    def _header(
+        self, inv: _Inverter, payload: bytes, token: object, now: int, retained: bool
+    ) -> Decoded:
         """``last_update`` / ``last_success``: the time of the values that follow."""
         number = _number(payload)
         if isinstance(number, Rejection):
@@ -441,8 +531,12 @@ class DtuAggregator:
             try:
                 ts_ns = parse_ts(int(number) * 1000)
             except (ValueError, OverflowError) as exc:
-                return self._refuse(inv, "out_of_range", f"time {excerpt(payload)}: {exc} (is "
-                                    f"the gateway's clock set?)", token)
+                return self._refuse(
+                    inv,
+                    "out_of_range",
+                    f"time {excerpt(payload)}: {exc} (is the gateway's clock set?)",
+                    token,
+                )
         if retained:
             # A replay of the newest timestamp: its readings were published before this
             # subscription, and what the broker replays after it must not become a point.
@@ -457,8 +551,9 @@ class DtuAggregator:
         inv.cycle_rssi_dbm = inv.rssi_dbm  # OpenDTU sends radio/rssi before last_update
         return out
 
-    def _status(self, inv: _Inverter, name: str, payload: bytes, token: object,
-                retained: bool) -> Decoded:
+    def _status(
+        self, inv: _Inverter, name: str, payload: bytes, token: object, retained: bool
+    ) -> Decoded:
         """``reachable`` / ``producing`` / ``available``: the state, reported at once."""
         number = _number(payload)
         if isinstance(number, Rejection):
@@ -475,8 +570,16 @@ class DtuAggregator:
             out.statuses.append(GatewayStatus(inv.plant_id, inv.label, state, not retained))
         return out
 
-    def _value(self, inv: _Inverter, target: _Target, factor: float, payload: bytes,
-               token: object, now: int, retained: bool) -> Decoded:
+    def _value(
+        self,
+        inv: _Inverter,
+        target: _Target,
+        factor: float,
+        payload: bytes,
+        token: object,
+        now: int,
+        retained: bool,
+    ) -> Decoded:
         if retained:
             return Decoded([], [], [token], stale=1)  # yesterday's value, replayed
         number = _number(payload)
@@ -484,8 +587,9 @@ class DtuAggregator:
             return self._refuse(inv, number.reason, f"{_name(target)}: {number.detail}", token)
         return self._values(inv, None, [(target, _scale(number, factor))], token, now)
 
-    def _ahoy_json(self, inv: _Inverter, channel: int, payload: bytes, token: object, now: int,
-                   retained: bool) -> Decoded:
+    def _ahoy_json(
+        self, inv: _Inverter, channel: int, payload: bytes, token: object, now: int, retained: bool
+    ) -> Decoded:
         """AhoyDTU's JSON option: one channel's fields and its ``ts`` in one object."""
         if retained:
             return Decoded([], [], [token], stale=1)
@@ -517,17 +621,28 @@ class DtuAggregator:
                     continue
                 target, factor = (channel - 1, slot), 1.0
             if isinstance(value, bool) or not isinstance(value, int | float):
-                return self._refuse(inv, "bad_schema", f"ch{channel}: {field} is "
-                                    f"{excerpt(value)}, not a number", token)
+                return self._refuse(
+                    inv,
+                    "bad_schema",
+                    f"ch{channel}: {field} is {excerpt(value)}, not a number",
+                    token,
+                )
             values.append((target, _scale(float(value), factor)))
         return self._values(inv, ts_ns, values, token, now)
 
-    def _values(self, inv: _Inverter, ts_ns: int | None, values: list[tuple[_Target, float]],
-                token: object, now: int) -> Decoded:
+    def _values(
+        self,
+        inv: _Inverter,
+        ts_ns: int | None,
+        values: list[tuple[_Target, float]],
+        token: object,
+        now: int,
+    ) -> Decoded:
         out = Decoded([], [], [])
         if (inv.values or inv.dc) and (
-                (ts_ns is not None and inv.cycle_ts_ns is not None and ts_ns != inv.cycle_ts_ns)
-                or any(inv.has(target) for target, _ in values)):
+            (ts_ns is not None and inv.cycle_ts_ns is not None and ts_ns != inv.cycle_ts_ns)
+            or any(inv.has(target) for target, _ in values)
+        ):
             self._complete(inv, out)  # a new cycle (with no timestamp of its own, if no ts)
         self._hold(inv, token, now)
         if inv.cycle_ts_ns is None:
@@ -564,8 +679,11 @@ class DtuAggregator:
         inv.tokens.append(token)
 
     def _refuse(self, inv: _Inverter, reason: str, detail: str, token: object) -> Decoded:
-        return Decoded([], [reject(reason, f"{_where((inv.firmware, inv.label))} {detail}",
-                                   inv.plant_id)], [token])
+        return Decoded(
+            [],
+            [reject(reason, f"{_where((inv.firmware, inv.label))} {detail}", inv.plant_id)],
+            [token],
+        )
 
     def _complete(self, inv: _Inverter, out: Decoded) -> None:
         """End the inverter's cycle: a record if it is a new reading; free its tokens."""
@@ -582,8 +700,11 @@ class DtuAggregator:
                 inv.last_ts_ns = max(inv.last_ts_ns, ts_ns)
             return
         unreachable = inv.firmware == OPENDTU and inv.reachable == 0
-        if (ts_ns is None or ts_ns <= inv.last_ts_ns + _SAME_NS
-                or (unreachable and _zeroed(values, dc))):
+        if (
+            ts_ns is None
+            or ts_ns <= inv.last_ts_ns + _SAME_NS
+            or (unreachable and _zeroed(values, dc))
+        ):
             out.stale += 1  # a repeat, zeroed runtime data, or values without a time
             return
         if ts_ns <= self._now_ns + _AHEAD_NS:
@@ -598,24 +719,26 @@ class DtuAggregator:
                 slots[i][slot] = value
             dc_inputs = tuple(DcString(*s) for s in slots)
         rssi = values.get("rssi_dbm", rssi)
-        out.records.append(TelemetryRecord(
-            plant_id=inv.plant_id,
-            ts_ns=ts_ns,
-            ac_power_w=values.get("ac_power_w"),
-            ac_voltage_v=values.get("ac_voltage_v"),
-            ac_current_a=values.get("ac_current_a"),
-            ac_freq_hz=values.get("ac_freq_hz"),
-            energy_total_wh=values.get("energy_total_wh"),
-            energy_today_wh=values.get("energy_today_wh"),
-            dc=dc_inputs,
-            temp_c=values.get("temp_c"),
-            # An OpenDTU that does not poll at night still asks for statistics when commands
-            # are on (the default): real readings, with reachable 0 and producing 0 that say
-            # nothing of the inverter's state.
-            status=None if unreachable else inv.state(),
-            rssi_dbm=rssi,
-            inverter=inv.tag,
-        ))
+        out.records.append(
+            TelemetryRecord(
+                plant_id=inv.plant_id,
+                ts_ns=ts_ns,
+                ac_power_w=values.get("ac_power_w"),
+                ac_voltage_v=values.get("ac_voltage_v"),
+                ac_current_a=values.get("ac_current_a"),
+                ac_freq_hz=values.get("ac_freq_hz"),
+                energy_total_wh=values.get("energy_total_wh"),
+                energy_today_wh=values.get("energy_today_wh"),
+                dc=dc_inputs,
+                temp_c=values.get("temp_c"),
+                # An OpenDTU that does not poll at night still asks for statistics when commands
+                # are on (the default): real readings, with reachable 0 and producing 0 that say
+                # nothing of the inverter's state.
+                status=None if unreachable else inv.state(),
+                rssi_dbm=rssi,
+                inverter=inv.tag,
+            )
+        )
 
 
 _RUNTIME: Final = ("ac_power_w", "ac_voltage_v", "ac_current_a", "ac_freq_hz")

@@ -177,8 +177,12 @@ class MqttLink:
         self._outbox: dict[str, tuple[bytes | str, int, bool]] = {}
         self._outbox_lock = threading.Lock()
 
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=paho.MQTTv5, manual_ack=manual_ack)
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=manual_ack,
+        )
         c.max_inflight_messages_set(min(max_pending_publishes, 65_000))
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(1, 30)
@@ -187,8 +191,13 @@ class MqttLink:
             c.username_pw_set(username, password)
         if self.tls:
             try:
-                c.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file,
-                          cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+                c.tls_set(
+                    ca_certs=ca_file,
+                    certfile=cert_file,
+                    keyfile=key_file,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                )
             except (OSError, ssl.SSLError, ValueError) as exc:
                 raise ConfigError(f"MQTT TLS files: {exc}") from None
         if will is not None:
@@ -215,8 +224,9 @@ class MqttLink:
             socket.create_connection((self.host, self.port), timeout=min(timeout_s, 5.0)).close()
         except OSError as exc:
             why = exc.strerror or str(exc) or type(exc).__name__
-            raise ServiceError(f"cannot reach the MQTT broker at {self.url}: "
-                               f"{why.lower()}") from None
+            raise ServiceError(
+                f"cannot reach the MQTT broker at {self.url}: {why.lower()}"
+            ) from None
         problem = self._tls_problem()  # a certificate paho would refuse, said at once
         if problem:
             raise ServiceError(f"cannot connect to the MQTT broker at {self.url}: {problem}")
@@ -225,11 +235,21 @@ class MqttLink:
         props.ReceiveMaximum = self._receive_maximum
         try:
             if self._threaded:
-                self._client.connect_async(self.host, self.port, keepalive=self._keepalive_s,
-                                           clean_start=self._clean_start, properties=props)
+                self._client.connect_async(
+                    self.host,
+                    self.port,
+                    keepalive=self._keepalive_s,
+                    clean_start=self._clean_start,
+                    properties=props,
+                )
             else:
-                self._client.connect(self.host, self.port, keepalive=self._keepalive_s,
-                                     clean_start=self._clean_start, properties=props)
+                self._client.connect(
+                    self.host,
+                    self.port,
+                    keepalive=self._keepalive_s,
+                    clean_start=self._clean_start,
+                    properties=props,
+                )
         except (OSError, ValueError) as exc:
             raise ServiceError(f"cannot reach the MQTT broker at {self.url}: {exc}") from None
         if self._threaded:
@@ -266,8 +286,10 @@ class MqttLink:
             ctx = ssl.create_default_context(cafile=ca_file)
             if cert_file:
                 ctx.load_cert_chain(cert_file, key_file)
-            with socket.create_connection((self.host, self.port), timeout=5.0) as sock, \
-                    ctx.wrap_socket(sock, server_hostname=self.host):
+            with (
+                socket.create_connection((self.host, self.port), timeout=5.0) as sock,
+                ctx.wrap_socket(sock, server_hostname=self.host),
+            ):
                 return ""
         except ssl.SSLCertVerificationError as exc:
             return f"TLS: certificate verify failed: {exc.verify_message}"
@@ -319,8 +341,7 @@ class MqttLink:
         try:
             rc = c.loop(timeout_s)
         except Exception as exc:  # never end the caller's thread: treat it as a lost link
-            log.warning("MQTT network loop failed (%s: %s); reconnecting", type(exc).__name__,
-                        exc)
+            log.warning("MQTT network loop failed (%s: %s); reconnecting", type(exc).__name__, exc)
             with contextlib.suppress(Exception):
                 c.disconnect()  # closes the socket; the next step dials again
             rc = paho.MQTT_ERR_UNKNOWN
@@ -385,8 +406,15 @@ class MqttLink:
 
     # ------------------------------------------------------------------ publishing
 
-    def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False,
-                timeout_s: float = 60.0) -> None:
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        timeout_s: float = 60.0,
+    ) -> None:
         """Publish, waiting (backpressure) while too many QoS ≥ 1 messages are unacknowledged.
 
         Raises
@@ -404,14 +432,14 @@ class MqttLink:
                 self._outbox[topic] = (payload, qos, retain)
             return
         if qos and not self._pending.acquire(timeout=timeout_s):
-            raise ServiceError(f"MQTT broker at {self.url} acknowledged nothing for "
-                               f"{timeout_s:g} s")
+            raise ServiceError(
+                f"MQTT broker at {self.url} acknowledged nothing for {timeout_s:g} s"
+            )
         rc = self._publish_now(topic, payload, qos, retain)
         if rc is not None:
             raise ServiceError(f"MQTT publish to {topic!r} failed: {rc}")
 
-    def _publish_now(self, topic: str, payload: bytes | str, qos: int,
-                     retain: bool) -> str | None:
+    def _publish_now(self, topic: str, payload: bytes | str, qos: int, retain: bool) -> str | None:
         """Hand one publish to paho (the backpressure slot is taken); the error, or None."""
         # Not under _pending_lock: paho holds its own lock while calling on_publish.
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
@@ -449,11 +477,16 @@ class MqttLink:
     def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._last_error = f"refused: {reason_code}"
-            if (self._username and self._username != self.client_id
-                    and str(reason_code).lower().startswith("not authori")):
+            if (
+                self._username
+                and self._username != self.client_id
+                and str(reason_code).lower().startswith("not authori")
+            ):
                 # The broker of `roshanai deploy mosquitto` binds each account to one id.
-                self._last_error += (f" (or client id {self.client_id!r} is not the one account "
-                                     f"{self._username!r} is bound to)")
+                self._last_error += (
+                    f" (or client id {self.client_id!r} is not the one account "
+                    f"{self._username!r} is bound to)"
+                )
             return
         with self._ack_lock:
             self._generation += 1
@@ -474,8 +507,11 @@ class MqttLink:
         self._connected.clear()
         # After a refused CONNECT the broker closes the socket: keep its reason ("Bad user name
         # or password"), not the "Protocol error" paho reports for the close.
-        if reason_code is not None and reason_code.is_failure and (
-                was_connected or not self._last_error.startswith("refused")):
+        if (
+            reason_code is not None
+            and reason_code.is_failure
+            and (was_connected or not self._last_error.startswith("refused"))
+        ):
             self._last_error = f"disconnected: {reason_code}"
 
     def _handle_message(self, client, userdata, msg) -> None:
@@ -485,10 +521,18 @@ class MqttLink:
             topic = msg.topic
         except UnicodeDecodeError:  # a broker should refuse these; never crash on one
             topic = bytes(msg._topic).decode("utf-8", "replace")
-        self._on_message(InboundMessage(
-            topic=topic, payload=msg.payload, mid=msg.mid, qos=msg.qos, dup=bool(msg.dup),
-            retain=bool(msg.retain), received_ns=time.time_ns(), generation=self._generation,
-        ))
+        self._on_message(
+            InboundMessage(
+                topic=topic,
+                payload=msg.payload,
+                mid=msg.mid,
+                qos=msg.qos,
+                dup=bool(msg.dup),
+                retain=bool(msg.retain),
+                received_ns=time.time_ns(),
+                generation=self._generation,
+            )
+        )
 
     def _handle_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._pending_lock:

@@ -39,9 +39,11 @@ def read_plant_passwords(path: Path, plant_ids: Sequence[str]) -> dict[str, str]
     by_plant = {a.plant_id: a for a in read_credentials(path)}
     missing = [p for p in plant_ids if p not in by_plant]
     if missing:
-        raise InputError(f"--credentials {path}: no account for plant {missing[0]!r}"
-                         + (f" and {len(missing) - 1:,} more" if len(missing) > 1 else "")
-                         + " (emulate the fleet the accounts were made from)")
+        raise InputError(
+            f"--credentials {path}: no account for plant {missing[0]!r}"
+            + (f" and {len(missing) - 1:,} more" if len(missing) > 1 else "")
+            + " (emulate the fleet the accounts were made from)"
+        )
     return {p: by_plant[p].password for p in plant_ids}
 
 
@@ -58,19 +60,38 @@ class PlantLinks:
         TLS files, as for :class:`MqttLink`.
     """
 
-    def __init__(self, url: str, passwords: Mapping[str, str], *, ca_file: str | None = None,
-                 cert_file: str | None = None, key_file: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        passwords: Mapping[str, str],
+        *,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+    ) -> None:
         if not passwords:
             raise InputError("no plants to emulate")
         if len(passwords) > MAX_PLANT_LINKS:
-            raise InputError(f"--credentials: {len(passwords):,} plants would need as many "
-                             f"connections; at most {MAX_PLANT_LINKS:,} per emulator (run "
-                             "several with --plants and different fleets)")
+            raise InputError(
+                f"--credentials: {len(passwords):,} plants would need as many "
+                f"connections; at most {MAX_PLANT_LINKS:,} per emulator (run "
+                "several with --plants and different fleets)"
+            )
         self.url = url
-        self.links = {p: MqttLink(url, p, username=p, password=pw, ca_file=ca_file,
-                                  cert_file=cert_file, key_file=key_file, clean_start=True,
-                                  max_pending_publishes=20)
-                      for p, pw in passwords.items()}
+        self.links = {
+            p: MqttLink(
+                url,
+                p,
+                username=p,
+                password=pw,
+                ca_file=ca_file,
+                cert_file=cert_file,
+                key_file=key_file,
+                clean_start=True,
+                max_pending_publishes=20,
+            )
+            for p, pw in passwords.items()
+        }
         self._first = next(iter(self.links.values()))
 
     def start(self, timeout_s: float = 30.0) -> PlantLinks:

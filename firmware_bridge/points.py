@@ -48,11 +48,13 @@ def dc_field(n: int, quantity: str) -> str:
     return DC_FIELD_TEMPLATE.format(n=n, quantity=quantity)
 
 
-_DC_KEYS: Final = tuple(tuple(dc_field(n, q) for q in DC_QUANTITIES)
-                        for n in range(1, MAX_DC_STRINGS + 1))
+_DC_KEYS: Final = tuple(
+    tuple(dc_field(n, q) for q in DC_QUANTITIES) for n in range(1, MAX_DC_STRINGS + 1)
+)
 #: (field, kind) in INVERTER_FIELDS order: 0 float, 1 int, 2 str.
-_FIELDS: Final = tuple((k, 0 if t is float else 1 if t is int else 2)
-                       for k, t in INVERTER_FIELDS.items())
+_FIELDS: Final = tuple(
+    (k, 0 if t is float else 1 if t is int else 2) for k, t in INVERTER_FIELDS.items()
+)
 _GET_FIELDS: Final = attrgetter(*INVERTER_FIELDS)
 _FIELD_PREFIXES: Final = tuple((k + "=", kind) for k, kind in _FIELDS)
 _DC_PREFIXES: Final = tuple(tuple(k + "=" for k in keys) for keys in _DC_KEYS)
@@ -62,8 +64,7 @@ _series_cache: dict[tuple[tuple[str, str], ...], str] = {}
 
 
 def _dc_keys(n: int) -> tuple[str, ...]:
-    return _DC_KEYS[n - 1] if n <= MAX_DC_STRINGS else tuple(dc_field(n, q)
-                                                               for q in DC_QUANTITIES)
+    return _DC_KEYS[n - 1] if n <= MAX_DC_STRINGS else tuple(dc_field(n, q) for q in DC_QUANTITIES)
 
 
 def record_fields(record: TelemetryRecord, counter_reset: bool = False) -> dict[str, FieldValue]:
@@ -89,7 +90,9 @@ def _series(tags: dict[str, str]) -> str:
     if series is None:
         series = MEASUREMENT_INVERTER + "".join(
             f",{k.translate(_TAG_ESCAPES)}={tags[k].translate(_TAG_ESCAPES)}"
-            for k in sorted(tags) if tags[k])
+            for k in sorted(tags)
+            if tags[k]
+        )
         if len(_series_cache) >= _SERIES_CACHE_MAX:
             _series_cache.clear()
         _series_cache[key] = series

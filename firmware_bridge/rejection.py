@@ -25,20 +25,20 @@ __all__ = [
 
 #: Reason codes of quarantined input, one per kind of problem.
 REASONS: Final = (
-    "oversized",            # payload or batch larger than allowed
-    "bad_topic",            # topic outside the layouts the bridge reads
-    "non_utf8",             # payload bytes are not UTF-8
-    "malformed_json",       # not JSON at all
-    "bad_schema",           # wrong types, missing ts, unknown status, no values
+    "oversized",  # payload or batch larger than allowed
+    "bad_topic",  # topic outside the layouts the bridge reads
+    "non_utf8",  # payload bytes are not UTF-8
+    "malformed_json",  # not JSON at all
+    "bad_schema",  # wrong types, missing ts, unknown status, no values
     "unsupported_version",  # payload v other than 1 (or topic roshanai/v2/...)
-    "non_finite",           # NaN or ±Infinity (literal token or 1e999)
-    "out_of_range",         # physically implausible value, or ts too old
-    "unknown_plant",        # plant_id (or inverter serial) not in the fleet
-    "plant_mismatch",       # payload plant_id differs from the topic's
-    "future_ts",            # ts too far ahead of the bridge's clock
-    "bad_tag",              # a plant_id that line protocol or the fleet contract cannot carry
-    "rejected_by_store",    # InfluxDB refused the point (4xx other than 413), set by the writer
-    "decoder_error",        # a bug in the bridge: the message is kept, never lost
+    "non_finite",  # NaN or ±Infinity (literal token or 1e999)
+    "out_of_range",  # physically implausible value, or ts too old
+    "unknown_plant",  # plant_id (or inverter serial) not in the fleet
+    "plant_mismatch",  # payload plant_id differs from the topic's
+    "future_ts",  # ts too far ahead of the bridge's clock
+    "bad_tag",  # a plant_id that line protocol or the fleet contract cannot carry
+    "rejected_by_store",  # InfluxDB refused the point (4xx other than 413), set by the writer
+    "decoder_error",  # a bug in the bridge: the message is kept, never lost
 )
 _REASON_SET: Final = frozenset(REASONS)
 
@@ -71,11 +71,12 @@ class Rejection:
             raise ValueError(f"unknown rejection reason {self.reason!r}")
         detail = str(self.detail).replace("\r", "\\r").replace("\n", "\\n")
         if len(detail) > DETAIL_MAX_CHARS:
-            detail = detail[:DETAIL_MAX_CHARS - 1] + "…"
+            detail = detail[: DETAIL_MAX_CHARS - 1] + "…"
         object.__setattr__(self, "detail", detail)
         plant_id = self.plant_id
-        if plant_id is not None and not (isinstance(plant_id, str)
-                                         and PLANT_ID_RE.fullmatch(plant_id)):
+        if plant_id is not None and not (
+            isinstance(plant_id, str) and PLANT_ID_RE.fullmatch(plant_id)
+        ):
             object.__setattr__(self, "plant_id", None)
 
 
@@ -90,7 +91,7 @@ def excerpt(value: object, limit: int = _EXCERPT_CHARS) -> str:
         unit = "chars" if isinstance(value, str) else "bytes"
         return f"{value[:limit]!r}… ({len(value)} {unit})"
     text = repr(value)
-    return text if len(text) <= 2 * limit else text[:2 * limit] + "…"
+    return text if len(text) <= 2 * limit else text[: 2 * limit] + "…"
 
 
 @dataclass(frozen=True, slots=True)

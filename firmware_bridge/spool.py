@@ -103,14 +103,16 @@ class Spool:
         FULL (default) fsyncs the WAL on every commit: a committed group survives power loss.
     """
 
-    def __init__(self, path: Path | str, *, max_bytes: int = 4 * 1024**3,
-                 synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: Path | str, *, max_bytes: int = 4 * 1024**3, synchronous: str = "FULL"
+    ) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"cannot create state folder {self.path.parent}: "
-                              f"{exc.strerror}") from None
+            raise ConfigError(
+                f"cannot create state folder {self.path.parent}: {exc.strerror}"
+            ) from None
         if synchronous not in ("FULL", "NORMAL"):
             raise ConfigError("synchronous must be FULL or NORMAL")
         self.max_bytes = int(max_bytes)
@@ -128,8 +130,9 @@ class Spool:
         con = getattr(self._local, "con", None)
         if con is None:
             try:
-                con = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                      check_same_thread=False)
+                con = sqlite3.connect(
+                    self.path, timeout=60, isolation_level=None, check_same_thread=False
+                )
                 con.execute("PRAGMA journal_mode=WAL")
             except sqlite3.Error as exc:
                 raise ConfigError(f"cannot open spool {self.path}: {exc}") from None
@@ -140,9 +143,12 @@ class Spool:
 
     # ---------------------------------------------------------------- ingest side
 
-    def append(self, lines: Sequence[tuple[str, int]],
-               quarantined: Sequence[QuarantineEntry] = (),
-               state: dict[str, object] | None = None) -> None:
+    def append(
+        self,
+        lines: Sequence[tuple[str, int]],
+        quarantined: Sequence[QuarantineEntry] = (),
+        state: dict[str, object] | None = None,
+    ) -> None:
         """Store ``(line, received_ns)`` pairs and quarantine entries in one durable commit.
 
         Raises
@@ -164,11 +170,16 @@ class Spool:
                 con.executemany(
                     "INSERT INTO quarantine (received_ns, topic, payload, reason, detail, "
                     "plant_id) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(q.received_ns, q.topic, q.payload, q.reason, q.detail, q.plant_id)
-                     for q in quarantined])
+                    [
+                        (q.received_ns, q.topic, q.payload, q.reason, q.detail, q.plant_id)
+                        for q in quarantined
+                    ],
+                )
             if state:
-                con.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
-                                [(k, json.dumps(v)) for k, v in state.items()])
+                con.executemany(
+                    "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
+                    [(k, json.dumps(v)) for k, v in state.items()],
+                )
             # Counted before the lines become visible: counted after, the writer could delete
             # them first and ``depth`` would dip below zero.
             with self._lock:
@@ -177,7 +188,8 @@ class Spool:
             con.execute("COMMIT")
             with self._lock:  # until the next exact count: a line costs at least its text
                 self._used_bytes += sum(len(line) for line, _ in lines) + sum(
-                    len(q.payload) + len(q.detail) for q in quarantined)
+                    len(q.payload) + len(q.detail) for q in quarantined
+                )
         except BaseException:
             if counted:
                 with self._lock:
@@ -189,13 +201,15 @@ class Spool:
 
     def peek(self, limit: int) -> list[tuple[int, str]]:
         """The oldest ``limit`` lines as ``(id, line)``, in arrival order."""
-        return self._con().execute(
-            "SELECT id, line FROM outbox ORDER BY id LIMIT ?", (int(limit),)).fetchall()
+        return (
+            self._con()
+            .execute("SELECT id, line FROM outbox ORDER BY id LIMIT ?", (int(limit),))
+            .fetchall()
+        )
 
     def oldest_received_ns(self) -> int | None:
         """Receive time of the oldest line still waiting [ns], or None when empty."""
-        row = self._con().execute(
-            "SELECT received_ns FROM outbox ORDER BY id LIMIT 1").fetchone()
+        row = self._con().execute("SELECT received_ns FROM outbox ORDER BY id LIMIT 1").fetchone()
         return None if row is None else int(row[0])
 
     def delete(self, ids: Iterable[int]) -> int:
@@ -210,8 +224,7 @@ class Spool:
             if hi - lo + 1 == len(ids):
                 n = con.execute("DELETE FROM outbox WHERE id BETWEEN ? AND ?", (lo, hi)).rowcount
             else:
-                n = con.executemany("DELETE FROM outbox WHERE id = ?",
-                                    [(i,) for i in ids]).rowcount
+                n = con.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids]).rowcount
             con.execute("COMMIT")
         except BaseException:
             _rollback(con)
@@ -231,9 +244,11 @@ class Spool:
             con.executemany(
                 "INSERT INTO quarantine (received_ns, topic, payload, reason, detail) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(now, "", line.encode("utf-8"), reason, detail) for _, line in items])
-            n = con.executemany("DELETE FROM outbox WHERE id = ?",
-                                [(i,) for i, _ in items]).rowcount
+                [(now, "", line.encode("utf-8"), reason, detail) for _, line in items],
+            )
+            n = con.executemany(
+                "DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in items]
+            ).rowcount
             con.execute("COMMIT")
         except BaseException:
             _rollback(con)
@@ -281,14 +296,23 @@ class Spool:
 
     def quarantine_counts(self) -> dict[str, int]:
         """Quarantined entries by reason."""
-        return dict(self._con().execute(
-            "SELECT reason, count(*) FROM quarantine GROUP BY reason").fetchall())
+        return dict(
+            self._con()
+            .execute("SELECT reason, count(*) FROM quarantine GROUP BY reason")
+            .fetchall()
+        )
 
     def quarantined(self, limit: int = 100) -> list[QuarantineEntry]:
         """The newest quarantine entries."""
-        rows = self._con().execute(
-            "SELECT received_ns, topic, payload, reason, detail, plant_id FROM quarantine "
-            "ORDER BY id DESC LIMIT ?", (int(limit),)).fetchall()
+        rows = (
+            self._con()
+            .execute(
+                "SELECT received_ns, topic, payload, reason, detail, plant_id FROM quarantine "
+                "ORDER BY id DESC LIMIT ?",
+                (int(limit),),
+            )
+            .fetchall()
+        )
         return [QuarantineEntry(r[0], r[1], bytes(r[2] or b""), r[3], r[4], r[5]) for r in rows]
 
     def get_state(self, key: str, default: object = None) -> object:
@@ -298,8 +322,9 @@ class Spool:
 
     def set_state(self, key: str, value: object) -> None:
         """Save a JSON-serialisable value durably."""
-        self._con().execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
-                            (key, json.dumps(value)))
+        self._con().execute(
+            "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, json.dumps(value))
+        )
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""

@@ -36,8 +36,13 @@ from telemetry.lineprotocol import format_point
 from telemetry.registry import Fleet
 from telemetry.schema import MEASUREMENT_PLANT_STATUS
 
-__all__ = ["MEASUREMENT_PLANT_STATUS", "ExpectedPower", "InverterState", "PlantState",
-           "StatusTracker"]
+__all__ = [
+    "MEASUREMENT_PLANT_STATUS",
+    "ExpectedPower",
+    "InverterState",
+    "PlantState",
+    "StatusTracker",
+]
 
 log = logging.getLogger("roshanai.bridge.status")
 
@@ -57,8 +62,7 @@ class ExpectedPower:
         self.index = {pid: i for i, pid in enumerate(fleet.plants["plant_id"])}
         self.table: np.ndarray | None = None  # (n_plants, 12, 24) [W]
         self.error = ""
-        self._thread = threading.Thread(target=self._compute, name="expected-power",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._compute, name="expected-power", daemon=True)
 
     def start(self) -> ExpectedPower:
         self._thread.start()
@@ -77,8 +81,12 @@ class ExpectedPower:
             table = np.zeros((n, 12, 24), dtype=np.float32)
             step = 2000
             for a in range(0, n, step):
-                run = run_fleet(self.fleet.subset(a, min(n, a + step)), None, hourly=True,
-                                timezone=self.timezone)
+                run = run_fleet(
+                    self.fleet.subset(a, min(n, a + step)),
+                    None,
+                    hourly=True,
+                    timezone=self.timezone,
+                )
                 local = (run.labels - np.timedelta64(30, "m")).tz_convert(self.timezone)
                 key = (local.month.to_numpy() - 1) * 24 + local.hour.to_numpy()
                 counts = np.bincount(key, minlength=288).astype(float)
@@ -89,7 +97,7 @@ class ExpectedPower:
                     sel = key == k
                     if sel.any():
                         sums[:, k] = power[:, sel].sum(axis=1)
-                table[a:a + power.shape[0]] = (sums / np.maximum(counts, 1)).reshape(-1, 12, 24)
+                table[a : a + power.shape[0]] = (sums / np.maximum(counts, 1)).reshape(-1, 12, 24)
             self.table = table
         except Exception as exc:  # outside Iran, say: status works without expectations
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -170,11 +178,18 @@ class StatusTracker:
         Unchanged statuses are still republished (and rewritten) this often. [s]
     """
 
-    def __init__(self, fleet: Fleet | None, *, publish: Callable[[str, bytes, bool], None]
-                 | None = None, expected: ExpectedPower | None = None,
-                 offline_after_s: float = 900.0, producing_above_w: float = 10.0,
-                 underperformance_ratio: float = 0.5, underperformance_window_s: float = 3600.0,
-                 republish_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        fleet: Fleet | None,
+        *,
+        publish: Callable[[str, bytes, bool], None] | None = None,
+        expected: ExpectedPower | None = None,
+        offline_after_s: float = 900.0,
+        producing_above_w: float = 10.0,
+        underperformance_ratio: float = 0.5,
+        underperformance_window_s: float = 3600.0,
+        republish_s: float = 300.0,
+    ) -> None:
         self.publish = publish
         self.expected = expected
         self.offline_after_ns = int(offline_after_s * 1e9)
@@ -187,10 +202,12 @@ class StatusTracker:
         self._lock = threading.Lock()
         if fleet is not None:
             p = fleet.plants
-            for pid, prov, dc, ac in zip(p["plant_id"], p["province"], p["dc_kwp"], p["ac_kw"],
-                                         strict=True):
-                self.plants[pid] = PlantState(pid, str(prov or ""),
-                                              1000.0 * max(float(dc), float(ac)))
+            for pid, prov, dc, ac in zip(
+                p["plant_id"], p["province"], p["dc_kwp"], p["ac_kw"], strict=True
+            ):
+                self.plants[pid] = PlantState(
+                    pid, str(prov or ""), 1000.0 * max(float(dc), float(ac))
+                )
 
     def _state(self, plant_id: str) -> PlantState:
         st = self.plants.get(plant_id)
@@ -207,8 +224,11 @@ class StatusTracker:
             st.last_seen_ns = max(st.last_seen_ns, now_ns)
             st.will_offline = False
             # A plant with several gateway inverters: each has its own counter and power.
-            sub = None if rec.inverter is None else st.inverters.setdefault(rec.inverter,
-                                                                           InverterState())
+            sub = (
+                None
+                if rec.inverter is None
+                else st.inverters.setdefault(rec.inverter, InverterState())
+            )
             last_ts_ns = st.last_ts_ns if sub is None else sub.last_ts_ns
             counter = st.energy_total_wh if sub is None else sub.energy_total_wh
             day = _local_day(rec.ts_ns)
@@ -237,8 +257,12 @@ class StatusTracker:
             st.alarm_code = int(rec.alarm_code or 0)
             expected = self.expected.get(rec.plant_id, rec.ts_ns) if self.expected else None
             st.expected_ac_power_w = expected
-            daylight = (expected is not None and st.ac_power_w is not None and st.rating_w
-                        and expected > 0.1 * st.rating_w)
+            daylight = (
+                expected is not None
+                and st.ac_power_w is not None
+                and st.rating_w
+                and expected > 0.1 * st.rating_w
+            )
             if not daylight:
                 st.underperforming = False  # nothing to expect at night or dawn
                 return
@@ -282,8 +306,11 @@ class StatusTracker:
 
     def snapshot(self, st: PlantState, now_ns: int) -> dict[str, float | int | bool | str]:
         """The status fields of one plant."""
-        online = bool(st.last_seen_ns) and not st.will_offline and \
-            now_ns - st.last_seen_ns < self.offline_after_ns
+        online = (
+            bool(st.last_seen_ns)
+            and not st.will_offline
+            and now_ns - st.last_seen_ns < self.offline_after_ns
+        )
         power = st.ac_power_w if st.ac_power_w is not None else 0.0
         index = None
         if st.expected_ac_power_w and st.rating_w and st.expected_ac_power_w > 0.1 * st.rating_w:
@@ -294,8 +321,7 @@ class StatusTracker:
             "alarm": st.alarm_code != 0 or st.inverter_status == "fault",
             "alarm_code": st.alarm_code,
             "inverter_status": st.inverter_status or "unknown",
-            "last_seen_s": round((now_ns - st.last_seen_ns) / 1e9, 1) if st.last_seen_ns
-            else -1.0,
+            "last_seen_s": round((now_ns - st.last_seen_ns) / 1e9, 1) if st.last_seen_ns else -1.0,
             "ac_power_w": float(power),
             "energy_today_wh": round(st.energy_today_wh, 1),
             "underperforming": st.underperforming,
@@ -313,14 +339,26 @@ class StatusTracker:
             self._started_ns = now_ns
         all_due = now_ns - self._started_ns >= self.offline_after_ns
         with self._lock:
-            states = [st for st in self.plants.values()
-                      if st.last_seen_ns or st.will_offline or all_due]
+            states = [
+                st for st in self.plants.values() if st.last_seen_ns or st.will_offline or all_due
+            ]
             for st in states:
                 fields = self.snapshot(st, now_ns)
-                key = json.dumps({k: v for k, v in fields.items()
-                                  if k not in ("last_seen_s", "ac_power_w",
-                                               "expected_ac_power_w", "performance_index",
-                                               "energy_today_wh")}, sort_keys=True)
+                key = json.dumps(
+                    {
+                        k: v
+                        for k, v in fields.items()
+                        if k
+                        not in (
+                            "last_seen_s",
+                            "ac_power_w",
+                            "expected_ac_power_w",
+                            "performance_index",
+                            "energy_today_wh",
+                        )
+                    },
+                    sort_keys=True,
+                )
                 if key == st.published and now_ns - st.published_ns < self.republish_ns:
                     continue
                 st.published, st.published_ns = key, now_ns

@@ -54,8 +54,16 @@ _RANGES: Final = (
     ("rssi_dbm", -150.0, 0.0),
     ("ac_current_a", -1000.0, 1000.0),
 )
-_FLOAT_FIELDS: Final = ("ac_power_w", "ac_voltage_v", "ac_current_a", "ac_freq_hz",
-                        "energy_total_wh", "energy_today_wh", "temp_c", "rssi_dbm")
+_FLOAT_FIELDS: Final = (
+    "ac_power_w",
+    "ac_voltage_v",
+    "ac_current_a",
+    "ac_freq_hz",
+    "energy_total_wh",
+    "energy_today_wh",
+    "temp_c",
+    "rssi_dbm",
+)
 #: What line protocol or a reader of tags cannot take in a registry label.
 _UNSAFE_TAG_CHARS: Final = re.compile(r"[\x00-\x1f\x7f\\\"]")
 
@@ -111,9 +119,15 @@ class Validator:
         Rating assumed without a fleet. [kW]
     """
 
-    def __init__(self, fleet: Fleet | None, *, power_margin: float = 1.5,
-                 max_future_s: float = 600, max_past_days: float = 400,
-                 default_rating_kw: float = 100.0) -> None:
+    def __init__(
+        self,
+        fleet: Fleet | None,
+        *,
+        power_margin: float = 1.5,
+        max_future_s: float = 600,
+        max_past_days: float = 400,
+        default_rating_kw: float = 100.0,
+    ) -> None:
         self.power_margin = float(power_margin)
         self._future_ns = int(max_future_s * 1e9)
         self._past_ns = int(max_past_days * 86_400e9)
@@ -126,8 +140,13 @@ class Validator:
             plants = fleet.plants
             columns = [plants[c].tolist() for c in REGISTRY_TAGS if c in plants]
             names = [c for c in REGISTRY_TAGS if c in plants]
-            rows = zip(plants["plant_id"].tolist(), plants["dc_kwp"].tolist(),
-                       plants["ac_kw"].tolist(), *columns, strict=True)
+            rows = zip(
+                plants["plant_id"].tolist(),
+                plants["dc_kwp"].tolist(),
+                plants["ac_kw"].tolist(),
+                *columns,
+                strict=True,
+            )
             for plant_id, dc_kwp, ac_kw, *labels in rows:
                 tags = {TAG_PLANT_ID: plant_id}
                 for name, label in zip(names, labels, strict=True):
@@ -145,19 +164,24 @@ class Validator:
         try:
             return self._check(record, now_ns)
         except (TypeError, AttributeError) as exc:  # a record built with wrong types
-            return reject("bad_schema", f"{type(exc).__name__}: {exc}",
-                          getattr(record, "plant_id", None))
+            return reject(
+                "bad_schema", f"{type(exc).__name__}: {exc}", getattr(record, "plant_id", None)
+            )
 
     def _check(self, record: TelemetryRecord, now_ns: int) -> Checked | Rejection:
         plant_id = record.plant_id
         plant = self._plants.get(plant_id)
         if plant is None:
             if not isinstance(plant_id, str) or not PLANT_ID_RE.fullmatch(plant_id):
-                return reject("bad_tag", f"plant_id {excerpt(plant_id)} is not a plant_id "
-                              f"(letters, digits, '-', '_'; at most 64)")
+                return reject(
+                    "bad_tag",
+                    f"plant_id {excerpt(plant_id)} is not a plant_id "
+                    f"(letters, digits, '-', '_'; at most 64)",
+                )
             if self._has_fleet:
-                return reject("unknown_plant", f"plant_id {plant_id!r} is not in the fleet",
-                              plant_id)
+                return reject(
+                    "unknown_plant", f"plant_id {plant_id!r} is not in the fleet", plant_id
+                )
             plant = self._plant(self._default_kw, self._default_kw, {TAG_PLANT_ID: plant_id})
         problem = self._ranges(record, plant, now_ns)
         if problem is not None:
@@ -168,8 +192,11 @@ class Validator:
         inverter = record.inverter
         if inverter is not None:
             # Each of a plant's gateway inverters has its own series and energy counter.
-            if not isinstance(inverter, str) or _UNSAFE_TAG_CHARS.search(inverter) \
-                    or not inverter.strip():
+            if (
+                not isinstance(inverter, str)
+                or _UNSAFE_TAG_CHARS.search(inverter)
+                or not inverter.strip()
+            ):
                 return reject("bad_tag", f"inverter {excerpt(inverter)} cannot be a tag", plant_id)
             tags[TAG_INVERTER] = inverter
         if energy is not None:
@@ -183,18 +210,29 @@ class Validator:
         if type(ts) is not int:
             return reject("bad_schema", f"ts_ns {excerpt(ts)} is not an integer", pid)
         if ts > now_ns + self._future_ns:
-            return reject("future_ts", f"ts {_iso(ts)} is {(ts - now_ns) / 1e9:.0f} s ahead of "
-                          f"the bridge clock (limit {self._future_ns / 1e9:g} s)", pid)
+            return reject(
+                "future_ts",
+                f"ts {_iso(ts)} is {(ts - now_ns) / 1e9:.0f} s ahead of "
+                f"the bridge clock (limit {self._future_ns / 1e9:g} s)",
+                pid,
+            )
         if ts < now_ns - self._past_ns:
-            return reject("out_of_range", f"ts {_iso(ts)} is older than "
-                          f"{self._past_ns / 86_400e9:g} days", pid)
+            return reject(
+                "out_of_range",
+                f"ts {_iso(ts)} is older than {self._past_ns / 86_400e9:g} days",
+                pid,
+            )
         values = 0
         v = r.ac_power_w
         if v is not None:
             values += 1
             if not MIN_POWER_W <= v <= plant.ac_limit_w:
-                return self._out(r, "ac_power_w", v, f"[{MIN_POWER_W:g}, {plant.ac_limit_w:g}] "
-                                 f"W ({self.power_margin:g} x rating)")
+                return self._out(
+                    r,
+                    "ac_power_w",
+                    v,
+                    f"[{MIN_POWER_W:g}, {plant.ac_limit_w:g}] W ({self.power_margin:g} x rating)",
+                )
         v = r.ac_freq_hz
         if v is not None:
             values += 1
@@ -218,13 +256,15 @@ class Validator:
         if status is not None:
             values += 1
             if status not in _STATUSES:
-                return reject("bad_schema", f"status {excerpt(status)} is not one of "
-                              f"{', '.join(STATUSES)}", pid)
+                return reject(
+                    "bad_schema",
+                    f"status {excerpt(status)} is not one of {', '.join(STATUSES)}",
+                    pid,
+                )
         dc = r.dc
         if dc:
             if len(dc) > MAX_DC_STRINGS:
-                return reject("bad_schema", f"{len(dc)} DC inputs (at most {MAX_DC_STRINGS})",
-                              pid)
+                return reject("bad_schema", f"{len(dc)} DC inputs (at most {MAX_DC_STRINGS})", pid)
             total_w = 0.0
             for n, string in enumerate(dc, start=1):
                 v = string.voltage_v
@@ -241,12 +281,17 @@ class Validator:
                 if v is not None:
                     values += 1
                     if not MIN_POWER_W <= v <= plant.dc_limit_w:
-                        return self._out(r, f"dc[{n}].power_w", v,
-                                         f"[{MIN_POWER_W:g}, {plant.dc_limit_w:g}] W")
+                        return self._out(
+                            r, f"dc[{n}].power_w", v, f"[{MIN_POWER_W:g}, {plant.dc_limit_w:g}] W"
+                        )
                     total_w += v
             if total_w > plant.dc_limit_w:
-                return self._out(r, "dc power_w (sum)", total_w, f"{plant.dc_limit_w:g} W "
-                                 f"({self.power_margin:g} x dc_kwp)")
+                return self._out(
+                    r,
+                    "dc power_w (sum)",
+                    total_w,
+                    f"{plant.dc_limit_w:g} W ({self.power_margin:g} x dc_kwp)",
+                )
         if not values:
             return reject("bad_schema", "the reading has no values", pid)
         return None
@@ -299,12 +344,14 @@ class Validator:
         if not isinstance(state, dict):
             return 0
         for plant_id, entry in state.items():
-            if not (isinstance(plant_id, str) and isinstance(entry, list | tuple)
-                    and len(entry) == 4):
+            if not (
+                isinstance(plant_id, str) and isinstance(entry, list | tuple) and len(entry) == 4
+            ):
                 continue
             hi_ts, hi_e, last_ts, last_e = entry
             if not all(type(t) is int for t in (hi_ts, last_ts)) or not all(
-                    type(e) in (int, float) and math.isfinite(e) for e in (hi_e, last_e)):
+                type(e) in (int, float) and math.isfinite(e) for e in (hi_e, last_e)
+            ):
                 continue
             self._counters[plant_id] = [hi_ts, float(hi_e), last_ts, float(last_e)]
             loaded += 1

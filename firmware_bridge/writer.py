@@ -67,10 +67,16 @@ class Writer:
         Called with the lines the server refused (moved to the quarantine).
     """
 
-    def __init__(self, spool: Spool, store: InfluxStore, *, batch_lines: int = 5000,
-                 max_backoff_s: float = 30.0,
-                 on_stored: Callable[[list[str]], None] | None = None,
-                 on_quarantined: Callable[[list[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        store: InfluxStore,
+        *,
+        batch_lines: int = 5000,
+        max_backoff_s: float = 30.0,
+        on_stored: Callable[[list[str]], None] | None = None,
+        on_quarantined: Callable[[list[str]], None] | None = None,
+    ) -> None:
         self.spool = spool
         self.store = store
         self.batch_lines = int(batch_lines)
@@ -141,8 +147,13 @@ class Writer:
             self.on_quarantined([line for _, line in batch])
         log.warning("InfluxDB refused %d line(s); quarantined: %s", len(batch), detail)
 
-    def run(self, stop: threading.Event, *, idle_wait_s: float = 0.05,
-            wake: threading.Event | None = None) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle_wait_s: float = 0.05,
+        wake: threading.Event | None = None,
+    ) -> None:
         """Drain until ``stop`` is set; wait ``idle_wait_s`` (or for ``wake``) when empty."""
         while not stop.is_set():
             try:
@@ -163,8 +174,12 @@ class Writer:
                     self.stats.last_error = retry.reason
                     self.stats.backoff_s = wait
                 if self._failures in (1, 10) or self._failures % 100 == 0:
-                    log.warning("%s; %d lines kept in the spool, retrying in %.1f s",
-                                retry.reason, self.spool.depth, wait)
+                    log.warning(
+                        "%s; %d lines kept in the spool, retrying in %.1f s",
+                        retry.reason,
+                        self.spool.depth,
+                        wait,
+                    )
                 stop.wait(wait)
                 continue
             if done == 0:

@@ -30,8 +30,11 @@ __all__ = ["app", "main"]
 
 try:  # typer ≥ 0.20 vendors click as typer._click
     from typer._click import exceptions as _tclick
-    _CLICK_ERRORS: tuple[type[Exception], ...] = (click.exceptions.ClickException,
-                                                  _tclick.ClickException)
+
+    _CLICK_ERRORS: tuple[type[Exception], ...] = (
+        click.exceptions.ClickException,
+        _tclick.ClickException,
+    )
     _NO_ARGS_HELP: tuple[type[Exception], ...] = (_tclick.NoArgsIsHelpError,)
 except ImportError:  # pragma: no cover - older typer uses click itself
     _CLICK_ERRORS = (click.exceptions.ClickException,)
@@ -86,12 +89,21 @@ def _root(
     ctx: typer.Context,
     config: Annotated[
         str | None,
-        typer.Option("--config", help="TOML settings file (default: ./roshanai.toml).",
-                     envvar="ROSHANAI_CONFIG", show_envvar=True),
+        typer.Option(
+            "--config",
+            help="TOML settings file (default: ./roshanai.toml).",
+            envvar="ROSHANAI_CONFIG",
+            show_envvar=True,
+        ),
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", help="Print the installed version and exit.",
-                           callback=_version, is_eager=True),
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the installed version and exit.",
+            callback=_version,
+            is_eager=True,
+        ),
     ] = False,
 ) -> None:
     ctx.obj = {"config_file": config}
@@ -107,8 +119,9 @@ def config_show(ctx: typer.Context) -> None:
     table.add_column("from")
     table.add_column("environment variable", style="dim")
     for key, value in settings.as_dict().items():
-        table.add_row(key, str(mask(key, value)), origin.get(key, "default"),
-                      "ROSHANAI_" + key.upper())
+        table.add_row(
+            key, str(mask(key, value)), origin.get(key, "default"), "ROSHANAI_" + key.upper()
+        )
     Console().print(table)
 
 
@@ -145,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         what = exc.strerror or str(exc)
-        err_console.print(f"[bold red]error:[/] {what}"
-                          + (f": {exc.filename}" if exc.filename else ""))
+        err_console.print(
+            f"[bold red]error:[/] {what}" + (f": {exc.filename}" if exc.filename else "")
+        )
         return 1
     except MemoryError:
         err_console.print("[bold red]error:[/] out of memory; try fewer plants per run")

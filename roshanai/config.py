@@ -203,8 +203,9 @@ def load_settings(
     settings = Settings(**values)
     if not settings.client_id:
         # A production broker binds each account to the client id equal to its username.
-        settings = Settings(**{**settings.as_dict(),
-                               "client_id": settings.mqtt_username or _default_client_id()})
+        settings = Settings(
+            **{**settings.as_dict(), "client_id": settings.mqtt_username or _default_client_id()}
+        )
     _validate(settings)
     return settings, origin
 
@@ -217,7 +218,9 @@ def _default_client_id() -> str:
 def _validate(s: Settings) -> None:
     url = urlsplit(s.mqtt_url)
     if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
-        raise ConfigError(f"mqtt_url {s.mqtt_url!r} must look like mqtt://host:1883 or mqtts://host:8883")
+        raise ConfigError(
+            f"mqtt_url {s.mqtt_url!r} must look like mqtt://host:1883 or mqtts://host:8883"
+        )
     try:
         url.port  # noqa: B018 - raises on a bad port
     except ValueError:
@@ -237,8 +240,9 @@ def _validate(s: Settings) -> None:
     except ValueError:
         kb = 0
     if not 1 <= kb <= 262_143:  # MQTT's largest packet is 256 MiB
-        raise ConfigError(f"max_payload_kb {s.max_payload_kb!r} must be a whole number of KiB "
-                          f"from 1 to 262143")
+        raise ConfigError(
+            f"max_payload_kb {s.max_payload_kb!r} must be a whole number of KiB from 1 to 262143"
+        )
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -98,8 +98,9 @@ def _check_point(latitude_deg: float, longitude_deg: float) -> tuple[float, floa
     try:
         lat, lon = float(latitude_deg), float(longitude_deg)
     except (TypeError, ValueError):
-        raise InputError(f"latitude/longitude must be numbers: {latitude_deg!r}, "
-                         f"{longitude_deg!r}") from None
+        raise InputError(
+            f"latitude/longitude must be numbers: {latitude_deg!r}, {longitude_deg!r}"
+        ) from None
     if not (np.isfinite(lat) and np.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise InputError(f"invalid location: latitude {lat}, longitude {lon} [degrees]")
     return lat, lon
@@ -203,8 +204,9 @@ def _diurnal_temperature_shape(solar_time_h: np.ndarray, sunrise_h: np.ndarray) 
     return np.where(rising, -np.cos(np.pi * since_rise / rise_len), np.cos(np.pi * fall))
 
 
-def _smooth_monthly(values: np.ndarray, day_month: np.ndarray, day_of_year: np.ndarray,
-                    days_in_year: int) -> np.ndarray:
+def _smooth_monthly(
+    values: np.ndarray, day_month: np.ndarray, day_of_year: np.ndarray, days_in_year: int
+) -> np.ndarray:
     """Daily values interpolated between mid-months (cyclic), each month's mean kept exact."""
     mid = np.array([pd.Timestamp(2001, m, 15).day_of_year for m in range(1, 13)], dtype=float)
     mid = mid * days_in_year / 365.0
@@ -262,8 +264,9 @@ def default_weather(
     alt = float(altitude_m)
     clim = monthly_climate(lat, lon, alt)
 
-    labels = pd.date_range(pd.Timestamp(int(year), 1, 1, 1), pd.Timestamp(int(year) + 1, 1, 1),
-                           freq="h", tz="UTC")
+    labels = pd.date_range(
+        pd.Timestamp(int(year), 1, 1, 1), pd.Timestamp(int(year) + 1, 1, 1), freq="h", tz="UTC"
+    )
     mid = labels - pd.Timedelta(minutes=30)
     # Days and months by local solar date, so that no daylight hour straddles a day boundary.
     solar_clock = (mid.tz_localize(None) + pd.to_timedelta(lon / 15.0, unit="h")).as_unit("ns")
@@ -304,8 +307,12 @@ def default_weather(
     ghi = cs_ghi * k_day[day_idx]
 
     # Temperature: smoothed daily mean + diurnal cycle; range wider in clear months and days.
-    t_daily = _smooth_monthly(clim["temp_c"].to_numpy(), day_month,
-                              np.asarray(day_stamp.day_of_year, dtype=float), len(days))
+    t_daily = _smooth_monthly(
+        clim["temp_c"].to_numpy(),
+        day_month,
+        np.asarray(day_stamp.day_of_year, dtype=float),
+        len(days),
+    )
     k_rel = k_month / np.average(k_month, weights=np.bincount(day_month - 1, minlength=12))
     range_month = clim["temp_range_c"].to_numpy() * np.clip(k_rel, 0.7, 1.3)
     range_day = range_month[day_month - 1] * np.clip(k_day / k_month[day_month - 1], 0.5, 1.2)
@@ -316,7 +323,8 @@ def default_weather(
     temp_air += (clim["temp_c"].to_numpy() - month_mean)[hour_month - 1]
 
     wind = clim["wind_m_s"].to_numpy()[hour_month - 1] * (
-        1.0 + _WIND_DIURNAL * np.cos(2 * np.pi * (solar_time_h - _T_MAX_SOLAR_H) / 24.0))
+        1.0 + _WIND_DIURNAL * np.cos(2 * np.pi * (solar_time_h - _T_MAX_SOLAR_H) / 24.0)
+    )
 
     # Split GHI with DIRINT at the sun position the simulator will use (pressure from altitude,
     # refraction with this air temperature); DHI closes the balance, so it is never negative.
@@ -325,8 +333,11 @@ def default_weather(
     cos_z = np.cos(np.radians(zenith))
     ghi = np.where(zenith < 90.0, ghi, 0.0)
     dni = pvlib.irradiance.dirint(
-        pd.Series(ghi, index=mid), pd.Series(zenith, index=mid), mid,
-        pressure=pvlib.atmosphere.alt2pres(alt), use_delta_kt_prime=True,
+        pd.Series(ghi, index=mid),
+        pd.Series(zenith, index=mid),
+        mid,
+        pressure=pvlib.atmosphere.alt2pres(alt),
+        use_delta_kt_prime=True,
     ).to_numpy(float)
     dni_extra = np.asarray(pvlib.irradiance.get_extra_radiation(mid), dtype=float)
     dni = np.nan_to_num(dni, nan=0.0)
@@ -335,8 +346,13 @@ def default_weather(
     dhi = np.maximum(ghi - dni * cos_z, 0.0)
 
     out = pd.DataFrame(
-        {"ghi": ghi, "dni": dni, "dhi": dhi, "temp_air": temp_air,
-         "wind_speed": np.maximum(wind, 0.0)},
+        {
+            "ghi": ghi,
+            "dni": dni,
+            "dhi": dhi,
+            "temp_air": temp_air,
+            "wind_speed": np.maximum(wind, 0.0),
+        },
         index=labels,
     )
     out.attrs["source"] = _SOURCE.format(where=f"{lat:.3f}N {lon:.3f}E, {alt:.0f} m")

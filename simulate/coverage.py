@@ -30,8 +30,15 @@ from simulate.weather import TYPICAL_YEAR, Weather
 from telemetry.errors import InputError
 from telemetry.registry import Fleet
 
-__all__ = ["CalendarAxis", "OutageOptions", "OutageRun", "calendar_axis", "run_outages",
-           "schedule_year", "simulation_labels"]
+__all__ = [
+    "CalendarAxis",
+    "OutageOptions",
+    "OutageRun",
+    "calendar_axis",
+    "run_outages",
+    "schedule_year",
+    "simulation_labels",
+]
 
 
 @dataclass(frozen=True)
@@ -135,8 +142,7 @@ def schedule_year(schedule: Schedule) -> int | None:
     """The UTC year holding most of the schedule's cut time, or None for no cuts."""
     if len(schedule) == 0:
         return None
-    years = (schedule.start_ns.astype("datetime64[ns]").astype("datetime64[Y]").astype(int)
-             + 1970)
+    years = schedule.start_ns.astype("datetime64[ns]").astype("datetime64[Y]").astype(int) + 1970
     weights = (schedule.end_ns - schedule.start_ns).astype(float)
     uniq, inverse = np.unique(years, return_inverse=True)
     return int(uniq[np.argmax(np.bincount(inverse, weights=weights))])
@@ -163,17 +169,24 @@ def simulation_labels(weather: Weather, year: int | None) -> tuple[pd.DatetimeIn
     return labels + pd.DateOffset(years=year - own), year
 
 
-def calendar_axis(labels: pd.DatetimeIndex, step_hours: float, timezone: str,
-                  peak_window: tuple[int, int] | None = None) -> CalendarAxis:
+def calendar_axis(
+    labels: pd.DatetimeIndex,
+    step_hours: float,
+    timezone: str,
+    peak_window: tuple[int, int] | None = None,
+) -> CalendarAxis:
     """Local month, Solar Hijri month, hour and peak flag of each interval midpoint."""
     local = (labels - pd.Timedelta(hours=step_hours / 2)).tz_convert(timezone)
     dates = local.normalize().tz_localize(None)
     days, day_index = np.unique(dates.to_numpy(), return_inverse=True)
     hijri = hijri_month_of(pd.DatetimeIndex(days))[day_index.reshape(-1)] - 1
     hour = local.hour.to_numpy().astype(np.int64)
-    return CalendarAxis(month0=local.month.to_numpy().astype(np.int64) - 1,
-                        hijri_month0=hijri.astype(np.int64), hour=hour,
-                        peak=peak_mask(hour, hijri, peak_window))
+    return CalendarAxis(
+        month0=local.month.to_numpy().astype(np.int64) - 1,
+        hijri_month0=hijri.astype(np.int64),
+        hour=hour,
+        peak=peak_mask(hour, hijri, peak_window),
+    )
 
 
 def _sub_weather(weather: Weather, index: np.ndarray) -> tuple[Weather, np.ndarray]:
@@ -182,9 +195,16 @@ def _sub_weather(weather: Weather, index: np.ndarray) -> tuple[Weather, np.ndarr
         return weather, np.zeros(len(index), dtype=np.int64)
     cells, local = np.unique(index, return_inverse=True)
     data = pd.concat([weather.data[int(c)] for c in cells], axis=1, keys=range(len(cells)))
-    return (Weather(data=data, source=weather.source, step_hours=weather.step_hours,
-                    utc_offset_h=weather.utc_offset_h, estimate=weather.estimate),
-            local.reshape(-1).astype(np.int64))
+    return (
+        Weather(
+            data=data,
+            source=weather.source,
+            step_hours=weather.step_hours,
+            utc_offset_h=weather.utc_offset_h,
+            estimate=weather.estimate,
+        ),
+        local.reshape(-1).astype(np.int64),
+    )
 
 
 def _battery(plants: pd.DataFrame, options: OutageOptions) -> tuple[BatteryParams, np.ndarray]:
@@ -194,12 +214,21 @@ def _battery(plants: pd.DataFrame, options: OutageOptions) -> tuple[BatteryParam
         capacity = np.full(len(plants), float(options.battery_kwh))
     capacity = np.where(hybrid, capacity, 0.0)
     ac_w = plants["ac_kw"].to_numpy(float) * 1000.0
-    power = ac_w if options.battery_power_kw is None else np.full(
-        len(plants), options.battery_power_kw * 1000.0)
-    return BatteryParams(hybrid=hybrid, capacity_kwh=capacity, usable_dod=options.usable_dod,
-                         round_trip_eff=options.round_trip_eff, power_w=power, ac_w=ac_w,
-                         reserve_frac=options.reserve_frac,
-                         initial_soc_frac=options.initial_soc_frac), capacity
+    power = (
+        ac_w
+        if options.battery_power_kw is None
+        else np.full(len(plants), options.battery_power_kw * 1000.0)
+    )
+    return BatteryParams(
+        hybrid=hybrid,
+        capacity_kwh=capacity,
+        usable_dod=options.usable_dod,
+        round_trip_eff=options.round_trip_eff,
+        power_w=power,
+        ac_w=ac_w,
+        reserve_frac=options.reserve_frac,
+        initial_soc_frac=options.initial_soc_frac,
+    ), capacity
 
 
 def run_outages(
@@ -254,17 +283,22 @@ def run_outages(
         raise InputError("a multi-cell weather is not supported here; pass one weather file")
     else:
         widx = np.zeros(n, dtype=np.int64)
-    labels, cal_year = simulation_labels(weather, year if year is not None
-                                         else schedule_year(schedule))
+    labels, cal_year = simulation_labels(
+        weather, year if year is not None else schedule_year(schedule)
+    )
     shift = cal_year - _majority_year(pd.DatetimeIndex(weather.data.index))
     step = weather.step_hours
     cuts = cut_fractions(schedule, labels, step, timezone)
     zones = plants["outage_zone"].to_numpy() if plant_zones is None else np.asarray(plant_zones)
     zone_index = plant_zone_index(cuts, zones)
     axis = calendar_axis(labels, step, timezone, options.peak_window)
-    loads = plant_loads(plants["plant_id"].tolist(), plants["essential_load_w"].to_numpy(float),
-                        kind=options.load_kind, overrides=load_overrides,
-                        self_consumption=options.self_consumption)
+    loads = plant_loads(
+        plants["plant_id"].tolist(),
+        plants["essential_load_w"].to_numpy(float),
+        kind=options.load_kind,
+        overrides=load_overrides,
+        self_consumption=options.self_consumption,
+    )
     battery, capacity = _battery(plants, options)
     province = plants["province"].replace("", NO_PROVINCE).to_numpy()
     region_of, region_names = pd.factorize(province, sort=True)
@@ -277,26 +311,53 @@ def run_outages(
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
         sub_wx, sub_idx = _sub_weather(weather, widx[a:b])
-        run = run_fleet(fleet.subset(a, b), sub_wx, transposition=transposition, hourly=True,
-                        timezone=timezone, chunk_plants=chunk, weather_index=sub_idx)
+        run = run_fleet(
+            fleet.subset(a, b),
+            sub_wx,
+            transposition=transposition,
+            hourly=True,
+            timezone=timezone,
+            chunk_plants=chunk,
+            weather_index=sub_idx,
+        )
         export = np.zeros((b - a, n_time))
         s = slice(a, b)
         assert run.ac_power_w is not None
         part = dispatch_arrays(
-            run.ac_power_w, _battery_slice(battery, s),
-            zone_index=zone_index[s], cut_fraction=cuts.fraction,
-            cut_start_hour=cuts.start_hour, load_tables_w=loads.tables_w,
-            cut_load_index=loads.cut_index[s], cut_load_scale=loads.cut_scale[s],
-            self_load_index=loads.self_index[s], self_load_scale=loads.self_scale[s],
-            month_index=axis.month0, hijri_month_index=axis.hijri_month0,
-            hour_index=axis.hour, peak=axis.peak, step_hours=step, export_out=export,
-            chunk_plants=chunk)
+            run.ac_power_w,
+            _battery_slice(battery, s),
+            zone_index=zone_index[s],
+            cut_fraction=cuts.fraction,
+            cut_start_hour=cuts.start_hour,
+            load_tables_w=loads.tables_w,
+            cut_load_index=loads.cut_index[s],
+            cut_load_scale=loads.cut_scale[s],
+            self_load_index=loads.self_index[s],
+            self_load_scale=loads.self_scale[s],
+            month_index=axis.month0,
+            hijri_month_index=axis.hijri_month0,
+            hour_index=axis.hour,
+            peak=axis.peak,
+            step_hours=step,
+            export_out=export,
+            chunk_plants=chunk,
+        )
         onehot = (region_of[s][None, :] == np.arange(len(region_names))[:, None]).astype(float)
         region_export += onehot @ export
         parts.append(part)
-        yields.append(FleetRun(run.summary, run.days, run.daily_ac_energy_kwh,
-                               run.hour_of_day_ac_energy_kwh, run.labels, None,
-                               run.weather_source, run.timezone, run.estimate))
+        yields.append(
+            FleetRun(
+                run.summary,
+                run.days,
+                run.daily_ac_energy_kwh,
+                run.hour_of_day_ac_energy_kwh,
+                run.labels,
+                None,
+                run.weather_source,
+                run.timezone,
+                run.estimate,
+            )
+        )
         del run, export
         if progress is not None:
             progress(b)
@@ -306,16 +367,27 @@ def run_outages(
         days=yields[0].days + pd.DateOffset(years=shift) if shift else yields[0].days,
         daily_ac_energy_kwh=np.concatenate([y.daily_ac_energy_kwh for y in yields]),
         hour_of_day_ac_energy_kwh=np.concatenate([y.hour_of_day_ac_energy_kwh for y in yields]),
-        labels=yields[0].labels, ac_power_w=None, weather_source=yields[0].weather_source,
-        timezone=timezone, estimate=yields[0].estimate)
+        labels=yields[0].labels,
+        ac_power_w=None,
+        weather_source=yields[0].weather_source,
+        timezone=timezone,
+        estimate=yields[0].estimate,
+    )
     applied = np.where(zone_index >= 0, np.array(cuts.zones, dtype=object)[zone_index], "")
     if cuts.zones == ("",):
         applied = np.full(n, "*", dtype=object)
     summary = _summary(yield_run.summary, plants, result, capacity, applied, options.factors)
     return OutageRun(
         summary=summary,
-        regions=region_table(region_of, result.monthly, region_export, list(region_names),
-                             axis.month0, axis.hijri_month0, options.factors),
+        regions=region_table(
+            region_of,
+            result.monthly,
+            region_export,
+            list(region_names),
+            axis.month0,
+            axis.hijri_month0,
+            options.factors,
+        ),
         heatmap=heatmap_table(result.heat),
         dispatch=result,
         fleet_export_w=region_export.sum(axis=0),
@@ -330,6 +402,7 @@ def run_outages(
 
 def _battery_slice(battery: BatteryParams, s: slice) -> BatteryParams:
     """The plants ``s`` of per-plant battery arrays (scalars are shared)."""
+
     def take(value):
         return value[s] if isinstance(value, np.ndarray) and value.ndim == 1 else value
 
@@ -349,8 +422,14 @@ def _concat(parts: list[DispatchResult]) -> DispatchResult:
     return DispatchResult(**fields)
 
 
-def _summary(base: pd.DataFrame, plants: pd.DataFrame, r: DispatchResult, capacity: np.ndarray,
-             applied: np.ndarray, factors: GridFactors) -> pd.DataFrame:
+def _summary(
+    base: pd.DataFrame,
+    plants: pd.DataFrame,
+    r: DispatchResult,
+    capacity: np.ndarray,
+    applied: np.ndarray,
+    factors: GridFactors,
+) -> pd.DataFrame:
     nominal = np.where(capacity > 0, capacity, np.nan)  # SOC as a share of the nameplate
     with np.errstate(invalid="ignore"):
         soc_min = 100.0 * r.soc_min_kwh / nominal

@@ -64,11 +64,28 @@ _PV, _NEED, _SERVED, _SELF, _EXPORT, _EXPORT_PEAK, _CURTAILED, _CHARGE, _DISCHAR
 _OUTAGE_H, _SERVED_H, _SOC_MIN, _SOC_MAX, _SOC_END = range(9, 14)
 _N_ACC = 14
 #: Per-plant monthly figures (``DispatchResult.monthly`` axis 2). [h] or [Wh]
-MONTH_METRICS = ("outage_h", "served_h", "need_wh", "served_wh", "export_wh",
-                 "export_peak_wh", "pv_wh")
+MONTH_METRICS = (
+    "outage_h",
+    "served_h",
+    "need_wh",
+    "served_wh",
+    "export_wh",
+    "export_peak_wh",
+    "pv_wh",
+)
 #: Rows of the optional hourly trace. [Wh], ``soc_wh`` at the interval's end, ``served_h`` [h]
-TRACE_ROWS = ("pv_wh", "need_wh", "served_wh", "self_wh", "export_wh", "charge_wh",
-              "discharge_wh", "curtailed_wh", "soc_wh", "served_h")
+TRACE_ROWS = (
+    "pv_wh",
+    "need_wh",
+    "served_wh",
+    "self_wh",
+    "export_wh",
+    "charge_wh",
+    "discharge_wh",
+    "curtailed_wh",
+    "soc_wh",
+    "served_h",
+)
 _FULL_TOL = 1e-9  # unserved ≤ this share of the need counts as fully served
 
 
@@ -80,10 +97,38 @@ def _flush(monthly, p, c, mm, run):
 
 
 @njit(parallel=True, cache=True)
-def _dispatch_kernel(pv, zone, frac, start_hour, tables, cut_idx, cut_scale, self_idx,
-                     self_scale, month, hmonth, hour, peak, hybrid, e_max, e_min, e_floor, e0,
-                     eta_c, eta_d, p_w, ac_w, step_h, acc, monthly, heat, export_out, trace,
-                     write_export, write_trace):
+def _dispatch_kernel(
+    pv,
+    zone,
+    frac,
+    start_hour,
+    tables,
+    cut_idx,
+    cut_scale,
+    self_idx,
+    self_scale,
+    month,
+    hmonth,
+    hour,
+    peak,
+    hybrid,
+    e_max,
+    e_min,
+    e_floor,
+    e0,
+    eta_c,
+    eta_d,
+    p_w,
+    ac_w,
+    step_h,
+    acc,
+    monthly,
+    heat,
+    export_out,
+    trace,
+    write_export,
+    write_trace,
+):
     n_time = pv.shape[1]
     for p in prange(pv.shape[0]):
         z = zone[p]
@@ -308,8 +353,9 @@ class DispatchResult:
     def coverage_pct(self) -> np.ndarray:
         """Fully served cut hours over cut hours; NaN for plants without cuts. [%]"""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.outage_hours > 0,
-                            100.0 * self.outage_hours_served / self.outage_hours, np.nan)
+            return np.where(
+                self.outage_hours > 0, 100.0 * self.outage_hours_served / self.outage_hours, np.nan
+            )
 
 
 def _per_plant(name: str, value: object, n: int, low: float, high: float) -> np.ndarray:
@@ -327,10 +373,8 @@ def _per_plant(name: str, value: object, n: int, low: float, high: float) -> np.
 
 def _index(name: str, value: object, shape: tuple[int, ...], low: int, high: int) -> np.ndarray:
     arr = np.asarray(value)
-    if arr.shape != shape or not (np.issubdtype(arr.dtype, np.integer)
-                                  or arr.dtype == np.bool_):
-        raise InputError(f"{name}: expected integers of shape {shape}, got {arr.dtype} "
-                         f"{arr.shape}")
+    if arr.shape != shape or not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+        raise InputError(f"{name}: expected integers of shape {shape}, got {arr.dtype} {arr.shape}")
     if arr.size and (arr.min() < low or arr.max() > high):
         raise InputError(f"{name}: values must lie in [{low}, {high}]")
     return np.ascontiguousarray(arr, dtype=np.int64)
@@ -430,10 +474,14 @@ def dispatch_arrays(
     zone = _index("zone_index", zone_index, (n,), -1, frac.shape[0] - 1)
     cut_idx = _index("cut_load_index", cut_load_index, (n,), 0, k - 1)
     cut_scale = _per_plant("cut_load_scale", cut_load_scale, n, 0.0, 1e6)
-    self_idx = (np.full(n, -1, dtype=np.int64) if self_load_index is None
-                else _index("self_load_index", self_load_index, (n,), -1, k - 1))
-    self_scale = _per_plant("self_load_scale", 1.0 if self_load_scale is None
-                            else self_load_scale, n, 0.0, 1e6)
+    self_idx = (
+        np.full(n, -1, dtype=np.int64)
+        if self_load_index is None
+        else _index("self_load_index", self_load_index, (n,), -1, k - 1)
+    )
+    self_scale = _per_plant(
+        "self_load_scale", 1.0 if self_load_scale is None else self_load_scale, n, 0.0, 1e6
+    )
     month = _index("month_index", month_index, (n_time,), 0, 11)
     hmonth = _index("hijri_month_index", hijri_month_index, (n_time,), 0, 11)
     hour = _index("hour_index", hour_index, (n_time,), 0, 23)
@@ -442,8 +490,7 @@ def dispatch_arrays(
         raise InputError(f"peak: expected shape ({n_time},), got {peak_arr.shape}")
     peak_arr = np.ascontiguousarray(peak_arr, dtype=np.bool_)
 
-    hybrid = np.ascontiguousarray(np.broadcast_to(np.asarray(battery.hybrid, dtype=np.bool_),
-                                                  (n,)))
+    hybrid = np.ascontiguousarray(np.broadcast_to(np.asarray(battery.hybrid, dtype=np.bool_), (n,)))
     cap = _per_plant("capacity_kwh", battery.capacity_kwh, n, 0.0, 1e5) * 1000.0
     cap = np.where(hybrid, cap, 0.0)  # a grid-tied inverter cannot island: no backup
     dod = _per_plant("usable_dod", battery.usable_dod, n, 0.0, 1.0)
@@ -460,8 +507,11 @@ def dispatch_arrays(
     eta_d = eta_c.copy()
 
     if export_out is not None and (
-            not isinstance(export_out, np.ndarray) or export_out.dtype != np.float64
-            or export_out.shape != (n, n_time) or not export_out.flags.c_contiguous):
+        not isinstance(export_out, np.ndarray)
+        or export_out.dtype != np.float64
+        or export_out.shape != (n, n_time)
+        or not export_out.flags.c_contiguous
+    ):
         raise InputError(f"export_out: expected a C-contiguous float64 array ({n}, {n_time})")
     if not isinstance(chunk_plants, int | np.integer) or chunk_plants < 1:
         raise InputError(f"chunk_plants: expected a positive integer, got {chunk_plants!r}")
@@ -475,26 +525,59 @@ def dispatch_arrays(
         s = slice(a, min(n, a + int(chunk_plants)))
         heat_part = np.zeros((s.stop - a, 2, 12, 24, 2))
         _dispatch_kernel(
-            pv[s], zone[s], frac, start_hour, tables, cut_idx[s], cut_scale[s], self_idx[s],
-            self_scale[s], month, hmonth, hour, peak_arr, hybrid[s], cap[s], e_min[s],
-            e_floor[s], e0[s], eta_c[s], eta_d[s], power[s], ac[s], float(step_hours),
-            acc[s], monthly[s], heat_part,
+            pv[s],
+            zone[s],
+            frac,
+            start_hour,
+            tables,
+            cut_idx[s],
+            cut_scale[s],
+            self_idx[s],
+            self_scale[s],
+            month,
+            hmonth,
+            hour,
+            peak_arr,
+            hybrid[s],
+            cap[s],
+            e_min[s],
+            e_floor[s],
+            e0[s],
+            eta_c[s],
+            eta_d[s],
+            power[s],
+            ac[s],
+            float(step_hours),
+            acc[s],
+            monthly[s],
+            heat_part,
             export_out[s] if export_out is not None else no_export,
-            tr[s] if trace else tr, export_out is not None, trace)
+            tr[s] if trace else tr,
+            export_out is not None,
+            trace,
+        )
         heat += heat_part.sum(axis=0)
         if progress is not None:
             progress(s.stop)
     kwh = acc / 1000.0
     return DispatchResult(
-        pv_kwh=kwh[:, _PV], essential_need_kwh=kwh[:, _NEED],
+        pv_kwh=kwh[:, _PV],
+        essential_need_kwh=kwh[:, _NEED],
         essential_served_kwh=kwh[:, _SERVED],
         unserved_kwh=np.maximum(kwh[:, _NEED] - kwh[:, _SERVED], 0.0),
-        self_consumed_kwh=kwh[:, _SELF], exported_kwh=kwh[:, _EXPORT],
-        exported_peak_kwh=kwh[:, _EXPORT_PEAK], curtailed_kwh=kwh[:, _CURTAILED],
-        charge_kwh=kwh[:, _CHARGE], discharge_kwh=kwh[:, _DISCHARGE],
-        outage_hours=acc[:, _OUTAGE_H], outage_hours_served=acc[:, _SERVED_H],
-        soc_min_kwh=kwh[:, _SOC_MIN], soc_max_kwh=kwh[:, _SOC_MAX],
-        soc_end_kwh=kwh[:, _SOC_END], monthly=monthly, heat=heat,
+        self_consumed_kwh=kwh[:, _SELF],
+        exported_kwh=kwh[:, _EXPORT],
+        exported_peak_kwh=kwh[:, _EXPORT_PEAK],
+        curtailed_kwh=kwh[:, _CURTAILED],
+        charge_kwh=kwh[:, _CHARGE],
+        discharge_kwh=kwh[:, _DISCHARGE],
+        outage_hours=acc[:, _OUTAGE_H],
+        outage_hours_served=acc[:, _SERVED_H],
+        soc_min_kwh=kwh[:, _SOC_MIN],
+        soc_max_kwh=kwh[:, _SOC_MAX],
+        soc_end_kwh=kwh[:, _SOC_END],
+        monthly=monthly,
+        heat=heat,
         trace=tr if trace else None,
     )
 
@@ -579,13 +662,15 @@ initial_soc_frac
                 surplus = pv_cut - from_pv
                 into_battery = 0.0
                 if surplus > 0:
-                    into_battery = min(surplus, power_w * cut * dt,
-                                       (capacity_wh - stored) / sqrt_eta)
+                    into_battery = min(
+                        surplus, power_w * cut * dt, (capacity_wh - stored) / sqrt_eta
+                    )
                     stored += into_battery * sqrt_eta
                 from_battery = 0.0
                 if servable > from_pv:
-                    from_battery = min(servable - from_pv, power_w * cut * dt,
-                                       (stored - lowest) * sqrt_eta)
+                    from_battery = min(
+                        servable - from_pv, power_w * cut * dt, (stored - lowest) * sqrt_eta
+                    )
                     stored = max(stored - from_battery / sqrt_eta, lowest)
                 served = from_pv + from_battery
                 curtailed = surplus - into_battery
@@ -594,8 +679,18 @@ initial_soc_frac
             else:
                 curtailed = pv_cut  # anti-islanding: the inverter is off
         fully = need - served <= _FULL_TOL * need
-        values = (pv_energy, need, served, self_used, exported, charged, discharged, curtailed,
-                  stored, cut * dt if cut > 0 and fully else 0.0)
+        values = (
+            pv_energy,
+            need,
+            served,
+            self_used,
+            exported,
+            charged,
+            discharged,
+            curtailed,
+            stored,
+            cut * dt if cut > 0 and fully else 0.0,
+        )
         for name, value in zip(TRACE_ROWS, values, strict=True):
             out[name][t] = value
     return out

@@ -42,12 +42,17 @@ def dask_client(address: str, timeout_s: float = 15.0) -> Iterator[object]:
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is in the lock file
-        raise InputError("--dask needs the optional dependency: pip install 'roshanai[dask]'") \
-            from exc
+        raise InputError(
+            "--dask needs the optional dependency: pip install 'roshanai[dask]'"
+        ) from exc
     if address == "local":
-        cluster = LocalCluster(n_workers=max(1, min(os.cpu_count() or 1, 4)),
-                               threads_per_worker=1, processes=True, dashboard_address=None,
-                               host="127.0.0.1")
+        cluster = LocalCluster(
+            n_workers=max(1, min(os.cpu_count() or 1, 4)),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        )
         try:
             with Client(cluster) as client:
                 yield client
@@ -66,10 +71,22 @@ def dask_client(address: str, timeout_s: float = 15.0) -> Iterator[object]:
         client.close()
 
 
-def _run_chunk(fleet: Fleet, weather: Weather, weather_index: np.ndarray, transposition: str,
-               hourly: bool, timezone: str) -> FleetRun:
-    return run_fleet(fleet, weather, transposition=transposition, hourly=hourly,
-                     timezone=timezone, weather_index=weather_index)
+def _run_chunk(
+    fleet: Fleet,
+    weather: Weather,
+    weather_index: np.ndarray,
+    transposition: str,
+    hourly: bool,
+    timezone: str,
+) -> FleetRun:
+    return run_fleet(
+        fleet,
+        weather,
+        transposition=transposition,
+        hourly=hourly,
+        timezone=timezone,
+        weather_index=weather_index,
+    )
 
 
 def run_fleet_dask(
@@ -117,8 +134,16 @@ def run_fleet_dask(
     with dask_client(address) as client:
         shared = client.scatter(weather, broadcast=True)  # type: ignore[attr-defined]
         futures = {
-            client.submit(_run_chunk, fleet.subset(a, b), shared,  # type: ignore[attr-defined]
-                          weather_index[a:b], transposition, hourly, timezone, pure=False): i
+            client.submit(
+                _run_chunk,
+                fleet.subset(a, b),
+                shared,  # type: ignore[attr-defined]
+                weather_index[a:b],
+                transposition,
+                hourly,
+                timezone,
+                pure=False,
+            ): i
             for i, (a, b) in enumerate(bounds)
         }
         done = 0
@@ -136,8 +161,11 @@ def run_fleet_dask(
         daily_ac_energy_kwh=np.concatenate([r.daily_ac_energy_kwh for r in runs]),
         hour_of_day_ac_energy_kwh=np.concatenate([r.hour_of_day_ac_energy_kwh for r in runs]),
         labels=first.labels,
-        ac_power_w=(np.concatenate([r.ac_power_w for r in runs])  # type: ignore[misc]
-                    if hourly else None),
+        ac_power_w=(
+            np.concatenate([r.ac_power_w for r in runs])  # type: ignore[misc]
+            if hourly
+            else None
+        ),
         weather_source=first.weather_source,
         timezone=timezone,
         estimate=first.estimate,

@@ -33,11 +33,35 @@ __all__ = [
     "run_fleet",
 ]
 
-GREGORIAN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun",
-                    "jul", "aug", "sep", "oct", "nov", "dec")
+GREGORIAN_MONTHS = (
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+)
 #: Solar Hijri months, 1 = Farvardin (starts at the March equinox) … 12 = Esfand.
-HIJRI_MONTHS = ("farvardin", "ordibehesht", "khordad", "tir", "mordad", "shahrivar",
-                "mehr", "aban", "azar", "dey", "bahman", "esfand")
+HIJRI_MONTHS = (
+    "farvardin",
+    "ordibehesht",
+    "khordad",
+    "tir",
+    "mordad",
+    "shahrivar",
+    "mehr",
+    "aban",
+    "azar",
+    "dey",
+    "bahman",
+    "esfand",
+)
 #: Cell size of the embedded default weather [degree]: one generated year per cell.
 DEFAULT_WEATHER_CELL_DEG = 0.5
 
@@ -89,11 +113,13 @@ class FleetRun:
         if self.ac_power_w is None:
             raise InputError("hourly output was not requested for this run")
         n_plants, n_time = self.ac_power_w.shape
-        return pd.DataFrame({
-            "time": np.tile(self.labels.to_numpy(), n_plants),
-            "plant_id": pd.Categorical(np.repeat(self.summary["plant_id"].to_numpy(), n_time)),
-            "ac_power_w": self.ac_power_w.reshape(-1),
-        })
+        return pd.DataFrame(
+            {
+                "time": np.tile(self.labels.to_numpy(), n_plants),
+                "plant_id": pd.Categorical(np.repeat(self.summary["plant_id"].to_numpy(), n_time)),
+                "ac_power_w": self.ac_power_w.reshape(-1),
+            }
+        )
 
 
 def _cache_dir() -> Path | None:
@@ -106,8 +132,11 @@ def _cache_dir() -> Path | None:
     env = os.environ.get("ROSHANAI_CACHE_DIR")
     if env == "":
         return None
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or
-                                      Path.home() / ".cache") / "roshanai"
+    base = (
+        Path(env)
+        if env
+        else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "roshanai"
+    )
     import simulate.climatology as clim
 
     digest = hashlib.sha256()
@@ -124,8 +153,10 @@ def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.Data
     if path is not None and path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
-                frame = pd.DataFrame({c: z[c] for c in COLUMNS},
-                                     index=pd.DatetimeIndex(z["time_ns"]).tz_localize("UTC"))
+                frame = pd.DataFrame(
+                    {c: z[c] for c in COLUMNS},
+                    index=pd.DatetimeIndex(z["time_ns"]).tz_localize("UTC"),
+                )
                 frame.attrs["source"] = str(z["source"])
                 return frame
         except (OSError, ValueError, KeyError):
@@ -135,9 +166,14 @@ def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.Data
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, time_ns=frame.index.tz_convert("UTC").tz_localize(None)
-                         .to_numpy("datetime64[ns]"), source=np.str_(frame.attrs["source"]),
-                         **{c: frame[c].to_numpy(float) for c in COLUMNS})
+                np.savez(
+                    fh,
+                    time_ns=frame.index.tz_convert("UTC")
+                    .tz_localize(None)
+                    .to_numpy("datetime64[ns]"),
+                    source=np.str_(frame.attrs["source"]),
+                    **{c: frame[c].to_numpy(float) for c in COLUMNS},
+                )
         except OSError:
             pass  # a read-only home: the cache is only a speed-up
     return frame
@@ -177,10 +213,11 @@ def default_fleet_weather(
         if not f.index.equals(first.index):
             raise InputError("generated weather cells do not share one time axis")
     data = pd.concat(frames, axis=1, keys=range(len(frames)))
-    source = (f"estimate: typical years generated from Roshanai's embedded Iran climatology, "
-              f"one per {cell:g}° cell ({len(frames)} cells)")
-    return (Weather(data=data, source=source, utc_offset_h=None, estimate=True),
-            index.reshape(-1))
+    source = (
+        f"estimate: typical years generated from Roshanai's embedded Iran climatology, "
+        f"one per {cell:g}° cell ({len(frames)} cells)"
+    )
+    return (Weather(data=data, source=source, utc_offset_h=None, estimate=True), index.reshape(-1))
 
 
 def _weather_arrays(weather: Weather) -> tuple[np.ndarray, ...]:
@@ -253,8 +290,7 @@ def run_fleet(
             raise InputError("a multi-cell weather needs weather_index")
         weather_index = np.zeros(len(fleet), dtype=np.int64)
     elif len(weather_index) != len(fleet):
-        raise InputError(f"weather_index has {len(weather_index)} entries for "
-                         f"{len(fleet)} plants")
+        raise InputError(f"weather_index has {len(weather_index)} entries for {len(fleet)} plants")
     estimate = weather.estimate
     labels = pd.DatetimeIndex(weather.data.index)
     mid, days, day_index, hour_index = _bins(labels, weather.step_hours, timezone)
@@ -274,10 +310,21 @@ def run_fleet(
         weather_index=weather_index.astype(np.int64),
     )
     res = simulate_arrays(
-        mid.to_numpy(dtype="datetime64[ns]"), ghi, dni, dhi, temp_air, wind, arrays,
-        day_index=day_index, hour_index=hour_index, n_days=len(days),
-        transposition=transposition, hourly=hourly, chunk_plants=chunk_plants,
-        progress=progress, step_hours=weather.step_hours,
+        mid.to_numpy(dtype="datetime64[ns]"),
+        ghi,
+        dni,
+        dhi,
+        temp_air,
+        wind,
+        arrays,
+        day_index=day_index,
+        hour_index=hour_index,
+        n_days=len(days),
+        transposition=transposition,
+        hourly=hourly,
+        chunk_plants=chunk_plants,
+        progress=progress,
+        step_hours=weather.step_hours,
     )
     daily_kwh = res.daily_ac_energy_wh / 1000.0
     summary = _summary(p, res, daily_kwh, days, weather.step_hours * len(labels))
@@ -299,8 +346,9 @@ def hijri_month_of(days: pd.DatetimeIndex) -> np.ndarray:
     return np.array([jdatetime.date.fromgregorian(date=d.date()).month for d in days])
 
 
-def _summary(plants: pd.DataFrame, res, daily_kwh: np.ndarray, days: pd.DatetimeIndex,
-             period_hours: float) -> pd.DataFrame:
+def _summary(
+    plants: pd.DataFrame, res, daily_kwh: np.ndarray, days: pd.DatetimeIndex, period_hours: float
+) -> pd.DataFrame:
     dc_kwp = plants["dc_kwp"].to_numpy(float)
     ac_kw = plants["ac_kw"].to_numpy(float)
     energy_kwh = res.ac_energy_wh / 1000.0
@@ -314,8 +362,9 @@ def _summary(plants: pd.DataFrame, res, daily_kwh: np.ndarray, days: pd.Datetime
         "ac_energy_kwh": energy_kwh,
         "specific_yield_kwh_per_kwp": yield_kwh_kwp,
         # IEC 61724 final yield over reference yield (POA insolation / 1 kW/m²).
-        "performance_ratio": np.divide(yield_kwh_kwp, poa_kwh_m2, out=np.zeros_like(poa_kwh_m2),
-                                       where=poa_kwh_m2 > 0),
+        "performance_ratio": np.divide(
+            yield_kwh_kwp, poa_kwh_m2, out=np.zeros_like(poa_kwh_m2), where=poa_kwh_m2 > 0
+        ),
         "capacity_factor_pct": 100.0 * energy_kwh / (ac_kw * period_hours),
         "peak_ac_power_w": res.peak_ac_power_w,
         "poa_insolation_kwh_m2": poa_kwh_m2,

@@ -76,8 +76,9 @@ class GridFactors:
     gas_m3_per_kwh: float = 0.28
 
 
-def peak_mask(hour: np.ndarray, hijri_month0: np.ndarray,
-              window: tuple[int, int] | None = None) -> np.ndarray:
+def peak_mask(
+    hour: np.ndarray, hijri_month0: np.ndarray, window: tuple[int, int] | None = None
+) -> np.ndarray:
     """Intervals in the evening peak.
 
     Parameters
@@ -105,8 +106,9 @@ def peak_mask(hour: np.ndarray, hijri_month0: np.ndarray,
     return (hour >= a) | (hour < b)
 
 
-def _figures(sums: list[float], factors: GridFactors, plants: int,
-             peak_w: float) -> dict[str, float]:
+def _figures(
+    sums: list[float], factors: GridFactors, plants: int, peak_w: float
+) -> dict[str, float]:
     outage_h, served_h, need_wh, served_wh, export_wh, peak_wh = sums
     exported_kwh = export_wh / 1000.0
     return {
@@ -125,9 +127,15 @@ def _figures(sums: list[float], factors: GridFactors, plants: int,
     }
 
 
-def region_table(regions: np.ndarray, monthly: np.ndarray, region_export_w: np.ndarray,
-                 region_names: list[str], month0: np.ndarray, hijri_month0: np.ndarray,
-                 factors: GridFactors) -> pd.DataFrame:
+def region_table(
+    regions: np.ndarray,
+    monthly: np.ndarray,
+    region_export_w: np.ndarray,
+    region_names: list[str],
+    month0: np.ndarray,
+    hijri_month0: np.ndarray,
+    factors: GridFactors,
+) -> pd.DataFrame:
     """Figures by region (each province and the fleet), for the year and each month.
 
     Parameters
@@ -159,19 +167,33 @@ def region_table(regions: np.ndarray, monthly: np.ndarray, region_export_w: np.n
         n = int(members.sum())
         year = [float(sums[0, mi[k]].sum()) for k in keys]
         peak = float(export_w.max()) if export_w.size else 0.0
-        rows.append({"region": name, "calendar": "year", "month": 0, "month_name": "",
-                     **_figures(year, factors, n, peak)})
-        for c, (calendar, names, index) in enumerate(zip(
-                CALENDARS, (GREGORIAN_MONTHS, HIJRI_MONTHS), (month0, hijri_month0),
-                strict=True)):
+        rows.append(
+            {
+                "region": name,
+                "calendar": "year",
+                "month": 0,
+                "month_name": "",
+                **_figures(year, factors, n, peak),
+            }
+        )
+        for c, (calendar, names, index) in enumerate(
+            zip(CALENDARS, (GREGORIAN_MONTHS, HIJRI_MONTHS), (month0, hijri_month0), strict=True)
+        ):
             for m in range(12):
                 in_month = index == m
                 if not in_month.any():
                     continue
                 peak = float(export_w[in_month].max())
                 values = [float(sums[c, mi[k], m]) for k in keys]
-                rows.append({"region": name, "calendar": calendar, "month": m + 1,
-                             "month_name": names[m], **_figures(values, factors, n, peak)})
+                rows.append(
+                    {
+                        "region": name,
+                        "calendar": calendar,
+                        "month": m + 1,
+                        "month_name": names[m],
+                        **_figures(values, factors, n, peak),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -190,16 +212,31 @@ def heatmap_table(heat: np.ndarray) -> pd.DataFrame:
         ``outage_hours_served``, ``coverage_pct`` — only cells with cuts.
     """
     rows = []
-    for c, (calendar, names) in enumerate(zip(CALENDARS, (GREGORIAN_MONTHS, HIJRI_MONTHS),
-                                              strict=True)):
+    for c, (calendar, names) in enumerate(
+        zip(CALENDARS, (GREGORIAN_MONTHS, HIJRI_MONTHS), strict=True)
+    ):
         for m in range(12):
             for h in range(24):
                 hours, served = heat[c, m, h]
                 if hours > 0:
-                    rows.append({"calendar": calendar, "month": m + 1, "month_name": names[m],
-                                 "start_hour": h, "outage_hours": hours,
-                                 "outage_hours_served": served,
-                                 "coverage_pct": 100.0 * served / hours})
-    columns = ["calendar", "month", "month_name", "start_hour", "outage_hours",
-               "outage_hours_served", "coverage_pct"]
+                    rows.append(
+                        {
+                            "calendar": calendar,
+                            "month": m + 1,
+                            "month_name": names[m],
+                            "start_hour": h,
+                            "outage_hours": hours,
+                            "outage_hours_served": served,
+                            "coverage_pct": 100.0 * served / hours,
+                        }
+                    )
+    columns = [
+        "calendar",
+        "month",
+        "month_name",
+        "start_hour",
+        "outage_hours",
+        "outage_hours_served",
+        "coverage_pct",
+    ]
     return pd.DataFrame(rows, columns=columns)

@@ -52,10 +52,16 @@ TRANSPOSITIONS = {"haydavies": 0, "perez": 1}
 """Transposition model name → code passed to the kernel."""
 
 _SAPM_NAMES = ("open_rack_glass_polymer", "close_mount_glass_glass")
-_SAPM = np.array([[TEMPERATURE_MODEL_PARAMETERS["sapm"][name][key] for key in ("a", "b", "deltaT")]
-                  for name in _SAPM_NAMES])
-_PEREZ_F1, _PEREZ_F2 = (np.ascontiguousarray(c, dtype=np.float64)
-                        for c in _get_perez_coefficients("allsitescomposite1990"))
+_SAPM = np.array(
+    [
+        [TEMPERATURE_MODEL_PARAMETERS["sapm"][name][key] for key in ("a", "b", "deltaT")]
+        for name in _SAPM_NAMES
+    ]
+)
+_PEREZ_F1, _PEREZ_F2 = (
+    np.ascontiguousarray(c, dtype=np.float64)
+    for c in _get_perez_coefficients("allsitescomposite1990")
+)
 _PEREZ_BINS = np.array([0.0, 1.065, 1.23, 1.5, 1.95, 2.8, 4.5, 6.2])
 _ALBEDO = 0.25  # pvlib Array default
 _IAM_N, _IAM_K, _IAM_L = 1.526, 4.0, 0.002  # pvlib.iam.physical defaults
@@ -146,8 +152,12 @@ def _apparent_zenith_azimuth(sun, t, slat, clat, slon, clon, x_par, y_par, p_mba
     e0 = math.degrees(math.asin(s_e0))
     d_e = 0.0
     if e0 >= _REFRACT_SWITCH_DEG:
-        d_e = ((p_mbar / 1010.0) * (283.0 / (273 + temp_c)) * 1.02
-               / (60 * math.tan(math.radians(e0 + 10.3 / (e0 + 5.11)))))
+        d_e = (
+            (p_mbar / 1010.0)
+            * (283.0 / (273 + temp_c))
+            * 1.02
+            / (60 * math.tan(math.radians(e0 + 10.3 / (e0 + 5.11))))
+        )
     zenith = 90 - (e0 + d_e)
     z_rad = math.radians(zenith)
     g_num = s_hp
@@ -213,7 +223,8 @@ def _plant_hour(sun, t, ghi, dni, dhi, temp_c, wind_m_s, geo, panel, rating, sap
     """
     ct, st, c_sa, s_sa = panel
     cos_z, sin_z, s_az, c_az, zenith = _apparent_zenith_azimuth(
-        sun, t, geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], temp_c)
+        sun, t, geo[0], geo[1], geo[2], geo[3], geo[4], geo[5], geo[6], temp_c
+    )
     proj = min(1.0, max(-1.0, ct * cos_z + st * sin_z * (c_az * c_sa + s_az * s_sa)))
     poa_direct = max(dni * proj, 0.0)
     if transposition == 0:  # Hay-Davies
@@ -228,8 +239,9 @@ def _plant_hour(sun, t, ghi, dni, dhi, temp_c, wind_m_s, geo, panel, rating, sap
     poa_global = poa_direct + poa_diffuse
     iam = _iam_physical(proj) if poa_direct > 0.0 else 0.0
     effective = poa_direct * iam + poa_diffuse
-    t_cell = (poa_global * math.exp(sapm[0] + sapm[1] * wind_m_s) + temp_c
-              + poa_global / 1000.0 * sapm[2])
+    t_cell = (
+        poa_global * math.exp(sapm[0] + sapm[1] * wind_m_s) + temp_c + poa_global / 1000.0 * sapm[2]
+    )
     pdc0, loss_factor, gamma, pdc0_inv, pac0 = rating
     pdc = effective * 0.001 * pdc0 * (1 + gamma * (t_cell - 25.0)) * loss_factor
     if pdc == 0.0:
@@ -240,24 +252,65 @@ def _plant_hour(sun, t, ghi, dni, dhi, temp_c, wind_m_s, geo, panel, rating, sap
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _fleet_kernel(sun, ghi, dni, dhi, temp_air, wind, lat, lon, alt, dc_kwp, ac_kw, tilt, azim,
-                  gamma, losses, racking, widx, day_index, hour_index, step_h, transposition,
-                  ac_energy, daily, by_hour, peak, poa_ins, hourly, write_hourly):
+def _fleet_kernel(
+    sun,
+    ghi,
+    dni,
+    dhi,
+    temp_air,
+    wind,
+    lat,
+    lon,
+    alt,
+    dc_kwp,
+    ac_kw,
+    tilt,
+    azim,
+    gamma,
+    losses,
+    racking,
+    widx,
+    day_index,
+    hour_index,
+    step_h,
+    transposition,
+    ac_energy,
+    daily,
+    by_hour,
+    peak,
+    poa_ins,
+    hourly,
+    write_hourly,
+):
     n_time = ghi.shape[1]
     for p in prange(lat.shape[0]):
         w = widx[p]
         lat_r = math.radians(lat[p])
         slat, clat = math.sin(lat_r), math.cos(lat_r)
         u = math.atan(0.99664719 * math.tan(lat_r))
-        geo = (slat, clat, math.sin(math.radians(lon[p])), math.cos(math.radians(lon[p])),
-               math.cos(u) + alt[p] / 6378140 * clat,
-               0.99664719 * math.sin(u) + alt[p] / 6378140 * slat,
-               100 * ((44331.514 - alt[p]) / 11880.516) ** (1 / 0.1902632) / 100)
-        panel = (math.cos(math.radians(tilt[p])), math.sin(math.radians(tilt[p])),
-                 math.cos(math.radians(azim[p])), math.sin(math.radians(azim[p])))
+        geo = (
+            slat,
+            clat,
+            math.sin(math.radians(lon[p])),
+            math.cos(math.radians(lon[p])),
+            math.cos(u) + alt[p] / 6378140 * clat,
+            0.99664719 * math.sin(u) + alt[p] / 6378140 * slat,
+            100 * ((44331.514 - alt[p]) / 11880.516) ** (1 / 0.1902632) / 100,
+        )
+        panel = (
+            math.cos(math.radians(tilt[p])),
+            math.sin(math.radians(tilt[p])),
+            math.cos(math.radians(azim[p])),
+            math.sin(math.radians(azim[p])),
+        )
         pdc0_inv = ac_kw[p] * 1000 / _ETA_INV_NOM
-        rating = (dc_kwp[p] * 1000, (100 - losses[p]) / 100.0, gamma[p], pdc0_inv,
-                  _ETA_INV_NOM * pdc0_inv)
+        rating = (
+            dc_kwp[p] * 1000,
+            (100 - losses[p]) / 100.0,
+            gamma[p],
+            pdc0_inv,
+            _ETA_INV_NOM * pdc0_inv,
+        )
         k = racking[p]
         sapm = (_SAPM[k, 0], _SAPM[k, 1], _SAPM[k, 2])
         total = 0.0
@@ -268,9 +321,20 @@ def _fleet_kernel(sun, ghi, dni, dhi, temp_air, wind, lat, lon, alt, dc_kwp, ac_
             poa_global = 0.0
             if ghi[w, t] != 0.0 or dni[w, t] != 0.0 or dhi[w, t] != 0.0:
                 # all three zero gives exactly 0 W in pvlib too: skip the sun position
-                ac, poa_global = _plant_hour(sun, t, ghi[w, t], dni[w, t], dhi[w, t],
-                                             temp_air[w, t], wind[w, t], geo, panel, rating,
-                                             sapm, transposition)
+                ac, poa_global = _plant_hour(
+                    sun,
+                    t,
+                    ghi[w, t],
+                    dni[w, t],
+                    dhi[w, t],
+                    temp_air[w, t],
+                    wind[w, t],
+                    geo,
+                    panel,
+                    rating,
+                    sapm,
+                    transposition,
+                )
             energy = ac * step_h
             total += energy
             daily[p, day_index[t]] += energy
@@ -315,8 +379,9 @@ def _position(shape: tuple[int, ...], flat: int) -> str:
     return f"plant {flat}"
 
 
-def _float_array(name: str, value: object, shape: tuple[int, ...],
-                 bounds: tuple[float, float]) -> np.ndarray:
+def _float_array(
+    name: str, value: object, shape: tuple[int, ...], bounds: tuple[float, float]
+) -> np.ndarray:
     try:
         arr = np.ascontiguousarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -326,25 +391,31 @@ def _float_array(name: str, value: object, shape: tuple[int, ...],
     bad = ~np.isfinite(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{name}: {int(bad.sum())} non-finite value(s), first "
-                         f"{float(arr.flat[i])!r} at {_position(shape, i)}")
+        raise InputError(
+            f"{name}: {int(bad.sum())} non-finite value(s), first "
+            f"{float(arr.flat[i])!r} at {_position(shape, i)}"
+        )
     low, high = bounds
     out = (arr < low) | (arr > high)
     if out.any():
         i = int(np.flatnonzero(out)[0])
-        raise InputError(f"{name}: {int(out.sum())} value(s) outside [{low}, {high}], "
-                         f"first {float(arr.flat[i])!r} at {_position(shape, i)}")
+        raise InputError(
+            f"{name}: {int(out.sum())} value(s) outside [{low}, {high}], "
+            f"first {float(arr.flat[i])!r} at {_position(shape, i)}"
+        )
     return arr
 
 
 def _int_array(name: str, value: object, length: int, low: int, high: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.shape != (length,) or not np.issubdtype(arr.dtype, np.integer):
-        raise InputError(f"{name}: expected an integer array of shape ({length},), "
-                         f"got {arr.dtype} {arr.shape}")
+        raise InputError(
+            f"{name}: expected an integer array of shape ({length},), got {arr.dtype} {arr.shape}"
+        )
     if length and (arr.min() < low or arr.max() > high):
-        raise InputError(f"{name}: values must lie in [{low}, {high}], "
-                         f"got [{arr.min()}, {arr.max()}]")
+        raise InputError(
+            f"{name}: values must lie in [{low}, {high}], got [{arr.min()}, {arr.max()}]"
+        )
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
@@ -353,8 +424,9 @@ def _utc_times(times_utc: object) -> np.ndarray:
         times_utc = times_utc.tz_convert("UTC").tz_localize(None)  # type: ignore[attr-defined]
     times = np.asarray(times_utc)
     if times.ndim != 1 or not np.issubdtype(times.dtype, np.datetime64):
-        raise InputError(f"times_utc: expected a 1-D datetime64 array, got {times.dtype} "
-                         f"{times.shape}")
+        raise InputError(
+            f"times_utc: expected a 1-D datetime64 array, got {times.dtype} {times.shape}"
+        )
     if np.isnat(times).any():
         raise InputError("times_utc: contains NaT")
     return times
@@ -426,8 +498,7 @@ def simulate_arrays(
     times = _utc_times(times_utc)
     n_time = times.shape[0]
     if transposition not in TRANSPOSITIONS:
-        raise InputError(f"transposition: {transposition!r} is not one of "
-                         f"{sorted(TRANSPOSITIONS)}")
+        raise InputError(f"transposition: {transposition!r} is not one of {sorted(TRANSPOSITIONS)}")
     if not (isinstance(step_hours, int | float) and 0 < step_hours <= 24):
         raise InputError(f"step_hours: expected a number in (0, 24], got {step_hours!r}")
     if not isinstance(n_days, int | np.integer) or n_days < 1:
@@ -435,30 +506,46 @@ def simulate_arrays(
     if not isinstance(chunk_plants, int | np.integer) or chunk_plants < 1:
         raise InputError(f"chunk_plants: expected a positive integer, got {chunk_plants!r}")
 
-    raw = dict(zip(_WEATHER_RANGES, (ghi_w_m2, dni_w_m2, dhi_w_m2, temp_air_c, wind_speed_m_s),
-                   strict=True))
+    raw = dict(
+        zip(
+            _WEATHER_RANGES, (ghi_w_m2, dni_w_m2, dhi_w_m2, temp_air_c, wind_speed_m_s), strict=True
+        )
+    )
     n_weather = np.shape(ghi_w_m2)[0] if np.ndim(ghi_w_m2) == 2 else 1
-    weather = {name: _float_array(name, np.reshape(value, (1, -1))
-                                  if np.ndim(value) == 1 else value,
-                                  (n_weather, n_time), _WEATHER_RANGES[name])
-               for name, value in raw.items()}
+    weather = {
+        name: _float_array(
+            name,
+            np.reshape(value, (1, -1)) if np.ndim(value) == 1 else value,
+            (n_weather, n_time),
+            _WEATHER_RANGES[name],
+        )
+        for name, value in raw.items()
+    }
 
     if not isinstance(fleet, FleetArrays):
         raise InputError(f"fleet: expected FleetArrays, got {type(fleet).__name__}")
     n_plants = int(np.size(fleet.latitude_deg))
-    params = {name: _float_array(f"fleet.{name}", getattr(fleet, name), (n_plants,), bounds)
-              for name, bounds in _FLEET_RANGES.items()}
+    params = {
+        name: _float_array(f"fleet.{name}", getattr(fleet, name), (n_plants,), bounds)
+        for name, bounds in _FLEET_RANGES.items()
+    }
     racking = _int_array("fleet.racking", fleet.racking, n_plants, 0, len(_SAPM_NAMES) - 1)
     widx = _int_array("fleet.weather_index", fleet.weather_index, n_plants, 0, n_weather - 1)
     day_idx = _int_array("day_index", day_index, n_time, 0, int(n_days) - 1)
     hour_idx = _int_array("hour_index", hour_index, n_time, 0, 23)
 
     if out is not None:
-        if (not isinstance(out, np.ndarray) or out.dtype != np.float64
-                or out.shape != (n_plants, n_time) or not out.flags.c_contiguous
-                or not out.flags.writeable):
-            raise InputError(f"out: expected a writeable C-contiguous float64 array of shape "
-                             f"({n_plants}, {n_time})")
+        if (
+            not isinstance(out, np.ndarray)
+            or out.dtype != np.float64
+            or out.shape != (n_plants, n_time)
+            or not out.flags.c_contiguous
+            or not out.flags.writeable
+        ):
+            raise InputError(
+                f"out: expected a writeable C-contiguous float64 array of shape "
+                f"({n_plants}, {n_time})"
+            )
         hourly = True
     elif hourly:
         out = np.zeros((n_plants, n_time))
@@ -466,10 +553,18 @@ def simulate_arrays(
     geo = geocentric_sun(unixtime_s(times))
     gha = np.radians(geo.sidereal_time_deg - geo.right_ascension_deg)
     dec = np.radians(geo.declination_deg)
-    sun = np.ascontiguousarray(np.stack([
-        np.sin(gha), np.cos(gha), np.sin(dec), np.cos(dec),
-        np.sin(np.radians(geo.parallax_deg)), extra_radiation_spencer(day_of_year(times)),
-    ]))
+    sun = np.ascontiguousarray(
+        np.stack(
+            [
+                np.sin(gha),
+                np.cos(gha),
+                np.sin(dec),
+                np.cos(dec),
+                np.sin(np.radians(geo.parallax_deg)),
+                extra_radiation_spencer(day_of_year(times)),
+            ]
+        )
+    )
 
     result = KernelResult(
         ac_energy_wh=np.zeros(n_plants),
@@ -483,13 +578,25 @@ def simulate_arrays(
     for start in range(0, n_plants, int(chunk_plants)):
         part = slice(start, min(start + int(chunk_plants), n_plants))
         _fleet_kernel(
-            sun, weather["ghi_w_m2"], weather["dni_w_m2"], weather["dhi_w_m2"],
-            weather["temp_air_c"], weather["wind_speed_m_s"],
-            *(params[name][part] for name in _FLEET_RANGES), racking[part], widx[part],
-            day_idx, hour_idx, float(step_hours), TRANSPOSITIONS[transposition],
-            result.ac_energy_wh[part], result.daily_ac_energy_wh[part],
-            result.ac_energy_by_hour_wh[part], result.peak_ac_power_w[part],
-            result.poa_insolation_wh_m2[part], out[part] if out is not None else no_hourly,
+            sun,
+            weather["ghi_w_m2"],
+            weather["dni_w_m2"],
+            weather["dhi_w_m2"],
+            weather["temp_air_c"],
+            weather["wind_speed_m_s"],
+            *(params[name][part] for name in _FLEET_RANGES),
+            racking[part],
+            widx[part],
+            day_idx,
+            hour_idx,
+            float(step_hours),
+            TRANSPOSITIONS[transposition],
+            result.ac_energy_wh[part],
+            result.daily_ac_energy_wh[part],
+            result.ac_energy_by_hour_wh[part],
+            result.peak_ac_power_w[part],
+            result.poa_insolation_wh_m2[part],
+            out[part] if out is not None else no_hourly,
             out is not None,
         )
         if progress is not None:

@@ -75,8 +75,9 @@ LIGHTS_W, NIGHT_LIGHT_W = 60.0, 12.0
 MODEM_W = 20.0
 #: Tehran sunrise and sunset in mid-month, +03:30 clock (pvlib SPA). [h]
 SUNRISE_H = np.array([7.22, 6.85, 6.25, 5.52, 4.98, 4.78, 4.98, 5.38, 5.78, 6.17, 6.67, 7.10])
-SUNSET_H = np.array([17.23, 17.77, 18.18, 18.62, 19.03, 19.35, 19.33, 18.88, 18.18, 17.47,
-                     16.95, 16.87])
+SUNSET_H = np.array(
+    [17.23, 17.77, 18.18, 18.62, 19.03, 19.35, 19.33, 18.88, 18.18, 17.47, 16.95, 16.87]
+)
 TV_W, EXTRA_LIGHTS_W, APPLIANCES_W = 80.0, 60.0, 120.0
 
 
@@ -94,8 +95,13 @@ def _essential() -> np.ndarray:
     for m in range(12):
         fridge = FRIDGE_W[0] + (FRIDGE_W[1] - FRIDGE_W[0]) * COOLER_DUTY[m]
         for h in range(24):
-            lights = (LIGHTS_W if _dark_evening(m, h) or _dark_morning(m, h)
-                      else NIGHT_LIGHT_W if h < 5 else 0.0)
+            lights = (
+                LIGHTS_W
+                if _dark_evening(m, h) or _dark_morning(m, h)
+                else NIGHT_LIGHT_W
+                if h < 5
+                else 0.0
+            )
             table[m, h] = COOLER_W * COOLER_DUTY[m] * COOLER_HOURLY[h] + fridge + lights + MODEM_W
     table.setflags(write=False)
     return table
@@ -153,19 +159,19 @@ def read_load_file(path: str | Path, plant_ids: Sequence[str]) -> dict[str, np.n
     p = Path(path)
     name = p.name
     try:
-        frame = pd.read_csv(p, dtype=str, keep_default_na=False, comment="#",
-                            skipinitialspace=True)
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False, comment="#", skipinitialspace=True)
     except FileNotFoundError:
         raise LoadFileError(f"load file not found: {p}") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LoadFileError(f"cannot read load file {name}: {first}") from None
     frame.columns = [c.strip() for c in frame.columns]
     missing = [c for c in ("plant_id", "hour", "load_w") if c not in frame.columns]
     if missing:
-        raise LoadFileError(f"{name} line 1: missing column(s) {', '.join(missing)} "
-                            f"(expected plant_id,hour,load_w[,month])")
+        raise LoadFileError(
+            f"{name} line 1: missing column(s) {', '.join(missing)} "
+            f"(expected plant_id,hour,load_w[,month])"
+        )
     if frame.empty:
         raise LoadFileError(f"{name}: no rows")
     line = np.arange(len(frame)) + 2  # header is line 1 (comment lines shift this; rare)
@@ -179,8 +185,10 @@ def read_load_file(path: str | Path, plant_ids: Sequence[str]) -> dict[str, np.n
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             kind = "an integer" if integer else "a number"
-            raise LoadFileError(f"{name} line {line[i]}, column {col}: {frame[col].iloc[i]!r} "
-                                f"is not {kind} in [{low:g}, {high:g}]")
+            raise LoadFileError(
+                f"{name} line {line[i]}, column {col}: {frame[col].iloc[i]!r} "
+                f"is not {kind} in [{low:g}, {high:g}]"
+            )
         return values
 
     hour = number("hour", 0, 23, True).astype(int)
@@ -191,8 +199,9 @@ def read_load_file(path: str | Path, plant_ids: Sequence[str]) -> dict[str, np.n
     unknown = [i for i, pid in enumerate(ids) if pid not in known]
     if unknown:
         i = unknown[0]
-        raise LoadFileError(f"{name} line {line[i]}, column plant_id: {ids[i]!r} is not a "
-                            f"plant of the fleet")
+        raise LoadFileError(
+            f"{name} line {line[i]}, column plant_id: {ids[i]!r} is not a plant of the fleet"
+        )
     out: dict[str, np.ndarray] = {}
     for pid in dict.fromkeys(ids):
         rows = np.flatnonzero(ids == pid)
@@ -202,14 +211,18 @@ def read_load_file(path: str | Path, plant_ids: Sequence[str]) -> dict[str, np.n
         seen: dict[int, int] = {}
         for row, key in zip(rows.tolist(), slot.tolist(), strict=True):
             if key in seen:
-                raise LoadFileError(f"{name} line {line[row]}: plant {pid!r} has this "
-                                    f"{'month and ' if month is not None else ''}hour "
-                                    f"already (line {line[seen[key]]})")
+                raise LoadFileError(
+                    f"{name} line {line[row]}: plant {pid!r} has this "
+                    f"{'month and ' if month is not None else ''}hour "
+                    f"already (line {line[seen[key]]})"
+                )
             seen[key] = row
         if len(rows) != want:
-            raise LoadFileError(f"{name} line {line[rows[-1]]}: plant {pid!r} has {len(rows)} "
-                                f"rows; a profile needs {want} "
-                                f"({'12 months × ' if month is not None else ''}24 hours)")
+            raise LoadFileError(
+                f"{name} line {line[rows[-1]]}: plant {pid!r} has {len(rows)} "
+                f"rows; a profile needs {want} "
+                f"({'12 months × ' if month is not None else ''}24 hours)"
+            )
         if month is None:
             table[:, hour[rows]] = load[rows][None, :]
         else:
@@ -293,5 +306,10 @@ def plant_loads(
             cut_index[by_id[pid]] = len(tables) - 1
             cut_scale[by_id[pid]] = 1.0
     self_index = np.full(n, 1 if self_consumption else -1, dtype=np.int64)
-    return PlantLoads(np.ascontiguousarray(np.stack(tables), dtype=np.float64), cut_index,
-                      cut_scale, self_index, scale.copy())
+    return PlantLoads(
+        np.ascontiguousarray(np.stack(tables), dtype=np.float64),
+        cut_index,
+        cut_scale,
+        self_index,
+        scale.copy(),
+    )

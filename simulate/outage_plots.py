@@ -46,16 +46,22 @@ def plot_coverage(run, path: Path) -> Path:
     from simulate.grid import FLEET_REGION
 
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.2), constrained_layout=True,
-                             gridspec_kw={"width_ratios": [1.15, 1.15, 0.8]})
+    fig, axes = plt.subplots(
+        1,
+        3,
+        figsize=(18, 5.2),
+        constrained_layout=True,
+        gridspec_kw={"width_ratios": [1.15, 1.15, 0.8]},
+    )
     cmap = plt.get_cmap("RdYlGn").copy()
     cmap.set_bad("#eeeeee")
     image = None
-    for ax, calendar, names in ((axes[0], "solar_hijri", HIJRI_MONTHS),
-                                (axes[1], "gregorian", GREGORIAN_MONTHS)):
+    for ax, calendar, names in (
+        (axes[0], "solar_hijri", HIJRI_MONTHS),
+        (axes[1], "gregorian", GREGORIAN_MONTHS),
+    ):
         cov, hours = _grid(run.heatmap, calendar)
-        image = ax.imshow(np.ma.masked_invalid(cov), cmap=cmap, vmin=0, vmax=100,
-                          aspect="auto")
+        image = ax.imshow(np.ma.masked_invalid(cov), cmap=cmap, vmin=0, vmax=100, aspect="auto")
         for m, h in zip(*np.nonzero(hours > 0), strict=True):
             ax.text(h, m, f"{cov[m, h]:.0f}", ha="center", va="center", fontsize=6)
         ax.set_yticks(range(12), [n.capitalize() for n in names])
@@ -64,28 +70,33 @@ def plot_coverage(run, path: Path) -> Path:
         ax.set_title(f"Cut hours fully served [%] — {calendar.replace('_', ' ')} months")
     assert image is not None
     fig.colorbar(image, ax=axes[:2], shrink=0.8, label="coverage %")
-    year = run.regions[(run.regions["calendar"] == "year")
-                       & (run.regions["region"] != FLEET_REGION)]
+    year = run.regions[
+        (run.regions["calendar"] == "year") & (run.regions["region"] != FLEET_REGION)
+    ]
     year = year.sort_values("region", ascending=False)
     axes[2].barh(year["region"], year["coverage_pct"].fillna(0), color="#2a9d8f")
     axes[2].set_xlim(0, 100)
     axes[2].set_xlabel("coverage % of the year's cut hours")
     axes[2].set_title("By province")
     axes[2].grid(axis="x", alpha=0.3)
-    fleet = run.regions[(run.regions["region"] == FLEET_REGION)
-                        & (run.regions["calendar"] == "year")].iloc[0]
+    fleet = run.regions[
+        (run.regions["region"] == FLEET_REGION) & (run.regions["calendar"] == "year")
+    ].iloc[0]
     note = " (weather: estimate)" if run.yield_run.estimate else ""
-    fig.suptitle(f"{int(fleet.plants)} plants, {fleet.outage_hours:,.0f} plant-hours of cuts, "
-                 f"{fleet.coverage_pct:.1f} % fully served — {run.schedule_source}{note}",
-                 fontsize=10)
+    fig.suptitle(
+        f"{int(fleet.plants)} plants, {fleet.outage_hours:,.0f} plant-hours of cuts, "
+        f"{fleet.coverage_pct:.1f} % fully served — {run.schedule_source}{note}",
+        fontsize=10,
+    )
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path
 
 
-def plot_battery_sizing(curve: pd.DataFrame, target_pct: float, chosen_kwh: float | None,
-                        title: str, path: Path) -> Path:
+def plot_battery_sizing(
+    curve: pd.DataFrame, target_pct: float, chosen_kwh: float | None, title: str, path: Path
+) -> Path:
     """Coverage and cost against battery size, with the target and the chosen size.
 
     Parameters
@@ -100,19 +111,20 @@ def plot_battery_sizing(curve: pd.DataFrame, target_pct: float, chosen_kwh: floa
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
-    ax.plot(curve["battery_kwh"], curve["coverage_pct"], "o-", color="#2a9d8f", ms=3,
-            label="coverage")
+    ax.plot(
+        curve["battery_kwh"], curve["coverage_pct"], "o-", color="#2a9d8f", ms=3, label="coverage"
+    )
     ax.axhline(target_pct, color="#e76f51", ls="--", lw=1, label=f"target {target_pct:g} %")
     if chosen_kwh is not None:
-        ax.axvline(chosen_kwh, color="#264653", ls=":", lw=1,
-                   label=f"smallest: {chosen_kwh:g} kWh")
+        ax.axvline(chosen_kwh, color="#264653", ls=":", lw=1, label=f"smallest: {chosen_kwh:g} kWh")
     ax.set_xlabel("battery capacity [kWh]")
     ax.set_ylabel("cut hours fully served [%]")
     ax.set_ylim(0, 105)
     ax.grid(alpha=0.3)
     cost = ax.twinx()
-    cost.plot(curve["battery_kwh"], curve["cost_toman"] / 1e6, color="#f2a900", lw=1,
-              label="battery cost")
+    cost.plot(
+        curve["battery_kwh"], curve["cost_toman"] / 1e6, color="#f2a900", lw=1, label="battery cost"
+    )
     cost.set_ylabel("battery cost [million toman]")
     lines = ax.get_legend_handles_labels()
     more = cost.get_legend_handles_labels()

@@ -68,33 +68,68 @@ def outage_points(run, *, run_id: str) -> Iterator[Point]:
     :class:`simulate.coverage.OutageRun`."""
     weather = _weather_tag(run)
     for _, row in run.regions.iterrows():
-        tags = {TAG_RUN_ID: run_id, TAG_WEATHER: weather, "region": str(row["region"]),
-                "calendar": str(row["calendar"]), "month": f"{int(row['month']):02d}"}
+        tags = {
+            TAG_RUN_ID: run_id,
+            TAG_WEATHER: weather,
+            "region": str(row["region"]),
+            "calendar": str(row["calendar"]),
+            "month": f"{int(row['month']):02d}",
+        }
         fields = _fields(row, OUTAGE_REGION_FIELDS)
         if fields:
-            yield Point(MEASUREMENT_OUTAGE_REGION, tags, fields,
-                        _period_ns(run.year, str(row["calendar"]), int(row["month"])))
+            yield Point(
+                MEASUREMENT_OUTAGE_REGION,
+                tags,
+                fields,
+                _period_ns(run.year, str(row["calendar"]), int(row["month"])),
+            )
     for _, row in run.heatmap.iterrows():
-        tags = {TAG_RUN_ID: run_id, TAG_WEATHER: weather, "calendar": str(row["calendar"]),
-                "month": f"{int(row['month']):02d}", "start_hour": f"{int(row['start_hour']):02d}"}
-        yield Point(MEASUREMENT_OUTAGE_HEATMAP, tags,
-                    _fields(row, ("outage_hours", "outage_hours_served", "coverage_pct")),
-                    _period_ns(run.year, str(row["calendar"]), int(row["month"])))
+        tags = {
+            TAG_RUN_ID: run_id,
+            TAG_WEATHER: weather,
+            "calendar": str(row["calendar"]),
+            "month": f"{int(row['month']):02d}",
+            "start_hour": f"{int(row['start_hour']):02d}",
+        }
+        yield Point(
+            MEASUREMENT_OUTAGE_HEATMAP,
+            tags,
+            _fields(row, ("outage_hours", "outage_hours_served", "coverage_pct")),
+            _period_ns(run.year, str(row["calendar"]), int(row["month"])),
+        )
 
 
-def sizing_points(curve: pd.DataFrame, *, run_id: str, weather: str, site: str, year: int,
-                  target_pct: float, smallest_kwh: float | None) -> Iterator[Point]:
+def sizing_points(
+    curve: pd.DataFrame,
+    *,
+    run_id: str,
+    weather: str,
+    site: str,
+    year: int,
+    target_pct: float,
+    smallest_kwh: float | None,
+) -> Iterator[Point]:
     """``sim_battery_sizing`` points, one per size of ``curve``."""
-    names = ("battery_kwh", "coverage_pct", "outage_hours", "outage_hours_served",
-             "unserved_kwh", "exported_kwh", "cost_toman")
+    names = (
+        "battery_kwh",
+        "coverage_pct",
+        "outage_hours",
+        "outage_hours_served",
+        "unserved_kwh",
+        "exported_kwh",
+        "cost_toman",
+    )
     for _, row in curve.iterrows():
         kwh = float(row["battery_kwh"])
         fields: dict[str, Any] = _fields(row, names)
         fields["target_pct"] = float(target_pct)
         fields["smallest"] = smallest_kwh is not None and abs(kwh - smallest_kwh) < 1e-9
-        yield Point(MEASUREMENT_BATTERY_SIZING,
-                    {TAG_RUN_ID: run_id, TAG_WEATHER: weather, "site": site,
-                     "battery_kwh": f"{kwh:g}"}, fields, _ns(date(year, 1, 1)))
+        yield Point(
+            MEASUREMENT_BATTERY_SIZING,
+            {TAG_RUN_ID: run_id, TAG_WEATHER: weather, "site": site, "battery_kwh": f"{kwh:g}"},
+            fields,
+            _ns(date(year, 1, 1)),
+        )
 
 
 def _open(target: InfluxStore | Any) -> tuple[InfluxStore, bool]:
@@ -115,8 +150,10 @@ def _write_lines(store: InfluxStore, lines: Callable[[], Iterator[str]], create:
     try:
         store.create_database()
     except ServiceError as exc:
-        raise ServiceError(f"database {store.database!r} does not exist on {store.url} and "
-                           f"cannot be created: {exc}") from None
+        raise ServiceError(
+            f"database {store.database!r} does not exist on {store.url} and "
+            f"cannot be created: {exc}"
+        ) from None
     return store.write_batches(lines(), batch_lines=MAX_BATCH_LINES)
 
 
@@ -142,8 +179,9 @@ def write_outage_run(run, target: InfluxStore | Any, *, run_id: str | None = Non
     run_id = run_id or new_run_id()
     store, owned = _open(target)
     try:
-        n = _write_lines(store, lambda: (p.to_line() for p in outage_points(run, run_id=run_id)),
-                         create=owned)
+        n = _write_lines(
+            store, lambda: (p.to_line() for p in outage_points(run, run_id=run_id)), create=owned
+        )
         plants = dataclasses.replace(run.yield_run, summary=run.summary)
         return n + write_run(plants, store, run_id=run_id)
     finally:
@@ -151,16 +189,37 @@ def write_outage_run(run, target: InfluxStore | Any, *, run_id: str | None = Non
             store.close()
 
 
-def write_sizing(curve: pd.DataFrame, target: InfluxStore | Any, *, weather: str, site: str,
-                 year: int, target_pct: float, smallest_kwh: float | None,
-                 run_id: str | None = None) -> int:
+def write_sizing(
+    curve: pd.DataFrame,
+    target: InfluxStore | Any,
+    *,
+    weather: str,
+    site: str,
+    year: int,
+    target_pct: float,
+    smallest_kwh: float | None,
+    run_id: str | None = None,
+) -> int:
     """Write a battery-sizing curve to ``sim_battery_sizing``; return the number of points."""
     run_id = run_id or new_run_id()
     store, owned = _open(target)
     try:
-        return _write_lines(store, lambda: (p.to_line() for p in sizing_points(
-            curve, run_id=run_id, weather=weather, site=site, year=year,
-            target_pct=target_pct, smallest_kwh=smallest_kwh)), create=owned)
+        return _write_lines(
+            store,
+            lambda: (
+                p.to_line()
+                for p in sizing_points(
+                    curve,
+                    run_id=run_id,
+                    weather=weather,
+                    site=site,
+                    year=year,
+                    target_pct=target_pct,
+                    smallest_kwh=smallest_kwh,
+                )
+            ),
+            create=owned,
+        )
     finally:
         if owned:
             store.close()

@@ -116,6 +116,7 @@ class Schedule:
 
     def to_frame(self, timezone: str = "Asia/Tehran") -> pd.DataFrame:
         """The cuts as ``start``, ``end`` (ISO 8601 in ``timezone``, with offset) and ``zone``."""
+
         def iso(ns: np.ndarray) -> list[str]:
             t = pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
             return [x.isoformat(timespec="minutes") for x in t.tz_convert(timezone)]
@@ -187,16 +188,17 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
     try:
         parsed = [(reader.line_num, [c.strip() for c in row]) for row in reader]
     except csv.Error as exc:
-        raise ScheduleFileError(f"{source} line {reader.line_num}: not valid CSV ({exc})") \
-            from None
+        raise ScheduleFileError(f"{source} line {reader.line_num}: not valid CSV ({exc})") from None
     rows = [(n, r) for n, r in parsed if r and any(r) and not r[0].startswith("#")]
     if not rows:
         raise ScheduleFileError(f"{source}: empty file (expected a header line start,end[,zone])")
     header_line, header = rows[0]
     missing = [c for c in ("start", "end") if c not in header]
     if missing:
-        raise ScheduleFileError(f"{source} line {header_line}: missing column(s) "
-                                f"{', '.join(missing)} (expected start,end[,zone])")
+        raise ScheduleFileError(
+            f"{source} line {header_line}: missing column(s) "
+            f"{', '.join(missing)} (expected start,end[,zone])"
+        )
     if len(set(header)) != len(header):
         raise ScheduleFileError(f"{source} line {header_line}: a column name appears twice")
     if len(rows) == 1:
@@ -209,8 +211,9 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
     lines, starts, ends, zones = [], [], [], []
     for line, row in rows[1:]:
         if len(row) != len(header):
-            problems.append(f"{source} line {line}: {len(row)} fields, the header has "
-                            f"{len(header)}")
+            problems.append(
+                f"{source} line {line}: {len(row)} fields, the header has {len(header)}"
+            )
             continue
         start, end = _parse_time(row[i_start]), _parse_time(row[i_end])
         zone = row[i_zone] if zoned else ""
@@ -219,30 +222,46 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
         if isinstance(end, str):
             problems.append(f"{source} line {line}, column end: {end}")
         if zoned and not _LABEL_RE.fullmatch(zone):
-            why = ("is empty (leave the zone column out for cuts that apply to every plant)"
-                   if zone == "" else "has control characters, quotes or backslashes, or is "
-                   "too long")
+            why = (
+                "is empty (leave the zone column out for cuts that apply to every plant)"
+                if zone == ""
+                else "has control characters, quotes or backslashes, or is too long"
+            )
             problems.append(f"{source} line {line}, column zone: {zone!r} {why}")
         if isinstance(start, str) or isinstance(end, str):
             continue
         if end <= start:
-            problems.append(f"{source} line {line}: end {row[i_end]} is not after start "
-                            f"{row[i_start]}")
+            problems.append(
+                f"{source} line {line}: end {row[i_end]} is not after start {row[i_start]}"
+            )
             continue
         lines.append(line)
         starts.append(_epoch_ns(start))
         ends.append(_epoch_ns(end))
         zones.append(zone)
     if not problems:
-        problems.extend(_overlaps(source, np.array(lines), np.array(starts, dtype=np.int64),
-                                  np.array(ends, dtype=np.int64), np.array(zones, dtype=object)))
+        problems.extend(
+            _overlaps(
+                source,
+                np.array(lines),
+                np.array(starts, dtype=np.int64),
+                np.array(ends, dtype=np.int64),
+                np.array(zones, dtype=object),
+            )
+        )
     if problems:
         more = len(problems) - 1
-        raise ScheduleFileError(problems[0] + (f" (and {more} more problem"
-                                               f"{'s' if more > 1 else ''})" if more else ""))
+        raise ScheduleFileError(
+            problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+        )
     order = np.lexsort((np.array(starts), np.array(zones, dtype=object)))
-    return Schedule(np.array(starts, dtype=np.int64)[order], np.array(ends, dtype=np.int64)[order],
-                    np.array(zones, dtype=object)[order], zoned, source)
+    return Schedule(
+        np.array(starts, dtype=np.int64)[order],
+        np.array(ends, dtype=np.int64)[order],
+        np.array(zones, dtype=object)[order],
+        zoned,
+        source,
+    )
 
 
 def _epoch_ns(t: datetime) -> int:
@@ -250,8 +269,9 @@ def _epoch_ns(t: datetime) -> int:
     return (delta // timedelta(microseconds=1)) * 1000
 
 
-def _overlaps(source: str, lines: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-              zones: np.ndarray) -> list[str]:
+def _overlaps(
+    source: str, lines: np.ndarray, starts: np.ndarray, ends: np.ndarray, zones: np.ndarray
+) -> list[str]:
     """Messages for cuts overlapping an earlier-starting cut of the same zone."""
     order = np.lexsort((starts, zones))
     z, s, e, n = zones[order], starts[order], ends[order], lines[order]
@@ -331,8 +351,9 @@ def scenario_schedule(
     phase = int(rng.integers(n_slots))
     group = np.arange(n_groups)
     # Group g's first slot on day d: spread evenly over the slots, moving one slot a day.
-    first = (phase + (group[None, :] * n_slots) // n_groups
-             + np.arange(n_days)[:, None]) % n_slots  # (n_days, n_groups)
+    first = (
+        phase + (group[None, :] * n_slots) // n_groups + np.arange(n_days)[:, None]
+    ) % n_slots  # (n_days, n_groups)
     slots = [first]
     keep = [np.ones((n_days, n_groups), dtype=bool)]
     if n_blocks == 2:
@@ -346,19 +367,29 @@ def scenario_schedule(
         zone.append(g)
     local = np.concatenate(start_local)
     groups = np.concatenate(zone)
-    start = (pd.DatetimeIndex(local.astype("datetime64[ns]"))
-             .tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
-             .tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64))
+    start = (
+        pd.DatetimeIndex(local.astype("datetime64[ns]"))
+        .tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
+        .tz_convert("UTC")
+        .tz_localize(None)
+        .to_numpy("datetime64[ns]")
+        .astype(np.int64)
+    )
     names = np.array([f"G{g + 1}" for g in range(n_groups)], dtype=object)
     order = np.lexsort((start, groups))
     month_text = ",".join(str(int(m)) for m in months)
-    return Schedule(start[order], start[order] + BLOCK_HOURS * _NS_PER_H, names[groups[order]],
-                    True, f"{kind} scenario {year} (months {month_text}, {n_groups} zone "
-                    f"groups, seed {seed})")
+    return Schedule(
+        start[order],
+        start[order] + BLOCK_HOURS * _NS_PER_H,
+        names[groups[order]],
+        True,
+        f"{kind} scenario {year} (months {month_text}, {n_groups} zone groups, seed {seed})",
+    )
 
 
-def assign_groups(outage_zone: Sequence[str], plant_id: Sequence[str],
-                  groups: Sequence[str]) -> np.ndarray:
+def assign_groups(
+    outage_zone: Sequence[str], plant_id: Sequence[str], groups: Sequence[str]
+) -> np.ndarray:
     """Scenario group of each plant.
 
     A plant whose ``outage_zone`` is one of ``groups`` gets that group; any other plant gets
@@ -409,8 +440,12 @@ class CutFractions:
         return self.fraction.sum(axis=1)
 
 
-def cut_fractions(schedule: Schedule, labels: pd.DatetimeIndex, step_hours: float = 1.0,
-                  timezone: str = "Asia/Tehran") -> CutFractions:
+def cut_fractions(
+    schedule: Schedule,
+    labels: pd.DatetimeIndex,
+    step_hours: float = 1.0,
+    timezone: str = "Asia/Tehran",
+) -> CutFractions:
     """Map cuts onto intervals labelled at their end: a cut covering part of an interval counts
     that part.
 
@@ -452,14 +487,20 @@ def cut_fractions(schedule: Schedule, labels: pd.DatetimeIndex, step_hours: floa
     covered = np.bincount(cut, weights=overlap.astype(float), minlength=len(s))
     outside = int((covered < (e - s) - 1e3).sum())
     np.minimum(fraction, 1.0, out=fraction)  # cuts of a zone never overlap: only rounding
-    hour = (pd.DatetimeIndex(s.astype("datetime64[ns]")).tz_localize("UTC")
-            .tz_convert(timezone).hour.to_numpy().astype(np.int8))
+    hour = (
+        pd.DatetimeIndex(s.astype("datetime64[ns]"))
+        .tz_localize("UTC")
+        .tz_convert(timezone)
+        .hour.to_numpy()
+        .astype(np.int8)
+    )
     start_hour[zi[cut], t] = hour[cut]
     return CutFractions(zones, fraction, start_hour, outside)
 
 
-def plant_zone_index(cuts: CutFractions | Schedule,
-                     outage_zone: Sequence[str] | np.ndarray) -> np.ndarray:
+def plant_zone_index(
+    cuts: CutFractions | Schedule, outage_zone: Sequence[str] | np.ndarray
+) -> np.ndarray:
     """Row of ``cuts.fraction`` for each plant, or -1 for a plant without cuts.
 
     An unzoned schedule applies to all plants; otherwise a plant takes the zone equal to its
@@ -469,5 +510,6 @@ def plant_zone_index(cuts: CutFractions | Schedule,
     if zones == ("",):
         return np.zeros(len(outage_zone), dtype=np.int64)
     z_of = {z: i for i, z in enumerate(zones)}
-    return np.array([z_of.get("" if z is None else str(z), -1) for z in outage_zone],
-                    dtype=np.int64)
+    return np.array(
+        [z_of.get("" if z is None else str(z), -1) for z in outage_zone], dtype=np.int64
+    )

@@ -44,14 +44,18 @@ def plot_fleet_monthly(run, path: Path) -> Path:
     for ax in axes[:2]:
         ax.tick_params(axis="x", rotation=50)
         ax.grid(axis="y", alpha=0.3)
-    axes[2].hist(s["specific_yield_kwh_per_kwp"], bins=min(30, max(5, len(s) // 3)),
-                 color="#264653")
+    axes[2].hist(
+        s["specific_yield_kwh_per_kwp"], bins=min(30, max(5, len(s) // 3)), color="#264653"
+    )
     axes[2].set_title("Specific yield of the plants")
     axes[2].set_xlabel("kWh/kWp per year")
     axes[2].set_ylabel("plants")
     note = "" if not run.estimate or "estimate" in run.weather_source else " (estimate)"
-    fig.suptitle(f"{len(s)} plants, {s.ac_energy_kwh.sum() / 1000:,.1f} MWh — weather: "
-                 f"{run.weather_source}{note}", fontsize=10)
+    fig.suptitle(
+        f"{len(s)} plants, {s.ac_energy_kwh.sum() / 1000:,.1f} MWh — weather: "
+        f"{run.weather_source}{note}",
+        fontsize=10,
+    )
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)

@@ -35,8 +35,18 @@ _SAPM_BY_RACKING = {
 }
 DEFAULT_LOSSES_PCT: float = float(pvwatts_losses())
 """Total of pvlib's default PVWatts losses (≈ 14.08). [%]"""
-_LOSS_NAMES = ("soiling", "shading", "snow", "mismatch", "wiring", "connections", "lid",
-               "nameplate_rating", "age", "availability")
+_LOSS_NAMES = (
+    "soiling",
+    "shading",
+    "snow",
+    "mismatch",
+    "wiring",
+    "connections",
+    "lid",
+    "nameplate_rating",
+    "age",
+    "availability",
+)
 
 
 def losses_parameters(losses_pct: float) -> dict[str, float] | None:
@@ -72,20 +82,32 @@ def build_modelchain(plant: Mapping[str, object], transposition: str = "haydavie
                 "pdc0": float(plant["dc_kwp"]) * 1000,  # type: ignore[arg-type]
                 "gamma_pdc": float(plant.get("gamma_pdc_per_c", -0.004)),  # type: ignore[arg-type]
             },
-            inverter_parameters={"pdc0": float(plant["ac_kw"]) * 1000 / 0.96,  # type: ignore[arg-type]
-                                 "eta_inv_nom": 0.96},
+            inverter_parameters={
+                "pdc0": float(plant["ac_kw"]) * 1000 / 0.96,  # type: ignore[arg-type]
+                "eta_inv_nom": 0.96,
+            },
             temperature_model_parameters=_SAPM_BY_RACKING[racking],
-            losses_parameters=losses_parameters(
-                float(plant.get("losses_pct", DEFAULT_LOSSES_PCT))),  # type: ignore[arg-type]
+            losses_parameters=losses_parameters(float(plant.get("losses_pct", DEFAULT_LOSSES_PCT))),  # type: ignore[arg-type]
         )
-        location = Location(float(plant["latitude"]), float(plant["longitude"]),  # type: ignore[arg-type]
-                            tz="UTC", altitude=float(plant["altitude_m"]))  # type: ignore[arg-type]
+        location = Location(
+            float(plant["latitude"]),
+            float(plant["longitude"]),  # type: ignore[arg-type]
+            tz="UTC",
+            altitude=float(plant["altitude_m"]),
+        )  # type: ignore[arg-type]
     except KeyError as exc:
         raise InputError(f"plant: missing or unknown value {exc}") from exc
     return ModelChain(
-        system, location, dc_model="pvwatts", ac_model="pvwatts", aoi_model="physical",
-        spectral_model="no_loss", temperature_model="sapm", losses_model="pvwatts",
-        transposition_model=transposition, solar_position_method="nrel_numpy",
+        system,
+        location,
+        dc_model="pvwatts",
+        ac_model="pvwatts",
+        aoi_model="physical",
+        spectral_model="no_loss",
+        temperature_model="sapm",
+        losses_model="pvwatts",
+        transposition_model=transposition,
+        solar_position_method="nrel_numpy",
         airmass_model="kastenyoung1989",
     )
 
@@ -93,9 +115,12 @@ def build_modelchain(plant: Mapping[str, object], transposition: str = "haydavie
 _HALF_HOUR = pd.Timedelta(minutes=30)
 
 
-def modelchain_reference(plant: Mapping[str, object], weather: pd.DataFrame,
-                         transposition: str = "haydavies",
-                         interval_shift: pd.Timedelta = _HALF_HOUR) -> pd.Series:
+def modelchain_reference(
+    plant: Mapping[str, object],
+    weather: pd.DataFrame,
+    transposition: str = "haydavies",
+    interval_shift: pd.Timedelta = _HALF_HOUR,
+) -> pd.Series:
     """AC power of one plant by pvlib ModelChain, for weather labelled at interval end.
 
     The chain is evaluated at ``label − interval_shift`` (the interval midpoint for hourly data),

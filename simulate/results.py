@@ -37,8 +37,14 @@ from telemetry.schema import (
     TAG_WEATHER,
 )
 
-__all__ = ["MAX_BATCH_LINES", "expected_lines", "new_run_id", "run_points", "simulated_year",
-           "write_run"]
+__all__ = [
+    "MAX_BATCH_LINES",
+    "expected_lines",
+    "new_run_id",
+    "run_points",
+    "simulated_year",
+    "write_run",
+]
 
 #: Most lines per write request.
 MAX_BATCH_LINES = 5000
@@ -100,8 +106,11 @@ def run_points(run: FleetRun, *, run_id: str) -> Iterator[Point]:
     for c in (*GREGORIAN_MONTHS, *HIJRI_MONTHS):
         columns[c] = s[f"ac_energy_kwh_{c}"].to_numpy(float)
     for i in range(len(s)):
-        tags = {TAG_PLANT_ID: str(columns[TAG_PLANT_ID][i]), TAG_RUN_ID: run_id,
-                TAG_WEATHER: weather}
+        tags = {
+            TAG_PLANT_ID: str(columns[TAG_PLANT_ID][i]),
+            TAG_RUN_ID: run_id,
+            TAG_WEATHER: weather,
+        }
         for t in registry_tags:  # empty or missing (NaN) values are no tag
             if isinstance(columns[t][i], str):
                 tags[t] = _tag_text(columns[t][i])
@@ -110,12 +119,20 @@ def run_points(run: FleetRun, *, run_id: str) -> Iterator[Point]:
             yield Point(MEASUREMENT_SIM_YEAR, tags, fields, year_ns)
         for m, name in enumerate(GREGORIAN_MONTHS, start=1):
             if m in months and (kwh := _finite(columns[name][i])) is not None:
-                yield Point(MEASUREMENT_SIM_MONTH, {**tags, TAG_MONTH: f"{m:02d}"},
-                            {"ac_energy_kwh": kwh}, month_ns[m])
+                yield Point(
+                    MEASUREMENT_SIM_MONTH,
+                    {**tags, TAG_MONTH: f"{m:02d}"},
+                    {"ac_energy_kwh": kwh},
+                    month_ns[m],
+                )
         for m, name in enumerate(HIJRI_MONTHS, start=1):
             if m in hmonths and (kwh := _finite(columns[name][i])) is not None:
-                yield Point(MEASUREMENT_SIM_HIJRI_MONTH, {**tags, TAG_HIJRI_MONTH: f"{m:02d}"},
-                            {"ac_energy_kwh": kwh}, hmonth_ns[m])
+                yield Point(
+                    MEASUREMENT_SIM_HIJRI_MONTH,
+                    {**tags, TAG_HIJRI_MONTH: f"{m:02d}"},
+                    {"ac_energy_kwh": kwh},
+                    hmonth_ns[m],
+                )
 
 
 def expected_lines(run: FleetRun, *, run_id: str) -> Iterator[str]:
@@ -137,8 +154,9 @@ def expected_lines(run: FleetRun, *, run_id: str) -> Iterator[str]:
         if provinces is not None and isinstance(provinces[i], str):
             tags["province"] = _tag_text(provinces[i])
         # The escaped measurement and tags, as format_point writes them.
-        head = format_point(MEASUREMENT_SIM_EXPECTED, tags, {"ac_power_w": 0.0}, 0).rsplit(
-            " ", 2)[0]
+        head = format_point(MEASUREMENT_SIM_EXPECTED, tags, {"ac_power_w": 0.0}, 0).rsplit(" ", 2)[
+            0
+        ]
         row = run.ac_power_w[i]
         ok = np.isfinite(row)
         for t, w, good in zip(times, row.tolist(), ok.tolist(), strict=True):
@@ -189,8 +207,9 @@ def write_run(
         return _write(store, run, run_id, batch_lines, create=True)
 
 
-def _write(store: InfluxStore, run: FleetRun, run_id: str, batch_lines: int,
-           *, create: bool) -> int:
+def _write(
+    store: InfluxStore, run: FleetRun, run_id: str, batch_lines: int, *, create: bool
+) -> int:
     def lines() -> Iterator[str]:  # streamed: a large fleet's lines never sit in memory at once
         yield from (p.to_line() for p in run_points(run, run_id=run_id))
         yield from expected_lines(run, run_id=run_id)
@@ -203,6 +222,8 @@ def _write(store: InfluxStore, run: FleetRun, run_id: str, batch_lines: int,
     try:  # the first batch found no database: nothing was written yet
         store.create_database()
     except ServiceError as exc:
-        raise ServiceError(f"database {store.database!r} does not exist on {store.url} and "
-                           f"cannot be created: {exc}") from None
+        raise ServiceError(
+            f"database {store.database!r} does not exist on {store.url} and "
+            f"cannot be created: {exc}"
+        ) from None
     return store.write_batches(lines(), batch_lines=batch_lines)

@@ -22,8 +22,18 @@ RESOLUTION_KWH = 0.01
 DEFAULT_COST_TOMAN_PER_KWH = 20_000_000.0
 
 
-def battery_curve(pv_w: np.ndarray, sizes_kwh: np.ndarray, *, cuts, zone_row: int, loads, axis,
-                  options, ac_w: float, step_hours: float) -> pd.DataFrame:
+def battery_curve(
+    pv_w: np.ndarray,
+    sizes_kwh: np.ndarray,
+    *,
+    cuts,
+    zone_row: int,
+    loads,
+    axis,
+    options,
+    ac_w: float,
+    step_hours: float,
+) -> pd.DataFrame:
     """Coverage of one site for each battery size.
 
     Parameters
@@ -53,28 +63,52 @@ def battery_curve(pv_w: np.ndarray, sizes_kwh: np.ndarray, *, cuts, zone_row: in
     power = ac_w if options.battery_power_kw is None else options.battery_power_kw * 1000.0
     result = dispatch_arrays(
         np.repeat(pv_w[None, :], n, axis=0),
-        BatteryParams(hybrid=np.ones(n, dtype=bool), capacity_kwh=np.asarray(sizes_kwh, float),
-                      usable_dod=options.usable_dod, round_trip_eff=options.round_trip_eff,
-                      power_w=power, ac_w=ac_w, reserve_frac=options.reserve_frac,
-                      initial_soc_frac=options.initial_soc_frac),
-        zone_index=np.full(n, zone_row, dtype=np.int64), cut_fraction=cuts.fraction,
-        cut_start_hour=cuts.start_hour, load_tables_w=loads.tables_w,
-        cut_load_index=np.repeat(loads.cut_index, n), cut_load_scale=np.repeat(loads.cut_scale, n),
+        BatteryParams(
+            hybrid=np.ones(n, dtype=bool),
+            capacity_kwh=np.asarray(sizes_kwh, float),
+            usable_dod=options.usable_dod,
+            round_trip_eff=options.round_trip_eff,
+            power_w=power,
+            ac_w=ac_w,
+            reserve_frac=options.reserve_frac,
+            initial_soc_frac=options.initial_soc_frac,
+        ),
+        zone_index=np.full(n, zone_row, dtype=np.int64),
+        cut_fraction=cuts.fraction,
+        cut_start_hour=cuts.start_hour,
+        load_tables_w=loads.tables_w,
+        cut_load_index=np.repeat(loads.cut_index, n),
+        cut_load_scale=np.repeat(loads.cut_scale, n),
         self_load_index=np.repeat(loads.self_index, n),
-        self_load_scale=np.repeat(loads.self_scale, n), month_index=axis.month0,
-        hijri_month_index=axis.hijri_month0, hour_index=axis.hour, peak=axis.peak,
-        step_hours=step_hours)
-    return pd.DataFrame({
-        "battery_kwh": np.asarray(sizes_kwh, float), "outage_hours": result.outage_hours,
-        "outage_hours_served": result.outage_hours_served, "coverage_pct": result.coverage_pct,
-        "unserved_kwh": result.unserved_kwh, "exported_kwh": result.exported_kwh})
+        self_load_scale=np.repeat(loads.self_scale, n),
+        month_index=axis.month0,
+        hijri_month_index=axis.hijri_month0,
+        hour_index=axis.hour,
+        peak=axis.peak,
+        step_hours=step_hours,
+    )
+    return pd.DataFrame(
+        {
+            "battery_kwh": np.asarray(sizes_kwh, float),
+            "outage_hours": result.outage_hours,
+            "outage_hours_served": result.outage_hours_served,
+            "coverage_pct": result.coverage_pct,
+            "unserved_kwh": result.unserved_kwh,
+            "exported_kwh": result.exported_kwh,
+        }
+    )
 
 
-def smallest_battery(curve: Callable[[np.ndarray], pd.DataFrame],
-                     candidates: np.ndarray | None, max_kwh: float, step_kwh: float,
-                     target_pct: float) -> tuple[pd.DataFrame, float | None]:
+def smallest_battery(
+    curve: Callable[[np.ndarray], pd.DataFrame],
+    candidates: np.ndarray | None,
+    max_kwh: float,
+    step_kwh: float,
+    target_pct: float,
+) -> tuple[pd.DataFrame, float | None]:
     """The curve over the candidates (or a grid plus bisection) and the smallest size whose
     coverage reaches ``target_pct`` (None if none does)."""
+
     def reaches(c: float) -> bool:
         return bool(np.isfinite(c) and c >= target_pct - 1e-9)
 
@@ -105,4 +139,3 @@ def smallest_battery(curve: Callable[[np.ndarray], pd.DataFrame],
     table = pd.concat([table, *extra], ignore_index=True)
     table = table.drop_duplicates("battery_kwh").sort_values("battery_kwh", ignore_index=True)
     return table, round(hi * RESOLUTION_KWH, 6)
-

@@ -86,8 +86,13 @@ def extra_radiation_spencer(doy: np.ndarray) -> np.ndarray:
         Extraterrestrial direct normal irradiance. [W/m²]
     """
     b = (2.0 * np.pi / 365.0) * (np.asarray(doy, dtype=np.float64) - 1)
-    r_over_r0_sq = (1.00011 + 0.034221 * np.cos(b) + 0.00128 * np.sin(b)
-                    + 0.000719 * np.cos(2 * b) + 7.7e-05 * np.sin(2 * b))
+    r_over_r0_sq = (
+        1.00011
+        + 0.034221 * np.cos(b)
+        + 0.00128 * np.sin(b)
+        + 0.000719 * np.cos(2 * b)
+        + 7.7e-05 * np.sin(2 * b)
+    )
     return SOLAR_CONSTANT_W_M2 * r_over_r0_sq
 
 
@@ -150,14 +155,25 @@ def geocentric_sun(unixtime: np.ndarray, delta_t_s: float = DELTA_T_S) -> Geocen
     delta_eps = eps_sum * 1.0 / 36000000
 
     u = 1.0 * jme / 10
-    eps0 = (84381.448 - 4680.93 * u - 1.55 * u**2 + 1999.25 * u**3 - 51.38 * u**4
-            - 249.67 * u**5 - 39.05 * u**6 + 7.12 * u**7 + 27.87 * u**8 + 5.79 * u**9
-            + 2.45 * u**10)
+    eps0 = (
+        84381.448
+        - 4680.93 * u
+        - 1.55 * u**2
+        + 1999.25 * u**3
+        - 51.38 * u**4
+        - 249.67 * u**5
+        - 39.05 * u**6
+        + 7.12 * u**7
+        + 27.87 * u**8
+        + 5.79 * u**9
+        + 2.45 * u**10
+    )
     epsilon = eps0 * 1.0 / 3600 + delta_eps
     delta_tau = -20.4898 / (3600 * radius_au)
     lamd = theta + delta_psi + delta_tau
-    v0 = (280.46061837 + 360.98564736629 * (jd - 2451545) + 0.000387933 * jc**2
-          - jc**3 / 38710000) % 360.0
+    v0 = (
+        280.46061837 + 360.98564736629 * (jd - 2451545) + 0.000387933 * jc**2 - jc**3 / 38710000
+    ) % 360.0
     v = v0 + delta_psi * np.cos(np.radians(epsilon))
 
     eps_rad = np.radians(epsilon)
@@ -165,7 +181,11 @@ def geocentric_sun(unixtime: np.ndarray, delta_t_s: float = DELTA_T_S) -> Geocen
     num = np.sin(lamd_rad) * np.cos(eps_rad) - np.tan(np.radians(beta)) * np.sin(eps_rad)
     alpha = np.degrees(np.arctan2(num, np.cos(lamd_rad))) % 360
     beta_rad = np.radians(beta)
-    delta = np.degrees(np.arcsin(np.sin(beta_rad) * np.cos(eps_rad)
-                                 + np.cos(beta_rad) * np.sin(eps_rad) * np.sin(lamd_rad)))
+    delta = np.degrees(
+        np.arcsin(
+            np.sin(beta_rad) * np.cos(eps_rad)
+            + np.cos(beta_rad) * np.sin(eps_rad) * np.sin(lamd_rad)
+        )
+    )
     xi = 8.794 / (3600 * radius_au)
     return GeocentricSun(v, alpha, delta, xi)

@@ -144,7 +144,8 @@ def _detect(p: Path, head: str) -> str:
     # PVGIS TMY CSV opens with "Latitude (decimal degrees): ..." (its "PVGIS" credit is in the
     # footer, beyond the head); the JSON with {"inputs": ..., "outputs": ...}.
     if first.startswith("Latitude (decimal degrees)") or (
-            head.lstrip().startswith("{") and "outputs" in head):
+        head.lstrip().startswith("{") and "outputs" in head
+    ):
         return "pvgis"
     if len(lines) > 1 and "Date (MM/DD/YYYY)" in lines[1]:
         return "tmy3"
@@ -182,8 +183,17 @@ def _read_tmy2(p: Path):
     df, meta = pvlib.iotools.read_tmy2(p)
     # pvlib labels TMY2 rows by the start of the hour (hour − 1): move to end labels.
     df.index = df.index + pd.Timedelta(hours=1)
-    df = _coerce_year(df.rename(columns={"GHI": "ghi", "DNI": "dni", "DHI": "dhi",
-                                         "DryBulb": "temp_air", "Wspd": "wind_speed"}))
+    df = _coerce_year(
+        df.rename(
+            columns={
+                "GHI": "ghi",
+                "DNI": "dni",
+                "DHI": "dhi",
+                "DryBulb": "temp_air",
+                "Wspd": "wind_speed",
+            }
+        )
+    )
     # TMY2 stores temperature in tenths of a degree and wind in tenths of m/s.
     df["temp_air"] = df["temp_air"] / 10.0
     df["wind_speed"] = df["wind_speed"] / 10.0
@@ -233,8 +243,7 @@ def _read_csv(p: Path):
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise WeatherFileError(
-            f"{p.name} line {line_no[i]}: time {times.iloc[i]!r} is not ISO 8601 with a UTC "
-            "offset"
+            f"{p.name} line {line_no[i]}: time {times.iloc[i]!r} is not ISO 8601 with a UTC offset"
         )
     naive = ~times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     if naive.any():

@@ -86,8 +86,9 @@ class Outputs:
             raise InputError(f"{dest} is named for two outputs")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix,
-                                            dir=dest.parent)
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{dest.stem}.", suffix=dest.suffix, dir=dest.parent
+            )
         except OSError as exc:
             raise InputError(f"cannot write {dest}: {exc.strerror}") from None
         os.close(fd)

@@ -86,8 +86,11 @@ class WriteRejected(WriteError):  # noqa: N818 - the names the callers use
 
     def __init__(self, reason: str, *, status: int = 400, url: str = "") -> None:
         where = f" at {url}" if url else ""
-        super().__init__(f"InfluxDB{where} rejected the write (HTTP {status}): {reason}",
-                         reason=reason, status=status)
+        super().__init__(
+            f"InfluxDB{where} rejected the write (HTTP {status}): {reason}",
+            reason=reason,
+            status=status,
+        )
 
     @property
     def bad_points(self) -> bool:
@@ -99,8 +102,11 @@ class PayloadTooLarge(WriteError):  # noqa: N818
 
     def __init__(self, reason: str = "request entity too large", *, url: str = "") -> None:
         where = f" at {url}" if url else ""
-        super().__init__(f"InfluxDB{where} refused a write body as too large (HTTP 413): "
-                         f"{reason}", reason=reason, status=413)
+        super().__init__(
+            f"InfluxDB{where} refused a write body as too large (HTTP 413): {reason}",
+            reason=reason,
+            status=413,
+        )
 
 
 class WriteRetryable(WriteError):  # noqa: N818
@@ -112,8 +118,14 @@ class WriteRetryable(WriteError):  # noqa: N818
         The server's ``Retry-After`` [s], if it sent one.
     """
 
-    def __init__(self, reason: str, retry_after_s: float | None = None, *,
-                 status: int | None = None, url: str = "") -> None:
+    def __init__(
+        self,
+        reason: str,
+        retry_after_s: float | None = None,
+        *,
+        status: int | None = None,
+        url: str = "",
+    ) -> None:
         if status is None:
             message = f"cannot reach InfluxDB at {url}: {reason}" if url else reason
         else:
@@ -177,8 +189,9 @@ def _server_message(body: bytes | str | None, fallback: str) -> str:
     return text or fallback
 
 
-def _classify(status: int, headers: Any, body: bytes | str | None, url: str,
-              http_reason: str | None = None) -> WriteError:
+def _classify(
+    status: int, headers: Any, body: bytes | str | None, url: str, http_reason: str | None = None
+) -> WriteError:
     reason = _server_message(body, http_reason or f"HTTP {status}")
     if status == 413:
         return PayloadTooLarge(reason, url=url)
@@ -196,10 +209,12 @@ def _network_reason(exc: BaseException, timeout_s: float) -> str:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
     # urllib3's NewConnectionError subclasses its TimeoutError: look at the OS error first.
-    for kind, phrase in ((ConnectionRefusedError, "connection refused"),
-                         (ConnectionResetError, "connection reset"),
-                         (urllib3.exceptions.NameResolutionError, "unknown host"),
-                         (urllib3.exceptions.SSLError, "TLS error")):
+    for kind, phrase in (
+        (ConnectionRefusedError, "connection refused"),
+        (ConnectionResetError, "connection reset"),
+        (urllib3.exceptions.NameResolutionError, "unknown host"),
+        (urllib3.exceptions.SSLError, "TLS error"),
+    ):
         if any(isinstance(c, kind) for c in chain):
             return phrase
     if any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in chain):
@@ -281,8 +296,9 @@ class InfluxStore:
         if self.token:
             self._headers["Authorization"] = f"Token {self.token}"
         elif self.username:
-            self._headers.update(urllib3.make_headers(
-                basic_auth=f"{self.username}:{self.password or ''}"))
+            self._headers.update(
+                urllib3.make_headers(basic_auth=f"{self.username}:{self.password or ''}")
+            )
         self._client: Any = None
         self._write_api: Any = None
 
@@ -291,18 +307,35 @@ class InfluxStore:
         """A store from :class:`roshanai.config.Settings` (``influx_*``)."""
         if not settings.influx_url:
             raise ConfigError("no InfluxDB URL: pass --influx-url or set ROSHANAI_INFLUX_URL")
-        return cls(settings.influx_url, settings.influx_db, token=settings.influx_token,
-                   username=settings.influx_username, password=settings.influx_password,
-                   org=settings.influx_org, api=settings.influx_api, timeout_s=timeout_s)
+        return cls(
+            settings.influx_url,
+            settings.influx_db,
+            token=settings.influx_token,
+            username=settings.influx_username,
+            password=settings.influx_password,
+            org=settings.influx_org,
+            api=settings.influx_api,
+            timeout_s=timeout_s,
+        )
 
     # -- plumbing --------------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, body: bytes | str | None = None,
-                 headers: dict[str, str] | None = None) -> urllib3.BaseHTTPResponse:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
         """One HTTP request; network failures raise :class:`WriteRetryable` (a ServiceError)."""
         try:
-            return self._http.request(method, self.url + path, body=body,
-                                      headers={**self._headers, **(headers or {})},
-                                      redirect=False)
+            return self._http.request(
+                method,
+                self.url + path,
+                body=body,
+                headers={**self._headers, **(headers or {})},
+                redirect=False,
+            )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise WriteRetryable(_network_reason(exc, self.timeout_s), url=self.url) from None
 
@@ -339,8 +372,12 @@ class InfluxStore:
         if self.token:
             return "v2"
         # No version header: an empty write tells whether the endpoint exists at all (404).
-        resp = self._request("POST", "/api/v2/write?" + urlencode(
-            {"bucket": self.database, "org": self.org or "-", "precision": "ns"}), body=b"")
+        resp = self._request(
+            "POST",
+            "/api/v2/write?"
+            + urlencode({"bucket": self.database, "org": self.org or "-", "precision": "ns"}),
+            body=b"",
+        )
         return "v1" if resp.status == 404 else "v2"
 
     def _v2_write_api(self) -> Any:
@@ -351,8 +388,13 @@ class InfluxStore:
             token = self.token
             if token is None and self.username:
                 token = f"{self.username}:{self.password or ''}"  # InfluxDB 1.8 compatibility
-            self._client = InfluxDBClient(url=self.url, token=token or "", org=self.org or "-",
-                                          timeout=int(self.timeout_s * 1000), retries=False)
+            self._client = InfluxDBClient(
+                url=self.url,
+                token=token or "",
+                org=self.org or "-",
+                timeout=int(self.timeout_s * 1000),
+                retries=False,
+            )
             self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
         return self._write_api
 
@@ -384,8 +426,12 @@ class InfluxStore:
 
     def _write_v1(self, body: bytes) -> None:
         query = urlencode({"db": self.database, "precision": "ns"})
-        resp = self._request("POST", f"/write?{query}", body=body,
-                             headers={"Content-Type": "text/plain; charset=utf-8"})
+        resp = self._request(
+            "POST",
+            f"/write?{query}",
+            body=body,
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
         if resp.status not in (200, 204):
             raise _classify(resp.status, resp.headers, resp.data, self.url, resp.reason)
 
@@ -395,8 +441,12 @@ class InfluxStore:
 
         write_api = self._v2_write_api()
         try:
-            write_api.write(bucket=self.database, org=self.org or "-", record=body,
-                            write_precision=WritePrecision.NS)
+            write_api.write(
+                bucket=self.database,
+                org=self.org or "-",
+                record=body,
+                write_precision=WritePrecision.NS,
+            )
         except ApiException as exc:
             if not exc.status:  # raised without a response: treat as a network failure
                 raise WriteRetryable(str(exc.reason or exc), url=self.url) from None
@@ -455,12 +505,13 @@ class InfluxStore:
             except WriteRetryable as exc:
                 if attempt + 1 >= max_attempts:
                     raise
-                wait = exc.retry_after_s if exc.retry_after_s is not None else 2.0 ** attempt
+                wait = exc.retry_after_s if exc.retry_after_s is not None else 2.0**attempt
                 time.sleep(min(wait, max_wait_s))
 
     # -- reading and admin -----------------------------------------------------------------------
-    def query(self, influxql: str, *, epoch: str = "ns",
-              database: str | None = None) -> list[dict[str, Any]]:
+    def query(
+        self, influxql: str, *, epoch: str = "ns", database: str | None = None
+    ) -> list[dict[str, Any]]:
         """Run InfluxQL; return the series of all statements.
 
         Parameters
@@ -485,8 +536,9 @@ class InfluxStore:
         ServiceError
             The server cannot be reached.
         """
-        body = self._query_raw(influxql, epoch=epoch,
-                               database=self.database if database is None else database)
+        body = self._query_raw(
+            influxql, epoch=epoch, database=self.database if database is None else database
+        )
         series: list[dict[str, Any]] = []
         for result in body.get("results", []):
             if "error" in result:
@@ -499,14 +551,22 @@ class InfluxStore:
         if database:
             params["db"] = database
         try:
-            resp = self._request("POST", "/query", body=urlencode(params), headers={
-                "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
+            resp = self._request(
+                "POST",
+                "/query",
+                body=urlencode(params),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
+            )
         except WriteRetryable as exc:
             raise ServiceError(str(exc)) from None
         if resp.status != 200:
             reason = _server_message(resp.data, resp.reason or f"HTTP {resp.status}")
-            raise QueryError(f"InfluxDB at {self.url} refused the query (HTTP {resp.status}): "
-                             f"{reason}")
+            raise QueryError(
+                f"InfluxDB at {self.url} refused the query (HTTP {resp.status}): {reason}"
+            )
         try:
             doc = json.loads(resp.data)
         except ValueError:
@@ -542,4 +602,3 @@ class InfluxStore:
 
     def __repr__(self) -> str:
         return f"<InfluxStore {self.url} {self.database!r} api={self._api or 'auto'}>"
-

@@ -102,8 +102,9 @@ class Point:
 
     def to_line(self, precision: str = "ns") -> str:
         """This point as one line (no trailing newline); see :func:`format_point`."""
-        return format_point(self.measurement, self.tags, self.fields, self.time_ns,
-                            precision=precision)
+        return format_point(
+            self.measurement, self.tags, self.fields, self.time_ns, precision=precision
+        )
 
 
 # -- formatting ----------------------------------------------------------------------------------
@@ -126,8 +127,10 @@ def _check_name(kind: str, text: object) -> str:
     start = name.find("\\")
     while start != -1:  # bounded: each step moves right
         if name[start + 1] in _AMBIGUOUS_AFTER_BACKSLASH:
-            raise InputError(f"{kind} {name!r} has a backslash before {name[start + 1]!r}, which "
-                             f"line protocol servers read differently")
+            raise InputError(
+                f"{kind} {name!r} has a backslash before {name[start + 1]!r}, which "
+                f"line protocol servers read differently"
+            )
         start = name.find("\\", start + 1)
     return name
 
@@ -148,8 +151,13 @@ def _format_value(key: str, value: object) -> str:
             raise InputError(f"field {key!r}: {number_f!r} is not a finite number")
         return repr(number_f)
     if isinstance(value, str):
-        return '"' + _check_text(f"string field {key!r}", value, allow_empty=True).translate(
-            _STRING_ESCAPES) + '"'
+        return (
+            '"'
+            + _check_text(f"string field {key!r}", value, allow_empty=True).translate(
+                _STRING_ESCAPES
+            )
+            + '"'
+        )
     raise InputError(f"field {key!r}: unsupported value type {type(value).__name__}: {value!r}")
 
 
@@ -159,8 +167,9 @@ def _format_time(time_ns: object, precision: str) -> str:
     try:
         factor = PRECISION_NS[precision]
     except KeyError:
-        raise InputError(f"unknown precision {precision!r}; use one of "
-                         f"{', '.join(PRECISION_NS)}") from None
+        raise InputError(
+            f"unknown precision {precision!r}; use one of {', '.join(PRECISION_NS)}"
+        ) from None
     stamp = int(time_ns) // factor
     if not INT64_MIN <= stamp <= INT64_MAX:
         raise InputError(f"timestamp {int(time_ns)} ns is outside int64")
@@ -219,8 +228,9 @@ def format_point(
         if _check_name("field key", key)[0] in _UNPROTECTED_LEADING:
             # Stripped by the server when it is the first key; refused wherever it stands.
             raise InputError(f"field key {key!r} starts with {key[0]!r}, which the server strips")
-        parts.append(f"{',' if i else ''}{key.translate(_KEY_ESCAPES)}="
-                     f"{_format_value(key, field_value)}")
+        parts.append(
+            f"{',' if i else ''}{key.translate(_KEY_ESCAPES)}={_format_value(key, field_value)}"
+        )
     if time_ns is not None:
         parts.append(" " + _format_time(time_ns, precision))
     return "".join(parts)
@@ -287,7 +297,7 @@ class _Scanner:
         start = self.pos
         while self.pos < len(self.line) and self.line[self.pos] not in ", ":
             self.pos += 1
-        return self.line[start:self.pos]
+        return self.line[start : self.pos]
 
 
 def _parse_value(scanner: _Scanner, key: str) -> FieldValue:
@@ -366,7 +376,7 @@ def parse_line(line: str, precision: str = "ns") -> Point:
     time_ns: int | None = None
     if scanner.peek() == " ":
         scanner.pos += 1
-        stamp = scanner.line[scanner.pos:]
+        stamp = scanner.line[scanner.pos :]
         if not _TIMESTAMP.fullmatch(stamp) or precision not in PRECISION_NS:
             raise scanner.error(f"bad timestamp {stamp!r} (precision {precision!r})")
         time_ns = int(stamp) * PRECISION_NS[precision]
@@ -378,5 +388,8 @@ def parse_line(line: str, precision: str = "ns") -> Point:
 
 def parse_lines(text: str, precision: str = "ns") -> list[Point]:
     """Parse a write body: one point per line; blank lines and ``#`` comments are skipped."""
-    return [parse_line(line, precision) for line in text.split("\n")
-            if line.strip() and not line.startswith("#")]
+    return [
+        parse_line(line, precision)
+        for line in text.split("\n")
+        if line.strip() and not line.startswith("#")
+    ]

@@ -44,8 +44,7 @@ SERIAL_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: printable, no ``;`` (the separator), quotes or backslashes; inner spaces allowed.
 # C0/C1 controls and Unicode non-characters are refused too: mosquitto drops topics with them
 # (lib/utf8_mosq.c), so such a name could never be delivered.
-INVERTER_NAME_RE = re.compile(
-    "^[^\x00-\x1f\x7f-\x9f/+#;\"\\\\\ufdd0-\ufdef\ufffe\uffff]{1,64}$")
+INVERTER_NAME_RE = re.compile('^[^\x00-\x1f\x7f-\x9f/+#;"\\\\\ufdd0-\ufdef\ufffe\uffff]{1,64}$')
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")
 #: Zones and provinces become InfluxDB tag values: keep them printable and single-line.
 _LABEL_RE = re.compile(r"^[^\x00-\x1f\x7f\"\\]{1,128}$")
@@ -124,8 +123,9 @@ class Fleet:
         ``PRIx32``), so a hexadecimal serial is keyed in lower case whatever the fleet file's
         case; other serials are kept as written.
         """
-        return {topic_serial(s): pid for pid, items in self._lists("inverter_serial")
-                for s in items}
+        return {
+            topic_serial(s): pid for pid, items in self._lists("inverter_serial") for s in items
+        }
 
     def inverter_names(self) -> dict[str, str]:
         """AhoyDTU inverter name (as in its topics) → plant_id, from ``inverter_name``."""
@@ -136,15 +136,19 @@ class Fleet:
         that list any."""
         serials = dict(self._lists("inverter_serial"))
         names = dict(self._lists("inverter_name"))
-        return {pid: ([topic_serial(s) for s in serials.get(pid, [])], names.get(pid, []))
-                for pid in self.plant_ids if serials.get(pid) or names.get(pid)}
+        return {
+            pid: ([topic_serial(s) for s in serials.get(pid, [])], names.get(pid, []))
+            for pid in self.plant_ids
+            if serials.get(pid) or names.get(pid)
+        }
 
     def _lists(self, column: str) -> list[tuple[str, list[str]]]:
         if column not in self.plants:
             return []
         out = []
-        for pid, cell in zip(self.plants["plant_id"].tolist(), self.plants[column].tolist(),
-                             strict=True):
+        for pid, cell in zip(
+            self.plants["plant_id"].tolist(), self.plants[column].tolist(), strict=True
+        ):
             items = split_list(cell)
             if items:
                 out.append((pid, items))
@@ -237,7 +241,8 @@ def parse_fleet(text: str, source: str = "fleet") -> Fleet:
         records.append((line, [c.strip() for c in row]))
     if header is None:
         raise FleetFileError(
-            f"{source}: empty file (expected a header line with {', '.join(REQUIRED)})")
+            f"{source}: empty file (expected a header line with {', '.join(REQUIRED)})"
+        )
     _check_header(header, source, header_line)
     if not records:
         raise FleetFileError(f"{source}: no plants (the file has a header but no rows)")
@@ -254,8 +259,9 @@ def parse_fleet(text: str, source: str = "fleet") -> Fleet:
 
     out: dict[str, pd.Series] = {}
     for col in COLUMNS:
-        values = (frame[col.name] if col.name in frame
-                  else pd.Series([""] * len(frame), dtype=object))
+        values = (
+            frame[col.name] if col.name in frame else pd.Series([""] * len(frame), dtype=object)
+        )
         out[col.name] = _convert(col, values.astype(str), lines, source, problems)
     extra = [c for c in header if c not in _BY_NAME]
     for name in extra:
@@ -277,8 +283,10 @@ def parse_fleet(text: str, source: str = "fleet") -> Fleet:
         for name in split_list(cell):
             j = owner.get(name)
             if j is not None and j != i:
-                problems.append(f"{source} line {lines[i]}, column inverter_name: {name!r} is "
-                                f"the plant_id of the plant on line {lines[j]}")
+                problems.append(
+                    f"{source} line {lines[i]}, column inverter_name: {name!r} is "
+                    f"the plant_id of the plant on line {lines[j]}"
+                )
     if problems:
         _raise(problems)
 
@@ -358,15 +366,18 @@ def _convert(
     return values
 
 
-def _convert_list(col: _Column, values: pd.Series, lines: np.ndarray, source: str,
-                  problems: list[str]) -> pd.Series:
+def _convert_list(
+    col: _Column, values: pd.Series, lines: np.ndarray, source: str, problems: list[str]
+) -> pd.Series:
     """``inverter_serial`` / ``inverter_name``: ``;``-separated items, each one MQTT topic level,
     none listed twice in the fleet (a serial or name names exactly one plant's inverter)."""
     serials = col.kind == "serials"
     pattern = SERIAL_RE if serials else INVERTER_NAME_RE
-    what = ("letters, digits, '.', '-', '_', at most 64" if serials else
-            "one MQTT topic level: no '/', '+', '#', ';', quotes or control characters, "
-            "at most 64")
+    what = (
+        "letters, digits, '.', '-', '_', at most 64"
+        if serials
+        else "one MQTT topic level: no '/', '+', '#', ';', quotes or control characters, at most 64"
+    )
     seen: dict[str, int] = {}
     out = []
     bad = 0
@@ -376,16 +387,20 @@ def _convert_list(col: _Column, values: pd.Series, lines: np.ndarray, source: st
             if not pattern.fullmatch(item):
                 bad += 1
                 if bad <= 5:
-                    problems.append(f"{source} line {lines[i]}, column {col.name}: {item!r} is "
-                                    f"not an inverter {'serial' if serials else 'name'} ({what})")
+                    problems.append(
+                        f"{source} line {lines[i]}, column {col.name}: {item!r} is "
+                        f"not an inverter {'serial' if serials else 'name'} ({what})"
+                    )
                 continue
             key = topic_serial(item) if serials else item
             if key in seen:
                 bad += 1
                 if bad <= 5:
-                    problems.append(f"{source} line {lines[i]}, column {col.name}: {item!r} is "
-                                    f"already listed on line {seen[key]} (each inverter belongs "
-                                    f"to one plant)")
+                    problems.append(
+                        f"{source} line {lines[i]}, column {col.name}: {item!r} is "
+                        f"already listed on line {seen[key]} (each inverter belongs "
+                        f"to one plant)"
+                    )
                 continue
             seen[key] = int(lines[i])
         out.append(";".join(items))

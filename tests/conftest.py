@@ -30,9 +30,16 @@ from tests.servers import (
     VictoriaMetrics,
 )
 
-SERVICE_FIXTURES = frozenset({
-    "mosquitto", "make_mosquitto", "influxd", "influx_db", "make_influxd", "victoria_metrics",
-})
+SERVICE_FIXTURES = frozenset(
+    {
+        "mosquitto",
+        "make_mosquitto",
+        "influxd",
+        "influx_db",
+        "make_influxd",
+        "victoria_metrics",
+    }
+)
 
 S = TypeVar("S", bound=ServerProcess)
 

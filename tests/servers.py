@@ -71,8 +71,9 @@ def find_binary(name: str, *candidates: str, env: str | None = None) -> str:
     for path in candidates:
         if os.access(path, os.X_OK):
             return path
-    raise MissingBinaryError(f"{name} is not installed (looked in PATH and {candidates}); "
-                               f"{BOOTSTRAP_HINT}")
+    raise MissingBinaryError(
+        f"{name} is not installed (looked in PATH and {candidates}); {BOOTSTRAP_HINT}"
+    )
 
 
 def free_port() -> int:
@@ -305,8 +306,9 @@ class Mosquitto(ServerProcess):
         binary: str | None = None,
     ) -> None:
         super().__init__(workdir)
-        self.binary = binary or find_binary("mosquitto", "/usr/sbin/mosquitto",
-                                            env="ROSHANAI_MOSQUITTO")
+        self.binary = binary or find_binary(
+            "mosquitto", "/usr/sbin/mosquitto", env="ROSHANAI_MOSQUITTO"
+        )
         self.host = LOOPBACK
         self.log_path = self.workdir / "mosquitto.log"
         if config_file is not None:
@@ -411,13 +413,13 @@ reporting-disabled = true
 bind-address = "{LOOPBACK}:{self.rpc_port}"
 
 [meta]
-  dir = "{self.workdir / 'meta'}"
+  dir = "{self.workdir / "meta"}"
   retention-autocreate = true
   logging-enabled = false
 
 [data]
-  dir = "{self.workdir / 'data'}"
-  wal-dir = "{self.workdir / 'wal'}"
+  dir = "{self.workdir / "data"}"
+  wal-dir = "{self.workdir / "wal"}"
   wal-fsync-delay = "0s"
   index-version = "inmem"
   query-log-enabled = false
@@ -441,7 +443,7 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
   enabled = false
 
 [http]
-{chr(10).join(f'  {key} = {value}' for key, value in http.items())}
+{chr(10).join(f"  {key} = {value}" for key, value in http.items())}
 
 [logging]
   format = "logfmt"
@@ -545,8 +547,9 @@ class VictoriaMetrics(ServerProcess):
         binary: str | None = None,
     ) -> None:
         super().__init__(workdir)
-        self.binary = binary or find_binary("victoria-metrics", "/usr/bin/victoria-metrics",
-                                            env="ROSHANAI_VICTORIA_METRICS")
+        self.binary = binary or find_binary(
+            "victoria-metrics", "/usr/bin/victoria-metrics", env="ROSHANAI_VICTORIA_METRICS"
+        )
         self.host = LOOPBACK
         self.port = port if port is not None else free_port()
         self.data_dir = self.workdir / "data"

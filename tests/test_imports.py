@@ -40,8 +40,13 @@ def _modules() -> list[str]:
 def test_every_module_imports_on_its_own() -> None:
     modules = _modules()
     assert "simulate.cli.battery" in modules
-    run = subprocess.run([sys.executable, "-c", _SCRIPT.format(packages=PACKAGES,
-                                                               modules=modules)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", _SCRIPT.format(packages=PACKAGES, modules=modules)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "", run.stdout

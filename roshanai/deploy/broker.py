@@ -130,8 +130,10 @@ class BrokerOptions:
         if not 0 <= self.plain_port < 65536:
             raise ConfigError(f"--plain-port {self.plain_port} is not a TCP port (0 for none)")
         if self.plain_port == self.port:
-            raise ConfigError(f"--plain-port {self.plain_port} is the TLS listener's port too; "
-                              "give it another one")
+            raise ConfigError(
+                f"--plain-port {self.plain_port} is the TLS listener's port too; "
+                "give it another one"
+            )
         if not 1 <= self.bridges <= 64:
             raise ConfigError(f"--bridges {self.bridges} must be between 1 and 64")
         if not self.report_interval_s > 0:
@@ -141,19 +143,24 @@ class BrokerOptions:
         for name in ("config_dir", "data_dir", "plugin_path"):
             value = getattr(self, name)
             if not value.startswith("/") or any(c.isspace() for c in value):
-                raise ConfigError(f"{name.replace('_', '-')} {value!r} must be an absolute path "
-                                  "without spaces")
+                raise ConfigError(
+                    f"{name.replace('_', '-')} {value!r} must be an absolute path without spaces"
+                )
         for name in ("opendtu_prefix", "ahoy_prefix"):
             value = getattr(self, name)
             if value and (not _PREFIX_RE.fullmatch(value) or value.split("/")[0] == "roshanai"):
-                raise ConfigError(f"--{name.replace('_', '-')} {value!r} must be a plain topic "
-                                  "prefix outside roshanai/")
+                raise ConfigError(
+                    f"--{name.replace('_', '-')} {value!r} must be a plain topic "
+                    "prefix outside roshanai/"
+                )
         # A plant may publish under <prefix>/<serial or name>/#: with one tree inside the other,
         # a serial could be spelt like the other firmware's inverter and reach its readings.
         a, b = (f"{p}/" for p in (self.opendtu_prefix, self.ahoy_prefix))
         if self.opendtu_prefix and self.ahoy_prefix and (a.startswith(b) or b.startswith(a)):
-            raise ConfigError(f"--opendtu-prefix {self.opendtu_prefix!r} and --ahoy-prefix "
-                              f"{self.ahoy_prefix!r} must be separate trees")
+            raise ConfigError(
+                f"--opendtu-prefix {self.opendtu_prefix!r} and --ahoy-prefix "
+                f"{self.ahoy_prefix!r} must be separate trees"
+            )
 
 
 @dataclass(frozen=True)
@@ -191,8 +198,15 @@ def queue_sizing(plants: int, opts: BrokerOptions) -> QueueSizing:
     memory = per_hour * opts.outage_hours * BYTES_PER_QUEUED_MESSAGE / 2**30
     max_bytes = max(MIN_QUEUED_BYTES, limit * QUEUED_PAYLOAD_BYTES_PER_MESSAGE)
     bookkeeping = BYTES_PER_QUEUED_MESSAGE - _MEASURED_READING_BYTES
-    return QueueSizing(plants, per_hour, opts.outage_hours, limit, memory, max_bytes,
-                       (limit * bookkeeping + max_bytes) / 2**30)
+    return QueueSizing(
+        plants,
+        per_hour,
+        opts.outage_hours,
+        limit,
+        memory,
+        max_bytes,
+        (limit * bookkeeping + max_bytes) / 2**30,
+    )
 
 
 def format_bytes(gib: float) -> str:
@@ -210,8 +224,9 @@ def is_reserved(plant_id: str) -> bool:
     return bool(_RESERVED_RE.fullmatch(plant_id))
 
 
-def mosquitto_conf(opts: BrokerOptions, sizing: QueueSizing, *, generated: str,
-                   fleet_source: str) -> str:
+def mosquitto_conf(
+    opts: BrokerOptions, sizing: QueueSizing, *, generated: str, fleet_source: str
+) -> str:
     """The broker configuration file."""
     cfg = opts.config_dir.rstrip("/")
     data = opts.data_dir.rstrip("/")
@@ -319,9 +334,13 @@ protocol mqtt
 """
 
 
-def acl_text(bridges: Sequence[str],
-             inverters: Mapping[str, tuple[Sequence[str], Sequence[str]]],
-             opts: BrokerOptions, *, generated: str) -> str:
+def acl_text(
+    bridges: Sequence[str],
+    inverters: Mapping[str, tuple[Sequence[str], Sequence[str]]],
+    opts: BrokerOptions,
+    *,
+    generated: str,
+) -> str:
     """The ACL file: patterns for every plant, a block per bridge and per DTU plant.
 
     mosquitto 2.0.11 reads a ``topic`` line's topic as the rest of the line with its ends
@@ -352,8 +371,10 @@ def acl_text(bridges: Sequence[str],
         "pattern read roshanai/v1/%u/command",
     ]
     if ahoy:
-        lines += ["# An AhoyDTU inverter named like its plant is taken for that plant.",
-                  f"pattern write {ahoy}/%u/#"]
+        lines += [
+            "# An AhoyDTU inverter named like its plant is taken for that plant.",
+            f"pattern write {ahoy}/%u/#",
+        ]
     lines.append("")
     for name in bridges:
         lines += [
@@ -367,8 +388,14 @@ def acl_text(bridges: Sequence[str],
             "",
         ]
     for plant_id, (serials, names) in inverters.items():
-        filters = gateway_filters(plant_id, serials, names, opendtu_prefix=opts.opendtu_prefix,
-                                  ahoy_prefix=ahoy, own_id=False)
+        filters = gateway_filters(
+            plant_id,
+            serials,
+            names,
+            opendtu_prefix=opts.opendtu_prefix,
+            ahoy_prefix=ahoy,
+            own_id=False,
+        )
         if filters:
             lines += [f"user {plant_id}", *(f"topic write {f}" for f in filters), ""]
     return "\n".join(lines)

@@ -29,8 +29,17 @@ from roshanai.deploy.passwords import verify_password
 from telemetry.errors import InputError, ServiceError
 from telemetry.fileio import atomic_path
 
-__all__ = ["MAX_APPLY_STALL_S", "PENDING_FILE", "ApplyResult", "changed_accounts",
-           "commands_for", "push", "read_pending", "stall_estimate_s", "write_pending"]
+__all__ = [
+    "MAX_APPLY_STALL_S",
+    "PENDING_FILE",
+    "ApplyResult",
+    "changed_accounts",
+    "commands_for",
+    "push",
+    "read_pending",
+    "stall_estimate_s",
+    "write_pending",
+]
 
 PENDING_FILE = "dynsec-pending.json"
 MAX_BATCH_BYTES = 256 * 1024
@@ -65,9 +74,12 @@ class ApplyResult:
 
 
 def _roles(doc: Mapping[str, Any]) -> dict[str, frozenset[tuple[str, str, bool]]]:
-    return {r["rolename"]: frozenset((a["acltype"], a["topic"], bool(a["allow"]))
-                                     for a in r.get("acls", ()))
-            for r in doc.get("roles", ())}
+    return {
+        r["rolename"]: frozenset(
+            (a["acltype"], a["topic"], bool(a["allow"])) for a in r.get("acls", ())
+        )
+        for r in doc.get("roles", ())
+    }
 
 
 def _clients(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -85,12 +97,14 @@ def _same_password(old: Mapping[str, Any], new: Mapping[str, Any], password: str
 def _verifies(entry: Mapping[str, Any], password: str | None) -> bool:
     if password is None or not all(k in entry for k in ("salt", "password", "iterations")):
         return False
-    return verify_password(password, f"$7${int(entry['iterations'])}${entry['salt']}$"
-                                     f"{entry['password']}")
+    return verify_password(
+        password, f"$7${int(entry['iterations'])}${entry['salt']}${entry['password']}"
+    )
 
 
-def changed_accounts(old: Mapping[str, Any], new: Mapping[str, Any],
-                     passwords: Mapping[str, str]) -> set[str]:
+def changed_accounts(
+    old: Mapping[str, Any], new: Mapping[str, Any], passwords: Mapping[str, str]
+) -> set[str]:
     """Usernames whose account differs in meaning between two plugin documents.
 
     Parameters
@@ -107,16 +121,20 @@ def changed_accounts(old: Mapping[str, Any], new: Mapping[str, Any],
         o, n = old_clients[name], new_clients[name]
         o_roles = [r["rolename"] for r in o.get("roles", ())]
         n_roles = [r["rolename"] for r in n.get("roles", ())]
-        if (o.get("clientid") != n.get("clientid") or o_roles != n_roles
-                or any(old_roles.get(r) != new_roles.get(r) for r in n_roles)
-                or bool(o.get("disabled")) != bool(n.get("disabled"))
-                or not _same_password(o, n, passwords.get(name))):
+        if (
+            o.get("clientid") != n.get("clientid")
+            or o_roles != n_roles
+            or any(old_roles.get(r) != new_roles.get(r) for r in n_roles)
+            or bool(o.get("disabled")) != bool(n.get("disabled"))
+            or not _same_password(o, n, passwords.get(name))
+        ):
             out.add(name)
     return out
 
 
-def commands_for(names: Iterable[str], new: Mapping[str, Any],
-                 passwords: Mapping[str, str]) -> list[dict[str, Any]]:
+def commands_for(
+    names: Iterable[str], new: Mapping[str, Any], passwords: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """Plugin commands that make each named account as ``new`` has it (or delete it).
 
     Every account is deleted and created again (with its role), so the commands also repair
@@ -129,14 +147,19 @@ def commands_for(names: Iterable[str], new: Mapping[str, Any],
     """
     clients, roles = _clients(new), {r["rolename"]: r for r in new.get("roles", ())}
     names = sorted(n for n in set(names) if n != ADMIN_ACCOUNT)
-    bridges = sorted(n for n, c in clients.items()
-                     if any(r["rolename"] == BRIDGE_ROLE for r in c.get("roles", ())))
+    bridges = sorted(
+        n
+        for n, c in clients.items()
+        if any(r["rolename"] == BRIDGE_ROLE for r in c.get("roles", ()))
+    )
     if any(n in bridges for n in names):  # the shared role is recreated: every bridge with it
         names = sorted(set(names) | set(bridges))
     cmds: list[dict[str, Any]] = []
     if any(n in bridges for n in names):
-        cmds += [{"command": "deleteRole", "rolename": BRIDGE_ROLE},
-                 {"command": "createRole", **roles[BRIDGE_ROLE]}]
+        cmds += [
+            {"command": "deleteRole", "rolename": BRIDGE_ROLE},
+            {"command": "createRole", **roles[BRIDGE_ROLE]},
+        ]
     for name in names:
         cmds.append({"command": "deleteClient", "username": name})
         entry = clients.get(name)
@@ -149,8 +172,15 @@ def commands_for(names: Iterable[str], new: Mapping[str, Any],
             cmds.append({"command": "deleteRole", "rolename": own_role})
         if own_role in roles:
             cmds.append({"command": "createRole", **roles[own_role]})
-        cmds.append({"command": "createClient", "username": name, "password": passwords[name],
-                     "clientid": entry["clientid"], "roles": entry.get("roles", [])})
+        cmds.append(
+            {
+                "command": "createClient",
+                "username": name,
+                "password": passwords[name],
+                "clientid": entry["clientid"],
+                "roles": entry.get("roles", []),
+            }
+        )
     return cmds
 
 
@@ -174,8 +204,10 @@ def read_pending(out: Path) -> set[str]:
     except FileNotFoundError:
         return set()
     except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable ({exc}); restart the broker (it loads the whole "
-                         "file) and delete it") from None
+        raise InputError(
+            f"{path}: unreadable ({exc}); restart the broker (it loads the whole "
+            "file) and delete it"
+        ) from None
     if not isinstance(doc, list) or not all(isinstance(x, str) for x in doc):
         raise InputError(f"{path}: not a list of account names; restart the broker and delete it")
     return set(doc)
@@ -208,9 +240,15 @@ def _batches(cmds: list[dict[str, Any]]) -> list[tuple[bytes, int]]:
     return out
 
 
-def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
-         timeout_s: float = 60.0,
-         progress: Callable[[int, int], None] | None = None) -> ApplyResult:
+def push(
+    url: str,
+    ca_file: Path,
+    password: str,
+    cmds: list[dict[str, Any]],
+    *,
+    timeout_s: float = 60.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> ApplyResult:
     """Send plugin commands to a running broker as the admin account and collect the answers.
 
     Parameters
@@ -252,9 +290,17 @@ def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
             answers.append(msg.payload)
             cond.notify_all()
 
-    link = MqttLink(url, ADMIN_ACCOUNT, username=ADMIN_ACCOUNT, password=password,
-                    ca_file=str(ca_file), clean_start=True, session_expiry_s=0,
-                    on_message=on_message, subscriptions=[f"{CONTROL_TOPIC}/response"])
+    link = MqttLink(
+        url,
+        ADMIN_ACCOUNT,
+        username=ADMIN_ACCOUNT,
+        password=password,
+        ca_file=str(ca_file),
+        clean_start=True,
+        session_expiry_s=0,
+        on_message=on_message,
+        subscriptions=[f"{CONTROL_TOPIC}/response"],
+    )
     try:
         link.start(timeout_s=timeout_s)  # raises, naming the cause (TLS, refusal, no answer)
     except ServiceError as exc:
@@ -272,8 +318,9 @@ def push(url: str, ca_file: Path, password: str, cmds: list[dict[str, Any]], *,
 
             with cond:
                 if not cond.wait_for(answered, timeout=limit_s):
-                    raise ServiceError(f"--apply {url}: no answer from the plugin within "
-                                       f"{limit_s:g} s")
+                    raise ServiceError(
+                        f"--apply {url}: no answer from the plugin within {limit_s:g} s"
+                    )
                 answer = answers[n]
             result.messages += 1
             try:

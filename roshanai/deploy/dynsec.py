@@ -116,8 +116,15 @@ def _acl(kind: str, topic: str, allow: bool = True) -> dict[str, Any]:
     return {"acltype": kind, "topic": topic, "priority": 0, "allow": allow}
 
 
-def gateway_filters(plant_id: str, serials: Sequence[str], names: Sequence[str], *,
-                    opendtu_prefix: str, ahoy_prefix: str, own_id: bool = True) -> list[str]:
+def gateway_filters(
+    plant_id: str,
+    serials: Sequence[str],
+    names: Sequence[str],
+    *,
+    opendtu_prefix: str,
+    ahoy_prefix: str,
+    own_id: bool = True,
+) -> list[str]:
     """The topic filters a plant's DTU gateways publish under, each once.
 
     OpenDTU publishes ``<opendtu_prefix>/<serial>/...`` with the serial in lower-case
@@ -142,12 +149,16 @@ def gateway_filters(plant_id: str, serials: Sequence[str], names: Sequence[str],
         A serial or name that is not one topic level of the registry's vocabulary (it would
         reach beyond the plant's inverter, or break a line of the ACL file).
     """
-    for kind, items, pattern in (("inverter_serial", serials, SERIAL_RE),
-                                 ("inverter_name", names, INVERTER_NAME_RE)):
+    for kind, items, pattern in (
+        ("inverter_serial", serials, SERIAL_RE),
+        ("inverter_name", names, INVERTER_NAME_RE),
+    ):
         for item in items:
             if not pattern.fullmatch(item):
-                raise ConfigError(f"{kind} {item!r} of plant {plant_id} is not one topic level "
-                                  "(see the fleet file's contract)")
+                raise ConfigError(
+                    f"{kind} {item!r} of plant {plant_id} is not one topic level "
+                    "(see the fleet file's contract)"
+                )
     out = [f"{opendtu_prefix}/{s}/#" for s in serials] if opendtu_prefix else []
     if ahoy_prefix:
         ahoy = [*names, plant_id] if own_id else [n for n in names if n != plant_id]
@@ -155,21 +166,31 @@ def gateway_filters(plant_id: str, serials: Sequence[str], names: Sequence[str],
     return list(dict.fromkeys(out))
 
 
-def plant_role(plant_id: str, serials: Sequence[str], names: Sequence[str], *,
-               opendtu_prefix: str, ahoy_prefix: str) -> dict[str, Any]:
+def plant_role(
+    plant_id: str,
+    serials: Sequence[str],
+    names: Sequence[str],
+    *,
+    opendtu_prefix: str,
+    ahoy_prefix: str,
+) -> dict[str, Any]:
     """The role of one plant (see the module docstring)."""
     root = f"roshanai/v1/{plant_id}"
-    acls = [_acl("publishClientSend", f"{root}/telemetry"),
-            _acl("publishClientSend", f"{root}/availability")]
+    acls = [
+        _acl("publishClientSend", f"{root}/telemetry"),
+        _acl("publishClientSend", f"{root}/availability"),
+    ]
     # Each filter once: the plugin keeps a role's ACLs in a hash keyed by topic that does not
     # expect duplicates (an inverter may be named like its plant).
-    acls += [_acl("publishClientSend", f)
-             for f in gateway_filters(plant_id, serials, names, opendtu_prefix=opendtu_prefix,
-                                      ahoy_prefix=ahoy_prefix)]
+    acls += [
+        _acl("publishClientSend", f)
+        for f in gateway_filters(
+            plant_id, serials, names, opendtu_prefix=opendtu_prefix, ahoy_prefix=ahoy_prefix
+        )
+    ]
     # It may subscribe within its own tree (a gateway asking for roshanai/v1/<id>/# gets its
     # commands) and nowhere else; it receives only its command topic.
-    acls += [_acl("publishClientReceive", f"{root}/command"),
-             _acl("subscribePattern", f"{root}/#")]
+    acls += [_acl("publishClientReceive", f"{root}/command"), _acl("subscribePattern", f"{root}/#")]
     return {"rolename": role_name(plant_id), "acls": acls}
 
 
@@ -177,29 +198,44 @@ def _bridge_role(prefixes: Sequence[str]) -> dict[str, Any]:
     trees = ["roshanai/v1/#", *(f"{p}/#" for p in prefixes)]
     acls = []
     for tree in trees:
-        acls += [_acl("subscribePattern", tree), _acl("subscribePattern", f"$share/+/{tree}"),
-                 _acl("publishClientReceive", tree)]
+        acls += [
+            _acl("subscribePattern", tree),
+            _acl("subscribePattern", f"$share/+/{tree}"),
+            _acl("publishClientReceive", tree),
+        ]
     acls.append(_acl("publishClientSend", "roshanai/v1/+/status"))
     return {"rolename": BRIDGE_ROLE, "acls": acls}
 
 
 def _admin_role() -> dict[str, Any]:
-    return {"rolename": ADMIN_ROLE, "acls": [
-        _acl("publishClientSend", f"{CONTROL_TOPIC}"),
-        _acl("publishClientReceive", f"{CONTROL_TOPIC}/response"),
-        _acl("subscribeLiteral", f"{CONTROL_TOPIC}/response"),
-    ]}
+    return {
+        "rolename": ADMIN_ROLE,
+        "acls": [
+            _acl("publishClientSend", f"{CONTROL_TOPIC}"),
+            _acl("publishClientReceive", f"{CONTROL_TOPIC}/response"),
+            _acl("subscribeLiteral", f"{CONTROL_TOPIC}/response"),
+        ],
+    }
 
 
 def client_entry(username: str, encoded_hash: str, *, bridge: bool = False) -> dict[str, Any]:
     """One account: bound to the client id equal to its username."""
-    return {"username": username, "clientid": username, **hash_fields(encoded_hash),
-            "roles": [{"rolename": role_name(username, bridge=bridge)}]}
+    return {
+        "username": username,
+        "clientid": username,
+        **hash_fields(encoded_hash),
+        "roles": [{"rolename": role_name(username, bridge=bridge)}],
+    }
 
 
-def document(hashes: Mapping[str, str], bridges: Sequence[str],
-             inverters: Mapping[str, tuple[Sequence[str], Sequence[str]]], *,
-             opendtu_prefix: str, ahoy_prefix: str) -> dict[str, Any]:
+def document(
+    hashes: Mapping[str, str],
+    bridges: Sequence[str],
+    inverters: Mapping[str, tuple[Sequence[str], Sequence[str]]],
+    *,
+    opendtu_prefix: str,
+    ahoy_prefix: str,
+) -> dict[str, Any]:
     """The plugin's whole configuration.
 
     Parameters
@@ -227,12 +263,19 @@ def document(hashes: Mapping[str, str], bridges: Sequence[str],
         clients.append(client_entry(username, encoded, bridge=bridge))
         if not bridge and username != ADMIN_ACCOUNT:
             serials, names = inverters.get(username, ((), ()))
-            roles.append(plant_role(username, serials, names, opendtu_prefix=opendtu_prefix,
-                                    ahoy_prefix=ahoy_prefix))
+            roles.append(
+                plant_role(
+                    username, serials, names, opendtu_prefix=opendtu_prefix, ahoy_prefix=ahoy_prefix
+                )
+            )
     roles += [_bridge_role(prefixes), _admin_role()]
     return {
-        "defaultACLAccess": {"publishClientSend": False, "publishClientReceive": False,
-                             "subscribe": False, "unsubscribe": True},
+        "defaultACLAccess": {
+            "publishClientSend": False,
+            "publishClientReceive": False,
+            "subscribe": False,
+            "unsubscribe": True,
+        },
         "clients": clients,
         "groups": [],
         "roles": roles,

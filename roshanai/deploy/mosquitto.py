@@ -70,11 +70,20 @@ __all__ = ["DeployReport", "deploy_mosquitto", "parse_owner", "read_options", "w
 
 OPTIONS_FILE = "deploy-options.json"
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {
-    "tls_hostname": (list,), "port": (int,), "bind": (str,), "plain_port": (int,),
+    "tls_hostname": (list,),
+    "port": (int,),
+    "bind": (str,),
+    "plain_port": (int,),
     "config_dir": (str,),
-    "data_dir": (str,), "bridges": (int,), "report_interval_s": (int, float),
-    "outage_hours": (int, float), "opendtu_prefix": (str,), "ahoy_prefix": (str,),
-    "key_type": (str,), "broker_user": (str,), "dynsec_plugin": (str,),
+    "data_dir": (str,),
+    "bridges": (int,),
+    "report_interval_s": (int, float),
+    "outage_hours": (int, float),
+    "opendtu_prefix": (str,),
+    "ahoy_prefix": (str,),
+    "key_type": (str,),
+    "broker_user": (str,),
+    "dynsec_plugin": (str,),
 }
 
 SPOT_CHECKS = 16
@@ -117,16 +126,20 @@ def parse_owner(spec: str) -> tuple[int, int]:
     try:
         if user.isdigit():
             uid = int(user)
-            gid = int(group) if group.isdigit() else (grp.getgrnam(group).gr_gid if group
-                                                      else uid)
+            gid = int(group) if group.isdigit() else (grp.getgrnam(group).gr_gid if group else uid)
         else:
             entry = pwd.getpwnam(user)
             uid = entry.pw_uid
-            gid = (int(group) if group.isdigit() else grp.getgrnam(group).gr_gid) if group \
+            gid = (
+                (int(group) if group.isdigit() else grp.getgrnam(group).gr_gid)
+                if group
                 else entry.pw_gid
+            )
     except KeyError:
-        raise ConfigError(f"--broker-user {spec!r}: no such user or group on this machine "
-                          "(a uid[:gid] works for a container's user)") from None
+        raise ConfigError(
+            f"--broker-user {spec!r}: no such user or group on this machine "
+            "(a uid[:gid] works for a container's user)"
+        ) from None
     return uid, gid
 
 
@@ -160,13 +173,21 @@ def read_options(out: Path) -> dict[str, object]:
 
 def write_options(out: Path, options: dict[str, object]) -> None:
     """Record the options of a successful run for the next one (no secrets among them)."""
-    _write_text(out / OPTIONS_FILE, json.dumps(
-        {k: v for k, v in options.items() if k in _OPTION_TYPES and v is not None},
-        indent=2, sort_keys=True) + "\n", 0o644)
+    _write_text(
+        out / OPTIONS_FILE,
+        json.dumps(
+            {k: v for k, v in options.items() if k in _OPTION_TYPES and v is not None},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n",
+        0o644,
+    )
 
 
-def _check_names(inverters: dict[str, tuple[list[str], list[str]]],
-                 accounts: Collection[str]) -> None:
+def _check_names(
+    inverters: dict[str, tuple[list[str], list[str]]], accounts: Collection[str]
+) -> None:
     """Refuse AhoyDTU names the broker could not give to their plant alone.
 
     Every account may publish under ``<ahoy prefix>/<its name>/`` (an inverter named like its
@@ -177,12 +198,16 @@ def _check_names(inverters: dict[str, tuple[list[str], list[str]]],
     for plant_id, (_, names) in inverters.items():
         for name in names:
             if broker.is_reserved(name):
-                raise InputError(f"inverter_name {name!r} of plant {plant_id} is a bridge "
-                                 "account's name; rename the inverter (in AhoyDTU and the fleet)")
+                raise InputError(
+                    f"inverter_name {name!r} of plant {plant_id} is a bridge "
+                    "account's name; rename the inverter (in AhoyDTU and the fleet)"
+                )
             if name != plant_id and name in accounts:
-                raise InputError(f"inverter_name {name!r} of plant {plant_id} is the account of "
-                                 f"a plant no longer in the fleet: --revoke {name}, or rename "
-                                 "the inverter")
+                raise InputError(
+                    f"inverter_name {name!r} of plant {plant_id} is the account of "
+                    f"a plant no longer in the fleet: --revoke {name}, or rename "
+                    "the inverter"
+                )
 
 
 def _read_revoked(path: Path) -> dict[str, str]:
@@ -234,8 +259,10 @@ def deploy_mosquitto(
     plant_ids = fleet.plant_ids
     reserved = [p for p in plant_ids if broker.is_reserved(p)]
     if reserved:
-        raise InputError(f"{fleet.source}: plant_id {reserved[0]!r} is reserved for the bridges' "
-                         "accounts (bridge, bridge-2, ...); rename the plant")
+        raise InputError(
+            f"{fleet.source}: plant_id {reserved[0]!r} is reserved for the bridges' "
+            "accounts (bridge, bridge-2, ...); rename the plant"
+        )
     inverters = fleet.gateway_inverters()
     _check_names(inverters, ())
     hostnames = pki.normalize_hostnames(tls_hostnames)
@@ -243,8 +270,11 @@ def deploy_mosquitto(
         out.mkdir(parents=True)
         out.chmod(0o750)  # the broker's group may enter; secrets inside stay 0600
 
-    creds_path, passwd_path, revoked_path = (out / "credentials.csv", out / "passwd",
-                                             out / "revoked.csv")
+    creds_path, passwd_path, revoked_path = (
+        out / "credentials.csv",
+        out / "passwd",
+        out / "revoked.csv",
+    )
     accounts = {a.username: a for a in read_credentials(creds_path)}
     old_hashes = read_password_file(passwd_path)
     revoked = _read_revoked(revoked_path)
@@ -302,13 +332,21 @@ def deploy_mosquitto(
 
     # What the broker enforces: the plugin's file (the same hashes), and the admin account.
     admin_password = _read_admin(out / "admin.env") or new_password()
-    _write_text(out / "admin.env", "# Generated by roshanai deploy mosquitto: the account that "
-                "applies account changes\n# to a running broker (--apply). Not for gateways.\n"
-                f"ROSHANAI_MQTT_USERNAME={dynsec.ADMIN_ACCOUNT}\n"
-                f"ROSHANAI_MQTT_PASSWORD={admin_password}\n", 0o600)
-    doc = dynsec.document({**ordered, dynsec.ADMIN_ACCOUNT: hash_password(admin_password)},
-                          bridges, account_inverters, opendtu_prefix=opts.opendtu_prefix,
-                          ahoy_prefix=opts.ahoy_prefix)
+    _write_text(
+        out / "admin.env",
+        "# Generated by roshanai deploy mosquitto: the account that "
+        "applies account changes\n# to a running broker (--apply). Not for gateways.\n"
+        f"ROSHANAI_MQTT_USERNAME={dynsec.ADMIN_ACCOUNT}\n"
+        f"ROSHANAI_MQTT_PASSWORD={admin_password}\n",
+        0o600,
+    )
+    doc = dynsec.document(
+        {**ordered, dynsec.ADMIN_ACCOUNT: hash_password(admin_password)},
+        bridges,
+        account_inverters,
+        opendtu_prefix=opts.opendtu_prefix,
+        ahoy_prefix=opts.ahoy_prefix,
+    )
     dynsec_path = out / dynsec.DYNSEC_FILE
     old_doc = _read_json(dynsec_path)
     report.dynsec_created = old_doc is None
@@ -321,28 +359,43 @@ def deploy_mosquitto(
     pending.discard(dynsec.ADMIN_ACCOUNT)
     control.write_pending(out, pending)
     if revoked or revoked_path.exists():
-        _write_text(revoked_path, "plant_id,revoked_at\n"
-                    + "".join(f"{k},{v}\n" for k, v in revoked.items()), 0o600)
+        _write_text(
+            revoked_path,
+            "plant_id,revoked_at\n" + "".join(f"{k},{v}\n" for k, v in revoked.items()),
+            0o600,
+        )
     for name in bridges:
         a = accounts[name]
-        _write_text(out / f"{name}.env",
-                    "# Generated by roshanai deploy mosquitto: this bridge's broker account.\n"
-                    f"ROSHANAI_MQTT_USERNAME={a.username}\nROSHANAI_MQTT_PASSWORD={a.password}\n"
-                    f"ROSHANAI_CLIENT_ID={a.username}\n", 0o600)
+        _write_text(
+            out / f"{name}.env",
+            "# Generated by roshanai deploy mosquitto: this bridge's broker account.\n"
+            f"ROSHANAI_MQTT_USERNAME={a.username}\nROSHANAI_MQTT_PASSWORD={a.password}\n"
+            f"ROSHANAI_CLIENT_ID={a.username}\n",
+            0o600,
+        )
 
     report.ca_created = pki.ensure_ca(out, key_type=key_type)
     report.server_cert = pki.ensure_server_cert(out, hostnames, key_type=key_type, now=now)
     report.hostnames = hostnames
     plants_with_accounts = sum(1 for n in accounts if not broker.is_reserved(n))
     report.sizing = broker.queue_sizing(max(plants_with_accounts, len(plant_ids)), opts)
-    _write_text(out / "mosquitto.conf",
-                broker.mosquitto_conf(opts, report.sizing, generated=stamp,
-                                      fleet_source=fleet.source), 0o644)
+    _write_text(
+        out / "mosquitto.conf",
+        broker.mosquitto_conf(opts, report.sizing, generated=stamp, fleet_source=fleet.source),
+        0o644,
+    )
 
     if owner is not None:  # the files the broker itself reads
         try:
-            for name in ("passwd", "acl", dynsec.DYNSEC_FILE, "server.key", "server.crt",
-                         "ca.crt", "mosquitto.conf"):
+            for name in (
+                "passwd",
+                "acl",
+                dynsec.DYNSEC_FILE,
+                "server.key",
+                "server.crt",
+                "ca.crt",
+                "mosquitto.conf",
+            ):
                 os.chown(out / name, *owner)
             os.chown(out, -1, owner[1])
         except PermissionError:
@@ -353,8 +406,9 @@ def deploy_mosquitto(
     if apply_url and pending:
         cmds = control.commands_for(pending, doc, passwords)
         _check_stall(len(pending), len(cmds), len(doc["clients"]), out)
-        report.applied = control.push(apply_url, out / "ca.crt", admin_password, cmds,
-                                      progress=progress)
+        report.applied = control.push(
+            apply_url, out / "ca.crt", admin_password, cmds, progress=progress
+        )
         report.applied.accounts = len(pending)
         if not report.applied.errors:
             control.write_pending(out, ())
@@ -375,7 +429,8 @@ def _check_stall(changed: int, commands: int, accounts: int, out: Path) -> None:
         f"plugin rewrites its whole file after each while the broker waits (with "
         f"{accounts:,} accounts: up to about {took} in all). The files are written: restart the "
         f"broker at a quiet hour instead (it loads {dynsec.DYNSEC_FILE} at start), then delete "
-        f"{out / control.PENDING_FILE}")
+        f"{out / control.PENDING_FILE}"
+    )
 
 
 def _read_admin(path: Path) -> str | None:
@@ -389,8 +444,10 @@ def _read_admin(path: Path) -> str | None:
         key, _, value = line.partition("=")
         if key.strip() == "ROSHANAI_MQTT_PASSWORD" and value.strip():
             return value.strip()
-    raise InputError(f"{path} has no ROSHANAI_MQTT_PASSWORD; delete it (a new admin password "
-                     "takes effect when the broker restarts)")
+    raise InputError(
+        f"{path} has no ROSHANAI_MQTT_PASSWORD; delete it (a new admin password "
+        "takes effect when the broker restarts)"
+    )
 
 
 def _read_json(path: Path) -> dict[str, object] | None:
@@ -399,8 +456,9 @@ def _read_json(path: Path) -> dict[str, object] | None:
     except FileNotFoundError:
         return None
     except (OSError, msgspec.DecodeError) as exc:
-        raise InputError(f"{path}: unreadable ({exc}); delete it and restart the broker after "
-                         "this run") from None
+        raise InputError(
+            f"{path}: unreadable ({exc}); delete it and restart the broker after this run"
+        ) from None
     if not isinstance(doc, dict):
         raise InputError(f"{path}: not an object; delete it and restart the broker after this run")
     return doc

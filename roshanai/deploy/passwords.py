@@ -76,8 +76,7 @@ def new_password() -> str:
     return secrets.token_urlsafe(PASSWORD_BYTES)
 
 
-def hash_password(password: str, *, salt: bytes | None = None,
-                  iterations: int = ITERATIONS) -> str:
+def hash_password(password: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
     """mosquitto 2.0 password hash ``$7$<iterations>$<salt b64>$<hash b64>``.
 
     Parameters
@@ -90,8 +89,10 @@ def hash_password(password: str, *, salt: bytes | None = None,
     """
     salt = os.urandom(SALT_BYTES) if salt is None else salt
     digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations, 64)
-    return (f"$7${iterations}${base64.b64encode(salt).decode('ascii')}$"
-            f"{base64.b64encode(digest).decode('ascii')}")
+    return (
+        f"$7${iterations}${base64.b64encode(salt).decode('ascii')}$"
+        f"{base64.b64encode(digest).decode('ascii')}"
+    )
 
 
 def verify_password(password: str, encoded: str) -> bool:
@@ -134,8 +135,10 @@ def read_credentials(path: Path) -> list[Account]:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows or tuple(rows[0]) != CREDENTIAL_COLUMNS:
-        raise InputError(f"{path} is not a credentials file (its header must be "
-                         f"{','.join(CREDENTIAL_COLUMNS)}); move it away or pick another --out")
+        raise InputError(
+            f"{path} is not a credentials file (its header must be "
+            f"{','.join(CREDENTIAL_COLUMNS)}); move it away or pick another --out"
+        )
     accounts: list[Account] = []
     seen: set[str] = set()
     for line, row in enumerate(rows[1:], start=2):

@@ -41,8 +41,10 @@ SERVER_DAYS = 825
 RENEW_DAYS = 30
 """A server certificate expiring within this many days is re-issued. [day]"""
 
-_DNS_RE = re.compile(r"^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-                     r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_DNS_RE = re.compile(
+    r"^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
 
 _OPENSSL_CNF = """\
 [req]
@@ -75,14 +77,17 @@ class CertInfo:
 def _openssl() -> str:
     found = shutil.which("openssl")
     if not found:
-        raise ConfigError("the openssl command is needed to make the broker's certificates "
-                          "(apt-get install openssl)")
+        raise ConfigError(
+            "the openssl command is needed to make the broker's certificates "
+            "(apt-get install openssl)"
+        )
     return found
 
 
 def _run(args: Sequence[str], what: str) -> str:
-    proc = subprocess.run([_openssl(), *args], capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [_openssl(), *args], capture_output=True, text=True, timeout=120, check=False
+    )
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise InputError(f"openssl failed to {what}: {' / '.join(tail)}")
@@ -104,8 +109,9 @@ def normalize_hostnames(names: Sequence[str]) -> list[str]:
             name = str(ipaddress.ip_address(name))
         except ValueError:
             if not _DNS_RE.fullmatch(name):
-                raise ConfigError(f"--tls-hostname {raw!r} is neither a DNS name nor an IP "
-                                  "address") from None
+                raise ConfigError(
+                    f"--tls-hostname {raw!r} is neither a DNS name nor an IP address"
+                ) from None
         if name not in out:
             out.append(name)
     return out
@@ -132,16 +138,19 @@ def _key_args(key_type: str) -> list[str]:
 
 def cert_info(path: Path) -> CertInfo:
     """Expiry, SAN host names and subject of a PEM certificate."""
-    text = _run(["x509", "-in", str(path), "-noout", "-enddate", "-subject", "-ext",
-                 "subjectAltName"], f"read {path}")
+    text = _run(
+        ["x509", "-in", str(path), "-noout", "-enddate", "-subject", "-ext", "subjectAltName"],
+        f"read {path}",
+    )
     not_after = datetime.now(UTC)
     hostnames: set[str] = set()
     subject = ""
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("notAfter="):
-            not_after = datetime.strptime(line[9:].replace("  ", " "),
-                                          "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+            not_after = datetime.strptime(
+                line[9:].replace("  ", " "), "%b %d %H:%M:%S %Y %Z"
+            ).replace(tzinfo=UTC)
         elif line.startswith("subject="):
             subject = line[8:].strip()
         elif line.startswith(("DNS:", "IP Address:")):
@@ -165,25 +174,48 @@ def ensure_ca(out: Path, *, key_type: str = "rsa", name: str = "Roshanai MQTT CA
     if key.exists() and crt.exists():
         return False
     if key.exists() or crt.exists():
-        raise InputError(f"{out} has {'ca.key' if key.exists() else 'ca.crt'} without "
-                         f"{'ca.crt' if key.exists() else 'ca.key'}: restore the pair or "
-                         "remove it to make a new CA (every gateway must then get the new "
-                         "ca.crt)")
+        raise InputError(
+            f"{out} has {'ca.key' if key.exists() else 'ca.crt'} without "
+            f"{'ca.crt' if key.exists() else 'ca.key'}: restore the pair or "
+            "remove it to make a new CA (every gateway must then get the new "
+            "ca.crt)"
+        )
     with tempfile.TemporaryDirectory(prefix="roshanai-ca-") as tmp:
         cnf = Path(tmp) / "openssl.cnf"
         cnf.write_text(_OPENSSL_CNF.format(san="DNS:unused", key_usage="digitalSignature"))
         tmp_key, tmp_crt = Path(tmp) / "ca.key", Path(tmp) / "ca.crt"
-        _run(["req", "-config", str(cnf), "-x509", *_key_args(key_type), "-nodes",
-              "-keyout", str(tmp_key), "-out", str(tmp_crt), "-days", str(CA_DAYS),
-              "-sha256", "-subj", f"/O=Roshanai/CN={name}", "-extensions", "ca_ext",
-              "-set_serial", f"0x{secrets.token_hex(16)}"], "create the CA")
+        _run(
+            [
+                "req",
+                "-config",
+                str(cnf),
+                "-x509",
+                *_key_args(key_type),
+                "-nodes",
+                "-keyout",
+                str(tmp_key),
+                "-out",
+                str(tmp_crt),
+                "-days",
+                str(CA_DAYS),
+                "-sha256",
+                "-subj",
+                f"/O=Roshanai/CN={name}",
+                "-extensions",
+                "ca_ext",
+                "-set_serial",
+                f"0x{secrets.token_hex(16)}",
+            ],
+            "create the CA",
+        )
         _install(tmp_key, key, 0o600)
         _install(tmp_crt, crt, 0o644)
     return True
 
 
-def ensure_server_cert(out: Path, hostnames: Sequence[str], *, key_type: str = "rsa",
-                       now: datetime | None = None) -> str | None:
+def ensure_server_cert(
+    out: Path, hostnames: Sequence[str], *, key_type: str = "rsa", now: datetime | None = None
+) -> str | None:
     """Issue ``server.crt`` + ``server.key`` (0600) from the CA in ``out`` when needed.
 
     Returns
@@ -191,8 +223,12 @@ def ensure_server_cert(out: Path, hostnames: Sequence[str], *, key_type: str = "
     str or None
         Why it was (re)issued, or None if the existing one is kept.
     """
-    crt, key, ca_crt, ca_key = (out / "server.crt", out / "server.key", out / "ca.crt",
-                                out / "ca.key")
+    crt, key, ca_crt, ca_key = (
+        out / "server.crt",
+        out / "server.key",
+        out / "ca.crt",
+        out / "ca.key",
+    )
     now = now or datetime.now(UTC)
     reason = None
     if not crt.exists() or not key.exists():
@@ -200,7 +236,7 @@ def ensure_server_cert(out: Path, hostnames: Sequence[str], *, key_type: str = "
     else:
         info = cert_info(crt)
         if info.hostnames != set(hostnames):
-            reason = (f"host names changed (were {', '.join(sorted(info.hostnames))})")
+            reason = f"host names changed (were {', '.join(sorted(info.hostnames))})"
         elif info.not_after - now < timedelta(days=RENEW_DAYS):
             reason = f"expires {info.not_after:%Y-%m-%d}"
         elif not _signed_by(crt, ca_crt):
@@ -213,21 +249,60 @@ def ensure_server_cert(out: Path, hostnames: Sequence[str], *, key_type: str = "
         usage = "digitalSignature, keyEncipherment" if key_type == "rsa" else "digitalSignature"
         cnf.write_text(_OPENSSL_CNF.format(san=_san(hostnames), key_usage=usage))
         tmp_key, csr, tmp_crt = Path(tmp) / "server.key", Path(tmp) / "s.csr", Path(tmp) / "s.crt"
-        _run(["req", "-config", str(cnf), "-new", *_key_args(key_type), "-nodes",
-              "-keyout", str(tmp_key), "-out", str(csr), "-subj",
-              f"/O=Roshanai/CN={hostnames[0]}"], "create the server key")
-        _run(["x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),
-              "-set_serial", f"0x{secrets.token_hex(16)}", "-days", str(SERVER_DAYS), "-sha256",
-              "-extfile", str(cnf), "-extensions", "server_ext", "-out", str(tmp_crt)],
-             "sign the server certificate")
+        _run(
+            [
+                "req",
+                "-config",
+                str(cnf),
+                "-new",
+                *_key_args(key_type),
+                "-nodes",
+                "-keyout",
+                str(tmp_key),
+                "-out",
+                str(csr),
+                "-subj",
+                f"/O=Roshanai/CN={hostnames[0]}",
+            ],
+            "create the server key",
+        )
+        _run(
+            [
+                "x509",
+                "-req",
+                "-in",
+                str(csr),
+                "-CA",
+                str(ca_crt),
+                "-CAkey",
+                str(ca_key),
+                "-set_serial",
+                f"0x{secrets.token_hex(16)}",
+                "-days",
+                str(SERVER_DAYS),
+                "-sha256",
+                "-extfile",
+                str(cnf),
+                "-extensions",
+                "server_ext",
+                "-out",
+                str(tmp_crt),
+            ],
+            "sign the server certificate",
+        )
         _install(tmp_key, key, 0o600)
         _install(tmp_crt, crt, 0o644)
     return reason
 
 
 def _signed_by(crt: Path, ca_crt: Path) -> bool:
-    proc = subprocess.run([_openssl(), "verify", "-CAfile", str(ca_crt), str(crt)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [_openssl(), "verify", "-CAfile", str(ca_crt), str(crt)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return proc.returncode == 0
 
 

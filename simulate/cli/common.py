@@ -42,52 +42,109 @@ err = Console(stderr=True, highlight=False)
 
 WeatherOpt = Annotated[
     Path | None,
-    typer.Option("--weather", help="TMY3, TMY2, EPW, PVGIS TMY or CSV (time,ghi,dni,dhi,"
-                 "temp_air,wind_speed). Default: the embedded Iranian climatology (an estimate)."),
+    typer.Option(
+        "--weather",
+        help="TMY3, TMY2, EPW, PVGIS TMY or CSV (time,ghi,dni,dhi,"
+        "temp_air,wind_speed). Default: the embedded Iranian climatology (an estimate).",
+    ),
 ]
 TranspositionOpt = Annotated[
     str, typer.Option("--transposition", help="Sky-diffuse model: haydavies or perez.")
 ]
 InfluxUrlOpt = Annotated[
-    str | None, typer.Option("--influx-url", help="Also write results to this InfluxDB "
-                             "(env ROSHANAI_INFLUX_URL).", show_default=False),
+    str | None,
+    typer.Option(
+        "--influx-url",
+        help="Also write results to this InfluxDB (env ROSHANAI_INFLUX_URL).",
+        show_default=False,
+    ),
 ]
 InfluxDbOpt = Annotated[
-    str | None, typer.Option("--influx-db", help="Database or bucket (env ROSHANAI_INFLUX_DB; "
-                             "default roshanai).", show_default=False),
+    str | None,
+    typer.Option(
+        "--influx-db",
+        help="Database or bucket (env ROSHANAI_INFLUX_DB; default roshanai).",
+        show_default=False,
+    ),
 ]
 
-ScheduleOpt = Annotated[Path | None, typer.Option(
-    "--schedule", help="Cut schedule CSV: start,end (ISO 8601 with UTC offset)(,zone).")]
-ScenarioOpt = Annotated[str | None, typer.Option(
-    "--scenario", help="Generate the cuts instead: summer (1–2 two-hour blocks a day, "
-    "08–24 h) or winter (one daytime block, 09–17 h).", show_default=False)]
-ZonesOpt = Annotated[int, typer.Option("--zones", help="Scenario: number of rotating zone "
-                                       "groups.")]
+ScheduleOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--schedule", help="Cut schedule CSV: start,end (ISO 8601 with UTC offset)(,zone)."
+    ),
+]
+ScenarioOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scenario",
+        help="Generate the cuts instead: summer (1–2 two-hour blocks a day, "
+        "08–24 h) or winter (one daytime block, 09–17 h).",
+        show_default=False,
+    ),
+]
+ZonesOpt = Annotated[int, typer.Option("--zones", help="Scenario: number of rotating zone groups.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Scenario: random seed.")]
-MonthsOpt = Annotated[str | None, typer.Option(
-    "--months", help="Scenario: Gregorian months with cuts, e.g. 6,7,8,9 (default: Jun–Sep "
-    "summer, Dec–Feb winter).", show_default=False)]
-YearOpt = Annotated[int | None, typer.Option(
-    "--year", help="Calendar year of a typical-year weather (default: the schedule's; "
-    "scenarios 2025).", show_default=False)]
-LoadFileOpt = Annotated[Path | None, typer.Option(
-    "--load", help="Per-plant load during cuts: CSV plant_id,hour,load_w(,month) (plant_id * "
-    "for all others).", show_default=False)]
-LoadKindOpt = Annotated[str, typer.Option(
-    "--load-profile", help="Load during cuts: essential (cooler, fridge, lights, modem; "
-    "500 W summer afternoons) or full (the whole home).")]
+MonthsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--months",
+        help="Scenario: Gregorian months with cuts, e.g. 6,7,8,9 (default: Jun–Sep "
+        "summer, Dec–Feb winter).",
+        show_default=False,
+    ),
+]
+YearOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--year",
+        help="Calendar year of a typical-year weather (default: the schedule's; scenarios 2025).",
+        show_default=False,
+    ),
+]
+LoadFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--load",
+        help="Per-plant load during cuts: CSV plant_id,hour,load_w(,month) (plant_id * "
+        "for all others).",
+        show_default=False,
+    ),
+]
+LoadKindOpt = Annotated[
+    str,
+    typer.Option(
+        "--load-profile",
+        help="Load during cuts: essential (cooler, fridge, lights, modem; "
+        "500 W summer afternoons) or full (the whole home).",
+    ),
+]
 DodOpt = Annotated[float, typer.Option("--dod", help="Usable depth of discharge (%).")]
-RoundTripOpt = Annotated[float, typer.Option("--round-trip", help="Battery round-trip "
-                                             "efficiency (%).")]
-PowerOpt = Annotated[float | None, typer.Option(
-    "--battery-power-kw", help="Charge/discharge limit (kW) (default: the inverter's AC "
-    "rating).", show_default=False)]
-ReserveOpt = Annotated[float, typer.Option(
-    "--reserve-pct", help="Share of the usable battery kept for cuts (%); the rest is "
-    "exported in the evening peak (100: backup only).")]
-TimezoneOpt = Annotated[str | None, typer.Option(
-    "--timezone", help="Zone of the local clock (default Asia/Tehran).", show_default=False)]
+RoundTripOpt = Annotated[
+    float, typer.Option("--round-trip", help="Battery round-trip efficiency (%).")
+]
+PowerOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--battery-power-kw",
+        help="Charge/discharge limit (kW) (default: the inverter's AC rating).",
+        show_default=False,
+    ),
+]
+ReserveOpt = Annotated[
+    float,
+    typer.Option(
+        "--reserve-pct",
+        help="Share of the usable battery kept for cuts (%); the rest is "
+        "exported in the evening peak (100: backup only).",
+    ),
+]
+TimezoneOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone", help="Zone of the local clock (default Asia/Tehran).", show_default=False
+    ),
+]
 
 SCENARIO_YEAR = 2025
 """Year of generated scenarios on a typical-year weather (present-day calendar)."""
@@ -121,8 +178,13 @@ def check_transposition(value: str) -> str:
 def progress() -> Progress:
     """A progress bar on stderr, shown only on a terminal."""
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
 
 
@@ -146,15 +208,17 @@ def warn_far_weather(fleet, wx) -> None:
     lat = np.radians(fleet.plants["latitude"].to_numpy(float))
     lon = np.radians(fleet.plants["longitude"].to_numpy(float))
     lat0, lon0 = np.radians(float(wx.latitude_deg)), np.radians(float(wx.longitude_deg))
-    cos_d = (np.sin(lat) * np.sin(lat0) + np.cos(lat) * np.cos(lat0) * np.cos(lon - lon0))
+    cos_d = np.sin(lat) * np.sin(lat0) + np.cos(lat) * np.cos(lat0) * np.cos(lon - lon0)
     km = 6371.0 * np.arccos(np.clip(cos_d, -1.0, 1.0))
     far = km > FAR_WEATHER_KM
     if far.any():
         i = int(np.argmax(km))
-        err.print(f"[yellow]warning:[/] the weather file's location ({wx.latitude_deg:.2f}, "
-                  f"{wx.longitude_deg:.2f}) is {km[i]:,.0f} km from plant "
-                  f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
-                  f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them.")
+        err.print(
+            f"[yellow]warning:[/] the weather file's location ({wx.latitude_deg:.2f}, "
+            f"{wx.longitude_deg:.2f}) is {km[i]:,.0f} km from plant "
+            f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
+            f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them."
+        )
 
 
 def write_summary(df: pd.DataFrame, path: Path) -> Path:
@@ -193,8 +257,16 @@ def parse_peak(text: str | None) -> tuple[int, int] | None:
     return a, b
 
 
-def cut_schedule(schedule: Path | None, scenario: str | None, zones: int, seed: int,
-              months: str | None, year: int | None, weather, timezone: str):
+def cut_schedule(
+    schedule: Path | None,
+    scenario: str | None,
+    zones: int,
+    seed: int,
+    months: str | None,
+    year: int | None,
+    weather,
+    timezone: str,
+):
     """The cut schedule, and its year when generated."""
     from simulate.outages import read_schedule, scenario_schedule
 
@@ -210,12 +282,22 @@ def cut_schedule(schedule: Path | None, scenario: str | None, zones: int, seed: 
             year = simulation_labels(weather, None)[1]
             year = SCENARIO_YEAR if year == 1990 else year
     assert scenario is not None
-    return scenario_schedule(scenario, year=year, zones=zones, seed=seed,
-                             months=parse_months(months), timezone=timezone), year
+    return scenario_schedule(
+        scenario, year=year, zones=zones, seed=seed, months=parse_months(months), timezone=timezone
+    ), year
 
 
-def outage_options(load_kind, dod, round_trip, battery_power_kw, reserve_pct, battery_kwh=None,
-             self_consumption=False, peak=None, tariff=None):
+def outage_options(
+    load_kind,
+    dod,
+    round_trip,
+    battery_power_kw,
+    reserve_pct,
+    battery_kwh=None,
+    self_consumption=False,
+    peak=None,
+    tariff=None,
+):
     from simulate.coverage import OutageOptions
     from simulate.grid import GridFactors
     from simulate.load import LOAD_KINDS
@@ -229,10 +311,14 @@ def outage_options(load_kind, dod, round_trip, battery_power_kw, reserve_pct, ba
     factors = GridFactors() if tariff is None else GridFactors(tariff_toman_per_kwh=tariff)
     if factors.tariff_toman_per_kwh < 0:
         raise InputError("--tariff must not be negative")
-    return OutageOptions(load_kind=load_kind, usable_dod=parse_pct("--dod", dod),
-                         round_trip_eff=parse_pct("--round-trip", round_trip, 1.0),
-                         battery_power_kw=battery_power_kw,
-                         reserve_frac=parse_pct("--reserve-pct", reserve_pct),
-                         battery_kwh=battery_kwh, self_consumption=self_consumption,
-                         peak_window=parse_peak(peak), factors=factors)
-
+    return OutageOptions(
+        load_kind=load_kind,
+        usable_dod=parse_pct("--dod", dod),
+        round_trip_eff=parse_pct("--round-trip", round_trip, 1.0),
+        battery_power_kw=battery_power_kw,
+        reserve_frac=parse_pct("--reserve-pct", reserve_pct),
+        battery_kwh=battery_kwh,
+        self_consumption=self_consumption,
+        peak_window=parse_peak(peak),
+        factors=factors,
+    )

@@ -33,32 +33,50 @@ def fleet_cmd(
     ctx: typer.Context,
     fleet_file: Annotated[
         Path | None,
-        typer.Argument(metavar="[FLEET.csv]", help="Fleet file (docs/contracts.md). Default: the "
-                       "sample fleet shipped with roshanai.", show_default=False),
+        typer.Argument(
+            metavar="[FLEET.csv]",
+            help="Fleet file (docs/contracts.md). Default: the sample fleet shipped with roshanai.",
+            show_default=False,
+        ),
     ] = None,
     weather: WeatherOpt = None,
     hourly: Annotated[
-        Path | None, typer.Option("--hourly", help="Write hourly AC power (time UTC, plant_id, "
-                                  "ac_power_w) to this Parquet file."),
+        Path | None,
+        typer.Option(
+            "--hourly",
+            help="Write hourly AC power (time UTC, plant_id, ac_power_w) to this Parquet file.",
+        ),
     ] = None,
     summary: Annotated[
-        Path | None, typer.Option("--summary", help="Per-plant summary CSV. Default: "
-                                  "<out-dir>/fleet_summary.csv."),
+        Path | None,
+        typer.Option(
+            "--summary", help="Per-plant summary CSV. Default: <out-dir>/fleet_summary.csv."
+        ),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="Report folder (env ROSHANAI_OUT_DIR; "
-                                  "default roshanai-out).", show_default=False),
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            help="Report folder (env ROSHANAI_OUT_DIR; default roshanai-out).",
+            show_default=False,
+        ),
     ] = None,
     transposition: TranspositionOpt = "haydavies",
     timezone: Annotated[
-        str | None, typer.Option("--timezone", help="Zone of days and months (default "
-                                 "Asia/Tehran).", show_default=False),
+        str | None,
+        typer.Option(
+            "--timezone", help="Zone of days and months (default Asia/Tehran).", show_default=False
+        ),
     ] = None,
     influx_url: InfluxUrlOpt = None,
     influx_db: InfluxDbOpt = None,
     dask: Annotated[
-        str | None, typer.Option("--dask", help="Run plant chunks on this Dask scheduler, "
-                                 "e.g. tcp://scheduler:8786.", show_default=False),
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Run plant chunks on this Dask scheduler, e.g. tcp://scheduler:8786.",
+            show_default=False,
+        ),
     ] = None,
     plot: Annotated[bool, typer.Option(help="Draw the monthly energy chart (PNG).")] = True,
 ) -> None:
@@ -67,15 +85,23 @@ def fleet_cmd(
     from telemetry.registry import load_sample_fleet, read_fleet
 
     started = time.perf_counter()
-    s = settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone,
-                  out_dir=None if out_dir is None else str(out_dir))
+    s = settings(
+        ctx,
+        influx_url=influx_url,
+        influx_db=influx_db,
+        timezone=timezone,
+        out_dir=None if out_dir is None else str(out_dir),
+    )
     check_transposition(transposition)
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
     wx = load_weather(weather)
     summary_path = summary or Path(s.out_dir) / "fleet_summary.csv"
     png = summary_path.with_name(summary_path.stem + "_monthly.png")
-    written: list[Path | str] = [summary_path, *([hourly] if hourly else []),
-                                 *([png] if plot else [])]
+    written: list[Path | str] = [
+        summary_path,
+        *([hourly] if hourly else []),
+        *([png] if plot else []),
+    ]
     # Every output and the database are checked before the work, and the files are written
     # all or none: an error leaves nothing half-done behind.
     with outputs() as out:
@@ -97,13 +123,26 @@ def fleet_cmd(
             if dask:
                 from simulate.distributed import run_fleet_dask
 
-                run = run_fleet_dask(fleet, wx, dask, transposition=transposition,
-                                     hourly=hourly is not None, timezone=s.timezone,
-                                     progress=advance, weather_progress=advance_weather)
+                run = run_fleet_dask(
+                    fleet,
+                    wx,
+                    dask,
+                    transposition=transposition,
+                    hourly=hourly is not None,
+                    timezone=s.timezone,
+                    progress=advance,
+                    weather_progress=advance_weather,
+                )
             else:
-                run = run_fleet(fleet, wx, transposition=transposition,
-                                hourly=hourly is not None, timezone=s.timezone,
-                                progress=advance, weather_progress=advance_weather)
+                run = run_fleet(
+                    fleet,
+                    wx,
+                    transposition=transposition,
+                    hourly=hourly is not None,
+                    timezone=s.timezone,
+                    progress=advance,
+                    weather_progress=advance_weather,
+                )
         warn_far_weather(fleet, wx)
         files = iter(staged)
         write_summary(run.summary, next(files))
@@ -131,18 +170,26 @@ def _write_hourly(run, path: Path) -> Path:
     n_plants, n_time = run.ac_power_w.shape
     ids = pa.array(run.summary["plant_id"].to_numpy().astype(str))
     times = pa.array(run.labels.to_numpy(dtype="datetime64[ns]"), pa.timestamp("ns", tz="UTC"))
-    schema = pa.schema([("time", times.type), ("plant_id", pa.dictionary(pa.int32(), pa.string())),
-                        ("ac_power_w", pa.float64())])
+    schema = pa.schema(
+        [
+            ("time", times.type),
+            ("plant_id", pa.dictionary(pa.int32(), pa.string())),
+            ("ac_power_w", pa.float64()),
+        ]
+    )
     with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
         step = max(1, 2_000_000 // max(n_time, 1))
         for a in range(0, n_plants, step):
             b = min(n_plants, a + step)
             idx = np.repeat(np.arange(a, b, dtype=np.int32), n_time)
-            table = pa.table({
-                "time": pa.chunked_array([times] * (b - a)),
-                "plant_id": pa.DictionaryArray.from_arrays(pa.array(idx), ids),
-                "ac_power_w": pa.array(run.ac_power_w[a:b].reshape(-1)),
-            }, schema=schema)
+            table = pa.table(
+                {
+                    "time": pa.chunked_array([times] * (b - a)),
+                    "plant_id": pa.DictionaryArray.from_arrays(pa.array(idx), ids),
+                    "ac_power_w": pa.array(run.ac_power_w[a:b].reshape(-1)),
+                },
+                schema=schema,
+            )
             writer.write_table(table)
     return path
 
@@ -158,20 +205,33 @@ def _print_fleet(run, source: str, seconds: float) -> None:
     table.add_column("PR", justify="right")
     by = s.groupby(s["province"].replace("", "(none)"), sort=True)
     for prov, g in by:
-        table.add_row(str(prov), str(len(g)), f"{g.dc_kwp.sum():,.1f}",
-                      f"{g.ac_energy_kwh.sum() / 1000:,.2f}",
-                      f"{g.ac_energy_kwh.sum() / g.dc_kwp.sum():,.0f}",
-                      f"{g.performance_ratio.mean():.3f}")
+        table.add_row(
+            str(prov),
+            str(len(g)),
+            f"{g.dc_kwp.sum():,.1f}",
+            f"{g.ac_energy_kwh.sum() / 1000:,.2f}",
+            f"{g.ac_energy_kwh.sum() / g.dc_kwp.sum():,.0f}",
+            f"{g.performance_ratio.mean():.3f}",
+        )
     total = s.ac_energy_kwh.sum()
     table.add_section()
-    table.add_row("fleet", str(len(s)), f"{s.dc_kwp.sum():,.1f}", f"{total / 1000:,.2f}",
-                  f"{total / s.dc_kwp.sum():,.0f}", f"{s.performance_ratio.mean():.3f}")
+    table.add_row(
+        "fleet",
+        str(len(s)),
+        f"{s.dc_kwp.sum():,.1f}",
+        f"{total / 1000:,.2f}",
+        f"{total / s.dc_kwp.sum():,.0f}",
+        f"{s.performance_ratio.mean():.3f}",
+    )
     console.print(table)
-    console.print(f"fleet yearly energy: [bold]{total:,.0f} kWh[/] from {len(s)} plants "
-                  f"({seconds:.1f} s)")
+    console.print(
+        f"fleet yearly energy: [bold]{total:,.0f} kWh[/] from {len(s)} plants ({seconds:.1f} s)"
+    )
     if run.estimate:
-        console.print("[yellow]note:[/] weather is an estimate generated from the embedded "
-                      "climatology; pass --weather FILE for measured or typical-year data.")
+        console.print(
+            "[yellow]note:[/] weather is an estimate generated from the embedded "
+            "climatology; pass --weather FILE for measured or typical-year data."
+        )
 
 
 def site_cmd(
@@ -179,22 +239,34 @@ def site_cmd(
     lat: Annotated[float, typer.Option("--lat", help="Latitude [degree, north positive].")],
     lon: Annotated[float, typer.Option("--lon", help="Longitude [degree, east positive].")],
     kwp: Annotated[float, typer.Option("--kwp", help="DC rating [kWp].")] = 5.0,
-    ac_kw: Annotated[float | None, typer.Option("--ac-kw", help="Inverter AC rating [kW] "
-                                                "(default: = kWp).", show_default=False)] = None,
+    ac_kw: Annotated[
+        float | None,
+        typer.Option(
+            "--ac-kw", help="Inverter AC rating [kW] (default: = kWp).", show_default=False
+        ),
+    ] = None,
     tilt: Annotated[float, typer.Option("--tilt", help="Tilt from horizontal [degree].")] = 30.0,
-    azimuth: Annotated[float, typer.Option("--azimuth", help="Azimuth, 180 = south "
-                                           "[degree].")] = 180.0,
-    altitude: Annotated[float | None, typer.Option("--altitude", help="Altitude [m] (default: "
-                                                   "pvlib's map).", show_default=False)] = None,
-    racking: Annotated[str, typer.Option("--racking", help="open_rack or close_mount.")]
-    = "open_rack",
-    losses_pct: Annotated[float | None, typer.Option("--losses-pct", help="Total DC losses [%] "
-                                                     "(default 14.08).", show_default=False)]
-    = None,
+    azimuth: Annotated[
+        float, typer.Option("--azimuth", help="Azimuth, 180 = south [degree].")
+    ] = 180.0,
+    altitude: Annotated[
+        float | None,
+        typer.Option("--altitude", help="Altitude [m] (default: pvlib's map).", show_default=False),
+    ] = None,
+    racking: Annotated[
+        str, typer.Option("--racking", help="open_rack or close_mount.")
+    ] = "open_rack",
+    losses_pct: Annotated[
+        float | None,
+        typer.Option(
+            "--losses-pct", help="Total DC losses [%] (default 14.08).", show_default=False
+        ),
+    ] = None,
     weather: WeatherOpt = None,
     transposition: TranspositionOpt = "haydavies",
-    summary: Annotated[Path | None, typer.Option("--summary", help="Also write the summary "
-                                                 "CSV here.")] = None,
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="Also write the summary CSV here.")
+    ] = None,
 ) -> None:
     """Expected yield of one new household site, with its monthly profile."""
     from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, run_fleet
@@ -203,9 +275,15 @@ def site_cmd(
     s = settings(ctx)
     check_transposition(transposition)
     row = {
-        "plant_id": "site", "latitude": lat, "longitude": lon, "dc_kwp": kwp,
-        "ac_kw": kwp if ac_kw is None else ac_kw, "tilt_deg": tilt, "azimuth_deg": azimuth,
-        "altitude_m": "" if altitude is None else altitude, "racking": racking,
+        "plant_id": "site",
+        "latitude": lat,
+        "longitude": lon,
+        "dc_kwp": kwp,
+        "ac_kw": kwp if ac_kw is None else ac_kw,
+        "tilt_deg": tilt,
+        "azimuth_deg": azimuth,
+        "altitude_m": "" if altitude is None else altitude,
+        "racking": racking,
         "losses_pct": "" if losses_pct is None else losses_pct,
     }
     text = ",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n"
@@ -214,9 +292,11 @@ def site_cmd(
     run = run_fleet(fleet, wx, transposition=transposition, timezone=s.timezone)
     warn_far_weather(fleet, wx)
     r = run.summary.iloc[0]
-    console.print(f"[bold]Site {lat:.4f}°, {lon:.4f}°[/] — {kwp:g} kWp / {row['ac_kw']:g} kW, "
-                  f"tilt {tilt:g}°, azimuth {azimuth:g}°, altitude "
-                  f"{fleet.plants.altitude_m.iloc[0]:.0f} m")
+    console.print(
+        f"[bold]Site {lat:.4f}°, {lon:.4f}°[/] — {kwp:g} kWp / {row['ac_kw']:g} kW, "
+        f"tilt {tilt:g}°, azimuth {azimuth:g}°, altitude "
+        f"{fleet.plants.altitude_m.iloc[0]:.0f} m"
+    )
     console.print(f"weather: {run.weather_source}")
     console.print(f"yearly energy      [bold]{r.ac_energy_kwh:,.0f} kWh[/]")
     console.print(f"specific yield     {r.specific_yield_kwh_per_kwp:,.0f} kWh/kWp")
@@ -227,12 +307,17 @@ def site_cmd(
     for name in ("Gregorian", "kWh", "Solar Hijri", "kWh "):
         t.add_column(name, justify="right" if "kWh" in name else "left")
     for g, h in zip(GREGORIAN_MONTHS, HIJRI_MONTHS, strict=True):
-        t.add_row(g.capitalize(), f"{r[f'ac_energy_kwh_{g}']:,.0f}", h.capitalize(),
-                  f"{r[f'ac_energy_kwh_{h}']:,.0f}")
+        t.add_row(
+            g.capitalize(),
+            f"{r[f'ac_energy_kwh_{g}']:,.0f}",
+            h.capitalize(),
+            f"{r[f'ac_energy_kwh_{h}']:,.0f}",
+        )
     console.print(t)
     if run.estimate:
-        console.print("[yellow]note:[/] an estimate from the embedded climatology; pass "
-                      "--weather FILE for measured or typical-year data.")
+        console.print(
+            "[yellow]note:[/] an estimate from the embedded climatology; pass "
+            "--weather FILE for measured or typical-year data."
+        )
     if summary is not None:
         console.print(f"wrote {write_summary(run.summary, summary)}")
-

@@ -51,9 +51,14 @@ __all__ = ["outage_cmd"]
 
 def outage_cmd(
     ctx: typer.Context,
-    fleet_file: Annotated[Path | None, typer.Argument(
-        metavar="[FLEET.csv]", help="Fleet file (default: the sample fleet).",
-        show_default=False)] = None,
+    fleet_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FLEET.csv]",
+            help="Fleet file (default: the sample fleet).",
+            show_default=False,
+        ),
+    ] = None,
     schedule: ScheduleOpt = None,
     scenario: ScenarioOpt = None,
     zones: ZonesOpt = 4,
@@ -61,36 +66,73 @@ def outage_cmd(
     months: MonthsOpt = None,
     year: YearOpt = None,
     weather: WeatherOpt = None,
-    summary: Annotated[Path | None, typer.Option(
-        "--summary", help="Per-plant CSV; beside it <stem>_regions.csv, <stem>_heatmap.csv "
-        "and <stem>_coverage.png. Default: <out-dir>/outage_summary.csv.")] = None,
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out-dir", help="Report folder (env ROSHANAI_OUT_DIR; default roshanai-out).",
-        show_default=False)] = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary",
+            help="Per-plant CSV; beside it <stem>_regions.csv, <stem>_heatmap.csv "
+            "and <stem>_coverage.png. Default: <out-dir>/outage_summary.csv.",
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            help="Report folder (env ROSHANAI_OUT_DIR; default roshanai-out).",
+            show_default=False,
+        ),
+    ] = None,
     load: LoadFileOpt = None,
     load_profile: LoadKindOpt = "essential",
-    battery_kwh: Annotated[float | None, typer.Option(
-        "--battery-kwh", help="What-if: this battery on every hybrid plant (kWh) (default: "
-        "the fleet file's battery_kwh).", show_default=False)] = None,
+    battery_kwh: Annotated[
+        float | None,
+        typer.Option(
+            "--battery-kwh",
+            help="What-if: this battery on every hybrid plant (kWh) (default: "
+            "the fleet file's battery_kwh).",
+            show_default=False,
+        ),
+    ] = None,
     dod: DodOpt = 90.0,
     round_trip: RoundTripOpt = 90.0,
     battery_power_kw: PowerOpt = None,
     reserve_pct: ReserveOpt = 100.0,
-    self_consumption: Annotated[bool, typer.Option(
-        "--self-consumption", help="Serve the full-home load from PV while the grid is up "
-        "(default: all PV is sold).")] = False,
-    peak: Annotated[str | None, typer.Option(
-        "--peak", help="Evening-peak hours, e.g. 19-23 (default: Tavanir's TOU peak, 19–23 "
-        "Farvardin–Shahrivar, 17–21 Mehr–Esfand).", show_default=False)] = None,
-    tariff: Annotated[float | None, typer.Option(
-        "--tariff", help="Purchase tariff (toman/kWh) (default 1456, SATBA's base rate for "
-        "PV ≤ 20 kW).", show_default=False)] = None,
+    self_consumption: Annotated[
+        bool,
+        typer.Option(
+            "--self-consumption",
+            help="Serve the full-home load from PV while the grid is up (default: all PV is sold).",
+        ),
+    ] = False,
+    peak: Annotated[
+        str | None,
+        typer.Option(
+            "--peak",
+            help="Evening-peak hours, e.g. 19-23 (default: Tavanir's TOU peak, 19–23 "
+            "Farvardin–Shahrivar, 17–21 Mehr–Esfand).",
+            show_default=False,
+        ),
+    ] = None,
+    tariff: Annotated[
+        float | None,
+        typer.Option(
+            "--tariff",
+            help="Purchase tariff (toman/kWh) (default 1456, SATBA's base rate for PV ≤ 20 kW).",
+            show_default=False,
+        ),
+    ] = None,
     timezone: TimezoneOpt = None,
-    transposition: Annotated[str, typer.Option("--transposition", help="haydavies or perez.")]
-    = "haydavies",
-    write_schedule: Annotated[Path | None, typer.Option(
-        "--write-schedule", help="Also write the (generated) schedule as CSV.",
-        show_default=False)] = None,
+    transposition: Annotated[
+        str, typer.Option("--transposition", help="haydavies or perez.")
+    ] = "haydavies",
+    write_schedule: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-schedule",
+            help="Also write the (generated) schedule as CSV.",
+            show_default=False,
+        ),
+    ] = None,
     plot: Annotated[bool, typer.Option(help="Draw the coverage heat map (PNG).")] = True,
     influx_url: InfluxUrlOpt = None,
     influx_db: InfluxDbOpt = None,
@@ -106,11 +148,25 @@ def outage_cmd(
     from telemetry.registry import load_sample_fleet, read_fleet
 
     started = time.perf_counter()
-    s = settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone,
-                  out_dir=None if out_dir is None else str(out_dir))
+    s = settings(
+        ctx,
+        influx_url=influx_url,
+        influx_db=influx_db,
+        timezone=timezone,
+        out_dir=None if out_dir is None else str(out_dir),
+    )
     check_transposition(transposition)
-    options = outage_options(load_profile, dod, round_trip, battery_power_kw, reserve_pct,
-                       battery_kwh, self_consumption, peak, tariff)
+    options = outage_options(
+        load_profile,
+        dod,
+        round_trip,
+        battery_power_kw,
+        reserve_pct,
+        battery_kwh,
+        self_consumption,
+        peak,
+        tariff,
+    )
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
     wx = load_weather(weather)
     sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
@@ -118,15 +174,16 @@ def outage_cmd(
     overrides = None if load is None else read_load_file(load, p["plant_id"].tolist())
     plant_zones = None
     if scenario is not None:
-        plant_zones = assign_groups(p["outage_zone"].tolist(), p["plant_id"].tolist(),
-                                    sched.zones)
+        plant_zones = assign_groups(p["outage_zone"].tolist(), p["plant_id"].tolist(), sched.zones)
     summary_path = summary or Path(s.out_dir) / "outage_summary.csv"
     stem = summary_path.stem
     written: list[Path | str] = [
-        summary_path, summary_path.with_name(f"{stem}_regions.csv"),
+        summary_path,
+        summary_path.with_name(f"{stem}_regions.csv"),
         summary_path.with_name(f"{stem}_heatmap.csv"),
         *([summary_path.with_name(f"{stem}_coverage.png")] if plot else []),
-        *([write_schedule] if write_schedule is not None else [])]
+        *([write_schedule] if write_schedule is not None else []),
+    ]
     # Every output and the database are checked before the work; files are written all or
     # none.
     with outputs() as out:
@@ -142,11 +199,19 @@ def outage_cmd(
                     cells = bar.add_task("generating weather cells", total=total)
                 bar.update(cells, completed=done)
 
-            run = run_outages(fleet, wx, sched, options=options, timezone=s.timezone,
-                              plant_zones=plant_zones, load_overrides=overrides, year=year,
-                              transposition=transposition,
-                              progress=lambda done: bar.update(task, completed=done),
-                              weather_progress=advance_weather)
+            run = run_outages(
+                fleet,
+                wx,
+                sched,
+                options=options,
+                timezone=s.timezone,
+                plant_zones=plant_zones,
+                load_overrides=overrides,
+                year=year,
+                transposition=transposition,
+                progress=lambda done: bar.update(task, completed=done),
+                weather_progress=advance_weather,
+            )
         warn_far_weather(fleet, wx)
         _warnings(run, p)
         for table in (run.summary, run.regions, run.heatmap):
@@ -169,33 +234,59 @@ def outage_cmd(
 
 def _warnings(run, plants: pd.DataFrame) -> None:
     if run.plants_without_cuts:
-        err.print(f"[yellow]warning:[/] {run.plants_without_cuts} plant(s) have no cuts (no "
-                  f"outage_zone, or a zone the schedule does not name); their coverage is empty.")
+        err.print(
+            f"[yellow]warning:[/] {run.plants_without_cuts} plant(s) have no cuts (no "
+            f"outage_zone, or a zone the schedule does not name); their coverage is empty."
+        )
     if run.cuts.cuts_outside:
-        err.print(f"[yellow]warning:[/] {run.cuts.cuts_outside} cut(s) lie wholly or partly "
-                  f"outside the simulated year {run.year}; those parts are left out.")
+        err.print(
+            f"[yellow]warning:[/] {run.cuts.cuts_outside} cut(s) lie wholly or partly "
+            f"outside the simulated year {run.year}; those parts are left out."
+        )
     ignored = int(((plants["inverter_type"] == "grid_tied") & (plants["battery_kwh"] > 0)).sum())
     if ignored:
-        err.print(f"[yellow]note:[/] {ignored} grid-tied plant(s) list a battery; it is ignored "
-                  f"(a grid-tied inverter cannot island).")
+        err.print(
+            f"[yellow]note:[/] {ignored} grid-tied plant(s) list a battery; it is ignored "
+            f"(a grid-tied inverter cannot island)."
+        )
 
 
 def _print_outage(run, options, seconds: float) -> None:
     from simulate.grid import FLEET_REGION
 
     r = run.regions[run.regions["calendar"] == "year"]
-    table = Table(title=f"Power cuts {run.year} — {run.schedule_source}; weather: "
-                  f"{run.yield_run.weather_source}")
-    for name in ("province", "plants", "cut h", "served h", "cover", "unserved kWh",
-                 "export MWh", "at peak MWh", "max kW", "M toman"):
+    table = Table(
+        title=f"Power cuts {run.year} — {run.schedule_source}; weather: "
+        f"{run.yield_run.weather_source}"
+    )
+    for name in (
+        "province",
+        "plants",
+        "cut h",
+        "served h",
+        "cover",
+        "unserved kWh",
+        "export MWh",
+        "at peak MWh",
+        "max kW",
+        "M toman",
+    ):
         table.add_column(name, justify="left" if name == "province" else "right")
 
     def row(x) -> list[str]:
         cov = "–" if np.isnan(x.coverage_pct) else f"{x.coverage_pct:.1f} %"
-        return [str(x.region), str(int(x.plants)), f"{x.outage_hours:,.0f}",
-                f"{x.outage_hours_served:,.0f}", cov, f"{x.unserved_kwh:,.0f}",
-                f"{x.exported_kwh / 1000:,.2f}", f"{x.exported_peak_kwh / 1000:,.2f}",
-                f"{x.peak_mw * 1000:,.1f}", f"{x.income_toman / 1e6:,.1f}"]
+        return [
+            str(x.region),
+            str(int(x.plants)),
+            f"{x.outage_hours:,.0f}",
+            f"{x.outage_hours_served:,.0f}",
+            cov,
+            f"{x.unserved_kwh:,.0f}",
+            f"{x.exported_kwh / 1000:,.2f}",
+            f"{x.exported_peak_kwh / 1000:,.2f}",
+            f"{x.peak_mw * 1000:,.1f}",
+            f"{x.income_toman / 1e6:,.1f}",
+        ]
 
     for x in r[r.region != FLEET_REGION].itertuples():
         table.add_row(*row(x))
@@ -204,16 +295,24 @@ def _print_outage(run, options, seconds: float) -> None:
     table.add_row(*row(fleet))
     console.print(table)
     f = options.factors
-    covered = ("no plant has cuts" if not fleet.outage_hours > 0 else
-               f"{fleet.coverage_pct:.1f} % of {fleet.outage_hours:,.0f} plant-hours of cuts "
-               f"fully served")
-    console.print(f"fleet: {covered}; {fleet.exported_kwh / 1000:,.1f} MWh exported "
-                  f"(peak {fleet.peak_mw:,.3f} MW); {fleet.co2_avoided_t:,.1f} t CO2 and "
-                  f"{fleet.gas_avoided_m3:,.0f} m³ gas avoided ({seconds:.1f} s)")
-    console.print(f"factors: tariff {f.tariff_toman_per_kwh:,.0f} toman/kWh, "
-                  f"{f.co2_kg_per_kwh:g} kg CO2 and {f.gas_m3_per_kwh:g} m³ gas per exported "
-                  f"kWh (assumptions documented in simulate/grid.py)")
+    covered = (
+        "no plant has cuts"
+        if not fleet.outage_hours > 0
+        else f"{fleet.coverage_pct:.1f} % of {fleet.outage_hours:,.0f} plant-hours of cuts "
+        f"fully served"
+    )
+    console.print(
+        f"fleet: {covered}; {fleet.exported_kwh / 1000:,.1f} MWh exported "
+        f"(peak {fleet.peak_mw:,.3f} MW); {fleet.co2_avoided_t:,.1f} t CO2 and "
+        f"{fleet.gas_avoided_m3:,.0f} m³ gas avoided ({seconds:.1f} s)"
+    )
+    console.print(
+        f"factors: tariff {f.tariff_toman_per_kwh:,.0f} toman/kWh, "
+        f"{f.co2_kg_per_kwh:g} kg CO2 and {f.gas_m3_per_kwh:g} m³ gas per exported "
+        f"kWh (assumptions documented in simulate/grid.py)"
+    )
     if run.yield_run.estimate:
-        console.print("[yellow]note:[/] weather is an estimate generated from the embedded "
-                      "climatology; pass --weather FILE for measured or typical-year data.")
-
+        console.print(
+            "[yellow]note:[/] weather is an estimate generated from the embedded "
+            "climatology; pass --weather FILE for measured or typical-year data."
+        )

@@ -64,8 +64,9 @@ DTU_SERIAL = "114190000002"
 def write_fleet(path: Path, plants: Sequence[str] = PLANTS) -> Path:
     """Write the test fleet CSV (provinces cycle through :data:`PROVINCES`; the second plant
     has the OpenDTU inverter :data:`DTU_SERIAL`)."""
-    rows = ["plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province,"
-            "inverter_serial"]
+    rows = [
+        "plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province,inverter_serial"
+    ]
     for k, pid in enumerate(plants):
         province = PROVINCES[k % len(PROVINCES)]
         rows.append(f'{pid},35.7,51.4,5,5,30,180,"{province}",{DTU_SERIAL if k == 1 else ""}')
@@ -81,8 +82,16 @@ def reading(i: int, base_ms: int = BASE_MS) -> tuple[str, bytes]:
     """
     pid = PLANTS[i % len(PLANTS)]
     ts = base_ms + (i // len(PLANTS)) * 60_000
-    body = {"v": 1, "plant_id": pid, "ts": ts, "seq": i, "ac_power_w": float(1000 + i % 997),
-            "ac_voltage_v": 230.0, "energy_total_wh": 1_000_000 + i, "status": "producing"}
+    body = {
+        "v": 1,
+        "plant_id": pid,
+        "ts": ts,
+        "seq": i,
+        "ac_power_w": float(1000 + i % 997),
+        "ac_voltage_v": 230.0,
+        "energy_total_wh": 1_000_000 + i,
+        "status": "producing",
+    }
     return f"roshanai/v1/{pid}/telemetry", json.dumps(body).encode()
 
 
@@ -96,8 +105,13 @@ def expected_per_plant(indices: Iterable[int]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str,
-             every_s: float = 0.2, diagnostics: Callable[[], str] | None = None) -> float:
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    every_s: float = 0.2,
+    diagnostics: Callable[[], str] | None = None,
+) -> float:
     """Poll ``predicate`` until true; return the seconds it took, or fail after ``timeout_s``."""
     t0 = time.monotonic()
     deadline = t0 + timeout_s
@@ -130,15 +144,16 @@ def stored_count(server: InfluxD, db: str) -> int:
 
 def points_per_plant(server: InfluxD, db: str) -> dict[str, tuple[int, int]]:
     """plant_id → (points, sum of seq) as stored."""
-    series = query(server, db, "SELECT count(ac_power_w), sum(seq) FROM inverter "
-                               "GROUP BY plant_id")
-    return {s["tags"]["plant_id"]: (int(s["values"][0][1]), int(s["values"][0][2]))
-            for s in series}
+    series = query(server, db, "SELECT count(ac_power_w), sum(seq) FROM inverter GROUP BY plant_id")
+    return {s["tags"]["plant_id"]: (int(s["values"][0][1]), int(s["values"][0][2])) for s in series}
 
 
-def bridge_metrics(server: InfluxD, db: str, instance: str,
-                   fields: str = "received, stored, quarantined, duplicates, spool_depth, "
-                                 "lag_s") -> list[dict[str, Any]]:
+def bridge_metrics(
+    server: InfluxD,
+    db: str,
+    instance: str,
+    fields: str = "received, stored, quarantined, duplicates, spool_depth, lag_s",
+) -> list[dict[str, Any]]:
     """The ``bridge`` self-metrics points of one instance, oldest first, as dicts."""
     series = query(server, db, f"SELECT {fields} FROM bridge WHERE instance = '{instance}'")
     if not series:
@@ -179,14 +194,31 @@ def quarantine_cli(state_dir: Path, workdir: Path) -> tuple[dict[str, int], str]
     config = workdir / "empty.toml"
     config.touch()
     out = subprocess.run(
-        [sys.executable, "-m", "roshanai", "--config", str(config), "bridge", "quarantine",
-         "--state-dir", str(state_dir), "--limit", "100"],
-        cwd=workdir, env=_clean_env(workdir), capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "roshanai",
+            "--config",
+            str(config),
+            "bridge",
+            "quarantine",
+            "--state-dir",
+            str(state_dir),
+            "--limit",
+            "100",
+        ],
+        cwd=workdir,
+        env=_clean_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     counts: dict[str, int] = {}
     lines = out.stdout.splitlines()
-    for line in lines[lines.index(next(ln for ln in lines if "reason" in ln and "count" in ln))
-                      + 1:]:
+    for line in lines[
+        lines.index(next(ln for ln in lines if "reason" in ln and "count" in ln)) + 1 :
+    ]:
         cells = [c.strip() for c in line.strip("│┃ ").split("│")]
         if len(cells) == 2 and cells[1].replace(",", "").isdigit():
             counts[cells[0]] = int(cells[1].replace(",", ""))
@@ -205,9 +237,16 @@ class Publisher(threading.Thread):
     counts the readings handed to the client; ``run()`` may also be called directly.
     """
 
-    def __init__(self, url: str, indices: Sequence[int] | range, client_id: str, *,
-                 per_second: float | None = None, max_pending: int = 20,
-                 base_ms: int = BASE_MS) -> None:
+    def __init__(
+        self,
+        url: str,
+        indices: Sequence[int] | range,
+        client_id: str,
+        *,
+        per_second: float | None = None,
+        max_pending: int = 20,
+        base_ms: int = BASE_MS,
+    ) -> None:
         super().__init__(daemon=True, name=f"publisher-{client_id}")
         self.url, self.indices, self.client_id = url, indices, client_id
         self.per_second, self.max_pending, self.base_ms = per_second, max_pending, base_ms
@@ -218,8 +257,9 @@ class Publisher(threading.Thread):
 
     def run(self) -> None:
         try:
-            link = MqttLink(self.url, self.client_id, clean_start=True,
-                            max_pending_publishes=self.max_pending).start()
+            link = MqttLink(
+                self.url, self.client_id, clean_start=True, max_pending_publishes=self.max_pending
+            ).start()
             try:
                 t0 = time.monotonic()
                 for i in self.indices:
@@ -268,14 +308,16 @@ def _mqtt_packet(first: int, body: bytes) -> bytes:
             return bytes([first]) + length + body
 
 
-def raw_publish(host: str, port: int, topic: bytes, payload: bytes,
-                timeout_s: float = 5.0) -> bool:
+def raw_publish(host: str, port: int, topic: bytes, payload: bytes, timeout_s: float = 5.0) -> bool:
     """Publish at QoS 1 over a hand-made MQTT 3.1.1 connection, with topic bytes no client
     library would send (invalid UTF-8, control characters). True if the broker acknowledged
     the message, False if it closed the connection instead."""
     with socket.create_connection((host, port), timeout=timeout_s) as sock:
-        sock.sendall(_mqtt_packet(0x10, _mqtt_string(b"MQTT") + b"\x04\x02\x00\x3c"
-                                  + _mqtt_string(b"raw-publisher")))
+        sock.sendall(
+            _mqtt_packet(
+                0x10, _mqtt_string(b"MQTT") + b"\x04\x02\x00\x3c" + _mqtt_string(b"raw-publisher")
+            )
+        )
         connack = sock.recv(4)
         assert connack == b"\x20\x02\x00\x00", connack  # CONNACK, accepted
         sock.sendall(_mqtt_packet(0x32, _mqtt_string(topic) + b"\x00\x01" + payload))
@@ -286,8 +328,9 @@ def raw_publish(host: str, port: int, topic: bytes, payload: bytes,
         return answer[:1] == b"\x40"
 
 
-def retained_statuses(url: str, plants: Sequence[str],
-                      wait_s: float = 3.0) -> dict[str, dict[str, Any]]:
+def retained_statuses(
+    url: str, plants: Sequence[str], wait_s: float = 3.0
+) -> dict[str, dict[str, Any]]:
     """The retained ``roshanai/v1/<plant_id>/status`` of each plant, as a new subscriber gets it
     (those that come within ``wait_s``)."""
     got: dict[str, dict[str, Any]] = {}
@@ -296,9 +339,13 @@ def retained_statuses(url: str, plants: Sequence[str],
         if msg.retain:
             got[msg.topic.split("/")[2]] = json.loads(msg.payload)
 
-    link = MqttLink(url, f"status-reader-{time.monotonic_ns()}", clean_start=True,
-                    on_message=on_message,
-                    subscriptions=[f"roshanai/v1/{p}/status" for p in plants]).start()
+    link = MqttLink(
+        url,
+        f"status-reader-{time.monotonic_ns()}",
+        clean_start=True,
+        on_message=on_message,
+        subscriptions=[f"roshanai/v1/{p}/status" for p in plants],
+    ).start()
     try:
         deadline = time.monotonic() + wait_s
         while set(got) < set(plants) and time.monotonic() < deadline:
@@ -315,9 +362,20 @@ class BridgeProcess:
     file is an empty one in ``workdir`` (also the working directory and ``HOME``).
     """
 
-    def __init__(self, mqtt_url: str, influx_url: str, db: str, state_dir: Path, fleet: Path,
-                 workdir: Path, *, client_id: str = "bridge-e2e", share_group: str = "",
-                 metrics_interval_s: float = 1.0, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        mqtt_url: str,
+        influx_url: str,
+        db: str,
+        state_dir: Path,
+        fleet: Path,
+        workdir: Path,
+        *,
+        client_id: str = "bridge-e2e",
+        share_group: str = "",
+        metrics_interval_s: float = 1.0,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.client_id = client_id
         self.state_dir = state_dir
         self.workdir = workdir
@@ -326,11 +384,32 @@ class BridgeProcess:
         self.config.touch()
         self.log_path = workdir / f"{client_id}.log"
         self.args = [
-            sys.executable, "-m", "roshanai", "--config", str(self.config), "bridge", "run",
-            "--mqtt-url", mqtt_url, "--influx-url", influx_url, "--influx-db", db,
-            "--state-dir", str(state_dir), "--client-id", client_id, "--fleet", str(fleet),
-            "--no-expected", "--metrics-interval", f"{metrics_interval_s:g}",
-            "--share-group", share_group, *extra_args]
+            sys.executable,
+            "-m",
+            "roshanai",
+            "--config",
+            str(self.config),
+            "bridge",
+            "run",
+            "--mqtt-url",
+            mqtt_url,
+            "--influx-url",
+            influx_url,
+            "--influx-db",
+            db,
+            "--state-dir",
+            str(state_dir),
+            "--client-id",
+            client_id,
+            "--fleet",
+            str(fleet),
+            "--no-expected",
+            "--metrics-interval",
+            f"{metrics_interval_s:g}",
+            "--share-group",
+            share_group,
+            *extra_args,
+        ]
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self._log_offset = 0
@@ -340,20 +419,31 @@ class BridgeProcess:
         assert not self.alive, "already running"
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(self.args, cwd=self.workdir, env=_clean_env(self.workdir),
-                                         stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                self.args,
+                cwd=self.workdir,
+                env=_clean_env(self.workdir),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         self.starts += 1
         marker = f"bridge {self.client_id}: subscribed to"
 
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
-                raise AssertionError(f"bridge exited with {self.proc.returncode} during start:"
-                                     f"\n{self.log_tail()}")
+                raise AssertionError(
+                    f"bridge exited with {self.proc.returncode} during start:\n{self.log_tail()}"
+                )
             return marker in self._log_since_start()
 
-        wait_for(ready, ready_timeout_s, f"bridge {self.client_id} to subscribe", every_s=0.05,
-                 diagnostics=self.log_tail)
+        wait_for(
+            ready,
+            ready_timeout_s,
+            f"bridge {self.client_id} to subscribe",
+            every_s=0.05,
+            diagnostics=self.log_tail,
+        )
         return self
 
     def _log_since_start(self) -> str:
@@ -386,8 +476,9 @@ class BridgeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-                raise AssertionError(f"bridge ignored SIGTERM for {timeout_s:g} s:\n"
-                                     f"{self.log_tail()}") from None
+                raise AssertionError(
+                    f"bridge ignored SIGTERM for {timeout_s:g} s:\n{self.log_tail()}"
+                ) from None
         return int(self.proc.returncode)
 
     def log_tail(self, lines: int = 40) -> str:

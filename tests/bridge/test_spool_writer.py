@@ -44,13 +44,23 @@ WAIT_S = 20.0
 
 def inverter_lines(n: int, *, start: int = 0, plants: int = 7) -> list[str]:
     """``n`` canonical-looking lines; line ``i`` is at T0 + i s, so every line is its own point."""
-    return [f"inverter,plant_id=P-{i % plants:03d} ac_power_w={i}.25,energy_total_wh={1000 + i}i "
-            f"{T0_NS + i * 1_000_000_000}" for i in range(start, start + n)]
+    return [
+        f"inverter,plant_id=P-{i % plants:03d} ac_power_w={i}.25,energy_total_wh={1000 + i}i "
+        f"{T0_NS + i * 1_000_000_000}"
+        for i in range(start, start + n)
+    ]
 
 
 def expected_rows(n: int, *, plants: int = 7) -> list[dict[str, Any]]:
-    return [{"time": T0_NS + i * 1_000_000_000, "plant_id": f"P-{i % plants:03d}",
-             "ac_power_w": i + 0.25, "energy_total_wh": 1000 + i} for i in range(n)]
+    return [
+        {
+            "time": T0_NS + i * 1_000_000_000,
+            "plant_id": f"P-{i % plants:03d}",
+            "ac_power_w": i + 0.25,
+            "energy_total_wh": 1000 + i,
+        }
+        for i in range(n)
+    ]
 
 
 def spooled(lines: list[str]) -> list[tuple[str, int]]:
@@ -60,8 +70,11 @@ def spooled(lines: list[str]) -> list[tuple[str, int]]:
 
 def rows(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """InfluxQL series → one dict per row (tags merged in)."""
-    return [{**s.get("tags", {}), **dict(zip(s["columns"], values, strict=True))}
-            for s in series for values in s["values"]]
+    return [
+        {**s.get("tags", {}), **dict(zip(s["columns"], values, strict=True))}
+        for s in series
+        for values in s["values"]
+    ]
 
 
 def count(store: InfluxStore, measurement: str, field: str) -> int:
@@ -69,8 +82,13 @@ def count(store: InfluxStore, measurement: str, field: str) -> int:
     return int(found[0]["count"]) if found else 0
 
 
-def wait_until(predicate: Callable[[], bool], what: str, *, timeout_s: float = WAIT_S,
-               running: RunningWriter | None = None) -> None:
+def wait_until(
+    predicate: Callable[[], bool],
+    what: str,
+    *,
+    timeout_s: float = WAIT_S,
+    running: RunningWriter | None = None,
+) -> None:
     """Poll ``predicate``; fail after ``timeout_s`` or as soon as the writer thread dies."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -103,8 +121,12 @@ class RunningWriter:
             raise AssertionError("the writer thread ended on its own")
 
     def drained(self, spool: Spool, *, timeout_s: float = WAIT_S) -> None:
-        wait_until(lambda: spool.depth == 0, f"the spool to drain (depth {spool.depth})",
-                   timeout_s=timeout_s, running=self)
+        wait_until(
+            lambda: spool.depth == 0,
+            f"the spool to drain (depth {spool.depth})",
+            timeout_s=timeout_s,
+            running=self,
+        )
 
 
 @contextlib.contextmanager
@@ -222,8 +244,11 @@ def test_spool_full_stores_nothing_and_clears_once_drained(tmp_path: Path) -> No
     depth = spool.depth
     before = spool.peek(depth + 10)
     with pytest.raises(SpoolFull):
-        spool.append(spooled(inverter_lines(10, start=line_no)),
-                     [QuarantineEntry(1, "t", b"x", "bad_json", "d")], state={"k": 1})
+        spool.append(
+            spooled(inverter_lines(10, start=line_no)),
+            [QuarantineEntry(1, "t", b"x", "bad_json", "d")],
+            state={"k": 1},
+        )
     assert spool.depth == depth
     assert spool.peek(depth + 10) == before  # nothing of the refused call was stored
     assert spool.quarantine_counts() == {}
@@ -266,8 +291,14 @@ while True:
 
 def _child(script: str, path: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(path)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_append_survives_sigkill_right_after_it_returns(tmp_path: Path) -> None:
@@ -282,9 +313,11 @@ def test_append_survives_sigkill_right_after_it_returns(tmp_path: Path) -> None:
     assert spool.depth == 20 * 100 + 1
     lines = [line for _, line in spool.peek(10_000)]
     assert lines == [f"m,g={g} f={i}i {g * 100 + i}" for g in range(20) for i in range(100)] + [
-        "m,g=last f=1i 1"]
+        "m,g=last f=1i 1"
+    ]
     assert spool.quarantined() == [
-        QuarantineEntry(7, "roshanai/v1/P/telemetry", b"{", "bad_json", "eof")]
+        QuarantineEntry(7, "roshanai/v1/P/telemetry", b"{", "bad_json", "eof")
+    ]
     assert spool.get_state("counters") == {"P": 42}
     spool.close()
 
@@ -380,8 +413,7 @@ def test_concurrent_append_and_drain_lose_nothing_and_duplicate_nothing(spool: S
     assert min_depth[0] >= 0, f"depth went negative ({min_depth[0]})"
 
 
-def test_depth_never_goes_below_zero_while_lines_are_drained_as_they_arrive(
-        tmp_path: Path) -> None:
+def test_depth_never_goes_below_zero_while_lines_are_drained_as_they_arrive(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool.sqlite3", synchronous="NORMAL")  # many small commits, fast
     appender_done = threading.Event()
     depths: list[int] = []
@@ -420,12 +452,18 @@ def test_depth_never_goes_below_zero_while_lines_are_drained_as_they_arrive(
 
 
 def test_everything_spooled_lands_with_its_values_and_timestamps(
-        influxd: InfluxD, influx_db: str, spool: Spool) -> None:
+    influxd: InfluxD, influx_db: str, spool: Spool
+) -> None:
     n = 3000
     stored: list[int] = []
     with InfluxStore(influxd.url, influx_db, timeout_s=5) as store:
-        writer = Writer(spool, store, batch_lines=500, max_backoff_s=1.0,
-                        on_stored=lambda lines: stored.append(len(lines)))
+        writer = Writer(
+            spool,
+            store,
+            batch_lines=500,
+            max_backoff_s=1.0,
+            on_stored=lambda lines: stored.append(len(lines)),
+        )
         spool.append(spooled(inverter_lines(n)))
         with running(writer) as runner:
             runner.drained(spool)
@@ -440,7 +478,8 @@ def test_everything_spooled_lands_with_its_values_and_timestamps(
 
 
 def test_influxd_stopped_while_lines_arrive_then_started_all_land_once(
-        make_influxd: Callable[..., InfluxD], spool: Spool) -> None:
+    make_influxd: Callable[..., InfluxD], spool: Spool
+) -> None:
     server = make_influxd()
     store = InfluxStore(server.url, "roshanai", timeout_s=5)
     store.create_database()
@@ -474,7 +513,8 @@ def test_influxd_stopped_while_lines_arrive_then_started_all_land_once(
 
 
 def test_bad_lines_are_quarantined_with_influxds_reason_and_the_rest_stored(
-        influxd: InfluxD, influx_db: str, spool: Spool) -> None:
+    influxd: InfluxD, influx_db: str, spool: Spool
+) -> None:
     bad = {17: "conflict", 250: "conflict", 433: "parse"}
     lines = []
     for i in range(500):
@@ -502,11 +542,13 @@ def test_bad_lines_are_quarantined_with_influxds_reason_and_the_rest_stored(
     assert writer.stats.stored == 497
     assert writer.stats.retries == 0
     assert sorted((r["time"], r["x"]) for r in got) == [(T0_NS - 1, -1)] + [
-        (T0_NS + i, i) for i in range(500) if i not in bad]
+        (T0_NS + i, i) for i in range(500) if i not in bad
+    ]
 
 
 def test_body_over_max_body_size_is_split_until_it_fits(
-        make_influxd: Callable[..., InfluxD], spool: Spool) -> None:
+    make_influxd: Callable[..., InfluxD], spool: Spool
+) -> None:
     server = make_influxd(http_options={"max-body-size": "4000"})
     n = 1000  # ~90 kB as one body
     lines = inverter_lines(n)
@@ -530,7 +572,8 @@ def test_body_over_max_body_size_is_split_until_it_fits(
 
 
 def test_wrong_credentials_keep_everything_until_a_corrected_store(
-        make_influxd: Callable[..., InfluxD], spool: Spool) -> None:
+    make_influxd: Callable[..., InfluxD], spool: Spool
+) -> None:
     server = make_influxd(http_options={"auth-enabled": "true"})
     server.query("CREATE USER admin WITH PASSWORD 's3cret' WITH ALL PRIVILEGES")
     good = InfluxStore(server.url, "roshanai", username="admin", password="s3cret", timeout_s=5)
@@ -540,8 +583,9 @@ def test_wrong_credentials_keep_everything_until_a_corrected_store(
     n = 500
     spool.append(spooled(inverter_lines(n)))
     with running(writer) as runner:
-        wait_until(lambda: writer.stats.retries >= 4, "retries with wrong credentials",
-                   running=runner)
+        wait_until(
+            lambda: writer.stats.retries >= 4, "retries with wrong credentials", running=runner
+        )
         assert spool.depth == n  # nothing deleted
         assert spool.quarantine_counts() == {}  # nothing quarantined: the points are fine
         assert writer.stats.stored == 0
@@ -559,16 +603,16 @@ def test_wrong_credentials_keep_everything_until_a_corrected_store(
     wrong.close()
 
 
-def test_missing_database_keeps_everything_until_it_exists(
-        influxd: InfluxD, spool: Spool) -> None:
+def test_missing_database_keeps_everything_until_it_exists(influxd: InfluxD, spool: Spool) -> None:
     name = f"later_{uuid.uuid4().hex[:10]}"
     store = InfluxStore(influxd.url, name, timeout_s=5)
     writer = Writer(spool, store, batch_lines=200, max_backoff_s=0.3)
     spool.append(spooled(inverter_lines(300)))
     try:
         with running(writer) as runner:
-            wait_until(lambda: writer.stats.retries >= 3, "retries on a missing database",
-                       running=runner)
+            wait_until(
+                lambda: writer.stats.retries >= 3, "retries on a missing database", running=runner
+            )
             assert spool.depth == 300
             assert spool.quarantine_counts() == {}
             assert "database not found" in writer.stats.last_error
@@ -615,19 +659,22 @@ class _Always503(http.server.BaseHTTPRequestHandler):
 
 
 def test_writer_survives_a_proxy_answering_503_to_everything(
-        influxd: InfluxD, influx_db: str, spool: Spool) -> None:
+    influxd: InfluxD, influx_db: str, spool: Spool
+) -> None:
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Always503)
     serving = threading.Thread(target=proxy.serve_forever, daemon=True)
     serving.start()
-    behind_proxy = InfluxStore(f"http://127.0.0.1:{proxy.server_address[1]}", influx_db,
-                               timeout_s=5)
+    behind_proxy = InfluxStore(
+        f"http://127.0.0.1:{proxy.server_address[1]}", influx_db, timeout_s=5
+    )
     writer = Writer(spool, behind_proxy, batch_lines=100, max_backoff_s=0.3)
     spool.append(spooled(inverter_lines(200)))
     try:
         with running(writer) as runner:
             # Even the version check (/ping) gets a 503: still "retry later", not a crash.
-            wait_until(lambda: writer.stats.retries >= 3, "retries behind the proxy",
-                       running=runner)
+            wait_until(
+                lambda: writer.stats.retries >= 3, "retries behind the proxy", running=runner
+            )
             assert spool.depth == 200
             assert spool.quarantine_counts() == {}
             assert "503" in writer.stats.last_error

@@ -12,8 +12,10 @@ from telemetry.lineprotocol import parse_line
 from telemetry.record import TelemetryRecord
 from telemetry.registry import parse_fleet
 
-FLEET = parse_fleet("plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province\n"
-                    "A,35.7,51.4,5,5,30,180,Tehran\nB,35.7,51.4,5,5,30,180,Tehran\n")
+FLEET = parse_fleet(
+    "plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province\n"
+    "A,35.7,51.4,5,5,30,180,Tehran\nB,35.7,51.4,5,5,30,180,Tehran\n"
+)
 MIN_NS = 60 * 10**9
 
 
@@ -29,10 +31,22 @@ class FixedExpected:
         return 4000.0 if 6 <= hour < 18 else 0.0
 
 
-def reading(pid: str, ts_ns: int, power_w: float, energy_wh: float | None = None,
-            reset: bool = False, alarm: int = 0) -> Checked:
-    rec = TelemetryRecord(plant_id=pid, ts_ns=ts_ns, ac_power_w=power_w,
-                          energy_total_wh=energy_wh, alarm_code=alarm, status="producing")
+def reading(
+    pid: str,
+    ts_ns: int,
+    power_w: float,
+    energy_wh: float | None = None,
+    reset: bool = False,
+    alarm: int = 0,
+) -> Checked:
+    rec = TelemetryRecord(
+        plant_id=pid,
+        ts_ns=ts_ns,
+        ac_power_w=power_w,
+        energy_total_wh=energy_wh,
+        alarm_code=alarm,
+        status="producing",
+    )
     return Checked(rec, {"plant_id": pid, "province": "Tehran"}, reset)
 
 
@@ -113,7 +127,11 @@ def test_gateway_states_show_without_values() -> None:
     t.gateway(GatewayStatus("A", "114190641177", "off"), t0 + MIN_NS)
     snap = t.snapshot(t.plants["A"], t0 + MIN_NS)
     assert (snap["online"], snap["producing"], snap["inverter_status"], snap["ac_power_w"]) == (
-        True, False, "off", 0.0)
+        True,
+        False,
+        "off",
+        0.0,
+    )
     # A retained replay after that says nothing new, and never makes a plant look online.
     t.gateway(GatewayStatus("A", "114190641177", "producing", live=False), t0 + 2 * MIN_NS)
     assert t.snapshot(t.plants["A"], t0 + 2 * MIN_NS)["inverter_status"] == "off"
@@ -127,8 +145,14 @@ def test_plant_with_two_inverters_sums_them() -> None:
     t0 = ns("2026-07-01T08:00:00+00:00")
 
     def part(inverter: str, ts_ns: int, power_w: float, energy_wh: float) -> Checked:
-        rec = TelemetryRecord(plant_id="A", ts_ns=ts_ns, ac_power_w=power_w,
-                              energy_total_wh=energy_wh, status="producing", inverter=inverter)
+        rec = TelemetryRecord(
+            plant_id="A",
+            ts_ns=ts_ns,
+            ac_power_w=power_w,
+            energy_total_wh=energy_wh,
+            status="producing",
+            inverter=inverter,
+        )
         return Checked(rec, {"plant_id": "A", "inverter": inverter})
 
     t.observe(part("x", t0, 1000, 5000), t0)

@@ -70,16 +70,28 @@ def test_without_fleet_any_valid_id_is_accepted() -> None:
     rejected(validator.check(rec(ac_power_w=100_001 * 1.5), NOW), "out_of_range")
 
 
-@pytest.mark.parametrize("field", ["ac_power_w", "ac_voltage_v", "ac_current_a", "ac_freq_hz",
-                                   "energy_total_wh", "temp_c", "rssi_dbm"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "ac_power_w",
+        "ac_voltage_v",
+        "ac_current_a",
+        "ac_freq_hz",
+        "energy_total_wh",
+        "temp_c",
+        "rssi_dbm",
+    ],
+)
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_non_finite(validator: Validator, field: str, value: float) -> None:
     result = rejected(validator.check(rec(**{field: value}), NOW), "non_finite")
     assert field in result.detail
 
 
-@pytest.mark.parametrize("dc", [DcString(math.nan, 1.0, 1.0), DcString(1.0, math.inf, 1.0),
-                                DcString(1.0, 1.0, -math.inf)])
+@pytest.mark.parametrize(
+    "dc",
+    [DcString(math.nan, 1.0, 1.0), DcString(1.0, math.inf, 1.0), DcString(1.0, 1.0, -math.inf)],
+)
 def test_non_finite_dc(validator: Validator, dc: DcString) -> None:
     rejected(validator.check(rec(dc=(DcString(300.0, 1.0, 100.0), dc)), NOW), "non_finite")
 
@@ -116,30 +128,49 @@ def test_out_of_range(validator: Validator, field: str, value: float, limit: str
     assert limit in result.detail
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("ac_power_w", 7500.0), ("ac_power_w", -50.0), ("ac_freq_hz", 0.0), ("ac_freq_hz", 45.0),
-    ("ac_voltage_v", 0.0), ("ac_voltage_v", 300.0), ("temp_c", -40.0), ("rssi_dbm", 0.0),
-    ("energy_total_wh", 0.0), ("seq", 2**63 - 1), ("alarm_code", 0),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ac_power_w", 7500.0),
+        ("ac_power_w", -50.0),
+        ("ac_freq_hz", 0.0),
+        ("ac_freq_hz", 45.0),
+        ("ac_voltage_v", 0.0),
+        ("ac_voltage_v", 300.0),
+        ("temp_c", -40.0),
+        ("rssi_dbm", 0.0),
+        ("energy_total_wh", 0.0),
+        ("seq", 2**63 - 1),
+        ("alarm_code", 0),
+    ],
+)
 def test_limits_inclusive(validator: Validator, field: str, value: float) -> None:
     assert isinstance(validator.check(rec(**{field: value}), NOW), Checked)
 
 
 def test_power_limit_uses_larger_rating_and_margin() -> None:
     # THR-000001: dc 6 kWp, ac 5 kW → 1.5 × 6000 W.
-    assert isinstance(Validator(FLEET).check(rec(plant_id="THR-000001", ac_power_w=9000.0),
-                                             NOW), Checked)
-    rejected(Validator(FLEET, power_margin=1.2).check(
-        rec(plant_id="THR-000001", ac_power_w=9000.0), NOW), "out_of_range")
+    assert isinstance(
+        Validator(FLEET).check(rec(plant_id="THR-000001", ac_power_w=9000.0), NOW), Checked
+    )
+    rejected(
+        Validator(FLEET, power_margin=1.2).check(
+            rec(plant_id="THR-000001", ac_power_w=9000.0), NOW
+        ),
+        "out_of_range",
+    )
 
 
-@pytest.mark.parametrize(("dc", "words"), [
-    ((DcString(1000.1, 1.0, 100.0),), "dc[1].voltage_v"),
-    ((DcString(300.0, 1.0, 100.0), DcString(-0.1, 1.0, 100.0)), "dc[2].voltage_v"),
-    ((DcString(300.0, 1.0, 7500.1),), "dc[1].power_w"),
-    ((DcString(300.0, 1.0, -51.0),), "dc[1].power_w"),
-    ((DcString(300.0, 1.0, 4000.0), DcString(300.0, 1.0, 4000.0)), "sum"),
-])
+@pytest.mark.parametrize(
+    ("dc", "words"),
+    [
+        ((DcString(1000.1, 1.0, 100.0),), "dc[1].voltage_v"),
+        ((DcString(300.0, 1.0, 100.0), DcString(-0.1, 1.0, 100.0)), "dc[2].voltage_v"),
+        ((DcString(300.0, 1.0, 7500.1),), "dc[1].power_w"),
+        ((DcString(300.0, 1.0, -51.0),), "dc[1].power_w"),
+        ((DcString(300.0, 1.0, 4000.0), DcString(300.0, 1.0, 4000.0)), "sum"),
+    ],
+)
 def test_dc_out_of_range(validator: Validator, dc: tuple[DcString, ...], words: str) -> None:
     result = rejected(validator.check(rec(dc=dc), NOW), "out_of_range")
     assert words in result.detail
@@ -154,16 +185,19 @@ def test_future_and_past(validator: Validator) -> None:
     rejected(Validator(FLEET, max_future_s=0).check(rec(ts_ns=NOW + 1), NOW), "future_ts")
 
 
-@pytest.mark.parametrize("record", [
-    rec(status="exploded"),
-    rec(status="producing\n"),
-    rec(ac_power_w=None),
-    rec(ac_power_w=None, dc=(DcString(),)),
-    rec(dc=(DcString(1.0, 1.0, 1.0),) * 17),
-    rec(seq=1.5),
-    rec(ac_power_w="1000"),
-    rec(ts_ns=float(NOW)),
-])
+@pytest.mark.parametrize(
+    "record",
+    [
+        rec(status="exploded"),
+        rec(status="producing\n"),
+        rec(ac_power_w=None),
+        rec(ac_power_w=None, dc=(DcString(),)),
+        rec(dc=(DcString(1.0, 1.0, 1.0),) * 17),
+        rec(seq=1.5),
+        rec(ac_power_w="1000"),
+        rec(ts_ns=float(NOW)),
+    ],
+)
 def test_bad_schema(validator: Validator, record: TelemetryRecord) -> None:
     rejected(validator.check(record, NOW), "bad_schema")
 
@@ -174,8 +208,9 @@ def test_bad_schema(validator: Validator, record: TelemetryRecord) -> None:
 def energies(validator: Validator, readings: list[tuple[int, float]]) -> list[bool]:
     out = []
     for minute, energy in readings:
-        checked = validator.check(rec(ts_ns=NOW - DAY + minute * 60 * S, energy_total_wh=energy),
-                                  NOW)
+        checked = validator.check(
+            rec(ts_ns=NOW - DAY + minute * 60 * S, energy_total_wh=energy), NOW
+        )
         assert isinstance(checked, Checked)
         out.append(checked.counter_reset)
     return out
@@ -187,7 +222,11 @@ def test_counter_forward_is_not_flagged(validator: Validator) -> None:
 
 def test_counter_backwards_kept_and_flagged(validator: Validator) -> None:
     assert energies(validator, [(0, 1000.0), (1, 1010.0), (2, 5.0), (3, 6.0)]) == [
-        False, False, True, False]
+        False,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_backfill_with_older_ts_is_not_a_reset(validator: Validator) -> None:
@@ -203,14 +242,17 @@ def test_reset_inside_a_backfill_is_flagged(validator: Validator) -> None:
 
 
 def test_redelivery_is_not_a_reset(validator: Validator) -> None:
-    assert energies(validator, [(0, 10.0), (1, 20.0), (0, 10.0), (1, 20.0), (2, 30.0)]) == [
-        False] * 5
+    assert (
+        energies(validator, [(0, 10.0), (1, 20.0), (0, 10.0), (1, 20.0), (2, 30.0)]) == [False] * 5
+    )
 
 
 def test_rejected_readings_do_not_move_the_counter(validator: Validator) -> None:
     energies(validator, [(0, 100.0)])
-    rejected(validator.check(rec(ts_ns=NOW - DAY + 60 * S, energy_total_wh=5.0, temp_c=500.0),
-                             NOW), "out_of_range")
+    rejected(
+        validator.check(rec(ts_ns=NOW - DAY + 60 * S, energy_total_wh=5.0, temp_c=500.0), NOW),
+        "out_of_range",
+    )
     assert energies(validator, [(2, 101.0)]) == [False]
 
 
@@ -218,8 +260,12 @@ def test_counter_state_round_trip(validator: Validator) -> None:
     energies(validator, [(0, 100.0), (5, 200.0)])
     state = json.loads(json.dumps(validator.counter_state()))
     restored = Validator(FLEET)
-    assert restored.load_counter_state(state | {"bad": [1], "worse": "x", "nan": [1, math.nan,
-                                                                                   1, 1.0]}) == 1
+    assert (
+        restored.load_counter_state(
+            state | {"bad": [1], "worse": "x", "nan": [1, math.nan, 1, 1.0]}
+        )
+        == 1
+    )
     assert energies(restored, [(6, 150.0)]) == [True]
     assert restored.load_counter_state([]) == 0  # type: ignore[arg-type]
 
@@ -254,32 +300,50 @@ def test_tags_are_a_fresh_dict(validator: Validator) -> None:
 
 def _number(low: float, high: float) -> st.SearchStrategy[float]:
     """Mostly plausible values (so most readings pass), sometimes any finite float."""
-    return st.one_of(st.floats(low, high), st.floats(low, high),
-                     st.floats(allow_nan=False, allow_infinity=False))
+    return st.one_of(
+        st.floats(low, high), st.floats(low, high), st.floats(allow_nan=False, allow_infinity=False)
+    )
 
 
-readings = st.fixed_dictionaries({"ts": st.integers(NOW // 1_000_000 - 86_400_000,
-                                                    NOW // 1_000_000)}, optional={
-    "seq": st.one_of(st.integers(0, 2**63 - 1), st.integers(-(2**70), 2**70)),
-    "ac_power_w": _number(-50, 7500), "ac_voltage_v": _number(0, 300),
-    "ac_current_a": _number(-1000, 1000), "ac_freq_hz": st.one_of(st.just(0.0), _number(45, 55)),
-    "energy_total_wh": _number(0, 1e10), "temp_c": _number(-40, 120),
-    "rssi_dbm": _number(-150, 0), "alarm_code": st.integers(-(2**64), 2**64),
-    "status": st.sampled_from(["producing", "standby", "off", "fault", "starting", "unknown",
-                               "x"]),
-    "dc": st.lists(st.fixed_dictionaries({}, optional={
-        "v": _number(0, 1000), "a": _number(-20, 20), "w": _number(-50, 2000)}), max_size=3),
-})
+readings = st.fixed_dictionaries(
+    {"ts": st.integers(NOW // 1_000_000 - 86_400_000, NOW // 1_000_000)},
+    optional={
+        "seq": st.one_of(st.integers(0, 2**63 - 1), st.integers(-(2**70), 2**70)),
+        "ac_power_w": _number(-50, 7500),
+        "ac_voltage_v": _number(0, 300),
+        "ac_current_a": _number(-1000, 1000),
+        "ac_freq_hz": st.one_of(st.just(0.0), _number(45, 55)),
+        "energy_total_wh": _number(0, 1e10),
+        "temp_c": _number(-40, 120),
+        "rssi_dbm": _number(-150, 0),
+        "alarm_code": st.integers(-(2**64), 2**64),
+        "status": st.sampled_from(
+            ["producing", "standby", "off", "fault", "starting", "unknown", "x"]
+        ),
+        "dc": st.lists(
+            st.fixed_dictionaries(
+                {}, optional={"v": _number(0, 1000), "a": _number(-20, 20), "w": _number(-50, 2000)}
+            ),
+            max_size=3,
+        ),
+    },
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(batch=st.lists(readings, min_size=1, max_size=5),
-       plant_id=st.sampled_from(["ZNJ-000123", "THR-000001", "NOP-000001"]))
+@given(
+    batch=st.lists(readings, min_size=1, max_size=5),
+    plant_id=st.sampled_from(["ZNJ-000123", "THR-000001", "NOP-000001"]),
+)
 def test_every_line_parses_back_to_the_record(batch: list[dict], plant_id: str) -> None:
     """decode → validate → line: one point per line, fields equal to the record's."""
     validator = Validator(FLEET)
-    out = Decoder().decode(f"roshanai/v1/{plant_id}/telemetry",
-                           json.dumps({"v": 1, "readings": batch}).encode(), "t", NOW)
+    out = Decoder().decode(
+        f"roshanai/v1/{plant_id}/telemetry",
+        json.dumps({"v": 1, "readings": batch}).encode(),
+        "t",
+        NOW,
+    )
     assert len(out.records) + len(out.rejections) == len(batch)
     for record in out.records:
         checked = validator.check(record, NOW)

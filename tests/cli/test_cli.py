@@ -22,17 +22,23 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("roshanai-cache")
 
 
-def roshanai(*args: str, cwd: Path, cache: Path, env: dict[str, str] | None = None,
-             timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+def roshanai(
+    *args: str, cwd: Path, cache: Path, env: dict[str, str] | None = None, timeout_s: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m roshanai ARGS`` in ``cwd`` with no ambient ROSHANAI_* settings."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
     base.update({"ROSHANAI_CACHE_DIR": str(cache), "COLUMNS": "120"}, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "roshanai", *args], cwd=cwd, env=base,
-                          capture_output=True, text=True, timeout=timeout_s)
+    return subprocess.run(
+        [sys.executable, "-m", "roshanai", *args],
+        cwd=cwd,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int,
-                          *needles: str) -> str:
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:
     assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -43,10 +49,18 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int,
     return lines[0]
 
 
-@pytest.mark.parametrize("args", [
-    [], ["--help"], ["simulate", "--help"], ["simulate", "fleet", "--help"],
-    ["simulate", "site", "--help"], ["config", "--help"], ["config", "show", "--help"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--help"],
+        ["simulate", "--help"],
+        ["simulate", "fleet", "--help"],
+        ["simulate", "site", "--help"],
+        ["config", "--help"],
+        ["config", "show", "--help"],
+    ],
+)
 def test_help_reads(args: list[str], tmp_path: Path, cache_dir: Path) -> None:
     proc = roshanai(*args, cwd=tmp_path, cache=cache_dir)
     assert proc.returncode == 0, proc.stderr
@@ -70,16 +84,34 @@ def _free_port() -> int:
 
 def test_outputs_are_written_all_or_none(tmp_path: Path, cache_dir: Path) -> None:
     # An unreachable database is found before the work, and nothing is written.
-    proc = roshanai("simulate", "fleet", "--influx-url", f"http://127.0.0.1:{_free_port()}",
-                    "--summary", "u.csv", cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "fleet",
+        "--influx-url",
+        f"http://127.0.0.1:{_free_port()}",
+        "--summary",
+        "u.csv",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert_one_line_error(proc, 3, "cannot reach InfluxDB")
     assert list(tmp_path.iterdir()) == []
     # One output that cannot be written: none is, and the run stops before simulating.
     (tmp_path / "blocker").write_text("a file, not a folder")
-    for command in (["simulate", "fleet", "--summary", "ok.csv", "--hourly", "blocker/x.parquet"],
-                    ["simulate", "outage", "--scenario", "summer", "--summary", "ok.csv",
-                     "--write-schedule", "blocker/s.csv"],
-                    ["simulate", "fleet", "--summary", "same.csv", "--hourly", "same.csv"]):
+    for command in (
+        ["simulate", "fleet", "--summary", "ok.csv", "--hourly", "blocker/x.parquet"],
+        [
+            "simulate",
+            "outage",
+            "--scenario",
+            "summer",
+            "--summary",
+            "ok.csv",
+            "--write-schedule",
+            "blocker/s.csv",
+        ],
+        ["simulate", "fleet", "--summary", "same.csv", "--hourly", "same.csv"],
+    ):
         proc = roshanai(*command, cwd=tmp_path, cache=cache_dir)
         assert proc.returncode == 2, proc.stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"], command
@@ -93,30 +125,45 @@ def test_version(tmp_path: Path, cache_dir: Path) -> None:
 
 
 def test_usage_errors_are_one_line(tmp_path: Path, cache_dir: Path) -> None:
-    assert_one_line_error(roshanai("simulate", "fleet", "--bogus", cwd=tmp_path,
-                                   cache=cache_dir), 2, "--bogus", "--help")
-    assert_one_line_error(roshanai("simulate", "nothing", cwd=tmp_path, cache=cache_dir), 2,
-                          "nothing")
-    assert_one_line_error(roshanai("simulate", "site", "--lat", "north", "--lon", "51",
-                                   cwd=tmp_path, cache=cache_dir), 2, "--lat")
+    assert_one_line_error(
+        roshanai("simulate", "fleet", "--bogus", cwd=tmp_path, cache=cache_dir),
+        2,
+        "--bogus",
+        "--help",
+    )
+    assert_one_line_error(
+        roshanai("simulate", "nothing", cwd=tmp_path, cache=cache_dir), 2, "nothing"
+    )
+    assert_one_line_error(
+        roshanai(
+            "simulate", "site", "--lat", "north", "--lon", "51", cwd=tmp_path, cache=cache_dir
+        ),
+        2,
+        "--lat",
+    )
 
 
-@pytest.mark.parametrize(("row", "line", "column"), [
-    ("THR-1,95,51.39,5,5,30,180,Tehran\n", 2, "latitude"),
-    ("THR-1,35.69,51.39,-5,5,30,180,Tehran\n", 2, "dc_kwp"),
-    ("THR-1,35.69,51.39,5,5,120,180,Tehran\n", 2, "tilt_deg"),
-    ("THR-1,35.69,51.39,5,5,30,south,Tehran\n", 2, "azimuth_deg"),
-    ("THR 1,35.69,51.39,5,5,30,180,Tehran\n", 2, "plant_id"),
-    (GOOD_ROW + "THR-1,35.70,51.40,5,5,30,180,Tehran\n", 3, "plant_id"),
-    (GOOD_ROW + "THR-2,35.70,,5,5,30,180,Tehran\n", 3, "longitude"),
-])
-def test_malformed_fleet_names_row_and_column(row: str, line: int, column: str,
-                                              tmp_path: Path, cache_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("row", "line", "column"),
+    [
+        ("THR-1,95,51.39,5,5,30,180,Tehran\n", 2, "latitude"),
+        ("THR-1,35.69,51.39,-5,5,30,180,Tehran\n", 2, "dc_kwp"),
+        ("THR-1,35.69,51.39,5,5,120,180,Tehran\n", 2, "tilt_deg"),
+        ("THR-1,35.69,51.39,5,5,30,south,Tehran\n", 2, "azimuth_deg"),
+        ("THR 1,35.69,51.39,5,5,30,180,Tehran\n", 2, "plant_id"),
+        (GOOD_ROW + "THR-1,35.70,51.40,5,5,30,180,Tehran\n", 3, "plant_id"),
+        (GOOD_ROW + "THR-2,35.70,,5,5,30,180,Tehran\n", 3, "longitude"),
+    ],
+)
+def test_malformed_fleet_names_row_and_column(
+    row: str, line: int, column: str, tmp_path: Path, cache_dir: Path
+) -> None:
     fleet = tmp_path / "fleet.csv"
     fleet.write_text(GOOD_HEADER + row)
     out = tmp_path / "out"
-    proc = roshanai("simulate", "fleet", str(fleet), "--out-dir", str(out), cwd=tmp_path,
-                    cache=cache_dir)
+    proc = roshanai(
+        "simulate", "fleet", str(fleet), "--out-dir", str(out), cwd=tmp_path, cache=cache_dir
+    )
     assert_one_line_error(proc, 2, f"line {line}", column)
     assert not out.exists() or not any(out.iterdir())
 
@@ -124,32 +171,51 @@ def test_malformed_fleet_names_row_and_column(row: str, line: int, column: str,
 def test_missing_column_and_missing_file(tmp_path: Path, cache_dir: Path) -> None:
     fleet = tmp_path / "fleet.csv"
     fleet.write_text("plant_id,latitude,longitude,dc_kwp\nA,35,51,5\n")
-    assert_one_line_error(roshanai("simulate", "fleet", str(fleet), cwd=tmp_path,
-                                   cache=cache_dir), 2, "ac_kw")
-    assert_one_line_error(roshanai("simulate", "fleet", str(tmp_path / "nope.csv"),
-                                   cwd=tmp_path, cache=cache_dir), 2, "nope.csv")
+    assert_one_line_error(
+        roshanai("simulate", "fleet", str(fleet), cwd=tmp_path, cache=cache_dir), 2, "ac_kw"
+    )
+    assert_one_line_error(
+        roshanai("simulate", "fleet", str(tmp_path / "nope.csv"), cwd=tmp_path, cache=cache_dir),
+        2,
+        "nope.csv",
+    )
 
 
 def test_sample_fleet_end_to_end(tmp_path: Path, cache_dir: Path) -> None:
-    proc = roshanai("simulate", "fleet", "--hourly", str(tmp_path / "hourly.parquet"),
-                    cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "fleet",
+        "--hourly",
+        str(tmp_path / "hourly.parquet"),
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "kWh" in proc.stdout
     assert "estimate" in proc.stdout
     summary_path = tmp_path / "roshanai-out" / "fleet_summary.csv"
-    assert f"wrote {summary_path.relative_to(tmp_path)}" in proc.stdout.replace("\n", " ") \
+    assert (
+        f"wrote {summary_path.relative_to(tmp_path)}" in proc.stdout.replace("\n", " ")
         or f"wrote {summary_path}" in proc.stdout
+    )
     summary = pd.read_csv(summary_path)
     sample = pd.read_csv(sample_fleet_path())
     assert list(summary.plant_id) == list(sample.plant_id)
-    for col in ("ac_energy_kwh", "specific_yield_kwh_per_kwp", "performance_ratio",
-                "capacity_factor_pct", "ac_energy_kwh_jan", "ac_energy_kwh_farvardin"):
+    for col in (
+        "ac_energy_kwh",
+        "specific_yield_kwh_per_kwp",
+        "performance_ratio",
+        "capacity_factor_pct",
+        "ac_energy_kwh_jan",
+        "ac_energy_kwh_farvardin",
+    ):
         assert col in summary.columns
     # Monthly columns (both calendars) add up to the year.
     greg = summary.filter(regex="ac_energy_kwh_(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)$")
     assert len(greg.columns) == 12
-    pd.testing.assert_series_equal(greg.sum(axis=1), summary.ac_energy_kwh, check_names=False,
-                                   rtol=1e-6)
+    pd.testing.assert_series_equal(
+        greg.sum(axis=1), summary.ac_energy_kwh, check_names=False, rtol=1e-6
+    )
     assert summary.specific_yield_kwh_per_kwp.between(1000, 2000).all()
     hourly = pd.read_parquet(tmp_path / "hourly.parquet")
     assert list(hourly.columns) == ["time", "plant_id", "ac_power_w"]
@@ -161,8 +227,20 @@ def test_sample_fleet_end_to_end(tmp_path: Path, cache_dir: Path) -> None:
 
 
 def test_site_summary(tmp_path: Path, cache_dir: Path) -> None:
-    proc = roshanai("simulate", "site", "--lat", "32.65", "--lon", "51.67", "--kwp", "5",
-                    "--summary", str(tmp_path / "site.csv"), cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "site",
+        "--lat",
+        "32.65",
+        "--lon",
+        "51.67",
+        "--kwp",
+        "5",
+        "--summary",
+        str(tmp_path / "site.csv"),
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "yearly energy" in proc.stdout
     assert "Farvardin" in proc.stdout
@@ -171,15 +249,21 @@ def test_site_summary(tmp_path: Path, cache_dir: Path) -> None:
 
 
 def test_site_outside_iran_needs_weather(tmp_path: Path, cache_dir: Path) -> None:
-    assert_one_line_error(roshanai("simulate", "site", "--lat", "48.85", "--lon", "2.35",
-                                   cwd=tmp_path, cache=cache_dir), 2, "--weather")
+    assert_one_line_error(
+        roshanai(
+            "simulate", "site", "--lat", "48.85", "--lon", "2.35", cwd=tmp_path, cache=cache_dir
+        ),
+        2,
+        "--weather",
+    )
 
 
 def test_unwritable_output_is_one_line(tmp_path: Path, cache_dir: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = roshanai("simulate", "fleet", "--summary", str(blocker / "s.csv"), cwd=tmp_path,
-                    cache=cache_dir)
+    proc = roshanai(
+        "simulate", "fleet", "--summary", str(blocker / "s.csv"), cwd=tmp_path, cache=cache_dir
+    )
     assert proc.returncode != 0
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
@@ -189,16 +273,28 @@ def test_unreachable_influx_is_one_line(tmp_path: Path, cache_dir: Path) -> None
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again below: nothing listens there
-    proc = roshanai("simulate", "fleet", "--influx-url", f"http://127.0.0.1:{port}",
-                    cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "fleet",
+        "--influx-url",
+        f"http://127.0.0.1:{port}",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert_one_line_error(proc, 3, f"127.0.0.1:{port}")
 
 
 def test_config_show_masks_secrets(tmp_path: Path, cache_dir: Path) -> None:
-    (tmp_path / "roshanai.toml").write_text('[influx]\nurl = "http://db:8086"\n'
-                                            'password = "toml-secret"\n')
-    proc = roshanai("config", "show", cwd=tmp_path, cache=cache_dir,
-                    env={"ROSHANAI_MQTT_PASSWORD": "hunter2", "ROSHANAI_INFLUX_DB": "fromenv"})
+    (tmp_path / "roshanai.toml").write_text(
+        '[influx]\nurl = "http://db:8086"\npassword = "toml-secret"\n'
+    )
+    proc = roshanai(
+        "config",
+        "show",
+        cwd=tmp_path,
+        cache=cache_dir,
+        env={"ROSHANAI_MQTT_PASSWORD": "hunter2", "ROSHANAI_INFLUX_DB": "fromenv"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "hunter2" not in proc.stdout
     assert "toml-secret" not in proc.stdout
@@ -206,16 +302,27 @@ def test_config_show_masks_secrets(tmp_path: Path, cache_dir: Path) -> None:
     assert "http://db:8086" in proc.stdout
 
 
-def test_fleet_results_to_influxdb(tmp_path: Path, cache_dir: Path, influxd,
-                                   influx_db: str) -> None:
+def test_fleet_results_to_influxdb(
+    tmp_path: Path, cache_dir: Path, influxd, influx_db: str
+) -> None:
     """``--influx-url``/``--influx-db`` write the run; the yearly points equal the summary."""
-    proc = roshanai("simulate", "fleet", "--influx-url", influxd.url, "--influx-db", influx_db,
-                    "--no-plot", cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "fleet",
+        "--influx-url",
+        influxd.url,
+        "--influx-db",
+        influx_db,
+        "--no-plot",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = pd.read_csv(tmp_path / "roshanai-out" / "fleet_summary.csv")
     result = influxd.query("SELECT sum(ac_energy_kwh) FROM sim_plant_year", db=influx_db)
     total = result["results"][0]["series"][0]["values"][0][1]
     assert total == pytest.approx(summary.ac_energy_kwh.sum(), rel=1e-9)
-    tags = influxd.query("SHOW TAG VALUES FROM sim_plant_year WITH KEY = plant_id",
-                         db=influx_db)["results"][0]["series"][0]["values"]
+    tags = influxd.query("SHOW TAG VALUES FROM sim_plant_year WITH KEY = plant_id", db=influx_db)[
+        "results"
+    ][0]["series"][0]["values"]
     assert sorted(v[1] for v in tags) == sorted(summary.plant_id)

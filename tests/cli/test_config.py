@@ -10,8 +10,10 @@ from telemetry.errors import ConfigError
 
 def test_precedence(tmp_path):
     cfg = tmp_path / "r.toml"
-    cfg.write_text('timezone = "UTC"\n[mqtt]\nurl = "mqtt://file:1883"\n[influx]\ndb = "filedb"\n'
-                   'url = "http://file:8086"\n')
+    cfg.write_text(
+        'timezone = "UTC"\n[mqtt]\nurl = "mqtt://file:1883"\n[influx]\ndb = "filedb"\n'
+        'url = "http://file:8086"\n'
+    )
     env = {"ROSHANAI_MQTT_URL": "mqtt://env:1883", "ROSHANAI_INFLUX_DB": "envdb"}
     s, origin = load_settings({"mqtt_url": "mqtt://flag:1883"}, env, cfg)
     assert s.mqtt_url == "mqtt://flag:1883"

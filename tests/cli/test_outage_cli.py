@@ -11,14 +11,17 @@ from tests.cli.test_cli import assert_one_line_error, cache_dir, roshanai
 
 __all__ = ["cache_dir"]  # the session fixture, shared with test_cli
 
-SCHEDULE = ("start,end,zone\n"
-            "2025-07-01T11:00+03:30,2025-07-01T13:00+03:30,THR-Z1\n"
-            "2025-07-01T20:00+03:30,2025-07-01T22:00+03:30,THR-Z1\n"
-            "2025-07-02T20:00+03:30,2025-07-02T22:00+03:30,THR-Z2\n")
+SCHEDULE = (
+    "start,end,zone\n"
+    "2025-07-01T11:00+03:30,2025-07-01T13:00+03:30,THR-Z1\n"
+    "2025-07-01T20:00+03:30,2025-07-01T22:00+03:30,THR-Z1\n"
+    "2025-07-02T20:00+03:30,2025-07-02T22:00+03:30,THR-Z2\n"
+)
 
 
-@pytest.mark.parametrize("args", [["simulate", "outage", "--help"],
-                                  ["simulate", "size-battery", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["simulate", "outage", "--help"], ["simulate", "size-battery", "--help"]]
+)
 def test_help_reads(args: list[str], tmp_path: Path, cache_dir: Path) -> None:
     proc = roshanai(*args, cwd=tmp_path, cache=cache_dir)
     assert proc.returncode == 0, proc.stderr
@@ -28,14 +31,29 @@ def test_help_reads(args: list[str], tmp_path: Path, cache_dir: Path) -> None:
 
 def test_outage_with_a_schedule_file(tmp_path: Path, cache_dir: Path) -> None:
     (tmp_path / "cuts.csv").write_text(SCHEDULE)
-    proc = roshanai("simulate", "outage", "--schedule", "cuts.csv", "--summary", "out/s.csv",
-                    cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "outage",
+        "--schedule",
+        "cuts.csv",
+        "--summary",
+        "out/s.csv",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "(fleet)" in proc.stdout
     assert "plant(s) have no cuts" in proc.stderr  # the other provinces' zones
     s = pd.read_csv(tmp_path / "out" / "s.csv").set_index("plant_id")
-    for col in ("outage_hours", "outage_hours_served", "coverage_pct", "unserved_kwh",
-                "ac_energy_kwh", "exported_kwh", "income_toman"):
+    for col in (
+        "outage_hours",
+        "outage_hours_served",
+        "coverage_pct",
+        "unserved_kwh",
+        "ac_energy_kwh",
+        "exported_kwh",
+        "income_toman",
+    ):
         assert col in s.columns
     assert s.loc["THR-000001", "outage_hours"] == 4.0
     assert s.loc["THR-000001", "coverage_pct"] == 100.0  # hybrid with 4.8 kWh
@@ -51,42 +69,76 @@ def test_outage_with_a_schedule_file(tmp_path: Path, cache_dir: Path) -> None:
     assert (tmp_path / "out" / "s_coverage.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ("start,end\n2025-07-01T11:00,2025-07-01T13:00+03:30\n", "line 2, column start"),
-    ("start,end\n2025-07-01T13:00+03:30,2025-07-01T11:00+03:30\n", "line 2: end"),
-    ("start,end,zone\n2025-07-01T11:00Z,2025-07-01T13:00Z,A\n"
-     "2025-07-01T12:00Z,2025-07-01T14:00Z,A\n", "line 3: the cut overlaps"),
-    ("when,until\n2025-07-01T11:00Z,2025-07-01T13:00Z\n", "missing column"),
-])
-def test_bad_schedule_is_one_line_and_writes_nothing(body: str, needle: str, tmp_path: Path,
-                                                      cache_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("start,end\n2025-07-01T11:00,2025-07-01T13:00+03:30\n", "line 2, column start"),
+        ("start,end\n2025-07-01T13:00+03:30,2025-07-01T11:00+03:30\n", "line 2: end"),
+        (
+            "start,end,zone\n2025-07-01T11:00Z,2025-07-01T13:00Z,A\n"
+            "2025-07-01T12:00Z,2025-07-01T14:00Z,A\n",
+            "line 3: the cut overlaps",
+        ),
+        ("when,until\n2025-07-01T11:00Z,2025-07-01T13:00Z\n", "missing column"),
+    ],
+)
+def test_bad_schedule_is_one_line_and_writes_nothing(
+    body: str, needle: str, tmp_path: Path, cache_dir: Path
+) -> None:
     (tmp_path / "cuts.csv").write_text(body)
-    proc = roshanai("simulate", "outage", "--schedule", "cuts.csv", "--out-dir", "out",
-                    cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "outage",
+        "--schedule",
+        "cuts.csv",
+        "--out-dir",
+        "out",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert_one_line_error(proc, 2, "cuts.csv", needle)
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    ([], "--schedule"),
-    (["--scenario", "spring"], "scenario"),
-    (["--scenario", "summer", "--dod", "120"], "--dod"),
-    (["--scenario", "summer", "--months", "6,13"], "--months"),
-    (["--scenario", "summer", "--load", "nope.csv"], "nope.csv"),
-    (["--schedule", "missing.csv"], "missing.csv"),
-])
-def test_bad_options_are_one_line(args: list[str], needle: str, tmp_path: Path,
-                                  cache_dir: Path) -> None:
-    proc = roshanai("simulate", "outage", "--out-dir", "out", *args, cwd=tmp_path,
-                    cache=cache_dir)
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ([], "--schedule"),
+        (["--scenario", "spring"], "scenario"),
+        (["--scenario", "summer", "--dod", "120"], "--dod"),
+        (["--scenario", "summer", "--months", "6,13"], "--months"),
+        (["--scenario", "summer", "--load", "nope.csv"], "nope.csv"),
+        (["--schedule", "missing.csv"], "missing.csv"),
+    ],
+)
+def test_bad_options_are_one_line(
+    args: list[str], needle: str, tmp_path: Path, cache_dir: Path
+) -> None:
+    proc = roshanai("simulate", "outage", "--out-dir", "out", *args, cwd=tmp_path, cache=cache_dir)
     assert_one_line_error(proc, 2, needle)
     assert not (tmp_path / "out").exists()
 
 
 def test_scenario_run_and_its_schedule(tmp_path: Path, cache_dir: Path) -> None:
-    proc = roshanai("simulate", "outage", "--scenario", "winter", "--zones", "3", "--seed", "5",
-                    "--no-plot", "--write-schedule", "winter.csv", "--reserve-pct", "50",
-                    "--tariff", "3000", cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "outage",
+        "--scenario",
+        "winter",
+        "--zones",
+        "3",
+        "--seed",
+        "5",
+        "--no-plot",
+        "--write-schedule",
+        "winter.csv",
+        "--reserve-pct",
+        "50",
+        "--tariff",
+        "3000",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     s = pd.read_csv(tmp_path / "roshanai-out" / "outage_summary.csv")
     assert (s.outage_hours > 0).all()
@@ -96,19 +148,47 @@ def test_scenario_run_and_its_schedule(tmp_path: Path, cache_dir: Path) -> None:
     assert list(cuts.columns) == ["start", "end", "zone"]
     assert cuts.start.str.endswith("+03:30").all()
     # The written schedule runs again and gives the same figures.
-    again = roshanai("simulate", "outage", "--schedule", "winter.csv", "--no-plot",
-                     "--summary", "again.csv", "--reserve-pct", "50", "--tariff", "3000",
-                     cwd=tmp_path, cache=cache_dir)
+    again = roshanai(
+        "simulate",
+        "outage",
+        "--schedule",
+        "winter.csv",
+        "--no-plot",
+        "--summary",
+        "again.csv",
+        "--reserve-pct",
+        "50",
+        "--tariff",
+        "3000",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert again.returncode == 0, again.stderr
     # Plant zones of a file are the fleet's outage_zone, not scenario groups: no cuts match.
     assert "39 plant(s) have no cuts" in again.stderr
 
 
 def test_size_battery(tmp_path: Path, cache_dir: Path) -> None:
-    proc = roshanai("simulate", "size-battery", "--lat", "35.7", "--lon", "51.4",
-                    "--scenario", "summer", "--target-coverage", "95", "--summary", "curve.csv",
-                    "--plot", "curve.png", "--cost-per-kwh", "10000000", cwd=tmp_path,
-                    cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "size-battery",
+        "--lat",
+        "35.7",
+        "--lon",
+        "51.4",
+        "--scenario",
+        "summer",
+        "--target-coverage",
+        "95",
+        "--summary",
+        "curve.csv",
+        "--plot",
+        "curve.png",
+        "--cost-per-kwh",
+        "10000000",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "smallest battery reaching 95 %" in proc.stdout
     curve = pd.read_csv(tmp_path / "curve.csv").sort_values("battery_kwh")
@@ -122,25 +202,62 @@ def test_size_battery(tmp_path: Path, cache_dir: Path) -> None:
     assert (tmp_path / "curve.png").stat().st_size > 10_000
 
 
-def test_size_battery_needs_the_zone_of_a_zoned_schedule(tmp_path: Path,
-                                                         cache_dir: Path) -> None:
+def test_size_battery_needs_the_zone_of_a_zoned_schedule(tmp_path: Path, cache_dir: Path) -> None:
     (tmp_path / "cuts.csv").write_text(SCHEDULE)
-    proc = roshanai("simulate", "size-battery", "--lat", "35.7", "--lon", "51.4",
-                    "--schedule", "cuts.csv", "--no-plot", cwd=tmp_path, cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "size-battery",
+        "--lat",
+        "35.7",
+        "--lon",
+        "51.4",
+        "--schedule",
+        "cuts.csv",
+        "--no-plot",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert_one_line_error(proc, 2, "--zone", "THR-Z1")
-    ok = roshanai("simulate", "size-battery", "--lat", "35.7", "--lon", "51.4", "--schedule",
-                  "cuts.csv", "--zone", "THR-Z1", "--sizes", "0,1,2,4", "--no-plot",
-                  "--target-coverage", "100", cwd=tmp_path, cache=cache_dir)
+    ok = roshanai(
+        "simulate",
+        "size-battery",
+        "--lat",
+        "35.7",
+        "--lon",
+        "51.4",
+        "--schedule",
+        "cuts.csv",
+        "--zone",
+        "THR-Z1",
+        "--sizes",
+        "0,1,2,4",
+        "--no-plot",
+        "--target-coverage",
+        "100",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "smallest battery reaching 100 %: 2 kWh" in ok.stdout  # 1 kWh at 20–22 h, 500 W
 
 
-def test_outage_results_to_influxdb(tmp_path: Path, cache_dir: Path, influxd,
-                                    influx_db: str) -> None:
+def test_outage_results_to_influxdb(
+    tmp_path: Path, cache_dir: Path, influxd, influx_db: str
+) -> None:
     (tmp_path / "cuts.csv").write_text(SCHEDULE)
-    proc = roshanai("simulate", "outage", "--schedule", "cuts.csv", "--no-plot",
-                    "--influx-url", influxd.url, "--influx-db", influx_db, cwd=tmp_path,
-                    cache=cache_dir)
+    proc = roshanai(
+        "simulate",
+        "outage",
+        "--schedule",
+        "cuts.csv",
+        "--no-plot",
+        "--influx-url",
+        influxd.url,
+        "--influx-db",
+        influx_db,
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
     s = pd.read_csv(tmp_path / "roshanai-out" / "outage_summary.csv")
 
@@ -148,27 +265,52 @@ def test_outage_results_to_influxdb(tmp_path: Path, cache_dir: Path, influxd,
         return influxd.query(q, db=influx_db)["results"][0]["series"][0]["values"][0][1]
 
     assert one("SELECT sum(outage_hours) FROM sim_plant_year") == pytest.approx(
-        s.outage_hours.sum())
+        s.outage_hours.sum()
+    )
     assert one("SELECT sum(exported_kwh) FROM sim_plant_year") == pytest.approx(
-        s.exported_kwh.sum())
-    assert one("SELECT sum(exported_kwh) FROM sim_outage_region WHERE region = '(fleet)' "
-               "AND calendar = 'year'") == pytest.approx(s.exported_kwh.sum())
-    assert one("SELECT sum(outage_hours) FROM sim_outage_heatmap WHERE "
-               "calendar = 'solar_hijri'") == pytest.approx(s.outage_hours.sum())
-    times = influxd.query("SELECT outage_hours FROM sim_plant_year LIMIT 1",
-                          db=influx_db)["results"][0]["series"][0]["values"]
+        s.exported_kwh.sum()
+    )
+    assert one(
+        "SELECT sum(exported_kwh) FROM sim_outage_region WHERE region = '(fleet)' "
+        "AND calendar = 'year'"
+    ) == pytest.approx(s.exported_kwh.sum())
+    assert one(
+        "SELECT sum(outage_hours) FROM sim_outage_heatmap WHERE calendar = 'solar_hijri'"
+    ) == pytest.approx(s.outage_hours.sum())
+    times = influxd.query("SELECT outage_hours FROM sim_plant_year LIMIT 1", db=influx_db)[
+        "results"
+    ][0]["series"][0]["values"]
     assert times[0][0] == pd.Timestamp("2025-01-01", tz="UTC").value  # the schedule's year
 
 
-def test_size_battery_curve_to_influxdb(tmp_path: Path, cache_dir: Path, influxd,
-                                        influx_db: str) -> None:
-    proc = roshanai("simulate", "size-battery", "--lat", "32.65", "--lon", "51.67",
-                    "--scenario", "summer", "--sizes", "0,1,2,3", "--target-coverage", "99",
-                    "--no-plot", "--influx-url", influxd.url, "--influx-db", influx_db,
-                    cwd=tmp_path, cache=cache_dir)
+def test_size_battery_curve_to_influxdb(
+    tmp_path: Path, cache_dir: Path, influxd, influx_db: str
+) -> None:
+    proc = roshanai(
+        "simulate",
+        "size-battery",
+        "--lat",
+        "32.65",
+        "--lon",
+        "51.67",
+        "--scenario",
+        "summer",
+        "--sizes",
+        "0,1,2,3",
+        "--target-coverage",
+        "99",
+        "--no-plot",
+        "--influx-url",
+        influxd.url,
+        "--influx-db",
+        influx_db,
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
     assert proc.returncode == 0, proc.stderr
-    rows = influxd.query("SELECT battery_kwh, coverage_pct, smallest FROM sim_battery_sizing",
-                         db=influx_db)["results"][0]["series"][0]["values"]
+    rows = influxd.query(
+        "SELECT battery_kwh, coverage_pct, smallest FROM sim_battery_sizing", db=influx_db
+    )["results"][0]["series"][0]["values"]
     assert sorted(r[1] for r in rows) == [0.0, 1.0, 2.0, 3.0]
     coverage = [r[2] for r in sorted(rows, key=lambda r: r[1])]
     assert coverage == sorted(coverage)

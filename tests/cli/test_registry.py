@@ -55,8 +55,11 @@ def test_bad_values_named_by_line_and_column(row, expected):
 
 
 def test_duplicate_plant_id():
-    with pytest.raises(FleetFileError, match=r"line 3, column plant_id: duplicate plant_id 'A' "
-                       r"\(first on line 2\)"):
+    with pytest.raises(
+        FleetFileError,
+        match=r"line 3, column plant_id: duplicate plant_id 'A' "
+        r"\(first on line 2\)",
+    ):
         fleet("A,35,51,5,5,30,180", "A,36,51,5,5,30,180")
 
 

@@ -63,8 +63,9 @@ class ReplayClock:
             self.now_ns = t_ns
 
     def module(self) -> types.SimpleNamespace:
-        ns = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time)
-                                      if not k.startswith("__")})
+        ns = types.SimpleNamespace(
+            **{k: getattr(time, k) for k in dir(time) if not k.startswith("__")}
+        )
         ns.time_ns = lambda: self.now_ns
         ns.time = lambda: self.now_ns / 1e9
         return ns
@@ -98,8 +99,13 @@ def _choose(fleet) -> tuple[list[str], str]:
 
 def _rewrite_fault(reading: dict, energy_wh: float) -> dict:
     r = dict(reading)
-    r.update(ac_power_w=0.0, ac_current_a=0.0, status="fault", alarm_code=FAULT_CODE,
-             energy_total_wh=energy_wh)
+    r.update(
+        ac_power_w=0.0,
+        ac_current_a=0.0,
+        status="fault",
+        alarm_code=FAULT_CODE,
+        energy_total_wh=energy_wh,
+    )
     r["dc"] = [{"v": s["v"], "a": 0.0, "w": 0.0} for s in r.get("dc", [])]
     return r
 
@@ -137,11 +143,15 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
     start = end - DAY
     dead, faulted = _choose(fleet)
     expected = ExpectedPower(fleet).start()
-    emu = Emulator(fleet, seed=SEED, interval_s=INTERVAL_S, fault_rate=0.2, bad_rate=0.01,
-                   start_ns=start)
+    emu = Emulator(
+        fleet, seed=SEED, interval_s=INTERVAL_S, fault_rate=0.2, bad_rate=0.01, start_ns=start
+    )
     fault_start = end - 100 * MIN
-    fault_energy = float(emu.readings(np.array([fleet.plant_ids.index(faulted)]),
-                                      np.array([fault_start]))[0]["energy_total_wh"])
+    fault_energy = float(
+        emu.readings(np.array([fleet.plant_ids.index(faulted)]), np.array([fault_start]))[0][
+            "energy_total_wh"
+        ]
+    )
     assert expected.wait(300), expected.error
     seconds = {"prepare": time.perf_counter() - t0}
 
@@ -154,13 +164,26 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
         status = StatusTracker(fleet, expected=expected)
 
         def link_factory(on_message, topics):
-            return MqttLink(mqtt_url, "bridge-dash", manual_ack=True, on_message=on_message,
-                            subscriptions=topics)
+            return MqttLink(
+                mqtt_url,
+                "bridge-dash",
+                manual_ack=True,
+                on_message=on_message,
+                subscriptions=topics,
+            )
 
-        bridge = Bridge(link_factory, store, state_dir, fleet=fleet, instance="bridge-dash",
-                        status=status, metrics_interval_s=0.05).start()
-        pub = MqttLink(mqtt_url, "emulator-dash", clean_start=True,
-                       max_pending_publishes=500).start()
+        bridge = Bridge(
+            link_factory,
+            store,
+            state_dir,
+            fleet=fleet,
+            instance="bridge-dash",
+            status=status,
+            metrics_interval_s=0.05,
+        ).start()
+        pub = MqttLink(
+            mqtt_url, "emulator-dash", clean_start=True, max_pending_publishes=500
+        ).start()
         try:
             for step, s in enumerate(range(start, end, INTERVAL_S * SEC)):
                 clock.set(s + INTERVAL_S * SEC)
@@ -173,8 +196,10 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
                         if "readings" in doc:
                             doc["readings"] = [
                                 _rewrite_fault(r, fault_energy)
-                                if _ts_ns(r["ts"]) >= fault_start else r
-                                for r in doc["readings"]]
+                                if _ts_ns(r["ts"]) >= fault_start
+                                else r
+                                for r in doc["readings"]
+                            ]
                         elif _ts_ns(doc["ts"]) >= fault_start:
                             doc = _rewrite_fault(doc, fault_energy)
                         payload = json.dumps(doc).encode()
@@ -182,13 +207,16 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
                     published[kind] += 1
                 pub.wait_published()
                 deadline = time.monotonic() + 30
-                while (bridge.counters.as_dict()["received"] < sum(published.values())
-                       and time.monotonic() < deadline):
+                while (
+                    bridge.counters.as_dict()["received"] < sum(published.values())
+                    and time.monotonic() < deadline
+                ):
                     time.sleep(0.002)
                 time.sleep(0.06)  # a metrics tick (and status tick) at this simulated time
                 if step % 12 == 11:  # hourly: the quarantine by reason, as the sidecar does
-                    store.write_lines(quarantine_lines(quarantine_counts(state_dir),
-                                                       "bridge-dash", clock.now_ns))
+                    store.write_lines(
+                        quarantine_lines(quarantine_counts(state_dir), "bridge-dash", clock.now_ns)
+                    )
             deadline = time.monotonic() + 60
             while bridge.spool.depth and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -201,20 +229,44 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
     t2 = time.perf_counter()
     store.write_lines(registry_lines(fleet))
     out = workdir / "sim"
-    common = ["--influx-url", influx_url, "--influx-db", database, "--out-dir", str(out),
-              "--no-plot"]
+    common = [
+        "--influx-url",
+        influx_url,
+        "--influx-db",
+        database,
+        "--out-dir",
+        str(out),
+        "--no-plot",
+    ]
     assert main(["simulate", "fleet", str(fleet_csv), *common]) == 0
     assert main(["simulate", "outage", str(fleet_csv), "--scenario", "summer", *common]) == 0
     seconds["simulate"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     apply(store, start_ns=start, end_ns=end)
     seconds["rollups"] = time.perf_counter() - t3
-    runs = {m: [v[1] for s in store.query(f'SHOW TAG VALUES FROM "{m}" WITH KEY = "run_id"')
-                for v in s["values"]] for m in ("sim_plant_year", "sim_outage_region")}
+    runs = {
+        m: [
+            v[1]
+            for s in store.query(f'SHOW TAG VALUES FROM "{m}" WITH KEY = "run_id"')
+            for v in s["values"]
+        ]
+        for m in ("sim_plant_year", "sim_outage_region")
+    }
     store.close()
-    return Scenario(database, influx_url, start, end, fleet, dead, faulted,
-                    max(runs["sim_plant_year"]), max(runs["sim_outage_region"]), state_dir,
-                    published, seconds)
+    return Scenario(
+        database,
+        influx_url,
+        start,
+        end,
+        fleet,
+        dead,
+        faulted,
+        max(runs["sim_plant_year"]),
+        max(runs["sim_outage_region"]),
+        state_dir,
+        published,
+        seconds,
+    )
 
 
 def _ts_ns(ts: str | int) -> int:

@@ -25,36 +25,47 @@ DAY_MS = 86_400_000
 def test_time_filter_and_range_ends_are_absolute_milliseconds():
     tr = TimeRange(1_000, 5_000)
     out = interpolate("SELECT x FROM m WHERE $timeFilter AND time <= ${__to}ms - 30m", tr)
-    assert out == "SELECT x FROM m WHERE time >= 1000ms and time <= 5000ms AND time <= 5000ms " \
-                  "- 30m"
+    assert out == "SELECT x FROM m WHERE time >= 1000ms and time <= 5000ms AND time <= 5000ms - 30m"
     assert interpolate("$__timeFilter", tr) == "time >= 1000ms and time <= 5000ms"
 
 
-@pytest.mark.parametrize(("span_ms", "points", "minimum", "expect"), [
-    (DAY_MS, 1000, None, "1m"),  # 86.4 s: Grafana rounds to 1m
-    (DAY_MS, 1000, "5m", "5m"),  # never below the panel's minimum
-    (7 * DAY_MS, 1000, "1m", "10m"),
-    (365 * DAY_MS, 1000, "1h", "12h"),
-    (365 * DAY_MS, 1000, "1d", "1d"),
-    (3_600_000, 1000, None, "5s"),
-])
+@pytest.mark.parametrize(
+    ("span_ms", "points", "minimum", "expect"),
+    [
+        (DAY_MS, 1000, None, "1m"),  # 86.4 s: Grafana rounds to 1m
+        (DAY_MS, 1000, "5m", "5m"),  # never below the panel's minimum
+        (7 * DAY_MS, 1000, "1m", "10m"),
+        (365 * DAY_MS, 1000, "1h", "12h"),
+        (365 * DAY_MS, 1000, "1d", "1d"),
+        (3_600_000, 1000, None, "5s"),
+    ],
+)
 def test_interval_is_rounded_as_grafana_does(span_ms, points, minimum, expect):
     tr = TimeRange(0, span_ms)
     assert format_interval(interval_ms(tr, points, minimum)) == expect
-    assert interpolate("GROUP BY time($__interval)", tr, max_data_points=points,
-                       min_interval=minimum) == f"GROUP BY time({expect})"
+    assert (
+        interpolate("GROUP BY time($__interval)", tr, max_data_points=points, min_interval=minimum)
+        == f"GROUP BY time({expect})"
+    )
 
 
 def test_variables_in_regexes_are_escaped_and_joined():
     tr = TimeRange(0, 1)
     query = 'WHERE "province" =~ /^$province$/ AND "run_id" = \'$run_id\' AND x > $k'
-    assert interpolate(query, tr, variables={"province": ".*", "run_id": "r-1", "k": "3"}) == \
-        'WHERE "province" =~ /^.*$/ AND "run_id" = \'r-1\' AND x > 3'
-    two = interpolate(query, tr, variables={"province": ["Sistan and Baluchestan", "a.b/c"],
-                                            "run_id": "r", "k": "1"})
+    assert (
+        interpolate(query, tr, variables={"province": ".*", "run_id": "r-1", "k": "3"})
+        == 'WHERE "province" =~ /^.*$/ AND "run_id" = \'r-1\' AND x > 3'
+    )
+    two = interpolate(
+        query,
+        tr,
+        variables={"province": ["Sistan and Baluchestan", "a.b/c"], "run_id": "r", "k": "1"},
+    )
     assert r"/^(Sistan and Baluchestan|a\.b\/c)$/" in two
-    assert interpolate("=~ /^${plant_id}$/", tr, variables={"plant_id": ["THR-000001"]}) == \
-        "=~ /^THR-000001$/"
+    assert (
+        interpolate("=~ /^${plant_id}$/", tr, variables={"plant_id": ["THR-000001"]})
+        == "=~ /^THR-000001$/"
+    )
     with pytest.raises(KeyError):
         interpolate("$nope", tr)
 

@@ -36,11 +36,16 @@ def test_committed_provisioning_is_the_generated_one():
     """`dashboards/provisioning/` must be regenerated when the builders change."""
     for rel, text in build_files().items():
         path = REPO_PROVISIONING / rel
-        assert path.is_file(), f"{rel} missing: run `roshanai dashboards export --template --out " \
-                               "dashboards/provisioning`"
+        assert path.is_file(), (
+            f"{rel} missing: run `roshanai dashboards export --template --out "
+            "dashboards/provisioning`"
+        )
         assert path.read_text(encoding="utf-8") == text, f"{rel} is stale"
-    committed = {p.relative_to(REPO_PROVISIONING).as_posix()
-                 for p in REPO_PROVISIONING.rglob("*") if p.is_file()}
+    committed = {
+        p.relative_to(REPO_PROVISIONING).as_posix()
+        for p in REPO_PROVISIONING.rglob("*")
+        if p.is_file()
+    }
     assert committed == set(build_files())
 
 
@@ -49,13 +54,38 @@ def test_committed_provisioning_passes_the_checks():
 
 
 def test_yaml_reads_back_as_written():
-    for doc in (datasource_provisioning(), alert_provisioning(),
-                datasource_provisioning(Settings(influx_url="http://u:p%40ss@h:8086",
-                                                 influx_db="db-1"))):
+    for doc in (
+        datasource_provisioning(),
+        alert_provisioning(),
+        datasource_provisioning(Settings(influx_url="http://u:p%40ss@h:8086", influx_db="db-1")),
+    ):
         assert yaml.safe_load(to_yaml(doc)) == doc
-    tricky = {"a": ["yes", "no", "1m", "01", "1.5", "", "null", "a: b", "#x", "$v", "ایران",
-                    'q"uote', "back\\slash", "multi\nline", True, None, 3, 2.5, [], {}],
-              "nested": [{"k": [{"x": 1}]}], "": "empty key"}
+    tricky = {
+        "a": [
+            "yes",
+            "no",
+            "1m",
+            "01",
+            "1.5",
+            "",
+            "null",
+            "a: b",
+            "#x",
+            "$v",
+            "ایران",
+            'q"uote',
+            "back\\slash",
+            "multi\nline",
+            True,
+            None,
+            3,
+            2.5,
+            [],
+            {},
+        ],
+        "nested": [{"k": [{"x": 1}]}],
+        "": "empty key",
+    }
     assert yaml.safe_load(to_yaml(tricky)) == tricky
 
 
@@ -108,8 +138,12 @@ def test_queries_name_only_documented_measurements():
 
 def test_alert_rules_cover_the_issue_and_are_well_formed():
     titles = " / ".join(r["title"] for r in RULES)
-    for words in ("offline for more than an hour in daylight", "underperforming for a day",
-                  "lagging", "spool"):
+    for words in (
+        "offline for more than an hour in daylight",
+        "underperforming for a day",
+        "lagging",
+        "spool",
+    ):
         assert words in titles.lower()
     uids = [r["uid"] for r in RULES]
     assert len(set(uids)) == len(uids)
@@ -126,38 +160,83 @@ def test_alert_rules_cover_the_issue_and_are_well_formed():
 
 def _broken_copy(tmp_path: Path, mutate) -> list[str]:
     files = build_files()
-    docs = {rel: (json.loads(t) if rel.endswith(".json") else yaml.safe_load(t))
-            for rel, t in files.items()}
+    docs = {
+        rel: (json.loads(t) if rel.endswith(".json") else yaml.safe_load(t))
+        for rel, t in files.items()
+    }
     mutate(docs)
-    out = {rel: (json.dumps(d) if rel.endswith(".json") else to_yaml(d))
-           for rel, d in docs.items()}
+    out = {rel: (json.dumps(d) if rel.endswith(".json") else to_yaml(d)) for rel, d in docs.items()}
     write_files(tmp_path, out)
     return check_provisioning(tmp_path)
 
 
-@pytest.mark.parametrize(("what", "mutate", "expect"), [
-    ("duplicate dashboard uid", lambda d: d["dashboards/json/roshanai-plant.json"].update(
-        uid="roshanai-fleet"), "uid roshanai-fleet also in"),
-    ("unknown datasource", lambda d: d["dashboards/json/roshanai-bridge.json"]["panels"][0]
-     ["targets"][0].update(datasource={"type": "influxdb", "uid": "nope"}),
-     "datasource does not resolve"),
-    ("duplicate panel id", lambda d: d["dashboards/json/roshanai-fleet.json"]["panels"][2]
-     .update(id=2), "panel ids must be unique"),
-    ("panel off the grid", lambda d: d["dashboards/json/roshanai-fleet.json"]["panels"][2]
-     ["gridPos"].update(x=20, w=8), "within 24 columns"),
-    ("undefined variable", lambda d: d["dashboards/json/roshanai-program.json"]["panels"][1]
-     ["targets"][0].update(query="SELECT 1 FROM x WHERE $nope"), "undefined ['nope']"),
-    ("not raw", lambda d: d["dashboards/json/roshanai-fleet.json"]["panels"][1]["targets"][0]
-     .update(rawQuery=False), "must be raw InfluxQL"),
-    ("alert condition", lambda d: d["alerting/roshanai.yaml"]["groups"][0]["rules"][0]
-     .update(condition="Z"), "condition names no refId"),
-    ("alert expression", lambda d: d["alerting/roshanai.yaml"]["groups"][0]["rules"][0]
-     ["data"][4]["model"].update(expression="$C * $Q"), "refers to"),
-    ("alert no range", lambda d: d["alerting/roshanai.yaml"]["groups"][1]["rules"][0]
-     ["data"][0].pop("relativeTimeRange"), "needs a relativeTimeRange"),
-    ("datasource api", lambda d: d["datasources/roshanai.yaml"].update(apiVersion=2),
-     "needs apiVersion: 1"),
-])
+@pytest.mark.parametrize(
+    ("what", "mutate", "expect"),
+    [
+        (
+            "duplicate dashboard uid",
+            lambda d: d["dashboards/json/roshanai-plant.json"].update(uid="roshanai-fleet"),
+            "uid roshanai-fleet also in",
+        ),
+        (
+            "unknown datasource",
+            lambda d: d["dashboards/json/roshanai-bridge.json"]["panels"][0]["targets"][0].update(
+                datasource={"type": "influxdb", "uid": "nope"}
+            ),
+            "datasource does not resolve",
+        ),
+        (
+            "duplicate panel id",
+            lambda d: d["dashboards/json/roshanai-fleet.json"]["panels"][2].update(id=2),
+            "panel ids must be unique",
+        ),
+        (
+            "panel off the grid",
+            lambda d: d["dashboards/json/roshanai-fleet.json"]["panels"][2]["gridPos"].update(
+                x=20, w=8
+            ),
+            "within 24 columns",
+        ),
+        (
+            "undefined variable",
+            lambda d: d["dashboards/json/roshanai-program.json"]["panels"][1]["targets"][0].update(
+                query="SELECT 1 FROM x WHERE $nope"
+            ),
+            "undefined ['nope']",
+        ),
+        (
+            "not raw",
+            lambda d: d["dashboards/json/roshanai-fleet.json"]["panels"][1]["targets"][0].update(
+                rawQuery=False
+            ),
+            "must be raw InfluxQL",
+        ),
+        (
+            "alert condition",
+            lambda d: d["alerting/roshanai.yaml"]["groups"][0]["rules"][0].update(condition="Z"),
+            "condition names no refId",
+        ),
+        (
+            "alert expression",
+            lambda d: d["alerting/roshanai.yaml"]["groups"][0]["rules"][0]["data"][4][
+                "model"
+            ].update(expression="$C * $Q"),
+            "refers to",
+        ),
+        (
+            "alert no range",
+            lambda d: d["alerting/roshanai.yaml"]["groups"][1]["rules"][0]["data"][0].pop(
+                "relativeTimeRange"
+            ),
+            "needs a relativeTimeRange",
+        ),
+        (
+            "datasource api",
+            lambda d: d["datasources/roshanai.yaml"].update(apiVersion=2),
+            "needs apiVersion: 1",
+        ),
+    ],
+)
 def test_checks_catch_broken_provisioning(tmp_path, what, mutate, expect):
     problems = _broken_copy(tmp_path, mutate)
     assert any(expect in p for p in problems), (what, problems)
@@ -177,14 +256,18 @@ def test_export_fills_the_datasource_and_keeps_secrets_private(tmp_path):
     assert mode == 0o600
     assert stat.S_IMODE(os.stat(tmp_path / "dashboards/roshanai.yaml").st_mode) == 0o644
     provider = yaml.safe_load((tmp_path / "dashboards/roshanai.yaml").read_text())
-    assert provider["providers"][0]["options"]["path"] == \
-        "/srv/grafana/provisioning/dashboards/json"
+    assert (
+        provider["providers"][0]["options"]["path"] == "/srv/grafana/provisioning/dashboards/json"
+    )
     assert len(written) == 7
 
 
 def test_export_with_a_token_sends_it_as_a_header():
-    ds = datasource_provisioning(Settings(influx_url="https://influx.example:8086",
-                                          influx_db="roshanai", influx_token="tok$en"))
+    ds = datasource_provisioning(
+        Settings(
+            influx_url="https://influx.example:8086", influx_db="roshanai", influx_token="tok$en"
+        )
+    )
     d = ds["datasources"][0]
     assert d["jsonData"]["httpHeaderName1"] == "Authorization"
     assert d["secureJsonData"] == {"httpHeaderValue1": "Token tok$$en"}
@@ -205,10 +288,24 @@ def test_export_cli_writes_a_loadable_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("ROSHANAI_INFLUX_PASSWORD", "s3cret")
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "prov"
-    assert main(["dashboards", "export", "--out", str(out), "--influx-url",
-                 "http://reader@influx:8086", "--influx-db", "fleet"]) == 0
+    assert (
+        main(
+            [
+                "dashboards",
+                "export",
+                "--out",
+                str(out),
+                "--influx-url",
+                "http://reader@influx:8086",
+                "--influx-db",
+                "fleet",
+            ]
+        )
+        == 0
+    )
     assert main(["dashboards", "check", str(out)]) == 0
     assert stat.S_IMODE(os.stat(out / "datasources/roshanai.yaml").st_mode) == 0o600
     assert main(["dashboards", "export", "--out", str(tmp_path / "t"), "--template"]) == 0
-    assert (tmp_path / "t/datasources/roshanai.yaml").read_text() == \
-        (REPO_PROVISIONING / "datasources/roshanai.yaml").read_text()
+    assert (tmp_path / "t/datasources/roshanai.yaml").read_text() == (
+        REPO_PROVISIONING / "datasources/roshanai.yaml"
+    ).read_text()

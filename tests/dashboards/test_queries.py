@@ -68,51 +68,79 @@ def test_every_variable_offers_values(store, scenario, name):
 def test_fleet_dashboard_with_one_province_selected(store, scenario):
     """Provinces with spaces in their names go through the regex filter."""
     province = "Sistan and Baluchestan"
-    model, tr, variables = _open(store, scenario, "roshanai-fleet.json",
-                                 {"province": [province]})
-    assert re.search(r"/\^Sistan and Baluchestan\$/", next(
-        pq.influxql for pq in dashboard_queries(model, tr, variables)))
-    registered = run_query(store, next(pq.influxql for pq in dashboard_queries(model, tr, variables)
-                                       if pq.panel_title == "Registered"))
-    assert rows(registered)[0]["count"] == sum(
-        scenario.fleet.plants["province"] == province)
+    model, tr, variables = _open(store, scenario, "roshanai-fleet.json", {"province": [province]})
+    assert re.search(
+        r"/\^Sistan and Baluchestan\$/",
+        next(pq.influxql for pq in dashboard_queries(model, tr, variables)),
+    )
+    registered = run_query(
+        store,
+        next(
+            pq.influxql
+            for pq in dashboard_queries(model, tr, variables)
+            if pq.panel_title == "Registered"
+        ),
+    )
+    assert rows(registered)[0]["count"] == sum(scenario.fleet.plants["province"] == province)
     for pq in dashboard_queries(model, tr, variables):
         run_query(store, pq.influxql)
 
 
 def _panel_rows(store, sc, name, title, ref="A", overrides=None):
     model, tr, variables = _open(store, sc, name, overrides)
-    pq = next(p for p in dashboard_queries(model, tr, variables)
-              if p.panel_title == title and p.ref_id == ref)
+    pq = next(
+        p
+        for p in dashboard_queries(model, tr, variables)
+        if p.panel_title == title and p.ref_id == ref
+    )
     return rows(run_query(store, pq.influxql))
 
 
 def test_technician_lists_show_the_scenarios_events(store, scenario):
-    offline = {r["plant_id"]: r for r in _panel_rows(
-        store, scenario, "roshanai-fleet.json", "Offline in daylight (longest first)")}
+    offline = {
+        r["plant_id"]: r
+        for r in _panel_rows(
+            store, scenario, "roshanai-fleet.json", "Offline in daylight (longest first)"
+        )
+    }
     for pid in scenario.dead:  # silent for the last 3 hours
         assert offline[pid]["offline_s"] == pytest.approx(3 * 3600, abs=600)
-    daylight = {r["province"] for r in _panel_rows(
-        store, scenario, "roshanai-fleet.json", "Offline in daylight (longest first)", "B")}
+    daylight = {
+        r["province"]
+        for r in _panel_rows(
+            store, scenario, "roshanai-fleet.json", "Offline in daylight (longest first)", "B"
+        )
+    }
     assert {offline[p]["province"] for p in scenario.dead} <= daylight
-    alarm_now = {r["plant_id"]: r for r in _panel_rows(store, scenario, "roshanai-fleet.json",
-                                                       "In alarm now")}
+    alarm_now = {
+        r["plant_id"]: r
+        for r in _panel_rows(store, scenario, "roshanai-fleet.json", "In alarm now")
+    }
     assert alarm_now[scenario.faulted]["alarm_code"] == 301
-    minutes = {r["plant_id"]: r for r in _panel_rows(store, scenario, "roshanai-fleet.json",
-                                                     "Alarms in the range")}
+    minutes = {
+        r["plant_id"]: r
+        for r in _panel_rows(store, scenario, "roshanai-fleet.json", "Alarms in the range")
+    }
     # The injected 100-minute fault, and any fault of the emulator's own that day.
     assert minutes[scenario.faulted]["alarm_minutes"] >= 95
-    under = {r["plant_id"]: r for r in _panel_rows(
-        store, scenario, "roshanai-fleet.json", "Producing under expectation in the range")}
+    under = {
+        r["plant_id"]: r
+        for r in _panel_rows(
+            store, scenario, "roshanai-fleet.json", "Producing under expectation in the range"
+        )
+    }
     assert under[scenario.faulted]["shortfall_kwh"] > 0
-    state = {r["plant_id"]: r["state"] for r in _panel_rows(
-        store, scenario, "roshanai-fleet.json", "Plants by status", "B")}
+    state = {
+        r["plant_id"]: r["state"]
+        for r in _panel_rows(store, scenario, "roshanai-fleet.json", "Plants by status", "B")
+    }
     assert all(state[p] == 3 for p in scenario.dead)
     assert state[scenario.faulted] == 2
     assert len(state) == len(scenario.fleet)
 
 
 # -- alert rules: the queries, and what Grafana's expressions would make of them -----------------
+
 
 def _labels(series: dict) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((series.get("tags") or {}).items()))
@@ -131,9 +159,11 @@ def _evaluate(store, rule: dict, end_ms: int) -> dict[tuple, float]:
             values[d["refId"]] = {_labels(s): [row[1] for row in s["values"]] for s in result}
         elif model["type"] == "reduce":
             fn = {"last": lambda v: v[-1], "max": max}[model["reducer"]]
-            values[d["refId"]] = {k: fn([x for x in v if x is not None])
-                                  for k, v in values[model["expression"]].items()
-                                  if any(x is not None for x in v)}
+            values[d["refId"]] = {
+                k: fn([x for x in v if x is not None])
+                for k, v in values[model["expression"]].items()
+                if any(x is not None for x in v)
+            }
         elif model["type"] == "math":
             refs = re.findall(r"\$(\w+)", model["expression"])
             expr = re.sub(r"\$(\w+)", r"v['\1']", model["expression"])
@@ -151,8 +181,10 @@ def _evaluate(store, rule: dict, end_ms: int) -> dict[tuple, float]:
         elif model["type"] == "threshold":
             ev = model["conditions"][0]["evaluator"]
             limit, above = ev["params"][0], ev["type"] == "gt"
-            values[d["refId"]] = {k: float(x > limit if above else x < limit)
-                                  for k, x in values[model["expression"]].items()}
+            values[d["refId"]] = {
+                k: float(x > limit if above else x < limit)
+                for k, x in values[model["expression"]].items()
+            }
     return values[rule["condition"]]
 
 
@@ -168,8 +200,11 @@ def test_alert_queries_return_data(store, scenario, rule):
 
 def test_offline_rule_fires_for_the_dead_gateways_only(store, scenario):
     rule = next(r for r in RULES if r["uid"] == "roshanai-plant-offline")
-    firing = {dict(k)["plant_id"] for k, v in _evaluate(
-        store, rule, scenario.end_ns // 1_000_000).items() if v}
+    firing = {
+        dict(k)["plant_id"]
+        for k, v in _evaluate(store, rule, scenario.end_ns // 1_000_000).items()
+        if v
+    }
     assert firing == set(scenario.dead)
 
 

@@ -41,23 +41,36 @@ def _cells(text: str) -> dict[str, str]:
 
 def _expected(store, period: TimeRange, data) -> dict[str, float]:
     """Every figure the page should show, from the queries run here afresh."""
-    variables = {"province": ".*", "tariff_toman_per_kwh": f"{data.tariff_toman_per_kwh:g}",
-                 "co2_kg_per_kwh": f"{data.co2_kg_per_kwh:g}", "run_id": data.run_id,
-                 "outage_run_id": data.outage_run_id}
-    got = {key: rows(run_query(store, interpolate(query, period, variables=variables)))
-           for key, query in SECTIONS.items()}
+    variables = {
+        "province": ".*",
+        "tariff_toman_per_kwh": f"{data.tariff_toman_per_kwh:g}",
+        "co2_kg_per_kwh": f"{data.co2_kg_per_kwh:g}",
+        "run_id": data.run_id,
+        "outage_run_id": data.outage_run_id,
+    }
+    got = {
+        key: rows(run_query(store, interpolate(query, period, variables=variables)))
+        for key, query in SECTIONS.items()
+    }
     out: dict[str, float] = {}
     for key in ("totals", "peak", "plants"):
         for col, value in got[key][0].items():
             out[f"{key}/{col}"] = value
-    for key, tag in (("provinces", "province"), ("hijri_months", "hijri_month"),
-                     ("gregorian_months", "month"), ("sim_yield", "province"),
-                     ("outage_regions", "region"), ("outage_months", "month")):
+    for key, tag in (
+        ("provinces", "province"),
+        ("hijri_months", "hijri_month"),
+        ("gregorian_months", "month"),
+        ("sim_yield", "province"),
+        ("outage_regions", "region"),
+        ("outage_months", "month"),
+    ):
         for r in got[key]:
             for col, value in r.items():
                 out[f"{key}/{r[tag]}/{col}"] = value
-    for key, tag in (("province_hijri_months", "hijri_month"),
-                     ("province_gregorian_months", "month")):
+    for key, tag in (
+        ("province_hijri_months", "hijri_month"),
+        ("province_gregorian_months", "month"),
+    ):
         for r in got[key]:
             for col in ("energy_mwh", "peak_kw"):
                 out[f"{key}/{r['province']}/{r[tag]}/{col}"] = r[col]
@@ -78,11 +91,15 @@ def test_every_figure_equals_the_query(store, report, lang):
         assert (float(raw) if raw else None) == want, key
     shown = {k for k in cells if not k.startswith("provinces/(total)/")}
     # Everything the province, month and simulation queries returned is on the page.
-    missing = {k for k in expected if k.count("/") >= 2 and k.split("/")[-1] in (
-        "energy_mwh", "peak_kw", "coverage_pct", "expected_mwh", "availability_pct")} - shown
+    missing = {
+        k
+        for k in expected
+        if k.count("/") >= 2
+        and k.split("/")[-1]
+        in ("energy_mwh", "peak_kw", "coverage_pct", "expected_mwh", "availability_pct")
+    } - shown
     assert not missing
-    total = {k.rsplit("/", 1)[1]: v for k, v in cells.items()
-             if k.startswith("provinces/(total)/")}
+    total = {k.rsplit("/", 1)[1]: v for k, v in cells.items() if k.startswith("provinces/(total)/")}
     assert float(total["energy_mwh"]) == expected["totals/energy_mwh"]
     assert float(total["peak_kw"]) == pytest.approx(expected["peak/peak_mw"] * 1000)
 
@@ -91,16 +108,24 @@ def test_figures_agree_with_the_raw_readings(store, report):
     """Energy from the raw lifetime counters, summed here, equals the report's total."""
     data, _, _, period = report
     per_day: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for s in store.query('SELECT "energy_total_wh" FROM "inverter" GROUP BY "plant_id"',
-                         epoch="ms"):
+    for s in store.query(
+        'SELECT "energy_total_wh" FROM "inverter" GROUP BY "plant_id"', epoch="ms"
+    ):
         for t, v in s["values"]:
             per_day[(s["tags"]["plant_id"], t // DAY_MS * DAY_MS)].append(v)
-    mwh = sum(max(v) - min(v) for (_, day), v in per_day.items()
-              if period.from_ms <= day <= period.to_ms) / 1e6
+    mwh = (
+        sum(
+            max(v) - min(v)
+            for (_, day), v in per_day.items()
+            if period.from_ms <= day <= period.to_ms
+        )
+        / 1e6
+    )
     totals = data.one("totals")
     assert totals["energy_mwh"] == pytest.approx(mwh, rel=1e-12)
-    assert totals["income_million_toman"] == pytest.approx(mwh * 1000 * TARIFF_TOMAN_PER_KWH
-                                                           / 1e6, rel=1e-12)
+    assert totals["income_million_toman"] == pytest.approx(
+        mwh * 1000 * TARIFF_TOMAN_PER_KWH / 1e6, rel=1e-12
+    )
     provinces = sum(r["energy_mwh"] for r in data.table("provinces"))
     assert provinces == pytest.approx(mwh, rel=1e-12)
     hijri = sum(r["energy_mwh"] for r in data.table("hijri_months"))
@@ -110,8 +135,11 @@ def test_figures_agree_with_the_raw_readings(store, report):
 
 
 def test_report_queries_are_the_program_panels_queries(report):
-    panel_queries = {t["query"] for p in dashboards()["roshanai-program.json"]["panels"]
-                     for t in p.get("targets", [])}
+    panel_queries = {
+        t["query"]
+        for p in dashboards()["roshanai-program.json"]["panels"]
+        for t in p.get("targets", [])
+    }
     for key, section in report[0].sections.items():
         assert section.query in panel_queries, key
 
@@ -125,8 +153,7 @@ def test_persian_report_is_right_to_left_with_solar_hijri_months(report, scenari
     last = datetime.fromtimestamp(scenario.end_ns / 1e9, UTC).date()
     j = jdatetime.date.fromgregorian(date=last)
     month_fa = jdatetime.date.j_months_fa[j.month - 1]
-    assert f"{month_fa} {str(j.year).translate(str.maketrans('0123456789', '۰۱۲۳۴۵۶۷۸۹'))}" \
-        in fa
+    assert f"{month_fa} {str(j.year).translate(str.maketrans('0123456789', '۰۱۲۳۴۵۶۷۸۹'))}" in fa
     assert f"{jdatetime.date.j_months_en[j.month - 1]} {j.year}" in en
     assert "استان" in fa
     assert "انرژی تحویلی" in fa
@@ -147,13 +174,42 @@ def test_report_cli(scenario, tmp_path, monkeypatch):
     end = datetime.fromtimestamp(scenario.end_ns / 1e9, UTC).date()
     j = jdatetime.date.fromgregorian(date=end)
     args = ["--influx-url", scenario.url, "--influx-db", scenario.database]
-    assert main(["report", "--out", "r1", "--lang", "fa", "--latin-digits",
-                 "--month", f"{j.year}-{j.month:02d}", *args]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--out",
+                "r1",
+                "--lang",
+                "fa",
+                "--latin-digits",
+                "--month",
+                f"{j.year}-{j.month:02d}",
+                *args,
+            ]
+        )
+        == 0
+    )
     fa = (tmp_path / "r1/report.fa.html").read_text(encoding="utf-8")
     assert not _PERSIAN_DIGIT.search("".join(re.findall(r'data-value="[^"]*">([^<]*)</td>', fa)))
     assert not (tmp_path / "r1/report.en.html").exists()
-    assert main(["report", "--out", "r2", "--from", f"{end:%Y-%m-%d}", "--to",
-                 f"{end:%Y-%m-%d}", "--province", "Tehran", *args]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--out",
+                "r2",
+                "--from",
+                f"{end:%Y-%m-%d}",
+                "--to",
+                f"{end:%Y-%m-%d}",
+                "--province",
+                "Tehran",
+                *args,
+            ]
+        )
+        == 0
+    )
     en = (tmp_path / "r2/report.en.html").read_text(encoding="utf-8")
     assert "provinces/Tehran/energy_mwh" in en
     assert "provinces/Isfahan/" not in en

@@ -43,8 +43,9 @@ def _series(store, rp: str, measurement: str, epoch: str = "ms") -> dict[tuple, 
     for s in store.query(f'SELECT * FROM "{rp}"."{measurement}" GROUP BY *', epoch=epoch):
         tags = tuple(sorted((s.get("tags") or {}).items()))
         for row in s["values"]:
-            out[(tags, row[0])] = {c: v for c, v in zip(s["columns"][1:], row[1:], strict=True)
-                                   if v is not None}
+            out[(tags, row[0])] = {
+                c: v for c, v in zip(s["columns"][1:], row[1:], strict=True) if v is not None
+            }
     return out
 
 
@@ -57,8 +58,10 @@ def test_daily_energy_is_the_counters_rise_each_utc_day(store, scenario):
             by_day[t // DAY_MS * DAY_MS].append(v)
         for day, values in by_day.items():
             expected[(pid, day)] = max(values) - min(values)
-    got = {(dict(tags)["plant_id"], t): f["energy_wh"]
-           for (tags, t), f in _series(store, RP_DAILY, INVERTER_1D).items()}
+    got = {
+        (dict(tags)["plant_id"], t): f["energy_wh"]
+        for (tags, t), f in _series(store, RP_DAILY, INVERTER_1D).items()
+    }
     assert got == pytest.approx(expected)
     assert len(got) >= len(scenario.fleet)
 
@@ -73,8 +76,10 @@ def test_hourly_means_and_province_sums(store, scenario):
         assert f["ac_power_w"] == pytest.approx(sum(values) / len(values))
         assert f["readings"] == len(values)
         sums[(d.get("province", ""), t)] += f["ac_power_w"]
-    province = {(dict(tags).get("province", ""), t): f
-                for (tags, t), f in _series(store, RP_HOURLY, PROVINCE_1H).items()}
+    province = {
+        (dict(tags).get("province", ""), t): f
+        for (tags, t), f in _series(store, RP_HOURLY, PROVINCE_1H).items()
+    }
     assert {k: v["ac_power_w"] for k, v in province.items()} == pytest.approx(dict(sums))
     assert any(f.get("plants_producing", 0) > 0 for f in province.values())
 
@@ -101,11 +106,18 @@ def test_province_days_sum_the_plants_and_carry_both_calendars(store, scenario):
 
 
 def test_continuous_queries_are_installed_once(store, scenario):
-    shown = {row[0] for s in store.query("SHOW CONTINUOUS QUERIES", database="")
-             if s.get("name") == scenario.database for row in s.get("values") or []}
+    shown = {
+        row[0]
+        for s in store.query("SHOW CONTINUOUS QUERIES", database="")
+        if s.get("name") == scenario.database
+        for row in s.get("values") or []
+    }
     assert shown == set(continuous_queries(scenario.database)) == {r.name for r in ROLLUPS}
-    rps = {row[0] for s in store.query(f'SHOW RETENTION POLICIES ON "{scenario.database}"',
-                                       database="") for row in s["values"]}
+    rps = {
+        row[0]
+        for s in store.query(f'SHOW RETENTION POLICIES ON "{scenario.database}"', database="")
+        for row in s["values"]
+    }
     assert {RP_HOURLY, RP_DAILY} <= rps
     again = apply(store, start_ns=scenario.end_ns - 3_600_000_000_000, end_ns=scenario.end_ns)
     assert not [s for s in again.statements if "CONTINUOUS QUERY" in s]
@@ -121,16 +133,20 @@ def test_writer_mode_equals_the_servers_continuous_queries(store, scenario, infl
         with InfluxStore(scenario.url, copy, timeout_s=60) as other:
             for stmt in retention_statements(copy, []):  # the buckets an operator creates
                 other.query(stmt, database="")
-            report = apply(other, start_ns=scenario.start_ns, end_ns=scenario.end_ns,
-                           mode="writer")
+            report = apply(other, start_ns=scenario.start_ns, end_ns=scenario.end_ns, mode="writer")
             assert report.mode == "writer"
             assert report.points_written > 0
-            for rp, m in ((RP_HOURLY, INVERTER_1H), (RP_HOURLY, PROVINCE_1H),
-                          (RP_DAILY, INVERTER_1D), (RP_DAILY, PROVINCE_DAY)):
+            for rp, m in (
+                (RP_HOURLY, INVERTER_1H),
+                (RP_HOURLY, PROVINCE_1H),
+                (RP_DAILY, INVERTER_1D),
+                (RP_DAILY, PROVINCE_DAY),
+            ):
                 assert _series(other, rp, m, "ns") == _series(store, rp, m, "ns"), m
-            assert not other.query("SHOW CONTINUOUS QUERIES", database="")[0].get("values") \
-                or all(s.get("name") != copy or not s.get("values")
-                       for s in other.query("SHOW CONTINUOUS QUERIES", database=""))
+            assert not other.query("SHOW CONTINUOUS QUERIES", database="")[0].get("values") or all(
+                s.get("name") != copy or not s.get("values")
+                for s in other.query("SHOW CONTINUOUS QUERIES", database="")
+            )
     finally:
         influxd.drop_database(copy)
 
@@ -149,17 +165,34 @@ def test_rollups_cli_and_publishers(scenario, influxd, influx_db, tmp_path, monk
 
     monkeypatch.chdir(tmp_path)
     url = ["--influx-url", influxd.url, "--influx-db", influx_db]
-    assert main(["dashboards", "publish-registry", "--fleet", str(sample_fleet_path()),
-                 *url]) == 0
-    assert main(["dashboards", "publish-quarantine", "--state-dir", str(scenario.state_dir),
-                 "--client-id", "bridge-x", *url]) == 0
+    assert main(["dashboards", "publish-registry", "--fleet", str(sample_fleet_path()), *url]) == 0
+    assert (
+        main(
+            [
+                "dashboards",
+                "publish-quarantine",
+                "--state-dir",
+                str(scenario.state_dir),
+                "--client-id",
+                "bridge-x",
+                *url,
+            ]
+        )
+        == 0
+    )
     assert main(["dashboards", "rollups", "--since", "1d", *url]) == 0
     with InfluxStore(influxd.url, influx_db) as s:
-        n = s.query('SELECT count("latitude") FROM (SELECT last("latitude") AS "latitude" '
-                    'FROM "plant_registry" GROUP BY "plant_id")')[0]["values"][0][1]
+        n = s.query(
+            'SELECT count("latitude") FROM (SELECT last("latitude") AS "latitude" '
+            'FROM "plant_registry" GROUP BY "plant_id")'
+        )[0]["values"][0][1]
         assert n == len(read_fleet(sample_fleet_path()))
-        got = {x["tags"]["reason"]: x["values"][0][1] for x in s.query(
-            'SELECT last("quarantined") FROM "bridge_quarantine" GROUP BY "reason"')}
+        got = {
+            x["tags"]["reason"]: x["values"][0][1]
+            for x in s.query(
+                'SELECT last("quarantined") FROM "bridge_quarantine" GROUP BY "reason"'
+            )
+        }
         assert got == quarantine_counts(scenario.state_dir)
         assert sum(got.values()) == scenario.published["bad"]
     assert main(["dashboards", "publish-quarantine", "--state-dir", str(tmp_path), *url]) == 2

@@ -29,20 +29,51 @@ GATEWAYS: dict[str, tuple[str, str]] = {"ISF-000001": (DTU_SERIAL, "")}
 """plant_id → (its ``inverter_serial`` cell, its ``inverter_name`` cell) in :func:`write_fleet`."""
 
 
-def write_fleet(path: Path, plants: list[str] = PLANTS,
-                gateways: Mapping[str, tuple[str, str]] = GATEWAYS) -> Path:
+def write_fleet(
+    path: Path, plants: list[str] = PLANTS, gateways: Mapping[str, tuple[str, str]] = GATEWAYS
+) -> Path:
     """A small valid fleet whose extra columns are personal data."""
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["plant_id", "latitude", "longitude", "altitude_m", "province", "dc_kwp",
-                    "ac_kw", "tilt_deg", "azimuth_deg", "name", "national_id", "address",
-                    "inverter_serial", "inverter_name"])
+        w.writerow(
+            [
+                "plant_id",
+                "latitude",
+                "longitude",
+                "altitude_m",
+                "province",
+                "dc_kwp",
+                "ac_kw",
+                "tilt_deg",
+                "azimuth_deg",
+                "name",
+                "national_id",
+                "address",
+                "inverter_serial",
+                "inverter_name",
+            ]
+        )
         for i, plant in enumerate(plants):
             k = i % 3
             serials, names = gateways.get(plant, ("", ""))
-            w.writerow([plant, 35.7 - i * 0.01, 51.4, 1190, "Tehran" if k < 2 else "Isfahan",
-                        5.0, 5.0, 30, 180, PERSONAL["name"][k], PERSONAL["national_id"][k],
-                        PERSONAL["address"][k], serials, names])
+            w.writerow(
+                [
+                    plant,
+                    35.7 - i * 0.01,
+                    51.4,
+                    1190,
+                    "Tehran" if k < 2 else "Isfahan",
+                    5.0,
+                    5.0,
+                    30,
+                    180,
+                    PERSONAL["name"][k],
+                    PERSONAL["national_id"][k],
+                    PERSONAL["address"][k],
+                    serials,
+                    names,
+                ]
+            )
     return path
 
 
@@ -64,15 +95,32 @@ class Deployed:
         return str(self.out / "ca.crt")
 
 
-def deploy(out: Path, fleet: Path, *extra: str, port: int | None = None,
-           data_dir: Path | None = None) -> Deployed:
+def deploy(
+    out: Path, fleet: Path, *extra: str, port: int | None = None, data_dir: Path | None = None
+) -> Deployed:
     """Run ``roshanai deploy mosquitto`` (exit code 0 asserted) and read its credentials."""
     port = port or free_port()
     data_dir = data_dir or out.parent / f"{out.name}-data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    args = ["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out), "--port",
-            str(port), "--bind", "127.0.0.1", "--data-dir", str(data_dir), "--key-type", "ec",
-            "--tls-hostname", "127.0.0.1", *extra]
+    args = [
+        "deploy",
+        "mosquitto",
+        "--fleet",
+        str(fleet),
+        "--out",
+        str(out),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--data-dir",
+        str(data_dir),
+        "--key-type",
+        "ec",
+        "--tls-hostname",
+        "127.0.0.1",
+        *extra,
+    ]
     assert main(args) == 0
     with (out / "credentials.csv").open(newline="") as f:
         passwords = {row["username"]: row["password"] for row in csv.DictReader(f)}

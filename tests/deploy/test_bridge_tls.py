@@ -50,16 +50,19 @@ def wait_for(pred, timeout_s: float, what: str, proc: subprocess.Popen | None = 
             return
         if proc is not None and proc.poll() is not None:
             out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            pytest.fail(f"the bridge exited ({proc.returncode}) while waiting for {what}:\n"
-                        f"{out[-3000:]}")
+            pytest.fail(
+                f"the bridge exited ({proc.returncode}) while waiting for {what}:\n{out[-3000:]}"
+            )
         time.sleep(0.2)
     pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
 def dump_database(influxd, db: str) -> str:
     """Every series key, tag key, field key and value of ``db`` as one text."""
-    parts = [json.dumps(influxd.query(q, db)) for q in
-             ("SHOW MEASUREMENTS", "SHOW SERIES", "SHOW TAG KEYS", "SHOW FIELD KEYS")]
+    parts = [
+        json.dumps(influxd.query(q, db))
+        for q in ("SHOW MEASUREMENTS", "SHOW SERIES", "SHOW TAG KEYS", "SHOW FIELD KEYS")
+    ]
     measurements = influxd.query("SHOW MEASUREMENTS", db)["results"][0]["series"][0]["values"]
     for (name,) in measurements:
         parts.append(json.dumps(influxd.query(f'SELECT * FROM "{name}"', db)))
@@ -74,48 +77,88 @@ def test_registry_tags_are_contract_columns_only() -> None:
 
 
 def test_bridge_ingests_over_tls_and_nothing_personal_is_stored(
-        tmp_path: Path, influxd, influx_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, influxd, influx_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     fleet = write_fleet(tmp_path / "fleet.csv")
     d = deploy(tmp_path / "broker", fleet)
     broker = start_broker(d, tmp_path / "broker-run")
     bridge_env = read_env_file(d.out / "bridge.env")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
     env.update(bridge_env)
-    env.update(ROSHANAI_MQTT_URL=d.url, ROSHANAI_MQTT_CA_FILE=d.ca,
-               ROSHANAI_INFLUX_URL=influxd.url, ROSHANAI_INFLUX_DB=influx_db,
-               ROSHANAI_STATE_DIR=str(tmp_path / "state"), ROSHANAI_FLEET=str(fleet))
+    env.update(
+        ROSHANAI_MQTT_URL=d.url,
+        ROSHANAI_MQTT_CA_FILE=d.ca,
+        ROSHANAI_INFLUX_URL=influxd.url,
+        ROSHANAI_INFLUX_DB=influx_db,
+        ROSHANAI_STATE_DIR=str(tmp_path / "state"),
+        ROSHANAI_FLEET=str(fleet),
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "roshanai", "bridge", "run", "--no-expected",
-         "--metrics-interval", "1"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "roshanai",
+            "bridge",
+            "run",
+            "--no-expected",
+            "--metrics-interval",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     plant = PLANTS[0]
     try:
-        wait_for(lambda: f"as {bridge_env['ROSHANAI_MQTT_USERNAME']} ("
-                 in broker.output_path.read_text(errors="replace"), 30,
-                 "the bridge to connect over TLS", proc)
+        wait_for(
+            lambda: (
+                f"as {bridge_env['ROSHANAI_MQTT_USERNAME']} ("
+                in broker.output_path.read_text(errors="replace")
+            ),
+            30,
+            "the bridge to connect over TLS",
+            proc,
+        )
         time.sleep(1.0)  # subscribed
         ts = (datetime.now(UTC) - timedelta(minutes=2)).replace(microsecond=0)
-        reading = {"v": 1, "plant_id": plant, "ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                   "seq": 1, "ac_power_w": 3210.5, "energy_total_wh": 1_234_567,
-                   "status": "producing"}
-        with MqttLink(d.url, plant, username=plant, password=d.passwords[plant],
-                      ca_file=d.ca, clean_start=True) as lk:
+        reading = {
+            "v": 1,
+            "plant_id": plant,
+            "ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "seq": 1,
+            "ac_power_w": 3210.5,
+            "energy_total_wh": 1_234_567,
+            "status": "producing",
+        }
+        with MqttLink(
+            d.url,
+            plant,
+            username=plant,
+            password=d.passwords[plant],
+            ca_file=d.ca,
+            clean_start=True,
+        ) as lk:
             lk.publish(f"roshanai/v1/{plant}/availability", b"online")
             lk.publish(f"roshanai/v1/{plant}/telemetry", json.dumps(reading).encode())
             assert lk.wait_published(10)
 
         def stored() -> list:
-            res = influxd.query(f"SELECT ac_power_w, province FROM inverter WHERE "
-                                f"plant_id = '{plant}'", influx_db)["results"][0]
+            res = influxd.query(
+                f"SELECT ac_power_w, province FROM inverter WHERE plant_id = '{plant}'", influx_db
+            )["results"][0]
             return res.get("series", [{}])[0].get("values", [])
 
         wait_for(lambda: bool(stored()), 30, "the reading in InfluxDB", proc)
         rows = stored()
         assert rows[0][1:] == [3210.5, "Tehran"]
         assert rows[0][0] == int(ts.timestamp() * 1e9)
-        wait_for(lambda: "plant_status" in json.dumps(influxd.query("SHOW MEASUREMENTS",
-                                                                    influx_db)), 30,
-                 "the plant's status", proc)
+        wait_for(
+            lambda: "plant_status" in json.dumps(influxd.query("SHOW MEASUREMENTS", influx_db)),
+            30,
+            "the plant's status",
+            proc,
+        )
     finally:
         proc.terminate()
         try:
@@ -128,8 +171,9 @@ def test_bridge_ingests_over_tls_and_nothing_personal_is_stored(
     # More writers of registry data into the same database.
     urls = ["--influx-url", influxd.url, "--influx-db", influx_db]
     assert main(["dashboards", "publish-registry", "--fleet", str(fleet), *urls]) == 0
-    assert main(["simulate", "fleet", str(fleet), "--summary", str(tmp_path / "sum.csv"),
-                 *urls]) == 0
+    assert (
+        main(["simulate", "fleet", str(fleet), "--summary", str(tmp_path / "sum.csv"), *urls]) == 0
+    )
 
     stored_text = dump_database(influxd, influx_db)
     assert plant in stored_text

@@ -29,28 +29,65 @@ A = PLANTS[0]
 REFUSED = "refused: (not authori[sz]ed|bad user name or password)"
 
 
-def emulate(d: Deployed, cwd: Path, *args: str, user: str = A, password: str | None = None,
-            ca: str | None = None) -> subprocess.CompletedProcess[str]:
+def emulate(
+    d: Deployed,
+    cwd: Path,
+    *args: str,
+    user: str = A,
+    password: str | None = None,
+    ca: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
-    env.update(ROSHANAI_MQTT_USERNAME=user,
-               ROSHANAI_MQTT_PASSWORD=d.passwords[user] if password is None else password)
+    env.update(
+        ROSHANAI_MQTT_USERNAME=user,
+        ROSHANAI_MQTT_PASSWORD=d.passwords[user] if password is None else password,
+    )
     if ca != "":
         env["ROSHANAI_MQTT_CA_FILE"] = ca or d.ca
-    return subprocess.run([sys.executable, "-m", "roshanai", "emulate", "--mqtt-url", d.url,
-                           "--fleet", str(d.fleet), "--plants", "1", *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "roshanai",
+            "emulate",
+            "--mqtt-url",
+            d.url,
+            "--fleet",
+            str(d.fleet),
+            "--plants",
+            "1",
+            *args,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
-def test_emulator_publishes_over_tls_with_a_plants_account(deployed: Deployed, broker,
-                                                           tmp_path: Path) -> None:
+def test_emulator_publishes_over_tls_with_a_plants_account(
+    deployed: Deployed, broker, tmp_path: Path
+) -> None:
     inbox = Inbox()
     with link(deployed, "bridge", subscriptions=("roshanai/v1/#",), inbox=inbox):
-        run = emulate(deployed, tmp_path, "--backfill-hours", "2", "--duration", "2",
-                      "--interval", "60", "--speed", "600")
+        run = emulate(
+            deployed,
+            tmp_path,
+            "--backfill-hours",
+            "2",
+            "--duration",
+            "2",
+            "--interval",
+            "60",
+            "--speed",
+            "600",
+        )
         assert run.returncode == 0, run.stderr
-        published = int(re.search(r"published ([\d,]+) messages", run.stdout)
-                        .group(1).replace(",", ""))
+        published = int(
+            re.search(r"published ([\d,]+) messages", run.stdout).group(1).replace(",", "")
+        )
         assert published >= 2  # the backfill batch and live readings
         assert inbox.wait_for(lambda ms: len(ms) >= published, timeout_s=30)
     assert {m.topic for m in inbox.messages} == {f"roshanai/v1/{A}/telemetry"}
@@ -63,19 +100,24 @@ def test_emulator_publishes_over_tls_with_a_plants_account(deployed: Deployed, b
 
 
 @pytest.mark.parametrize("case", ["wrong password", "foreign CA", "system trust store"])
-def test_emulator_refused_says_why_and_prints_no_secret(deployed: Deployed, broker,
-                                                        tmp_path: Path, case: str) -> None:
+def test_emulator_refused_says_why_and_prints_no_secret(
+    deployed: Deployed, broker, tmp_path: Path, case: str
+) -> None:
     other = tmp_path / "other-ca"
     other.mkdir()
     pki.ensure_ca(other, key_type="ec", name="Somebody Else")
-    kwargs = {"wrong password": {"password": "not-the-password"},
-              "foreign CA": {"ca": str(other / "ca.crt")},
-              "system trust store": {"ca": ""}}[case]
+    kwargs = {
+        "wrong password": {"password": "not-the-password"},
+        "foreign CA": {"ca": str(other / "ca.crt")},
+        "system trust store": {"ca": ""},
+    }[case]
     run = emulate(deployed, tmp_path, "--duration", "1", **kwargs)
     assert run.returncode == 3, run.stdout + run.stderr
-    why = {"wrong password": REFUSED,  # mosquitto 2.0.11 answers "Not authorized"
-           "foreign CA": "tls: certificate verify failed",
-           "system trust store": "tls: certificate verify failed"}[case]
+    why = {
+        "wrong password": REFUSED,  # mosquitto 2.0.11 answers "Not authorized"
+        "foreign CA": "tls: certificate verify failed",
+        "system trust store": "tls: certificate verify failed",
+    }[case]
     assert re.search(why, run.stderr.lower()), run.stderr
     assert deployed.passwords[A] not in run.stdout + run.stderr
     assert "not-the-password" not in run.stdout + run.stderr
@@ -84,8 +126,9 @@ def test_emulator_refused_says_why_and_prints_no_secret(deployed: Deployed, brok
 def test_link_errors_name_the_cause(deployed: Deployed, broker, tmp_path: Path) -> None:
     """A refusal is reported as the broker's reason, a TLS failure as the certificate check that
     failed, not as the disconnect that follows or as "no answer"."""
-    wrong = MqttLink(deployed.url, A, username=A, password="wrong", ca_file=deployed.ca,
-                     clean_start=True)
+    wrong = MqttLink(
+        deployed.url, A, username=A, password="wrong", ca_file=deployed.ca, clean_start=True
+    )
     t0 = time.monotonic()
     with pytest.raises(ServiceError, match=f"(?i){REFUSED}"):
         wrong.start(timeout_s=30)
@@ -96,34 +139,64 @@ def test_link_errors_name_the_cause(deployed: Deployed, broker, tmp_path: Path) 
     other = tmp_path / "other-ca"
     other.mkdir()
     pki.ensure_ca(other, key_type="ec", name="Somebody Else")
-    foreign = MqttLink(deployed.url, A, username=A, password=deployed.passwords[A],
-                       ca_file=str(other / "ca.crt"), clean_start=True)
+    foreign = MqttLink(
+        deployed.url,
+        A,
+        username=A,
+        password=deployed.passwords[A],
+        ca_file=str(other / "ca.crt"),
+        clean_start=True,
+    )
     t0 = time.monotonic()
     with pytest.raises(ServiceError, match="TLS: certificate verify failed"):
         foreign.start(timeout_s=30)
     assert time.monotonic() - t0 < 10
 
 
-def test_emulator_speaks_for_each_plant_with_its_own_account(deployed: Deployed, broker,
-                                                             tmp_path: Path) -> None:
+def test_emulator_speaks_for_each_plant_with_its_own_account(
+    deployed: Deployed, broker, tmp_path: Path
+) -> None:
     """--credentials: one connection per plant, so every plant's readings get through; without
     it, one account can speak only for its own plant (positive and negative control)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
     env["ROSHANAI_MQTT_CA_FILE"] = deployed.ca
-    base = [sys.executable, "-m", "roshanai", "emulate", "--mqtt-url", deployed.url, "--fleet",
-            str(deployed.fleet), "--plants", "3", "--duration", "1", "--interval", "60",
-            "--speed", "600",
-            # A fixed past noon: the emulated cuts are deterministic, and none falls on these
-            # plants' ten minutes then (at other hours a plant may be in a cut and send nothing).
-            "--start", "2026-11-30T12:00:00+03:30"]
+    base = [
+        sys.executable,
+        "-m",
+        "roshanai",
+        "emulate",
+        "--mqtt-url",
+        deployed.url,
+        "--fleet",
+        str(deployed.fleet),
+        "--plants",
+        "3",
+        "--duration",
+        "1",
+        "--interval",
+        "60",
+        "--speed",
+        "600",
+        # A fixed past noon: the emulated cuts are deterministic, and none falls on these
+        # plants' ten minutes then (at other hours a plant may be in a cut and send nothing).
+        "--start",
+        "2026-11-30T12:00:00+03:30",
+    ]
     inbox = Inbox()
     with link(deployed, "bridge", subscriptions=("roshanai/v1/+/telemetry",), inbox=inbox):
-        run = subprocess.run([*base, "--credentials", str(deployed.out / "credentials.csv")],
-                             cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=300, check=False)
+        run = subprocess.run(
+            [*base, "--credentials", str(deployed.out / "credentials.csv")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr
-        published = int(re.search(r"published ([\d,]+) messages", run.stdout)
-                        .group(1).replace(",", ""))
+        published = int(
+            re.search(r"published ([\d,]+) messages", run.stdout).group(1).replace(",", "")
+        )
         assert published >= 3
         assert inbox.wait_for(lambda ms: len(ms) >= published, timeout_s=30)
     assert {m.topic for m in inbox.messages} == {f"roshanai/v1/{p}/telemetry" for p in PLANTS}
@@ -133,8 +206,15 @@ def test_emulator_speaks_for_each_plant_with_its_own_account(deployed: Deployed,
     creds = tmp_path / "two.csv"
     lines = (deployed.out / "credentials.csv").read_text().splitlines()
     creds.write_text("\n".join(x for x in lines if not x.startswith(PLANTS[2])) + "\n")
-    run = subprocess.run([*base, "--credentials", str(creds)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300, check=False)
+    run = subprocess.run(
+        [*base, "--credentials", str(creds)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode != 0
     assert f"no account for plant '{PLANTS[2]}'" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1

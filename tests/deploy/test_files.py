@@ -23,8 +23,16 @@ from roshanai.deploy.passwords import (
 )
 from tests.deploy.conftest import PLANTS, deploy, write_fleet
 
-SECRET_FILES = ("credentials.csv", "passwd", "acl", "server.key", "ca.key", "bridge.env",
-                "dynamic-security.json", "admin.env")
+SECRET_FILES = (
+    "credentials.csv",
+    "passwd",
+    "acl",
+    "server.key",
+    "ca.key",
+    "bridge.env",
+    "dynamic-security.json",
+    "admin.env",
+)
 
 
 def mode(path: Path) -> int:
@@ -35,8 +43,11 @@ def test_hash_format_is_mosquitto_passwd_s(tmp_path: Path) -> None:
     if shutil.which("mosquitto_passwd") is None:
         pytest.fail("mosquitto_passwd is not installed; run bin/bootstrap --services")
     pw = tmp_path / "pw"
-    subprocess.run(["mosquitto_passwd", "-c", "-b", str(pw), "alice", "s3cret-Ünicode"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["mosquitto_passwd", "-c", "-b", str(pw), "alice", "s3cret-Ünicode"],
+        check=True,
+        capture_output=True,
+    )
     theirs = read_password_file(pw)["alice"]
     assert verify_password("s3cret-Ünicode", theirs)
     assert not verify_password("s3cret", theirs)
@@ -62,18 +73,26 @@ def test_files_modes_and_contents(tmp_path: Path) -> None:
     header = (d.out / "credentials.csv").read_text().splitlines()[0]
     assert header == "plant_id,username,password"
     conf = (d.out / "mosquitto.conf").read_text()
-    for line in ("allow_anonymous false", "persistence true",
-                 f"listener {d.port} 127.0.0.1", "tls_version tlsv1.2",
-                 "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
-                 f"plugin_opt_config_file {d.out.resolve()}/dynamic-security.json"):
+    for line in (
+        "allow_anonymous false",
+        "persistence true",
+        f"listener {d.port} 127.0.0.1",
+        "tls_version tlsv1.2",
+        "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+        f"plugin_opt_config_file {d.out.resolve()}/dynamic-security.json",
+    ):
         assert line in conf.splitlines(), line
     # the plugin alone decides: no password file or ACL that would let an account it does not
     # know in, and no client id replacement that would hide a bad id
     for word in ("password_file", "acl_file", "use_username_as_clientid"):
         assert not [x for x in conf.splitlines() if x.startswith(word)], word
     doc = json.loads((d.out / "dynamic-security.json").read_text())
-    assert doc["defaultACLAccess"] == {"publishClientSend": False, "publishClientReceive": False,
-                                       "subscribe": False, "unsubscribe": True}
+    assert doc["defaultACLAccess"] == {
+        "publishClientSend": False,
+        "publishClientReceive": False,
+        "subscribe": False,
+        "unsubscribe": True,
+    }
     clients = {c["username"]: c for c in doc["clients"]}
     assert set(clients) == {*d.passwords, "roshanai-admin"}
     assert all(c["clientid"] == u for u, c in clients.items())
@@ -86,7 +105,8 @@ def test_files_modes_and_contents(tmp_path: Path) -> None:
         ("publishClientSend", f"roshanai/v1/{PLANTS[0]}/availability"),
         ("publishClientSend", f"inverter/{PLANTS[0]}/#"),  # an AhoyDTU named like the plant
         ("publishClientReceive", f"roshanai/v1/{PLANTS[0]}/command"),
-        ("subscribePattern", f"roshanai/v1/{PLANTS[0]}/#")}
+        ("subscribePattern", f"roshanai/v1/{PLANTS[0]}/#"),
+    }
     assert "ROSHANAI_MQTT_USERNAME=roshanai-admin" in (d.out / "admin.env").read_text()
     assert "\nlistener" not in conf.replace(f"\nlistener {d.port} 127.0.0.1", "")  # only one
     env = (d.out / "bridge.env").read_text()
@@ -94,8 +114,9 @@ def test_files_modes_and_contents(tmp_path: Path) -> None:
     assert "ROSHANAI_CLIENT_ID=bridge" in env
 
 
-def test_rerun_keeps_credentials_adds_new_plants_and_reports_departed(tmp_path: Path,
-                                                                      capsys) -> None:
+def test_rerun_keeps_credentials_adds_new_plants_and_reports_departed(
+    tmp_path: Path, capsys
+) -> None:
     fleet = write_fleet(tmp_path / "fleet.csv")
     d1 = deploy(tmp_path / "out", fleet)
     passwd_before = (d1.out / "passwd").read_text()
@@ -119,8 +140,19 @@ def test_rotate_revoke_reinstate(tmp_path: Path, capsys) -> None:
     fleet = write_fleet(tmp_path / "fleet.csv")
     d1 = deploy(tmp_path / "out", fleet, "--bridges", "2")
     a, b = PLANTS[0], PLANTS[1]
-    d2 = deploy(d1.out, fleet, "--rotate", a, "--rotate", "bridge-2", "--revoke", b,
-                "--bridges", "2", port=d1.port)
+    d2 = deploy(
+        d1.out,
+        fleet,
+        "--rotate",
+        a,
+        "--rotate",
+        "bridge-2",
+        "--revoke",
+        b,
+        "--bridges",
+        "2",
+        port=d1.port,
+    )
     assert d2.passwords[a] != d1.passwords[a]
     assert d2.passwords["bridge-2"] != d1.passwords["bridge-2"]
     assert "bridge-2" in (d2.out / "bridge-2.env").read_text()
@@ -139,23 +171,27 @@ def test_rotate_revoke_reinstate(tmp_path: Path, capsys) -> None:
         assert pw not in printed
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--revoke", "NOPE-1"], "--revoke NOPE-1: no such account"),
-    (["--rotate", "NOPE-1"], "--rotate NOPE-1: no such account"),
-    (["--reinstate", PLANTS[0]], "not a revoked account"),
-    (["--tls-hostname", "bad host"], "neither a DNS name nor an IP"),
-    (["--opendtu-prefix", "roshanai/v1"], "outside roshanai/"),
-    (["--ahoy-prefix", "solar"], "must be separate trees"),
-    (["--opendtu-prefix", "inverter/dtu"], "must be separate trees"),
-    (["--bridges", "0"], "--bridges 0"),
-    (["--config-dir", "relative/dir"], "absolute path"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--revoke", "NOPE-1"], "--revoke NOPE-1: no such account"),
+        (["--rotate", "NOPE-1"], "--rotate NOPE-1: no such account"),
+        (["--reinstate", PLANTS[0]], "not a revoked account"),
+        (["--tls-hostname", "bad host"], "neither a DNS name nor an IP"),
+        (["--opendtu-prefix", "roshanai/v1"], "outside roshanai/"),
+        (["--ahoy-prefix", "solar"], "must be separate trees"),
+        (["--opendtu-prefix", "inverter/dtu"], "must be separate trees"),
+        (["--bridges", "0"], "--bridges 0"),
+        (["--config-dir", "relative/dir"], "absolute path"),
+    ],
+)
 def test_bad_requests_are_one_line_errors(tmp_path: Path, capsys, args, message) -> None:
     fleet = write_fleet(tmp_path / "fleet.csv")
     deploy(tmp_path / "out", fleet)
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
-    code = main(["deploy", "mosquitto", "--fleet", str(fleet), "--out",
-                 str(tmp_path / "out"), *args])
+    code = main(
+        ["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(tmp_path / "out"), *args]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert message in " ".join(err.split())
@@ -183,20 +219,32 @@ def test_hashes_that_disagree_with_credentials_are_redone(tmp_path: Path, capsys
 
 
 def test_server_certificate_names_and_renewal(tmp_path: Path) -> None:
-    d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"),
-               "--tls-hostname", "mqtt.roshanai.example", "--tls-hostname", "10.1.2.3")
+    d = deploy(
+        tmp_path / "out",
+        write_fleet(tmp_path / "fleet.csv"),
+        "--tls-hostname",
+        "mqtt.roshanai.example",
+        "--tls-hostname",
+        "10.1.2.3",
+    )
     info = pki.cert_info(d.out / "server.crt")
-    assert info.hostnames == {"127.0.0.1", "mqtt.roshanai.example", "10.1.2.3", "localhost",
-                              "::1"}
+    assert info.hostnames == {"127.0.0.1", "mqtt.roshanai.example", "10.1.2.3", "localhost", "::1"}
     assert info.not_after - datetime.now(UTC) > timedelta(days=pki.SERVER_DAYS - 2)
     hosts = pki.normalize_hostnames(["127.0.0.1", "mqtt.roshanai.example", "10.1.2.3"])
     assert pki.ensure_server_cert(d.out, hosts, key_type="ec") is None
     later = datetime.now(UTC) + timedelta(days=pki.SERVER_DAYS - 10)
     assert pki.ensure_server_cert(d.out, hosts, key_type="ec", now=later).startswith("expires")
-    subprocess.run(["openssl", "verify", "-CAfile", str(d.out / "ca.crt"),
-                    str(d.out / "server.crt")], check=True, capture_output=True)
-    ca = subprocess.run(["openssl", "x509", "-in", str(d.out / "ca.crt"), "-noout", "-text"],
-                        check=True, capture_output=True, text=True).stdout
+    subprocess.run(
+        ["openssl", "verify", "-CAfile", str(d.out / "ca.crt"), str(d.out / "server.crt")],
+        check=True,
+        capture_output=True,
+    )
+    ca = subprocess.run(
+        ["openssl", "x509", "-in", str(d.out / "ca.crt"), "-noout", "-text"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "CA:TRUE" in ca
 
 
@@ -220,8 +268,9 @@ def test_queue_limit_holds_an_hour_of_the_full_fleet() -> None:
 
 def test_packet_limit_leaves_room_beside_the_bridges_largest_payload() -> None:
     opts = broker.BrokerOptions()
-    conf = broker.mosquitto_conf(opts, broker.queue_sizing(10, opts), generated="now",
-                                 fleet_source="f.csv").splitlines()
+    conf = broker.mosquitto_conf(
+        opts, broker.queue_sizing(10, opts), generated="now", fleet_source="f.csv"
+    ).splitlines()
     limit = int(next(x for x in conf if x.startswith("max_packet_size ")).split()[1])
     assert limit == broker.MAX_PACKET_BYTES == DEFAULT_MAX_PAYLOAD_BYTES + 64 * 1024
     # the figure is explained where the operator reads it
@@ -236,14 +285,15 @@ def test_dtu_serials_get_their_own_acl_lines(tmp_path: Path) -> None:
     d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
     acl = (d.out / "acl").read_text().splitlines()
     i = acl.index(f"user {PLANTS[2]}")
-    assert acl[i + 1:] == ["topic write solar/114182345678/#"]  # OpenDTU only: by serial
+    assert acl[i + 1 :] == ["topic write solar/114182345678/#"]  # OpenDTU only: by serial
     assert "pattern write roshanai/v1/%u/telemetry" in acl
     assert "pattern write inverter/%u/#" in acl
     assert not any(line.startswith("topic") and line.split()[-1] == "#" for line in acl)
 
 
-def test_config_show_masks_the_bridge_password(tmp_path: Path, capsys,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_show_masks_the_bridge_password(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
     for line in (d.out / "bridge.env").read_text().splitlines():
         if line and not line.startswith("#"):
@@ -264,14 +314,28 @@ def test_config_show_masks_the_bridge_password(tmp_path: Path, capsys,
     assert mask("mqtt_password", s.mqtt_password) == "********"
 
 
-def test_rerun_with_only_fleet_and_out_keeps_the_first_runs_options(tmp_path: Path,
-                                                                    capsys) -> None:
+def test_rerun_with_only_fleet_and_out_keeps_the_first_runs_options(tmp_path: Path, capsys) -> None:
     """Adding a plant is `deploy mosquitto --fleet F --out DIR`: it must not fall back to the
     defaults for the certificate's names, the container paths, the bridges or the owner (a
     reload would then lose the gateways' host name or the broker its own files)."""
-    first = ["--bridges", "2", "--tls-hostname", "mqtt.example.ir", "--tls-hostname",
-             "mosquitto", "--config-dir", "/mosquitto/config", "--data-dir", "/mosquitto/data",
-             "--port", "18883", "--key-type", "ec", "--report-interval-s", "300"]
+    first = [
+        "--bridges",
+        "2",
+        "--tls-hostname",
+        "mqtt.example.ir",
+        "--tls-hostname",
+        "mosquitto",
+        "--config-dir",
+        "/mosquitto/config",
+        "--data-dir",
+        "/mosquitto/data",
+        "--port",
+        "18883",
+        "--key-type",
+        "ec",
+        "--report-interval-s",
+        "300",
+    ]
     as_root = os.geteuid() == 0
     if as_root:
         first += ["--broker-user", "1883:1883"]
@@ -287,6 +351,7 @@ def test_rerun_with_only_fleet_and_out_keeps_the_first_runs_options(tmp_path: Pa
     assert "as the last run:" in printed
     assert "--tls-hostname mqtt.example.ir mosquitto" in printed
     again = (out / "mosquitto.conf").read_text()
+
     def directives(text: str) -> list[str]:
         return [line for line in text.splitlines() if line and not line.startswith("#")]
 
@@ -303,8 +368,12 @@ def test_rerun_with_only_fleet_and_out_keeps_the_first_runs_options(tmp_path: Pa
             st = (out / name).stat()
             assert (st.st_uid, st.st_gid) == (1883, 1883), name
     # a flag given on the re-run wins and is remembered
-    assert main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out),
-                 "--outage-hours", "2"]) == 0
+    assert (
+        main(
+            ["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out), "--outage-hours", "2"]
+        )
+        == 0
+    )
     assert "--outage-hours 2" not in capsys.readouterr().out
     assert main(["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out)]) == 0
     assert "2 h bridge outage" in capsys.readouterr().out
@@ -327,7 +396,8 @@ def test_a_damaged_options_file_is_a_one_line_error(tmp_path: Path, capsys) -> N
 
 
 def test_a_folder_from_before_the_plugin_is_told_to_restart_the_broker(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
     (d.out / "dynamic-security.json").unlink()  # as an older version left the folder
     capsys.readouterr()

@@ -81,7 +81,8 @@ def test_plain_listener_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFi
     assert list(blocks) == [f"listener {d.port} 127.0.0.1", f"listener {plain} 127.0.0.1"]
     assert blocks[f"listener {plain} 127.0.0.1"] == ["protocol mqtt"]  # no TLS directive
     assert {"certfile", "keyfile", "tls_version"} <= {
-        x.split()[0] for x in blocks[f"listener {d.port} 127.0.0.1"]}
+        x.split()[0] for x in blocks[f"listener {d.port} 127.0.0.1"]
+    }
     # the settings that make the plugin cover every listener come before both
     first = lines.index(f"listener {d.port} 127.0.0.1")
     for line in ("per_listener_settings false", "allow_anonymous false"):
@@ -89,22 +90,42 @@ def test_plain_listener_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFi
     assert next(x for x in lines if x.startswith("plugin ")) in lines[:first]
     text = comments(lines)
     assert "There is no plain-text listener" not in text
-    for phrase in ("AhoyDTU", "UNENCRYPTED", "network you trust", "household's VPN",
-                   "local relay", "per_listener_settings is false"):
+    for phrase in (
+        "AhoyDTU",
+        "UNENCRYPTED",
+        "network you trust",
+        "household's VPN",
+        "local relay",
+        "per_listener_settings is false",
+    ):
         assert phrase in text, phrase
     assert json.loads((d.out / "deploy-options.json").read_text())["plain_port"] == plain
+
     # everything else is the same configuration
     def rest(dd: Deployed) -> list[str]:
-        return [x for x in conf_of(dd) if x and not x.startswith(("#", "listener ", "protocol ",
-                                                                  "certfile ", "keyfile ",
-                                                                  "plugin_opt_config_file ",
-                                                                  "persistence_location "))]
+        return [
+            x
+            for x in conf_of(dd)
+            if x
+            and not x.startswith(
+                (
+                    "#",
+                    "listener ",
+                    "protocol ",
+                    "certfile ",
+                    "keyfile ",
+                    "plugin_opt_config_file ",
+                    "persistence_location ",
+                )
+            )
+        ]
 
     assert rest(d) == rest(tls_only)
 
 
 def test_plain_port_is_kept_across_a_rerun_and_0_removes_it(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fleet = write_fleet(tmp_path / "fleet.csv")
     out = tmp_path / "mosquitto"
     args = ["deploy", "mosquitto", "--fleet", str(fleet), "--out", str(out)]
@@ -116,8 +137,9 @@ def test_plain_port_is_kept_across_a_rerun_and_0_removes_it(
     assert "--plain-port 11883" in printed.split("\n")[0]  # "as the last run: ..."
     assert "plain-text listener on port 11883" in printed
     assert "listeners changed" not in printed  # they did not
-    assert {"listener 18883", "listener 11883"} <= set((out / "mosquitto.conf").read_text()
-                                                       .splitlines())
+    assert {"listener 18883", "listener 11883"} <= set(
+        (out / "mosquitto.conf").read_text().splitlines()
+    )
 
     assert main([*args, "--plain-port", "0"]) == 0
     printed = " ".join(capsys.readouterr().out.split())
@@ -128,23 +150,29 @@ def test_plain_port_is_kept_across_a_rerun_and_0_removes_it(
     assert json.loads((out / "deploy-options.json").read_text())["plain_port"] == 0
     assert main(args) == 0  # and stays off
     assert "--plain-port" not in capsys.readouterr().out
-    assert [x for x in (out / "mosquitto.conf").read_text().splitlines()
-            if x.startswith("listener ")] == ["listener 18883"]
+    assert [
+        x for x in (out / "mosquitto.conf").read_text().splitlines() if x.startswith("listener ")
+    ] == ["listener 18883"]
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("70000", "--plain-port 70000 is not a TCP port (0 for none)"),
-    ("-1", "--plain-port -1 is not a TCP port (0 for none)"),
-    ("TLS", "is the TLS listener's port too"),
-])
-def test_a_bad_plain_port_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                              value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("70000", "--plain-port 70000 is not a TCP port (0 for none)"),
+        ("-1", "--plain-port -1 is not a TCP port (0 for none)"),
+        ("TLS", "is the TLS listener's port too"),
+    ],
+)
+def test_a_bad_plain_port_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
     d = deploy(tmp_path / "out", write_fleet(tmp_path / "fleet.csv"))
     before = {p.name: p.read_bytes() for p in d.out.iterdir()}
     capsys.readouterr()
     value = str(d.port) if value == "TLS" else value
-    code = main(["deploy", "mosquitto", "--fleet", str(d.fleet), "--out", str(d.out),
-                 "--plain-port", value])
+    code = main(
+        ["deploy", "mosquitto", "--fleet", str(d.fleet), "--out", str(d.out), "--plain-port", value]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
@@ -163,8 +191,7 @@ class Gateway:
         self.connack: list[Any] = []
         self.subacks: list[list[Any]] = []
         self._cond = threading.Condition()
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=paho.MQTTv311)
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311)
         if user is not None:
             c.username_pw_set(user, password)
         c.will_set("inverter/mqtt", "connection lost", qos=0, retain=True)
@@ -213,8 +240,12 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployed, 
     the running broker."""
     base = tmp_path_factory.mktemp("plain")
     port = free_port()
-    d = deploy(base / "broker", write_fleet(base / "fleet.csv", gateways=GATEWAYS),
-               "--plain-port", str(port))
+    d = deploy(
+        base / "broker",
+        write_fleet(base / "fleet.csv", gateways=GATEWAYS),
+        "--plain-port",
+        str(port),
+    )
     server = start_broker(d, base / "run")
     try:
         yield d, port, server
@@ -240,14 +271,26 @@ BRIDGE_FILTERS = ("roshanai/v1/#", "solar/#", "inverter/#")
 
 @pytest.mark.services
 def test_a_plant_publishes_over_the_plain_port_and_the_bridge_gets_it_over_tls(
-        plain: tuple[Deployed, int, Mosquitto]) -> None:
+    plain: tuple[Deployed, int, Mosquitto],
+) -> None:
     d, port, server = plain
-    own = [f"inverter/{A_NAME}/ch0/P_AC", f"inverter/{A_NAME}/ch1/U_DC",
-           f"inverter/{A}/ch0/P_AC", f"roshanai/v1/{A}/telemetry"]
-    others = [f"inverter/{B_NAME}/ch0/P_AC", f"inverter/{B}/ch0/P_AC", f"inverter/{C}/ch0/P_AC",
-              f"roshanai/v1/{B}/telemetry", f"roshanai/v1/{B}/availability",
-              f"roshanai/v1/{A}/status", f"roshanai/v1/{A}/command", "solar/114182345678/0/power",
-              "inverter/mqtt"]  # AhoyDTU's own device topics are no plant's
+    own = [
+        f"inverter/{A_NAME}/ch0/P_AC",
+        f"inverter/{A_NAME}/ch1/U_DC",
+        f"inverter/{A}/ch0/P_AC",
+        f"roshanai/v1/{A}/telemetry",
+    ]
+    others = [
+        f"inverter/{B_NAME}/ch0/P_AC",
+        f"inverter/{B}/ch0/P_AC",
+        f"inverter/{C}/ch0/P_AC",
+        f"roshanai/v1/{B}/telemetry",
+        f"roshanai/v1/{B}/availability",
+        f"roshanai/v1/{A}/status",
+        f"roshanai/v1/{A}/command",
+        "solar/114182345678/0/power",
+        "inverter/mqtt",
+    ]  # AhoyDTU's own device topics are no plant's
     inbox = Inbox()
     with link(d, "bridge", subscriptions=BRIDGE_FILTERS, inbox=inbox):
         assert d.url.startswith("mqtts://")  # the bridge: over TLS
@@ -272,7 +315,8 @@ def test_a_plant_publishes_over_the_plain_port_and_the_bridge_gets_it_over_tls(
 
 @pytest.mark.services
 def test_plain_port_refuses_what_the_tls_port_refuses(
-        plain: tuple[Deployed, int, Mosquitto]) -> None:
+    plain: tuple[Deployed, int, Mosquitto],
+) -> None:
     """Anonymous, a wrong password, another plant's password, AhoyDTU's default client id
     (``<device name>-<6 MAC digits>``) and another plant's id: CONNACK refused. A plant
     subscribing beyond its own tree: SUBACK refused. The right login works (control)."""
@@ -292,13 +336,16 @@ def test_plain_port_refuses_what_the_tls_port_refuses(
         finally:
             gw.close()
     with pytest.raises(ServiceError, match="cannot connect"):  # and MQTT 5 likewise
-        MqttLink(f"mqtt://127.0.0.1:{port}", A, username=A, password="wrong-password",
-                 clean_start=True).start(timeout_s=2)
+        MqttLink(
+            f"mqtt://127.0.0.1:{port}", A, username=A, password="wrong-password", clean_start=True
+        ).start(timeout_s=2)
     with gateway(d, port, A) as gw:  # positive controls
-        assert gw.subscribe(f"roshanai/v1/{A}/command", "#", f"roshanai/v1/{B}/#",
-                            "inverter/#") == [True, False, False, False]
-    with MqttLink(f"mqtt://127.0.0.1:{port}", B, username=B, password=d.passwords[B],
-                  clean_start=True) as lk:
+        assert gw.subscribe(
+            f"roshanai/v1/{A}/command", "#", f"roshanai/v1/{B}/#", "inverter/#"
+        ) == [True, False, False, False]
+    with MqttLink(
+        f"mqtt://127.0.0.1:{port}", B, username=B, password=d.passwords[B], clean_start=True
+    ) as lk:
         lk.start(timeout_s=WAIT_S)
         assert lk.connected
 

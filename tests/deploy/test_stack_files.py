@@ -25,8 +25,12 @@ DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 SETTINGS = {f"ROSHANAI_{f.name.upper()}" for f in dataclasses.fields(Settings)}
 BROKER_FILES = {"mosquitto.conf", "dynamic-security.json", "ca.crt", "server.crt", "server.key"}
-DUMMY_ENV = {"INFLUX_ADMIN_PASSWORD": "p1", "INFLUX_ADMIN_TOKEN": "t1",
-             "GRAFANA_ADMIN_PASSWORD": "p2", "GRAFANA_INFLUX_PASSWORD": "p3"}
+DUMMY_ENV = {
+    "INFLUX_ADMIN_PASSWORD": "p1",
+    "INFLUX_ADMIN_TOKEN": "t1",
+    "GRAFANA_ADMIN_PASSWORD": "p2",
+    "GRAFANA_INFLUX_PASSWORD": "p3",
+}
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +84,9 @@ def test_roshanai_variables_are_settings(compose: dict[str, Any]) -> None:
             if name == "influxdb":
                 assert f"${{{key}" in script, key  # read by the init script
             elif name == "grafana":
-                datasource = (ROOT / "dashboards" / "provisioning" / "datasources"
-                              / "roshanai.yaml").read_text()
+                datasource = (
+                    ROOT / "dashboards" / "provisioning" / "datasources" / "roshanai.yaml"
+                ).read_text()
                 assert f"${{{key}}}" in datasource, key
             else:
                 assert key in SETTINGS or key == "ROSHANAI_VERSION", f"{name}: {key}"
@@ -91,11 +96,16 @@ def test_bridges_have_own_accounts_spools_and_one_share_group(compose: dict[str,
     bs = bridges(compose)
     env_files = [s["env_file"][0] for s in bs.values()]
     assert [Path(f).name for f in env_files] == [f"{a}.env" for a in bridge_accounts(len(bs))]
-    states = [v.split(":")[0] for s in bs.values() for v in s["volumes"]
-              if v.endswith(":/var/lib/roshanai")]
+    states = [
+        v.split(":")[0]
+        for s in bs.values()
+        for v in s["volumes"]
+        if v.endswith(":/var/lib/roshanai")
+    ]
     assert len(set(states)) == len(bs)
-    groups = {re.search(r"--share-group (\S+)", " ".join(s["command"])).group(1)
-              for s in bs.values()}
+    groups = {
+        re.search(r"--share-group (\S+)", " ".join(s["command"])).group(1) for s in bs.values()
+    }
     assert len(groups) == 1
     for s in bs.values():
         env = env_of(s)
@@ -105,17 +115,30 @@ def test_bridges_have_own_accounts_spools_and_one_share_group(compose: dict[str,
 
 
 def test_broker_gets_only_its_files_and_the_generated_config_matches(
-        compose: dict[str, Any], tmp_path: Path) -> None:
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
     mounts = compose["services"]["mosquitto"]["volumes"]
-    files = {Path(m.split(":")[0]).name: m.split(":")[1] for m in mounts
-             if m.startswith("./mosquitto/")}
+    files = {
+        Path(m.split(":")[0]).name: m.split(":")[1] for m in mounts if m.startswith("./mosquitto/")
+    }
     assert set(files) == BROKER_FILES  # never credentials.csv, ca.key or a bridge's .env
-    d = deploy(tmp_path / "mosquitto", write_fleet(tmp_path / "fleet.csv"), "--bridges", "2",
-               "--config-dir", "/mosquitto/config", "--data-dir", "/mosquitto/data")
+    d = deploy(
+        tmp_path / "mosquitto",
+        write_fleet(tmp_path / "fleet.csv"),
+        "--bridges",
+        "2",
+        "--config-dir",
+        "/mosquitto/config",
+        "--data-dir",
+        "/mosquitto/data",
+    )
     assert {p.name for p in d.out.iterdir()} >= BROKER_FILES
     conf = (d.out / "mosquitto.conf").read_text()
-    for key, name in (("plugin_opt_config_file", "dynamic-security.json"),
-                      ("certfile", "server.crt"), ("keyfile", "server.key")):
+    for key, name in (
+        ("plugin_opt_config_file", "dynamic-security.json"),
+        ("certfile", "server.crt"),
+        ("keyfile", "server.key"),
+    ):
         assert f"{key} {files[name]}" in conf.splitlines()
     data = next(m.split(":")[1] for m in mounts if m.startswith("mosquitto-data:"))
     assert f"persistence_location {data}/" in conf.splitlines()
@@ -124,8 +147,11 @@ def test_broker_gets_only_its_files_and_the_generated_config_matches(
 
 
 def test_grafana_provisioning_and_dockerfile_sources_exist(compose: dict[str, Any]) -> None:
-    mount = next(v for v in compose["services"]["grafana"]["volumes"]
-             if v.endswith(":/etc/grafana/provisioning:ro"))
+    mount = next(
+        v
+        for v in compose["services"]["grafana"]["volumes"]
+        if v.endswith(":/etc/grafana/provisioning:ro")
+    )
     provisioning = (DEPLOY / mount.split(":")[0]).resolve()
     assert provisioning == ROOT / "dashboards" / "provisioning"
     assert (provisioning / "datasources").is_dir()
@@ -139,15 +165,26 @@ def test_influxdb_init_script_parses() -> None:
     script = DEPLOY / "influxdb" / "init" / "roshanai.sh"
     subprocess.run(["sh", "-n", str(script)], check=True)
     text = script.read_text()
-    for needle in ("v1 dbrp create", "--rp autogen", "--default", "v1 auth create",
-                   "--username grafana", "umask 077"):
+    for needle in (
+        "v1 dbrp create",
+        "--rp autogen",
+        "--default",
+        "v1 auth create",
+        "--username grafana",
+        "umask 077",
+    ):
         assert needle in text
 
 
 def _compose_cli() -> list[str] | None:
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True,
-                                 check=False).returncode == 0:
+    if (
+        docker
+        and subprocess.run(
+            [docker, "compose", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
         return [docker, "compose"]
     legacy = shutil.which("docker-compose")
     return [legacy] if legacy else None
@@ -161,19 +198,40 @@ def test_compose_config_validates(tmp_path: Path) -> None:
     shutil.copytree(DEPLOY, work / "deploy", ignore=shutil.ignore_patterns("mosquitto", ".env"))
     shutil.copytree(ROOT / "dashboards" / "provisioning", work / "dashboards" / "provisioning")
     write_fleet(work / "deploy" / "fleet.csv")
-    deploy(work / "deploy" / "mosquitto", work / "deploy" / "fleet.csv", "--bridges", "2",
-           "--config-dir", "/mosquitto/config", "--data-dir", "/mosquitto/data")
+    deploy(
+        work / "deploy" / "mosquitto",
+        work / "deploy" / "fleet.csv",
+        "--bridges",
+        "2",
+        "--config-dir",
+        "/mosquitto/config",
+        "--data-dir",
+        "/mosquitto/data",
+    )
     env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path), **DUMMY_ENV}
-    run = subprocess.run([*cli, "-f", "deploy/compose.yaml", "config"], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [*cli, "-f", "deploy/compose.yaml", "config"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     resolved = yaml.safe_load(run.stdout)
-    assert {"mosquitto", "influxdb", "grafana", "bridge-1", "bridge-2"} <= set(
-        resolved["services"])
+    assert {"mosquitto", "influxdb", "grafana", "bridge-1", "bridge-2"} <= set(resolved["services"])
     assert "p3" in str(resolved["services"]["grafana"]["environment"])
     missing = {k: v for k, v in env.items() if k != "GRAFANA_INFLUX_PASSWORD"}
-    run = subprocess.run([*cli, "-f", "deploy/compose.yaml", "config"], cwd=work, env=missing,
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [*cli, "-f", "deploy/compose.yaml", "config"],
+        cwd=work,
+        env=missing,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode != 0
     assert "GRAFANA_INFLUX_PASSWORD" in run.stderr + run.stdout
 
@@ -182,11 +240,17 @@ def test_systemd_units(tmp_path: Path) -> None:
     units = {p.name: p.read_text() for p in (DEPLOY / "systemd").iterdir()}
     assert {"roshanai-mosquitto.service", "roshanai-bridge@.service"} <= set(units)
     bridge = units["roshanai-bridge@.service"]
-    for line in ("EnvironmentFile=/etc/roshanai/mosquitto/%i.env", "StateDirectory=roshanai/%i",
-                 "Environment=ROSHANAI_STATE_DIR=/var/lib/roshanai/%i", "User=roshanai"):
+    for line in (
+        "EnvironmentFile=/etc/roshanai/mosquitto/%i.env",
+        "StateDirectory=roshanai/%i",
+        "Environment=ROSHANAI_STATE_DIR=/var/lib/roshanai/%i",
+        "User=roshanai",
+    ):
         assert line in bridge.splitlines()
-    assert "ExecStart=/usr/sbin/mosquitto -c /etc/roshanai/mosquitto/mosquitto.conf" in \
-        units["roshanai-mosquitto.service"]
+    assert (
+        "ExecStart=/usr/sbin/mosquitto -c /etc/roshanai/mosquitto/mosquitto.conf"
+        in units["roshanai-mosquitto.service"]
+    )
     assert "ExecReload=/bin/kill -HUP $MAINPID" in units["roshanai-mosquitto.service"]
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
@@ -196,9 +260,18 @@ def test_systemd_units(tmp_path: Path) -> None:
         path = tmp_path / name.replace("@.", "@bridge.")
         path.write_text(text)
         paths.append(str(path))
-    run = subprocess.run([analyze, "verify", "--man=no", *paths], capture_output=True,
-                         text=True, timeout=60, check=False)
-    problems = [line for line in run.stderr.splitlines()
-                if line.strip() and "is not executable" not in line
-                and "No such file or directory" not in line]
+    run = subprocess.run(
+        [analyze, "verify", "--man=no", *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    problems = [
+        line
+        for line in run.stderr.splitlines()
+        if line.strip()
+        and "is not executable" not in line
+        and "No such file or directory" not in line
+    ]
     assert problems == []

@@ -113,11 +113,14 @@ def test_monthly_climate_at_a_capital_is_its_row(table: pd.DataFrame) -> None:
     for altitude in (None, alt):
         clim = monthly_climate(lat, lon, altitude)
         assert list(clim.index) == list(range(1, 13))
-        np.testing.assert_allclose(clim["ghi_kwh_m2_day"],
-                                   row[[f"ghi_kwh_m2_day_{m}" for m in MONTHS]].astype(float),
-                                   atol=1e-6)
-        np.testing.assert_allclose(clim["temp_c"],
-                                   row[[f"temp_c_{m}" for m in MONTHS]].astype(float), atol=1e-6)
+        np.testing.assert_allclose(
+            clim["ghi_kwh_m2_day"],
+            row[[f"ghi_kwh_m2_day_{m}" for m in MONTHS]].astype(float),
+            atol=1e-6,
+        )
+        np.testing.assert_allclose(
+            clim["temp_c"], row[[f"temp_c_{m}" for m in MONTHS]].astype(float), atol=1e-6
+        )
         np.testing.assert_allclose(clim["temp_range_c"], row["temp_range_c"], atol=1e-6)
 
 
@@ -148,11 +151,19 @@ def test_default_weather_is_deterministic() -> None:
 
 def test_default_weather_is_the_same_in_another_process() -> None:
     """The fleet runner caches generated cells on disk: another process must agree bit for bit."""
-    code = ("import hashlib; from simulate.climatology import default_weather; "
-            "print(hashlib.sha256(default_weather(38.08, 46.292, 1361.0)"
-            ".to_numpy().tobytes()).hexdigest())")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, PYTHONHASHSEED="123"), check=True)
+    code = (
+        "import hashlib; from simulate.climatology import default_weather; "
+        "print(hashlib.sha256(default_weather(38.08, 46.292, 1361.0)"
+        ".to_numpy().tobytes()).hexdigest())"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONHASHSEED="123"),
+        check=True,
+    )
     here = hashlib.sha256(default_weather(38.08, 46.292, 1361.0).to_numpy().tobytes())
     assert proc.stdout.strip() == here.hexdigest()
 
@@ -217,17 +228,14 @@ def _solar_month(index: pd.DatetimeIndex, lon_deg: float) -> np.ndarray:
         ("Chabahar", 25.292, 60.643, 10.0),  # 470 km from Zahedan, near the cover's edge
     ],
 )
-def test_monthly_means_reproduce_the_table(place: str, lat: float, lon: float,
-                                           alt: float) -> None:
+def test_monthly_means_reproduce_the_table(place: str, lat: float, lon: float, alt: float) -> None:
     wx = default_weather(lat, lon, alt)
     clim = monthly_climate(lat, lon, alt)
     month = _solar_month(wx.index, lon)
     days = np.array([pd.Timestamp(1990, m, 1).days_in_month for m in range(1, 13)])
     ghi_kwh_m2_day = np.bincount(month - 1, weights=wx["ghi"].to_numpy()) / 1000.0 / days
-    temp_c = (np.bincount(month - 1, weights=wx["temp_air"].to_numpy())
-              / np.bincount(month - 1))
-    np.testing.assert_allclose(ghi_kwh_m2_day, clim["ghi_kwh_m2_day"], rtol=0.02,
-                               err_msg=place)
+    temp_c = np.bincount(month - 1, weights=wx["temp_air"].to_numpy()) / np.bincount(month - 1)
+    np.testing.assert_allclose(ghi_kwh_m2_day, clim["ghi_kwh_m2_day"], rtol=0.02, err_msg=place)
     np.testing.assert_allclose(temp_c, clim["temp_c"], atol=0.2, err_msg=place)
     np.testing.assert_allclose(wx["wind_speed"].mean(), clim["wind_m_s"].mean(), rtol=0.05)
 
@@ -270,9 +278,14 @@ def test_iran_border_towns_are_covered(lat: float, lon: float) -> None:
 
 @pytest.mark.parametrize(
     ("args", "kwargs"),
-    [((95.0, 51.0), {}), ((float("nan"), 51.0), {}), (("north", 51.0), {}),
-     ((35.7, 51.4), {"year": 1700}), ((35.7, 51.4), {"year": 1990.5}),
-     ((35.7, 51.4), {"altitude_m": float("nan")})],
+    [
+        ((95.0, 51.0), {}),
+        ((float("nan"), 51.0), {}),
+        (("north", 51.0), {}),
+        ((35.7, 51.4), {"year": 1700}),
+        ((35.7, 51.4), {"year": 1990.5}),
+        ((35.7, 51.4), {"altitude_m": float("nan")}),
+    ],
     ids=["latitude>90", "nan", "text", "year_1700", "year_float", "altitude_nan"],
 )
 def test_invalid_arguments_are_input_errors(args: tuple, kwargs: dict) -> None:
@@ -301,8 +314,7 @@ def capital_run(table: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):
 def test_capital_yields_are_plausible(capital_run) -> None:
     s = capital_run.summary.set_index("plant_id")
     yields = s["specific_yield_kwh_per_kwp"]
-    print("\nspecific yield on the embedded default weather "
-          "(5 kWp, 30° south) [kWh/kWp/year]:")
+    print("\nspecific yield on the embedded default weather (5 kWp, 30° south) [kWh/kWp/year]:")
     for city, y in yields.items():
         print(f"  {city:<8} {y:7.0f}   PR {s.loc[city, 'performance_ratio']:.3f}")
 

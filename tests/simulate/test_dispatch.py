@@ -35,8 +35,18 @@ def cut(*spans: tuple[int, int], n: int = HOURS) -> np.ndarray:
     return frac
 
 
-def run(pv_w, frac, load_w, *, hybrid=True, capacity_kwh=0.0, trace=True, peak=None,
-        self_load_w=None, **battery):
+def run(
+    pv_w,
+    frac,
+    load_w,
+    *,
+    hybrid=True,
+    capacity_kwh=0.0,
+    trace=True,
+    peak=None,
+    self_load_w=None,
+    **battery,
+):
     """One or more plants (rows of ``pv_w``) with a constant load table and their own cut rows.
 
     ``load_w`` is a per-plant constant load [W] during cuts (profile of 1 W × scale).
@@ -49,16 +59,26 @@ def run(pv_w, frac, load_w, *, hybrid=True, capacity_kwh=0.0, trace=True, peak=N
     tables = np.ones((1, 12, 24))
     self_index = None if self_load_w is None else np.zeros(n, dtype=np.int64)
     return dispatch_arrays(
-        pv, BatteryParams(hybrid=np.broadcast_to(hybrid, (n,)),
-                          capacity_kwh=np.broadcast_to(capacity_kwh, (n,)), **battery),
-        zone_index=np.arange(n), cut_fraction=frac, cut_start_hour=start.astype(np.int8),
-        load_tables_w=tables, cut_load_index=np.zeros(n, dtype=np.int64),
+        pv,
+        BatteryParams(
+            hybrid=np.broadcast_to(hybrid, (n,)),
+            capacity_kwh=np.broadcast_to(capacity_kwh, (n,)),
+            **battery,
+        ),
+        zone_index=np.arange(n),
+        cut_fraction=frac,
+        cut_start_hour=start.astype(np.int8),
+        load_tables_w=tables,
+        cut_load_index=np.zeros(n, dtype=np.int64),
         cut_load_scale=np.broadcast_to(np.asarray(load_w, float), (n,)),
         self_load_index=self_index,
         self_load_scale=None if self_load_w is None else np.broadcast_to(self_load_w, (n,)),
-        month_index=np.zeros(t, dtype=np.int64), hijri_month_index=np.zeros(t, dtype=np.int64),
+        month_index=np.zeros(t, dtype=np.int64),
+        hijri_month_index=np.zeros(t, dtype=np.int64),
         hour_index=np.arange(t) % 24,
-        peak=np.zeros(t, dtype=bool) if peak is None else peak, trace=trace)
+        peak=np.zeros(t, dtype=bool) if peak is None else peak,
+        trace=trace,
+    )
 
 
 # --------------------------------------------------------------------------- hand-checked
@@ -97,8 +117,15 @@ def test_midday_cut_on_a_sunny_day_with_a_small_load_is_fully_covered() -> None:
 
 def test_battery_charged_by_day_covers_a_two_hour_night_cut_of_500_w() -> None:
     # Empty at midnight; the day's PV charges it; the 20:00–22:00 cut needs 1 kWh.
-    r = run(sunny_pv_w(), cut((20, 22)), 500.0, capacity_kwh=2.4, usable_dod=0.9,
-            round_trip_eff=0.9, initial_soc_frac=0.0)
+    r = run(
+        sunny_pv_w(),
+        cut((20, 22)),
+        500.0,
+        capacity_kwh=2.4,
+        usable_dod=0.9,
+        round_trip_eff=0.9,
+        initial_soc_frac=0.0,
+    )
     assert r.coverage_pct[0] == 100.0
     assert r.unserved_kwh[0] == 0.0
     assert r.discharge_kwh[0] == pytest.approx(1.0)
@@ -111,8 +138,9 @@ def test_battery_charged_by_day_covers_a_two_hour_night_cut_of_500_w() -> None:
 
 def test_too_small_battery_serves_the_first_hour_only() -> None:
     # 1 kWh nominal, 90 % usable, √0.9 on the way out: 853.8 Wh deliverable for 1000 Wh.
-    r = run(sunny_pv_w(), cut((20, 22)), 500.0, capacity_kwh=1.0, usable_dod=0.9,
-            round_trip_eff=0.9)
+    r = run(
+        sunny_pv_w(), cut((20, 22)), 500.0, capacity_kwh=1.0, usable_dod=0.9, round_trip_eff=0.9
+    )
     deliverable = 900 * math.sqrt(0.9)
     assert r.outage_hours_served[0] == 1.0
     assert r.coverage_pct[0] == 50.0
@@ -129,15 +157,15 @@ def test_partial_hour_counts_its_fraction() -> None:
 
 
 def test_inverter_rating_caps_what_a_cut_serves() -> None:
-    r = run(sunny_pv_w(), cut((20, 21)), 3000.0, capacity_kwh=10.0, ac_w=2000.0,
-            power_w=5000.0)
+    r = run(sunny_pv_w(), cut((20, 21)), 3000.0, capacity_kwh=10.0, ac_w=2000.0, power_w=5000.0)
     assert r.essential_served_kwh[0] == pytest.approx(2.0)
     assert r.coverage_pct[0] == 0.0
 
 
 def test_power_limit_caps_charge_and_discharge() -> None:
-    r = run(sunny_pv_w(), cut((20, 21)), 1500.0, capacity_kwh=10.0, power_w=1000.0,
-            initial_soc_frac=0.0)
+    r = run(
+        sunny_pv_w(), cut((20, 21)), 1500.0, capacity_kwh=10.0, power_w=1000.0, initial_soc_frac=0.0
+    )
     tr = r.trace[0]
     assert tr[ROW["charge_wh"]].max() <= 1000.0 + 1e-9
     assert tr[ROW["discharge_wh"]][20] == pytest.approx(1000.0)
@@ -147,8 +175,15 @@ def test_power_limit_caps_charge_and_discharge() -> None:
 def test_export_policy_moves_energy_to_the_evening_peak() -> None:
     peak = np.isin(HOUR, [19, 20, 21, 22])
     backup = run(sunny_pv_w(), np.zeros(HOURS), 0.0, capacity_kwh=5.0, peak=peak)
-    export = run(sunny_pv_w(), np.zeros(HOURS), 0.0, capacity_kwh=5.0, peak=peak,
-                 reserve_frac=0.4, power_w=1000.0)
+    export = run(
+        sunny_pv_w(),
+        np.zeros(HOURS),
+        0.0,
+        capacity_kwh=5.0,
+        peak=peak,
+        reserve_frac=0.4,
+        power_w=1000.0,
+    )
     assert backup.exported_peak_kwh[0] == 0.0
     usable = 5.0 * 0.9
     # The first evening the battery (full at the start) gives 60 % of its usable energy, the
@@ -171,13 +206,19 @@ def test_self_consumption_serves_the_home_first() -> None:
 def test_plants_without_cuts_have_empty_coverage() -> None:
     pv = np.vstack([sunny_pv_w(), sunny_pv_w()])
     r = dispatch_arrays(
-        pv, BatteryParams(hybrid=True, capacity_kwh=5.0), zone_index=np.array([-1, 0]),
+        pv,
+        BatteryParams(hybrid=True, capacity_kwh=5.0),
+        zone_index=np.array([-1, 0]),
         cut_fraction=cut((20, 22))[None, :],
         cut_start_hour=np.where(cut((20, 22)) > 0, 20, -1)[None, :].astype(np.int8),
-        load_tables_w=np.full((1, 12, 24), 500.0), cut_load_index=np.zeros(2, dtype=np.int64),
-        cut_load_scale=np.ones(2), month_index=np.zeros(HOURS, dtype=np.int64),
-        hijri_month_index=np.zeros(HOURS, dtype=np.int64), hour_index=HOUR,
-        peak=np.zeros(HOURS, dtype=bool))
+        load_tables_w=np.full((1, 12, 24), 500.0),
+        cut_load_index=np.zeros(2, dtype=np.int64),
+        cut_load_scale=np.ones(2),
+        month_index=np.zeros(HOURS, dtype=np.int64),
+        hijri_month_index=np.zeros(HOURS, dtype=np.int64),
+        hour_index=HOUR,
+        peak=np.zeros(HOURS, dtype=bool),
+    )
     assert np.isnan(r.coverage_pct[0])
     assert r.coverage_pct[1] == 100.0
     assert r.heat[0, 0, 20].tolist() == [2.0, 2.0]
@@ -200,18 +241,27 @@ def test_chunking_does_not_change_results() -> None:
 
     def go(chunk: int):
         return dispatch_arrays(
-            pv, BatteryParams(hybrid=np.arange(n) % 3 > 0,
-                              capacity_kwh=np.linspace(0, 6, n), reserve_frac=0.5),
-            zone_index=np.arange(n), cut_fraction=frac,
+            pv,
+            BatteryParams(
+                hybrid=np.arange(n) % 3 > 0, capacity_kwh=np.linspace(0, 6, n), reserve_frac=0.5
+            ),
+            zone_index=np.arange(n),
+            cut_fraction=frac,
             cut_start_hour=np.where(frac > 0, np.tile(HOUR, (n, 1)), -1).astype(np.int8),
-            load_tables_w=np.ones((1, 12, 24)), cut_load_index=np.zeros(n, dtype=np.int64),
-            cut_load_scale=np.linspace(100, 900, n), month_index=np.zeros(HOURS, dtype=np.int64),
-            hijri_month_index=np.zeros(HOURS, dtype=np.int64), hour_index=HOUR,
-            peak=np.isin(HOUR, [19, 20]), chunk_plants=chunk, trace=True)
+            load_tables_w=np.ones((1, 12, 24)),
+            cut_load_index=np.zeros(n, dtype=np.int64),
+            cut_load_scale=np.linspace(100, 900, n),
+            month_index=np.zeros(HOURS, dtype=np.int64),
+            hijri_month_index=np.zeros(HOURS, dtype=np.int64),
+            hour_index=HOUR,
+            peak=np.isin(HOUR, [19, 20]),
+            chunk_plants=chunk,
+            trace=True,
+        )
 
     a, b = go(2), go(1024)
     for name in a.__dataclass_fields__:  # per-plant figures exactly; the heat map's sums
-        if name == "heat":                 # over plants in another order
+        if name == "heat":  # over plants in another order
             np.testing.assert_allclose(a.heat, b.heat, rtol=1e-12)
         else:
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
@@ -227,8 +277,10 @@ def scenarios(draw):
     """One plant: PV, cuts (whole and partial hours), load and battery, peak hours."""
     pv = np.array(draw(st.lists(st.floats(0, 6000), min_size=N_T, max_size=N_T)))
     pv[np.arange(N_T) % 24 < 6] = 0.0
-    frac = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 0, 0.25, 0.5, 1, 1]),
-                                  min_size=N_T, max_size=N_T)), dtype=float)
+    frac = np.array(
+        draw(st.lists(st.sampled_from([0, 0, 0, 0, 0.25, 0.5, 1, 1]), min_size=N_T, max_size=N_T)),
+        dtype=float,
+    )
     return {
         "pv": pv,
         "frac": frac,
@@ -246,17 +298,29 @@ def scenarios(draw):
     }
 
 
-BATTERY_KEYS = ("usable_dod", "round_trip_eff", "power_w", "ac_w", "reserve_frac",
-                "initial_soc_frac")
-PROPS = settings(max_examples=150, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow])
+BATTERY_KEYS = (
+    "usable_dod",
+    "round_trip_eff",
+    "power_w",
+    "ac_w",
+    "reserve_frac",
+    "initial_soc_frac",
+)
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def kernel(sc, **change):
     sc = {**sc, **change}
-    return run(sc["pv"], sc["frac"], sc["load_w"], hybrid=sc["hybrid"],
-               capacity_kwh=sc["capacity_kwh"], peak=sc["peak"], self_load_w=sc["self_load_w"],
-               **{k: sc[k] for k in BATTERY_KEYS})
+    return run(
+        sc["pv"],
+        sc["frac"],
+        sc["load_w"],
+        hybrid=sc["hybrid"],
+        capacity_kwh=sc["capacity_kwh"],
+        peak=sc["peak"],
+        self_load_w=sc["self_load_w"],
+        **{k: sc[k] for k in BATTERY_KEYS},
+    )
 
 
 @PROPS
@@ -264,13 +328,19 @@ def kernel(sc, **change):
 def test_kernel_equals_reference_hour_by_hour(sc) -> None:
     r = kernel(sc)
     ref = dispatch_reference(
-        sc["pv"], sc["frac"], np.full(N_T, sc["load_w"]), hybrid=sc["hybrid"],
-        capacity_kwh=sc["capacity_kwh"], peak=sc["peak"],
+        sc["pv"],
+        sc["frac"],
+        np.full(N_T, sc["load_w"]),
+        hybrid=sc["hybrid"],
+        capacity_kwh=sc["capacity_kwh"],
+        peak=sc["peak"],
         self_load_w=None if sc["self_load_w"] is None else np.full(N_T, sc["self_load_w"]),
-        **{k: sc[k] for k in BATTERY_KEYS})
+        **{k: sc[k] for k in BATTERY_KEYS},
+    )
     for name in TRACE_ROWS:
-        np.testing.assert_allclose(r.trace[0, ROW[name]], ref[name], rtol=1e-12, atol=1e-9,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            r.trace[0, ROW[name]], ref[name], rtol=1e-12, atol=1e-9, err_msg=name
+        )
     assert r.outage_hours_served[0] == pytest.approx(ref["served_h"].sum())
     assert r.exported_kwh[0] == pytest.approx(ref["export_wh"].sum() / 1000)
 
@@ -280,11 +350,11 @@ def test_kernel_equals_reference_hour_by_hour(sc) -> None:
 def test_energy_balance_closes_every_hour(sc) -> None:
     tr = kernel(sc).trace[0]
     inflow = tr[ROW["pv_wh"]] + tr[ROW["discharge_wh"]]
-    outflow = sum(tr[ROW[k]] for k in ("served_wh", "self_wh", "charge_wh", "export_wh",
-                                       "curtailed_wh"))
+    outflow = sum(
+        tr[ROW[k]] for k in ("served_wh", "self_wh", "charge_wh", "export_wh", "curtailed_wh")
+    )
     np.testing.assert_allclose(outflow, inflow, rtol=1e-9, atol=1e-9)
-    for k in ("served_wh", "self_wh", "charge_wh", "export_wh", "curtailed_wh",
-              "discharge_wh"):
+    for k in ("served_wh", "self_wh", "charge_wh", "export_wh", "curtailed_wh", "discharge_wh"):
         assert (tr[ROW[k]] >= -1e-9).all(), k
     assert (tr[ROW["served_wh"]] <= tr[ROW["need_wh"]] * (1 + 1e-12) + 1e-9).all()
     # The battery's own books: stored energy moves by charge·√η − discharge/√η.
@@ -292,8 +362,12 @@ def test_energy_balance_closes_every_hour(sc) -> None:
     cap = sc["capacity_kwh"] * 1000 if sc["hybrid"] else 0.0
     e0 = cap * (1 - sc["usable_dod"]) + sc["initial_soc_frac"] * cap * sc["usable_dod"]
     soc = np.concatenate([[e0], tr[ROW["soc_wh"]]])
-    np.testing.assert_allclose(np.diff(soc), tr[ROW["charge_wh"]] * root
-                               - tr[ROW["discharge_wh"]] / root, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(
+        np.diff(soc),
+        tr[ROW["charge_wh"]] * root - tr[ROW["discharge_wh"]] / root,
+        rtol=1e-9,
+        atol=1e-6,
+    )
 
 
 @PROPS
@@ -338,5 +412,4 @@ def test_longer_cut_never_serves_more_of_the_original_cut(sc, extra, at) -> None
     # Coverage of the original cut hours therefore never rises.
     if original.any() and short.outage_hours[0] > 0:
         hours = sc["frac"][original]
-        assert (l_h[original].sum() / hours.sum()
-                <= s_h[original].sum() / hours.sum() + 1e-12)
+        assert l_h[original].sum() / hours.sum() <= s_h[original].sum() / hours.sum() + 1e-12

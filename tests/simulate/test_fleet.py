@@ -34,8 +34,7 @@ def test_summary_figures_are_consistent(sample_run) -> None:
     assert sample_run.ac_power_w is not None
     np.testing.assert_allclose(sample_run.ac_power_w.sum(axis=1) / 1000, s.ac_energy_kwh)
     np.testing.assert_allclose(sample_run.daily_ac_energy_kwh.sum(axis=1), s.ac_energy_kwh)
-    np.testing.assert_allclose(sample_run.hour_of_day_ac_energy_kwh.sum(axis=1),
-                               s.ac_energy_kwh)
+    np.testing.assert_allclose(sample_run.hour_of_day_ac_energy_kwh.sum(axis=1), s.ac_energy_kwh)
 
 
 def test_solar_hijri_months_follow_the_calendar(sample_run) -> None:
@@ -56,7 +55,8 @@ def test_nights_are_dark_in_local_hours(sample_run) -> None:
 def test_one_weather_file_for_all(tmp_path) -> None:
     fleet = parse_fleet(
         "plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg\n"
-        "A,36.1,-79.9,5,5,30,180\nB,36.1,-79.9,5,2.5,30,180\nC,36.1,-79.9,5,5,0,180\n")
+        "A,36.1,-79.9,5,5,30,180\nB,36.1,-79.9,5,2.5,30,180\nC,36.1,-79.9,5,5,0,180\n"
+    )
     run = run_fleet(fleet, read_weather(TMY3), timezone="America/New_York")
     s = run.summary.set_index("plant_id")
     assert s.loc["B", "peak_ac_power_w"] == pytest.approx(2500)  # clipped at the AC rating
@@ -84,7 +84,6 @@ def test_dask_unreachable_scheduler_is_a_service_error() -> None:
     from telemetry.errors import InputError, ServiceError
 
     with pytest.raises(ServiceError, match="Dask scheduler"):
-        run_fleet_dask(load_sample_fleet().subset(0, 2), read_weather(TMY3),
-                       "tcp://127.0.0.1:9")
+        run_fleet_dask(load_sample_fleet().subset(0, 2), read_weather(TMY3), "tcp://127.0.0.1:9")
     with pytest.raises(InputError, match="tcp://"):
         run_fleet_dask(load_sample_fleet().subset(0, 2), read_weather(TMY3), "scheduler")

@@ -56,12 +56,16 @@ def _tmy3_on_common_axis(name: str) -> pd.DataFrame:
     assert len(data) == 8760
     shift_h = int((data.index[0] - LABELS[0]) / pd.Timedelta(hours=1))
     assert 0 <= shift_h < 24
-    return pd.DataFrame(np.roll(data.loc[:, list(COLUMNS)].to_numpy(), shift_h, axis=0),
-                        index=LABELS, columns=list(COLUMNS))
+    return pd.DataFrame(
+        np.roll(data.loc[:, list(COLUMNS)].to_numpy(), shift_h, axis=0),
+        index=LABELS,
+        columns=list(COLUMNS),
+    )
 
 
-def _generated_weather(lat_deg: float, lon_deg: float, altitude_m: float,
-                       seed: int) -> pd.DataFrame:
+def _generated_weather(
+    lat_deg: float, lon_deg: float, altitude_m: float, seed: int
+) -> pd.DataFrame:
     """A deterministic synthetic year: Ineichen clear sky scaled by a seeded daily clearness and
     hourly flicker, split by Erbs; seasonal + diurnal temperature; gamma-distributed wind.
 
@@ -87,9 +91,12 @@ def _generated_weather(lat_deg: float, lon_deg: float, altitude_m: float,
     season = np.cos(2 * np.pi * (np.asarray(mid.day_of_year) - 200) / 365.0)
     season = season if lat_deg >= 0 else -season
     t_mean = 27.0 - 0.35 * abs(lat_deg)
-    temp_air = (t_mean + (0.25 * abs(lat_deg)) * season
-                + 5.0 * np.sin(2 * np.pi * (hour - 9.0) / 24.0)
-                + rng.normal(0.0, 2.0, 366)[day])
+    temp_air = (
+        t_mean
+        + (0.25 * abs(lat_deg)) * season
+        + 5.0 * np.sin(2 * np.pi * (hour - 9.0) / 24.0)
+        + rng.normal(0.0, 2.0, 366)[day]
+    )
     wind = np.clip(rng.gamma(2.0, 1.6, len(mid)), 0.0, 25.0)
 
     daylight = np.flatnonzero(sun["apparent_zenith"].to_numpy() < 70)
@@ -97,11 +104,13 @@ def _generated_weather(lat_deg: float, lon_deg: float, altitude_m: float,
     dhi[picks[:6]] = 0.0  # clear-sky extreme: all diffuse gone
     dni[picks[6:]] = 0.0
     dhi[picks[6:]] = 0.0  # GHI without its components (a broken split)
-    twilight = np.flatnonzero((sun["apparent_zenith"].to_numpy() > 90)
-                              & (sun["apparent_zenith"].to_numpy() < 96))
+    twilight = np.flatnonzero(
+        (sun["apparent_zenith"].to_numpy() > 90) & (sun["apparent_zenith"].to_numpy() < 96)
+    )
     ghi[rng.choice(twilight, 12, replace=False)] = 3.0
-    return pd.DataFrame({"ghi": ghi, "dni": dni, "dhi": dhi, "temp_air": temp_air,
-                         "wind_speed": wind}, index=LABELS)
+    return pd.DataFrame(
+        {"ghi": ghi, "dni": dni, "dhi": dhi, "temp_air": temp_air, "wind_speed": wind}, index=LABELS
+    )
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,16 @@ def _plant(i: int) -> dict[str, Any]:
     site_name, tilt, azimuth, racking, dc_ac, losses, gamma, dc_kwp = PLANTS[i]
     site = SITES[SITE_INDEX[site_name]]
     return {
-        "latitude": site.latitude, "longitude": site.longitude, "altitude_m": site.altitude_m,
-        "dc_kwp": dc_kwp, "ac_kw": dc_kwp / dc_ac, "tilt_deg": tilt, "azimuth_deg": azimuth,
-        "racking": racking, "losses_pct": losses, "gamma_pdc_per_c": gamma,
+        "latitude": site.latitude,
+        "longitude": site.longitude,
+        "altitude_m": site.altitude_m,
+        "dc_kwp": dc_kwp,
+        "ac_kw": dc_kwp / dc_ac,
+        "tilt_deg": tilt,
+        "azimuth_deg": azimuth,
+        "racking": racking,
+        "losses_pct": losses,
+        "gamma_pdc_per_c": gamma,
     }
 
 
@@ -177,10 +193,15 @@ def _fleet_arrays(plants: list[dict[str, Any]], weather_index: list[int]) -> Fle
         return np.array([p[key] for p in plants], dtype=float)
 
     return FleetArrays(
-        latitude_deg=col("latitude"), longitude_deg=col("longitude"),
-        altitude_m=col("altitude_m"), dc_kwp=col("dc_kwp"), ac_kw=col("ac_kw"),
-        tilt_deg=col("tilt_deg"), azimuth_deg=col("azimuth_deg"),
-        gamma_pdc_per_c=col("gamma_pdc_per_c"), losses_pct=col("losses_pct"),
+        latitude_deg=col("latitude"),
+        longitude_deg=col("longitude"),
+        altitude_m=col("altitude_m"),
+        dc_kwp=col("dc_kwp"),
+        ac_kw=col("ac_kw"),
+        tilt_deg=col("tilt_deg"),
+        azimuth_deg=col("azimuth_deg"),
+        gamma_pdc_per_c=col("gamma_pdc_per_c"),
+        losses_pct=col("losses_pct"),
         racking=np.array([RACKING_CODES[str(p["racking"])] for p in plants], dtype=np.int8),
         weather_index=np.asarray(weather_index, dtype=np.int64),
     )
@@ -197,8 +218,9 @@ WeatherArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
 @functools.cache
 def _weather_matrices() -> WeatherArrays:
     """(n_sites, 8760) arrays of ghi, dni, dhi, temp_air, wind_speed."""
-    ghi, dni, dhi, temp_air, wind = (np.stack([w[c].to_numpy(float) for w in _weathers()])
-                                     for c in COLUMNS)
+    ghi, dni, dhi, temp_air, wind = (
+        np.stack([w[c].to_numpy(float) for w in _weathers()]) for c in COLUMNS
+    )
     return ghi, dni, dhi, temp_air, wind
 
 
@@ -219,16 +241,18 @@ def _fleet_run(transposition: str) -> KernelResult:
     """Every plant of PLANTS in one kernel call, each on its site's weather row."""
     plants = [_plant(i) for i in range(len(PLANTS))]
     fleet = _fleet_arrays(plants, [SITE_INDEX[p[0]] for p in PLANTS])
-    return simulate_arrays(MIDPOINTS, *_weather_matrices(), fleet, **_bins(),
-                           transposition=transposition, hourly=True)
+    return simulate_arrays(
+        MIDPOINTS, *_weather_matrices(), fleet, **_bins(), transposition=transposition, hourly=True
+    )
 
 
 # --------------------------------------------------------------------------- accuracy
 
 
 @pytest.mark.parametrize("transposition", ["haydavies", "perez"])
-@pytest.mark.parametrize("i", range(len(PLANTS)),
-                         ids=[f"{p[0]}-{p[3]}-tilt{p[1]:g}-az{p[2]:g}" for p in PLANTS])
+@pytest.mark.parametrize(
+    "i", range(len(PLANTS)), ids=[f"{p[0]}-{p[3]}-tilt{p[1]:g}-az{p[2]:g}" for p in PLANTS]
+)
 def test_kernel_equals_modelchain_hour_by_hour(i: int, transposition: str) -> None:
     plant = _plant(i)
     weather = _weathers()[SITE_INDEX[PLANTS[i][0]]]
@@ -241,12 +265,15 @@ def test_kernel_equals_modelchain_hour_by_hour(i: int, transposition: str) -> No
     max_diff_pct = abs(kernel_w[worst] - reference_w[worst]) / dc_w * 100
     annual_ref_wh = reference_w.sum()
     annual_diff_pct = (_fleet_run(transposition).ac_energy_wh[i] / annual_ref_wh - 1) * 100
-    print(f"{PLANTS[i][0]:20s} {transposition:9s} max hourly diff {max_diff_pct:.2e} % of DC, "
-          f"annual diff {annual_diff_pct:+.2e} % ({annual_ref_wh / dc_w:.0f} kWh/kWp)")
+    print(
+        f"{PLANTS[i][0]:20s} {transposition:9s} max hourly diff {max_diff_pct:.2e} % of DC, "
+        f"annual diff {annual_diff_pct:+.2e} % ({annual_ref_wh / dc_w:.0f} kWh/kWp)"
+    )
 
     assert annual_ref_wh > 0.5 * dc_w * 365  # the weather is sane: > 0.5 kWh/kWp a day
     assert max_diff_pct <= MAX_HOURLY_DIFF_PCT_OF_DC, (
-        f"hour {LABELS[worst]}: kernel {kernel_w[worst]:.3f} W, pvlib {reference_w[worst]:.3f} W")
+        f"hour {LABELS[worst]}: kernel {kernel_w[worst]:.3f} W, pvlib {reference_w[worst]:.3f} W"
+    )
     assert abs(annual_diff_pct) <= MAX_ANNUAL_DIFF_PCT
 
 
@@ -261,8 +288,17 @@ def test_single_weather_row_equals_multi_weather_row() -> None:
     i = 3  # a Sand Point plant: weather row 1 of the fleet run
     w = SITE_INDEX[PLANTS[i][0]]
     ghi, dni, dhi, temp_air, wind = (m[w] for m in _weather_matrices())  # 1-D rows
-    single = simulate_arrays(MIDPOINTS, ghi, dni, dhi, temp_air, wind,
-                             _fleet_arrays([_plant(i)], [0]), **_bins(), hourly=True)
+    single = simulate_arrays(
+        MIDPOINTS,
+        ghi,
+        dni,
+        dhi,
+        temp_air,
+        wind,
+        _fleet_arrays([_plant(i)], [0]),
+        **_bins(),
+        hourly=True,
+    )
     np.testing.assert_array_equal(_hourly(single)[0], _hourly(_fleet_run("haydavies"))[i])
 
 
@@ -271,7 +307,10 @@ def test_tz_aware_times_equal_naive_utc() -> None:
     naive = simulate_arrays(MIDPOINTS, *_weather_matrices(), fleet, **_bins())
     aware = simulate_arrays(
         pd.DatetimeIndex(MIDPOINTS).tz_localize("UTC").tz_convert("Asia/Tehran"),  # type: ignore[arg-type]
-        *_weather_matrices(), fleet, **_bins())
+        *_weather_matrices(),
+        fleet,
+        **_bins(),
+    )
     np.testing.assert_array_equal(naive.ac_energy_wh, aware.ac_energy_wh)
 
 
@@ -282,10 +321,15 @@ def _random_fleet(n: int, n_weather: int, seed: int = 5) -> FleetArrays:
     rng = np.random.default_rng(seed)
     dc = rng.uniform(1.0, 50.0, n)
     return FleetArrays(
-        latitude_deg=rng.uniform(-40, 60, n), longitude_deg=rng.uniform(-180, 180, n),
-        altitude_m=rng.uniform(0, 2500, n), dc_kwp=dc, ac_kw=dc / rng.uniform(0.9, 1.4, n),
-        tilt_deg=rng.uniform(0, 60, n), azimuth_deg=rng.uniform(90, 270, n),
-        gamma_pdc_per_c=rng.uniform(-0.005, -0.0025, n), losses_pct=rng.uniform(3, 25, n),
+        latitude_deg=rng.uniform(-40, 60, n),
+        longitude_deg=rng.uniform(-180, 180, n),
+        altitude_m=rng.uniform(0, 2500, n),
+        dc_kwp=dc,
+        ac_kw=dc / rng.uniform(0.9, 1.4, n),
+        tilt_deg=rng.uniform(0, 60, n),
+        azimuth_deg=rng.uniform(90, 270, n),
+        gamma_pdc_per_c=rng.uniform(-0.005, -0.0025, n),
+        losses_pct=rng.uniform(3, 25, n),
         racking=rng.integers(0, 2, n).astype(np.int8),
         weather_index=rng.integers(0, n_weather, n),
     )
@@ -294,17 +338,36 @@ def _random_fleet(n: int, n_weather: int, seed: int = 5) -> FleetArrays:
 @pytest.mark.parametrize("transposition", ["haydavies", "perez"])
 def test_chunking_gives_identical_results(transposition: str) -> None:
     fleet = _random_fleet(37, len(SITES))
-    whole = simulate_arrays(MIDPOINTS, *_weather_matrices(), fleet, **_bins(),
-                            transposition=transposition, hourly=True, chunk_plants=4096)
+    whole = simulate_arrays(
+        MIDPOINTS,
+        *_weather_matrices(),
+        fleet,
+        **_bins(),
+        transposition=transposition,
+        hourly=True,
+        chunk_plants=4096,
+    )
     done: list[int] = []
-    one_by_one = simulate_arrays(MIDPOINTS, *_weather_matrices(), fleet, **_bins(),
-                                 transposition=transposition, hourly=True, chunk_plants=1,
-                                 progress=done.append)
+    one_by_one = simulate_arrays(
+        MIDPOINTS,
+        *_weather_matrices(),
+        fleet,
+        **_bins(),
+        transposition=transposition,
+        hourly=True,
+        chunk_plants=1,
+        progress=done.append,
+    )
     assert done == list(range(1, 38))
-    for name in ("ac_energy_wh", "daily_ac_energy_wh", "ac_energy_by_hour_wh",
-                 "peak_ac_power_w", "poa_insolation_wh_m2", "ac_power_w"):
-        np.testing.assert_array_equal(getattr(one_by_one, name), getattr(whole, name),
-                                      err_msg=name)
+    for name in (
+        "ac_energy_wh",
+        "daily_ac_energy_wh",
+        "ac_energy_by_hour_wh",
+        "peak_ac_power_w",
+        "poa_insolation_wh_m2",
+        "ac_power_w",
+    ):
+        np.testing.assert_array_equal(getattr(one_by_one, name), getattr(whole, name), err_msg=name)
 
 
 def test_reductions_add_up() -> None:
@@ -314,10 +377,16 @@ def test_reductions_add_up() -> None:
     dates = local.normalize().tz_localize(None)
     days, day_index = np.unique(dates.to_numpy(), return_inverse=True)
     step_hours = 0.75  # not 1, so a forgotten step factor shows
-    res = simulate_arrays(MIDPOINTS, *_weather_matrices(), fleet,
-                          day_index=day_index.reshape(-1),
-                          hour_index=local.hour.to_numpy().astype(np.int64),
-                          n_days=len(days), step_hours=step_hours, hourly=True)
+    res = simulate_arrays(
+        MIDPOINTS,
+        *_weather_matrices(),
+        fleet,
+        day_index=day_index.reshape(-1),
+        hour_index=local.hour.to_numpy().astype(np.int64),
+        n_days=len(days),
+        step_hours=step_hours,
+        hourly=True,
+    )
     assert res.ac_power_w is not None
     assert res.ac_power_w.shape == (25, 8760)
     assert res.daily_ac_energy_wh.shape == (25, len(days)) == (25, 366)
@@ -331,10 +400,15 @@ def test_reductions_add_up() -> None:
     local_day = np.bincount(day_index.reshape(-1), weights=res.ac_power_w[0] * step_hours)
     np.testing.assert_allclose(local_day, res.daily_ac_energy_wh[0], rtol=1e-12, atol=1e-9)
 
-    summary_only = simulate_arrays(MIDPOINTS, *_weather_matrices(), fleet,
-                                   day_index=day_index.reshape(-1),
-                                   hour_index=local.hour.to_numpy().astype(np.int64),
-                                   n_days=len(days), step_hours=step_hours)
+    summary_only = simulate_arrays(
+        MIDPOINTS,
+        *_weather_matrices(),
+        fleet,
+        day_index=day_index.reshape(-1),
+        hour_index=local.hour.to_numpy().astype(np.int64),
+        n_days=len(days),
+        step_hours=step_hours,
+    )
     assert summary_only.ac_power_w is None
     np.testing.assert_array_equal(summary_only.ac_energy_wh, total)
 
@@ -355,10 +429,15 @@ def _small_case(n_time: int = 48) -> dict[str, Any]:
     """Two days of one weather row and two plants, as keyword arguments of simulate_arrays."""
     ghi, dni, dhi, temp_air, wind = (m[:1, :n_time].copy() for m in _weather_matrices())
     return {
-        "times_utc": MIDPOINTS[:n_time], "ghi_w_m2": ghi, "dni_w_m2": dni, "dhi_w_m2": dhi,
-        "temp_air_c": temp_air, "wind_speed_m_s": wind,
+        "times_utc": MIDPOINTS[:n_time],
+        "ghi_w_m2": ghi,
+        "dni_w_m2": dni,
+        "dhi_w_m2": dhi,
+        "temp_air_c": temp_air,
+        "wind_speed_m_s": wind,
         "fleet": _fleet_arrays([_plant(0), _plant(1)], [0, 0]),
-        "day_index": np.repeat(np.arange(2), 24)[:n_time], "hour_index": np.arange(n_time) % 24,
+        "day_index": np.repeat(np.arange(2), 24)[:n_time],
+        "hour_index": np.arange(n_time) % 24,
         "n_days": 2,
     }
 
@@ -377,8 +456,11 @@ def test_small_case_is_valid() -> None:
 def test_nan_in_weather_is_rejected() -> None:
     case = _small_case()
     case["dni_w_m2"][0, 30] = np.nan
-    with pytest.raises(InputError, match=r"dni_w_m2: 1 non-finite value\(s\), first nan at "
-                                         r"weather row 0, timestep 30"):
+    with pytest.raises(
+        InputError,
+        match=r"dni_w_m2: 1 non-finite value\(s\), first nan at "
+        r"weather row 0, timestep 30",
+    ):
         simulate_arrays(**case)
 
 
@@ -387,8 +469,11 @@ def test_nan_in_a_later_weather_row_is_located() -> None:
     for name in ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "temp_air_c", "wind_speed_m_s"):
         case[name] = np.vstack([case[name]] * 3)
     case["temp_air_c"][2, 7] = np.inf
-    with pytest.raises(InputError, match=r"temp_air_c: 1 non-finite value\(s\), first inf at "
-                                         r"weather row 2, timestep 7"):
+    with pytest.raises(
+        InputError,
+        match=r"temp_air_c: 1 non-finite value\(s\), first inf at "
+        r"weather row 2, timestep 7",
+    ):
         simulate_arrays(**case)
 
 
@@ -409,15 +494,21 @@ def test_weather_rows_must_agree() -> None:
 def test_negative_irradiance_is_rejected() -> None:
     case = _small_case()
     case["ghi_w_m2"][0, 12] = -5.0
-    with pytest.raises(InputError, match=r"ghi_w_m2: 1 value\(s\) outside \[0.0, 2000.0\], "
-                                         r"first -5.0 at weather row 0, timestep 12"):
+    with pytest.raises(
+        InputError,
+        match=r"ghi_w_m2: 1 value\(s\) outside \[0.0, 2000.0\], "
+        r"first -5.0 at weather row 0, timestep 12",
+    ):
         simulate_arrays(**case)
 
 
 def test_tilt_120_is_rejected() -> None:
     case = _replace_fleet(_small_case(), tilt_deg=np.array([20.0, 120.0]))
-    with pytest.raises(InputError, match=r"fleet.tilt_deg: 1 value\(s\) outside \[0.0, 90.0\], "
-                                         r"first 120.0 at plant 1"):
+    with pytest.raises(
+        InputError,
+        match=r"fleet.tilt_deg: 1 value\(s\) outside \[0.0, 90.0\], "
+        r"first 120.0 at plant 1",
+    ):
         simulate_arrays(**case)
 
 
@@ -427,13 +518,19 @@ def test_fleet_column_of_the_wrong_length_is_rejected() -> None:
         simulate_arrays(**case)
 
 
-@pytest.mark.parametrize(("weather_index", "message"), [
-    (np.array([0, 1]), r"fleet.weather_index: values must lie in \[0, 0\], got \[0, 1\]"),
-    (np.array([-1, 0]), r"fleet.weather_index: values must lie in \[0, 0\], got \[-1, 0\]"),
-    (np.array([0.0, 0.0]), r"fleet.weather_index: expected an integer array of shape \(2,\), "
-                           r"got float64 \(2,\)"),
-    (np.array([0]), r"fleet.weather_index: expected an integer array of shape \(2,\)"),
-])
+@pytest.mark.parametrize(
+    ("weather_index", "message"),
+    [
+        (np.array([0, 1]), r"fleet.weather_index: values must lie in \[0, 0\], got \[0, 1\]"),
+        (np.array([-1, 0]), r"fleet.weather_index: values must lie in \[0, 0\], got \[-1, 0\]"),
+        (
+            np.array([0.0, 0.0]),
+            r"fleet.weather_index: expected an integer array of shape \(2,\), "
+            r"got float64 \(2,\)",
+        ),
+        (np.array([0]), r"fleet.weather_index: expected an integer array of shape \(2,\)"),
+    ],
+)
 def test_bad_weather_index_is_rejected(weather_index: np.ndarray, message: str) -> None:
     case = _replace_fleet(_small_case(), weather_index=weather_index)
     with pytest.raises(InputError, match=message):
@@ -446,17 +543,26 @@ def test_unknown_racking_is_rejected() -> None:
         simulate_arrays(**case)
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"transposition": "isotropic"}, r"transposition: 'isotropic' is not one of "
-                                     r"\['haydavies', 'perez'\]"),
-    ({"step_hours": 0}, r"step_hours: expected a number in \(0, 24\], got 0"),
-    ({"n_days": 1}, r"day_index: values must lie in \[0, 0\], got \[0, 1\]"),
-    ({"hour_index": np.arange(48)}, r"hour_index: values must lie in \[0, 23\], got \[0, 47\]"),
-    ({"chunk_plants": 0}, r"chunk_plants: expected a positive integer, got 0"),
-    ({"times_utc": np.arange(48.0)}, r"times_utc: expected a 1-D datetime64 array"),
-    ({"out": np.zeros((2, 48), dtype=np.float32)}, r"out: expected a writeable C-contiguous "
-                                                   r"float64 array of shape \(2, 48\)"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"transposition": "isotropic"},
+            r"transposition: 'isotropic' is not one of "
+            r"\['haydavies', 'perez'\]",
+        ),
+        ({"step_hours": 0}, r"step_hours: expected a number in \(0, 24\], got 0"),
+        ({"n_days": 1}, r"day_index: values must lie in \[0, 0\], got \[0, 1\]"),
+        ({"hour_index": np.arange(48)}, r"hour_index: values must lie in \[0, 23\], got \[0, 47\]"),
+        ({"chunk_plants": 0}, r"chunk_plants: expected a positive integer, got 0"),
+        ({"times_utc": np.arange(48.0)}, r"times_utc: expected a 1-D datetime64 array"),
+        (
+            {"out": np.zeros((2, 48), dtype=np.float32)},
+            r"out: expected a writeable C-contiguous "
+            r"float64 array of shape \(2, 48\)",
+        ),
+    ],
+)
 def test_bad_arguments_are_rejected(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         simulate_arrays(**{**_small_case(), **changes})

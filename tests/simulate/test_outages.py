@@ -41,10 +41,12 @@ def local(text: str) -> pd.Timestamp:
 
 def test_schedule_file_with_offsets_and_zones(tmp_path) -> None:
     f = tmp_path / "cuts.csv"
-    f.write_text("\ufeff# summer 1404\nstart,end,zone,note\n"
-                 "2025-07-01T12:00+03:30,2025-07-01T14:00+03:30,THR-Z1,noon\n"
-                 "2025-07-01T16:30:00Z,2025-07-01T18:30:00Z,THR-Z1,\n\n"
-                 "2025-07-01T12:00+03:30,2025-07-01T14:00+03:30,THR-Z2,same time other zone\n")
+    f.write_text(
+        "\ufeff# summer 1404\nstart,end,zone,note\n"
+        "2025-07-01T12:00+03:30,2025-07-01T14:00+03:30,THR-Z1,noon\n"
+        "2025-07-01T16:30:00Z,2025-07-01T18:30:00Z,THR-Z1,\n\n"
+        "2025-07-01T12:00+03:30,2025-07-01T14:00+03:30,THR-Z2,same time other zone\n"
+    )
     s = read_schedule(f)
     assert s.zoned
     assert s.zones == ("THR-Z1", "THR-Z2")
@@ -59,25 +61,35 @@ def test_schedule_file_with_offsets_and_zones(tmp_path) -> None:
     np.testing.assert_array_equal(t.zone, s.zone)
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("start,end\n2025-07-01T12:00,2025-07-01T14:00+03:30\n", "line 2, column start"),
-    ("start,end\n2025-07-01T12:00+03:30,2025-07-01 14:00\n", "line 2, column end"),
-    ("start,end\n2025-07-01T14:00+03:30,2025-07-01T12:00+03:30\n", "line 2: end"),
-    ("start,end\n2025-07-01T14:00+03:30,2025-07-01T14:00+03:30\n", "not after"),
-    ("start,end\nnoon,2025-07-01T14:00+03:30\n", "not an ISO 8601 time"),
-    ("start,end,zone\n2025-07-01T12:00Z,2025-07-01T14:00Z,A\n"
-     "2025-07-01T13:00Z,2025-07-01T15:00Z,A\n", "line 3: the cut overlaps the cut on line 2"),
-    ("start,end,zone\n2025-07-01T10:00Z,2025-07-01T20:00Z,A\n"
-     "2025-07-01T11:00Z,2025-07-01T12:00Z,B\n2025-07-01T12:00Z,2025-07-01T13:00Z,A\n",
-     "line 4: the cut overlaps the cut on line 2 in zone 'A'"),
-    ("start,end\n2025-07-01T12:00Z,2025-07-01T14:00Z\n2025-07-01T13:00Z,2025-07-01T15:00Z\n",
-     "overlaps"),
-    ("start,end,zone\n2025-07-01T12:00Z,2025-07-01T14:00Z,\n", "column zone"),
-    ("begin,end\n2025-07-01T12:00Z,2025-07-01T14:00Z\n", "line 1: missing column(s) start"),
-    ("start,end\n", "no cuts"),
-    ("", "empty file"),
-    ("start,end\n2025-07-01T12:00Z\n", "line 2: 1 fields"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("start,end\n2025-07-01T12:00,2025-07-01T14:00+03:30\n", "line 2, column start"),
+        ("start,end\n2025-07-01T12:00+03:30,2025-07-01 14:00\n", "line 2, column end"),
+        ("start,end\n2025-07-01T14:00+03:30,2025-07-01T12:00+03:30\n", "line 2: end"),
+        ("start,end\n2025-07-01T14:00+03:30,2025-07-01T14:00+03:30\n", "not after"),
+        ("start,end\nnoon,2025-07-01T14:00+03:30\n", "not an ISO 8601 time"),
+        (
+            "start,end,zone\n2025-07-01T12:00Z,2025-07-01T14:00Z,A\n"
+            "2025-07-01T13:00Z,2025-07-01T15:00Z,A\n",
+            "line 3: the cut overlaps the cut on line 2",
+        ),
+        (
+            "start,end,zone\n2025-07-01T10:00Z,2025-07-01T20:00Z,A\n"
+            "2025-07-01T11:00Z,2025-07-01T12:00Z,B\n2025-07-01T12:00Z,2025-07-01T13:00Z,A\n",
+            "line 4: the cut overlaps the cut on line 2 in zone 'A'",
+        ),
+        (
+            "start,end\n2025-07-01T12:00Z,2025-07-01T14:00Z\n2025-07-01T13:00Z,2025-07-01T15:00Z\n",
+            "overlaps",
+        ),
+        ("start,end,zone\n2025-07-01T12:00Z,2025-07-01T14:00Z,\n", "column zone"),
+        ("begin,end\n2025-07-01T12:00Z,2025-07-01T14:00Z\n", "line 1: missing column(s) start"),
+        ("start,end\n", "no cuts"),
+        ("", "empty file"),
+        ("start,end\n2025-07-01T12:00Z\n", "line 2: 1 fields"),
+    ],
+)
 def test_bad_schedules_name_the_line(text: str, needle: str) -> None:
     with pytest.raises(ScheduleFileError) as info:
         parse_schedule(text, "cuts.csv")
@@ -88,8 +100,9 @@ def test_bad_schedules_name_the_line(text: str, needle: str) -> None:
 
 
 def test_touching_cuts_are_not_an_overlap() -> None:
-    s = parse_schedule("start,end\n2025-07-01T12:00Z,2025-07-01T14:00Z\n"
-                       "2025-07-01T14:00Z,2025-07-01T16:00Z\n")
+    s = parse_schedule(
+        "start,end\n2025-07-01T12:00Z,2025-07-01T14:00Z\n2025-07-01T14:00Z,2025-07-01T16:00Z\n"
+    )
     assert s.hours == 4.0
 
 
@@ -102,14 +115,18 @@ def test_missing_schedule_file(tmp_path) -> None:
 
 
 def test_partial_hours_count_their_fraction() -> None:
-    s = parse_schedule("start,end,zone\n2025-07-01T12:30+03:30,2025-07-01T14:00+03:30,A\n"
-                       "2025-12-31T23:30+00:00,2026-01-01T01:00+00:00,A\n")
+    s = parse_schedule(
+        "start,end,zone\n2025-07-01T12:30+03:30,2025-07-01T14:00+03:30,A\n"
+        "2025-12-31T23:30+00:00,2026-01-01T01:00+00:00,A\n"
+    )
     c = cut_fractions(s, YEAR_2025)
     hit = np.flatnonzero(c.fraction[0])
     # UTC hours are local half hours in Tehran (+03:30): the cut, 09:00–10:30 UTC, fills the
     # interval (09:00, 10:00] UTC (labelled 13:30 local) and half of the next.
-    assert [t.strftime("%H:%M") for t in YEAR_2025[hit[:2]].tz_convert("Asia/Tehran")] == \
-        ["13:30", "14:30"]
+    assert [t.strftime("%H:%M") for t in YEAR_2025[hit[:2]].tz_convert("Asia/Tehran")] == [
+        "13:30",
+        "14:30",
+    ]
     assert c.fraction[0, hit].tolist() == [1.0, 0.5, 0.5]  # and 23:30–24:00 UTC on Dec 31
     assert c.start_hour[0, hit[:2]].tolist() == [12, 12]
     assert c.hours[0] == 2.0
@@ -117,8 +134,10 @@ def test_partial_hours_count_their_fraction() -> None:
 
 
 def test_plants_pick_their_zone() -> None:
-    zoned = parse_schedule("start,end,zone\n2025-07-01T12:00Z,2025-07-01T14:00Z,A\n"
-                           "2025-07-01T12:00Z,2025-07-01T14:00Z,B\n")
+    zoned = parse_schedule(
+        "start,end,zone\n2025-07-01T12:00Z,2025-07-01T14:00Z,A\n"
+        "2025-07-01T12:00Z,2025-07-01T14:00Z,B\n"
+    )
     assert plant_zone_index(zoned, ["B", "A", "", "C"]).tolist() == [1, 0, -1, -1]
     unzoned = parse_schedule("start,end\n2025-07-01T12:00Z,2025-07-01T14:00Z\n")
     assert plant_zone_index(unzoned, ["B", "", "C"]).tolist() == [0, 0, 0]
@@ -130,8 +149,11 @@ def test_plants_pick_their_zone() -> None:
 def test_summer_scenario_rotates_two_hour_blocks() -> None:
     s = scenario_schedule("summer", year=2025, zones=4, seed=7)
     assert s.zones == ("G1", "G2", "G3", "G4")
-    start = pd.DatetimeIndex(s.start_ns.astype("datetime64[ns]")).tz_localize("UTC") \
+    start = (
+        pd.DatetimeIndex(s.start_ns.astype("datetime64[ns]"))
+        .tz_localize("UTC")
         .tz_convert("Asia/Tehran")
+    )
     assert set(start.month) == {6, 7, 8, 9}
     assert ((s.end_ns - s.start_ns) == 2 * 3_600_000_000_000).all()
     assert set(start.hour) <= {8, 10, 12, 14, 16, 18, 20, 22}
@@ -156,15 +178,19 @@ def test_summer_scenario_rotates_two_hour_blocks() -> None:
 
 def test_winter_scenario_is_one_daytime_block() -> None:
     s = scenario_schedule("winter", year=2025, zones=3, seed=1, months=[1])
-    start = pd.DatetimeIndex(s.start_ns.astype("datetime64[ns]")).tz_localize("UTC") \
+    start = (
+        pd.DatetimeIndex(s.start_ns.astype("datetime64[ns]"))
+        .tz_localize("UTC")
         .tz_convert("Asia/Tehran")
+    )
     assert len(s) == 31 * 3
     assert set(start.hour) <= {9, 11, 13, 15}
     assert (start.hour + 2 <= 17).all()
 
 
-@pytest.mark.parametrize("kwargs", [{"kind": "spring"}, {"zones": 0}, {"months": [13]},
-                                    {"two_block_share": 2.0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"kind": "spring"}, {"zones": 0}, {"months": [13]}, {"two_block_share": 2.0}]
+)
 def test_bad_scenarios_are_refused(kwargs) -> None:
     from telemetry.errors import InputError
 
@@ -201,8 +227,7 @@ def test_plant_loads_scale_and_override(tmp_path) -> None:
     f = tmp_path / "load.csv"
     f.write_text("plant_id,hour,load_w\n" + "".join(f"B,{h},{100 + h}\n" for h in range(24)))
     overrides = read_load_file(f, ["A", "B"])
-    loads = plant_loads(["A", "B", "C"], np.array([700.0, 700.0, np.nan]),
-                        overrides=overrides)
+    loads = plant_loads(["A", "B", "C"], np.array([700.0, 700.0, np.nan]), overrides=overrides)
     assert loads.cut_scale.tolist() == [1.4, 1.0, 1.0]
     assert loads.tables_w[loads.cut_index[1], 3, 5] == 105.0
     assert (loads.self_index == -1).all()
@@ -211,15 +236,20 @@ def test_plant_loads_scale_and_override(tmp_path) -> None:
     assert full.cut_index[0] == 1
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ("plant_id,hour,load_w\nZ,0,100\n", "line 2, column plant_id"),
-    ("plant_id,hour,load_w\nA,25,100\n", "line 2, column hour"),
-    ("plant_id,hour,load_w\nA,1,lots\n", "line 2, column load_w"),
-    ("plant_id,hour,load_w\n" + "".join(f"A,{h},1\n" for h in range(23)), "has 23 rows"),
-    ("plant_id,hour,load_w\n" + "".join(f"A,{h % 23},1\n" for h in range(24)),
-     "line 25: plant 'A' has this hour already (line 2)"),
-    ("plant,hour,load_w\nA,1,1\n", "missing column(s) plant_id"),
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("plant_id,hour,load_w\nZ,0,100\n", "line 2, column plant_id"),
+        ("plant_id,hour,load_w\nA,25,100\n", "line 2, column hour"),
+        ("plant_id,hour,load_w\nA,1,lots\n", "line 2, column load_w"),
+        ("plant_id,hour,load_w\n" + "".join(f"A,{h},1\n" for h in range(23)), "has 23 rows"),
+        (
+            "plant_id,hour,load_w\n" + "".join(f"A,{h % 23},1\n" for h in range(24)),
+            "line 25: plant 'A' has this hour already (line 2)",
+        ),
+        ("plant,hour,load_w\nA,1,1\n", "missing column(s) plant_id"),
+    ],
+)
 def test_bad_load_files_name_the_line(tmp_path, body: str, needle: str) -> None:
     f = tmp_path / "load.csv"
     f.write_text(body)
@@ -233,8 +263,15 @@ def test_peak_window_follows_the_tariff_half_years() -> None:
     hours = np.array([18, 19, 22, 23, 17, 20, 21])
     months = np.array([0, 0, 5, 5, 6, 11, 11])
     assert peak_mask(hours, months).tolist() == [False, True, True, False, True, True, False]
-    assert peak_mask(hours, months, (22, 2)).tolist() == [False, False, True, True, False,
-                                                          False, False]
+    assert peak_mask(hours, months, (22, 2)).tolist() == [
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 # --------------------------------------------------------------------------- fleet figures
@@ -244,22 +281,28 @@ def test_peak_window_follows_the_tariff_half_years() -> None:
 def summer_run():
     fleet = load_sample_fleet()
     schedule = scenario_schedule("summer", year=2025, zones=3, seed=2)
-    groups = assign_groups(fleet.plants["outage_zone"], fleet.plants["plant_id"],
-                           schedule.zones)
+    groups = assign_groups(fleet.plants["outage_zone"], fleet.plants["plant_id"], schedule.zones)
     options = OutageOptions(factors=GridFactors(tariff_toman_per_kwh=2000.0))
-    return run_outages(fleet, None, schedule, plant_zones=groups, options=options,
-                       chunk_plants=16)
+    return run_outages(fleet, None, schedule, plant_zones=groups, options=options, chunk_plants=16)
 
 
 def test_fleet_figures_are_the_sums_of_the_plant_figures(summer_run) -> None:
     s, r = summer_run.summary, summer_run.regions
     fleet = r[(r.region == FLEET_REGION) & (r.calendar == "year")].iloc[0]
-    for col in ("outage_hours", "outage_hours_served", "unserved_kwh", "exported_kwh",
-                "exported_peak_kwh", "income_toman", "essential_served_kwh"):
+    for col in (
+        "outage_hours",
+        "outage_hours_served",
+        "unserved_kwh",
+        "exported_kwh",
+        "exported_peak_kwh",
+        "income_toman",
+        "essential_served_kwh",
+    ):
         assert fleet[col] == pytest.approx(s[col].sum(), rel=1e-12), col
     assert fleet.co2_avoided_t == pytest.approx(s.co2_avoided_kg.sum() / 1000, rel=1e-12)
     assert fleet.coverage_pct == pytest.approx(
-        100 * s.outage_hours_served.sum() / s.outage_hours.sum())
+        100 * s.outage_hours_served.sum() / s.outage_hours.sum()
+    )
     assert fleet.plants == len(s)
     provinces = r[(r.region != FLEET_REGION) & (r.calendar == "year")]
     assert provinces.plants.sum() == len(s)
@@ -269,8 +312,7 @@ def test_fleet_figures_are_the_sums_of_the_plant_figures(summer_run) -> None:
     for calendar in ("gregorian", "solar_hijri"):
         months = r[r.calendar == calendar].groupby("region")[["outage_hours", "exported_kwh"]]
         year = r[r.calendar == "year"].set_index("region")[["outage_hours", "exported_kwh"]]
-        pd.testing.assert_frame_equal(months.sum().sort_index(), year.sort_index(),
-                                      rtol=1e-12)
+        pd.testing.assert_frame_equal(months.sum().sort_index(), year.sort_index(), rtol=1e-12)
     # The heat map holds every cut hour once per calendar.
     heat = summer_run.heatmap
     for calendar in ("gregorian", "solar_hijri"):
@@ -302,8 +344,9 @@ def test_sunny_midday_cut_on_the_real_kernel() -> None:
     """A zoned schedule on the sample fleet's own zones: the Tehran zone THR-Z1 (three plants,
     two of them hybrid) loses the grid from 11:00 to 13:00 on 1 July 2025."""
     fleet = load_sample_fleet()
-    schedule = parse_schedule("start,end,zone\n"
-                              "2025-07-01T11:00+03:30,2025-07-01T13:00+03:30,THR-Z1\n")
+    schedule = parse_schedule(
+        "start,end,zone\n2025-07-01T11:00+03:30,2025-07-01T13:00+03:30,THR-Z1\n"
+    )
     run = run_outages(fleet, None, schedule, options=OutageOptions(battery_kwh=0.0))
     s = run.summary.set_index("plant_id")
     z1 = s[s.outage_zone == "THR-Z1"]
@@ -318,9 +361,11 @@ def test_sunny_midday_cut_on_the_real_kernel() -> None:
 
 def test_typical_year_moves_to_the_schedule_year() -> None:
     weather = read_weather(TMY3)
-    schedule = parse_schedule("start,end\n2025-07-01T12:00-05:00,2025-07-01T14:00-05:00\n"
-                              "2024-02-29T12:00Z,2024-02-29T13:00Z\n"
-                              "2025-03-01T12:00Z,2025-03-01T13:00Z\n")
+    schedule = parse_schedule(
+        "start,end\n2025-07-01T12:00-05:00,2025-07-01T14:00-05:00\n"
+        "2024-02-29T12:00Z,2024-02-29T13:00Z\n"
+        "2025-03-01T12:00Z,2025-03-01T13:00Z\n"
+    )
     assert schedule_year(schedule) == 2025
     labels, year = simulation_labels(weather, 2025)
     assert year == 2025

@@ -10,10 +10,12 @@ from simulate.sizing import RESOLUTION_KWH, smallest_battery
 
 def curve_of(threshold_kwh: float, calls: list[np.ndarray]):
     """Coverage rises linearly to 100 % at ``threshold_kwh`` (monotone, like the kernel's)."""
+
     def curve(sizes: np.ndarray) -> pd.DataFrame:
         calls.append(np.asarray(sizes))
         cov = np.minimum(100.0, 100.0 * np.asarray(sizes, float) / threshold_kwh)
         return pd.DataFrame({"battery_kwh": np.asarray(sizes, float), "coverage_pct": cov})
+
     return curve
 
 
@@ -34,6 +36,7 @@ def test_candidates_given_and_targets_not_reached() -> None:
     assert len(calls) == 1
     _, none = smallest_battery(curve_of(60.0, []), None, 20.0, 1.0, 90.0)
     assert none is None
+
     def always(sizes: np.ndarray) -> pd.DataFrame:  # the PV alone carries every cut
         return pd.DataFrame({"battery_kwh": sizes, "coverage_pct": np.full(len(sizes), 100.0)})
 

@@ -136,13 +136,41 @@ def write_epw(path: Path, raw: pd.DataFrame, n_rows: int = 8760) -> Path:
         month, day, year = (int(x) for x in r[0].split("/"))
         hour = int(r[1].split(":")[0])  # TMY3 and EPW both count 1..24 (end of the hour)
         fields = [
-            year, month, day, hour, 60, "?9?9?9?9E0?9?9?9?9?9?9?9?9?9?9?9?9?9?9?9*9*9?9*9*9",
-            r[31], r[34], r[37], r[40] * 100,  # temp_air, dew point, RH, pressure [Pa]
-            r[2], r[3], 300,  # ETR, ETRN, horizontal infrared
-            r[4], r[7], r[10],  # GHI, DNI, DHI
-            0, 0, 0, 0,  # illuminances, zenith luminance
-            r[43], r[46],  # wind direction, wind speed
-            r[25], r[28], 16.1, 77777, 9, 999999999, r[55], 0.1, 0, 88, 0.2, 0, 0,
+            year,
+            month,
+            day,
+            hour,
+            60,
+            "?9?9?9?9E0?9?9?9?9?9?9?9?9?9?9?9?9?9?9?9*9*9?9*9*9",
+            r[31],
+            r[34],
+            r[37],
+            r[40] * 100,  # temp_air, dew point, RH, pressure [Pa]
+            r[2],
+            r[3],
+            300,  # ETR, ETRN, horizontal infrared
+            r[4],
+            r[7],
+            r[10],  # GHI, DNI, DHI
+            0,
+            0,
+            0,
+            0,  # illuminances, zenith luminance
+            r[43],
+            r[46],  # wind direction, wind speed
+            r[25],
+            r[28],
+            16.1,
+            77777,
+            9,
+            999999999,
+            r[55],
+            0.1,
+            0,
+            88,
+            0.2,
+            0,
+            0,
         ]
         assert len(fields) == 35
         lines.append(",".join(str(f) for f in fields))
@@ -182,8 +210,20 @@ def test_epw_detected_by_content_whatever_the_extension(
 
 # --------------------------------------------------------------------------- PVGIS TMY
 
-PVGIS_MONTH_YEARS = {1: 2007, 2: 2012, 3: 2019, 4: 2011, 5: 2016, 6: 2009,
-                     7: 2014, 8: 2020, 9: 2006, 10: 2013, 11: 2018, 12: 2010}
+PVGIS_MONTH_YEARS = {
+    1: 2007,
+    2: 2012,
+    3: 2019,
+    4: 2011,
+    5: 2016,
+    6: 2009,
+    7: 2014,
+    8: 2020,
+    9: 2006,
+    10: 2013,
+    11: 2018,
+    12: 2010,
+}
 """Year of each month picked for the TMY (a leap year's February included: 28 days used)."""
 
 
@@ -191,59 +231,95 @@ def pvgis_hours(raw: pd.DataFrame) -> list[dict]:
     """8760 PVGIS rows: "time(UTC)" = start of the hour (HH:00), each month from its year."""
     stamps = [
         f"{PVGIS_MONTH_YEARS[m]}{m:02d}{d:02d}:{h:02d}00"
-        for m in range(1, 13) for d in range(1, calendar.monthrange(1990, m)[1] + 1)
+        for m in range(1, 13)
+        for d in range(1, calendar.monthrange(1990, m)[1] + 1)
         for h in range(24)
     ]
     assert len(stamps) == 8760
     return [
-        {"time(UTC)": t, "T2m": float(r[31]), "RH": float(r[37]), "G(h)": float(r[4]),
-         "Gb(n)": float(r[7]), "Gd(h)": float(r[10]), "IR(h)": 300.0, "WS10m": float(r[46]),
-         "WD10m": float(r[43]), "SP": float(r[40]) * 100}
+        {
+            "time(UTC)": t,
+            "T2m": float(r[31]),
+            "RH": float(r[37]),
+            "G(h)": float(r[4]),
+            "Gb(n)": float(r[7]),
+            "Gd(h)": float(r[10]),
+            "IR(h)": 300.0,
+            "WS10m": float(r[46]),
+            "WD10m": float(r[43]),
+            "SP": float(r[40]) * 100,
+        }
         for t, r in zip(stamps, raw.itertuples(index=False), strict=True)
     ]
 
 
 def expected_pvgis(raw: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"ghi": raw.iloc[:, 4], "dni": raw.iloc[:, 7], "dhi": raw.iloc[:, 10],
-         "temp_air": raw.iloc[:, 31], "wind_speed": raw.iloc[:, 46]},
-    ).astype(float).set_axis(YEAR_UTC)
+    return (
+        pd.DataFrame(
+            {
+                "ghi": raw.iloc[:, 4],
+                "dni": raw.iloc[:, 7],
+                "dhi": raw.iloc[:, 10],
+                "temp_air": raw.iloc[:, 31],
+                "wind_speed": raw.iloc[:, 46],
+            },
+        )
+        .astype(float)
+        .set_axis(YEAR_UTC)
+    )
 
 
 def write_pvgis_json(path: Path, raw: pd.DataFrame) -> Path:
     doc = {
         "inputs": {
             "location": {"latitude": 35.689, "longitude": 51.389, "elevation": 1190.0},
-            "meteo_data": {"radiation_db": "PVGIS-SARAH3", "meteo_db": "ERA5",
-                           "year_min": 2005, "year_max": 2020, "use_horizon": True},
+            "meteo_data": {
+                "radiation_db": "PVGIS-SARAH3",
+                "meteo_db": "ERA5",
+                "year_min": 2005,
+                "year_max": 2020,
+                "use_horizon": True,
+            },
         },
         "outputs": {
             "months_selected": [{"month": m, "year": y} for m, y in PVGIS_MONTH_YEARS.items()],
             "tmy_hourly": pvgis_hours(raw),
         },
         # pvlib's parser copies meta and meta["inputs"]: a real PVGIS file always has them.
-        "meta": {"inputs": {"location": {"description": "Selected location"}},
-                 "outputs": {"tmy_hourly": {"type": "time series"}}},
+        "meta": {
+            "inputs": {"location": {"description": "Selected location"}},
+            "outputs": {"tmy_hourly": {"type": "time series"}},
+        },
     }
     path.write_text(json.dumps(doc))
     return path
 
 
 def write_pvgis_csv(path: Path, raw: pd.DataFrame) -> Path:
-    head = ["Latitude (decimal degrees): 35.689", "Longitude (decimal degrees): 51.389",
-            "Elevation (m): 1190", "Irradiance Time Offset (h): 0.1761", "month,year",
-            *(f"{m},{y}" for m, y in PVGIS_MONTH_YEARS.items()),
-            "time(UTC),T2m,RH,G(h),Gb(n),Gd(h),IR(h),WS10m,WD10m,SP"]
+    head = [
+        "Latitude (decimal degrees): 35.689",
+        "Longitude (decimal degrees): 51.389",
+        "Elevation (m): 1190",
+        "Irradiance Time Offset (h): 0.1761",
+        "month,year",
+        *(f"{m},{y}" for m, y in PVGIS_MONTH_YEARS.items()),
+        "time(UTC),T2m,RH,G(h),Gb(n),Gd(h),IR(h),WS10m,WD10m,SP",
+    ]
     rows = [",".join(str(v) for v in h.values()) for h in pvgis_hours(raw)]
-    foot = ["T2m: 2-m air temperature (degree Celsius)", "G(h): Global irradiance on the "
-            "horizontal plane (W/m2)", "", "PVGIS (c) European Union, 2001-2024"]
+    foot = [
+        "T2m: 2-m air temperature (degree Celsius)",
+        "G(h): Global irradiance on the horizontal plane (W/m2)",
+        "",
+        "PVGIS (c) European Union, 2001-2024",
+    ]
     path.write_bytes("\r\n".join([*head, *rows, *foot]).encode() + b"\r\n")
     return path
 
 
 @pytest.mark.parametrize("writer", [write_pvgis_json, write_pvgis_csv], ids=["json", "csv"])
 def test_pvgis_tmy_hour_start_labels_move_to_the_end_in_1990(
-    tmp_path: Path, greensboro: tuple[pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+    greensboro: tuple[pd.DataFrame, pd.DataFrame],
     writer: Callable[[Path, pd.DataFrame], Path],
 ) -> None:
     _, raw = greensboro
@@ -254,8 +330,7 @@ def test_pvgis_tmy_hour_start_labels_move_to_the_end_in_1990(
     # "20070101:0000" (the hour 00:00-01:00 UTC) → 1990-01-01 01:00 UTC, and so on to
     # "20101231:2300" → 1991-01-01 00:00 UTC.
     assert_typical_year(wx.data, YEAR_UTC)
-    pd.testing.assert_frame_equal(wx.data, expected_pvgis(raw), check_names=False,
-                                  check_freq=False)
+    pd.testing.assert_frame_equal(wx.data, expected_pvgis(raw), check_names=False, check_freq=False)
     assert "pvgis" in wx.source
     assert (wx.latitude_deg, wx.longitude_deg) == (35.689, 51.389)
 
@@ -276,11 +351,16 @@ LOCAL_LABELS = pd.date_range("2026-03-01 01:00", periods=48, freq="h", tz="+03:3
 def plain_frame() -> pd.DataFrame:
     hour = np.arange(48) % 24
     day = np.clip(np.sin(np.pi * (hour - 6.5) / 12), 0, None)
-    return pd.DataFrame({
-        "time": [t.isoformat() for t in LOCAL_LABELS],
-        "ghi": np.round(700 * day, 1), "dni": np.round(800 * day, 1),
-        "dhi": np.round(120 * day, 1), "temp_air": 10.0 + hour / 4, "wind_speed": 2.5,
-    })
+    return pd.DataFrame(
+        {
+            "time": [t.isoformat() for t in LOCAL_LABELS],
+            "ghi": np.round(700 * day, 1),
+            "dni": np.round(800 * day, 1),
+            "dhi": np.round(120 * day, 1),
+            "temp_air": 10.0 + hour / 4,
+            "wind_speed": 2.5,
+        }
+    )
 
 
 def write_plain(path: Path, frame: pd.DataFrame | None = None, prefix: str = "") -> Path:
@@ -310,8 +390,9 @@ def test_plain_csv_in_utc_with_comments_and_column_order_free(tmp_path: Path) ->
     frame["time"] = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in LOCAL_LABELS.tz_convert("UTC")]
     frame = frame[["wind_speed", "temp_air", "time", "dhi", "dni", "ghi"]]
     # Comments may mention PVGIS: the "time" header still makes it a plain CSV.
-    path = write_plain(tmp_path / "site.csv", frame,
-                       prefix="# converted from PVGIS hourly data\n\n# units: SI\n")
+    path = write_plain(
+        tmp_path / "site.csv", frame, prefix="# converted from PVGIS hourly data\n\n# units: SI\n"
+    )
     wx = read_weather(path)
     assert wx.data.index.equals(LOCAL_LABELS.tz_convert("UTC"))
     assert wx.utc_offset_h == 0.0
@@ -355,6 +436,7 @@ def _set(col: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.DataF
         df[col] = df[col].astype(object)
         df.loc[row, col] = value
         return df
+
     return mutate
 
 
@@ -391,22 +473,28 @@ def _directory(d: Path) -> Path:
 # i.e. 07:30Z; row 9 is 06:30Z.
 BAD_FILES: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     "gap": (_plain(lambda df: df.drop(index=10)), ("line 12", "gap of 2 h", "06:30Z")),
-    "duplicate": (_plain(lambda df: df.assign(time=df["time"].where(df.index != 10,
-                                                                     df["time"][9]))),
-                  ("line 12", "duplicate", "2026-03-01T06:30Z")),
+    "duplicate": (
+        _plain(lambda df: df.assign(time=df["time"].where(df.index != 10, df["time"][9]))),
+        ("line 12", "duplicate", "2026-03-01T06:30Z"),
+    ),
     "nan": (_plain(_set("dni", 10, np.nan)), ("line 12", "dni", "2026-03-01T07:30Z")),
     "ghi_negative": (_plain(_set("ghi", 10, -50.0)), ("line 12", "ghi = -50", "07:30Z")),
     "ghi_too_high": (_plain(_set("ghi", 10, 2500.0)), ("line 12", "ghi = 2500", "07:30Z")),
-    "non_numeric": (_plain(_set("temp_air", 10, "warm")), ("line 12", "temp_air",
-                                                            "non-numeric")),
+    "non_numeric": (_plain(_set("temp_air", 10, "warm")), ("line 12", "temp_air", "non-numeric")),
     "missing_column": (_plain(lambda df: df.drop(columns="dhi")), ("missing column", "dhi")),
-    "no_offset": (_plain(lambda df: df.assign(time=df["time"].str[:19])),
-                  ("line 2", "no UTC offset")),
-    "one_time_without_offset": (_plain(_set("time", 10, "2026-03-01T11:00:00")),
-                                ("line 12", "no UTC offset")),
+    "no_offset": (
+        _plain(lambda df: df.assign(time=df["time"].str[:19])),
+        ("line 2", "no UTC offset"),
+    ),
+    "one_time_without_offset": (
+        _plain(_set("time", 10, "2026-03-01T11:00:00")),
+        ("line 12", "no UTC offset"),
+    ),
     "not_a_time": (_plain(_set("time", 10, "yesterday")), ("line 12", "yesterday")),
-    "unsorted": (_plain(lambda df: df.iloc[[*range(10), 11, 10, *range(12, 48)]]),
-                 ("line 13", "backwards", "2026-03-01T07:30Z")),
+    "unsorted": (
+        _plain(lambda df: df.iloc[[*range(10), 11, 10, *range(12, 48)]]),
+        ("line 13", "backwards", "2026-03-01T07:30Z"),
+    ),
     "empty": (_empty, ("is empty",)),
     "tmy3_short": (_tmy3_cut, ("8660", "8760")),
     "epw_short": (_epw_cut, ("8000", "8760")),
@@ -446,9 +534,7 @@ CLI_CASES = ("gap", "missing_column", "tmy3_short", "missing")
 
 
 @pytest.mark.parametrize("case", CLI_CASES)
-def test_cli_refuses_bad_weather_in_one_line_and_writes_nothing(
-    tmp_path: Path, case: str
-) -> None:
+def test_cli_refuses_bad_weather_in_one_line_and_writes_nothing(tmp_path: Path, case: str) -> None:
     make, needles = BAD_FILES[case]
     bad = make(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
@@ -456,9 +542,22 @@ def test_cli_refuses_bad_weather_in_one_line_and_writes_nothing(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
     env.update(ROSHANAI_CACHE_DIR=str(tmp_path / "cache"), COLUMNS="80")
     proc = subprocess.run(
-        [sys.executable, "-m", "roshanai", "simulate", "fleet", "--weather", str(bad),
-         "--out-dir", str(out)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "roshanai",
+            "simulate",
+            "fleet",
+            "--weather",
+            str(bad),
+            "--out-dir",
+            str(out),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()

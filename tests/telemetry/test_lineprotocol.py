@@ -29,7 +29,7 @@ from telemetry.lineprotocol import (
 # -- strategies (also imported by test_services.py) ----------------------------------------------
 
 #: Characters line protocol makes hard, drawn often; any other character also appears.
-TRICKY = list(' ,="\'\t\x00\x0b#_-.é→ژ٣😀')
+TRICKY = list(" ,=\"'\t\x00\x0b#_-.é→ژ٣😀")
 _plain = st.characters(exclude_categories=("Cs",), exclude_characters="\n\r\\")
 _char = st.one_of(st.sampled_from(TRICKY), _plain)
 # A backslash may stand before an ordinary character only (see telemetry.lineprotocol).
@@ -38,8 +38,9 @@ _escaped = st.builds(lambda c: "\\" + c, _plain.filter(lambda c: c not in ',= "\
 
 def names(min_size: int = 1, max_size: int = 8) -> st.SearchStrategy[str]:
     """Names and tag values line protocol can carry."""
-    return st.lists(st.one_of(_char, _char, _char, _escaped), min_size=min_size,
-                    max_size=max_size).map("".join)
+    return st.lists(
+        st.one_of(_char, _char, _char, _escaped), min_size=min_size, max_size=max_size
+    ).map("".join)
 
 
 measurements = names().filter(lambda s: s[0] not in "#\t\x00")
@@ -58,8 +59,11 @@ timestamps = st.one_of(st.none(), st.integers(INT64_MIN, INT64_MAX))
 def points(draw: st.DrawFn, *, time_ns: st.SearchStrategy[int | None] = timestamps) -> Point:
     """A point whose tag keys and field keys are distinct (InfluxDB keeps them apart)."""
     tags = draw(st.dictionaries(names(), names(), max_size=3))
-    fields = draw(st.dictionaries(field_keys.filter(lambda k: k not in tags), field_values,
-                                  min_size=1, max_size=4))
+    fields = draw(
+        st.dictionaries(
+            field_keys.filter(lambda k: k not in tags), field_values, min_size=1, max_size=4
+        )
+    )
     return Point(draw(measurements), tags, fields, draw(time_ns))
 
 
@@ -83,9 +87,14 @@ def assert_same_point(got: Point, want: Point) -> None:
 
 
 @given(points())
-@example(Point("inverter", {"plant_id": "ZNJ-000123", "province": "Zanjan"},
-               {"ac_power_w": 3200.5, "seq": 812, "status": "producing", "ok": True},
-               1_782_896_400_000_000_000))
+@example(
+    Point(
+        "inverter",
+        {"plant_id": "ZNJ-000123", "province": "Zanjan"},
+        {"ac_power_w": 3200.5, "seq": 812, "status": "producing", "ok": True},
+        1_782_896_400_000_000_000,
+    )
+)
 @example(Point(" m", {" ": "=", ",": " "}, {"=": '"', "\\a": "\\"}, 0))
 @example(Point("a\\b", {"t": "x\\y"}, {"f": -0.0}, INT64_MIN))
 @example(Point("m", {}, {"f": 5e-324, "g": 1.7976931348623157e308, "h": INT64_MAX}, INT64_MAX))
@@ -112,10 +121,10 @@ def test_format_points_then_parse_lines(pts: list[Point]) -> None:
 def test_precision_round_trip(point: Point, precision: str) -> None:
     factor = PRECISION_NS[precision]
     assert point.time_ns is not None
-    truncated = Point(point.measurement, point.tags, point.fields,
-                      point.time_ns // factor * factor)
-    line = format_point(point.measurement, point.tags, point.fields, point.time_ns,
-                        precision=precision)
+    truncated = Point(point.measurement, point.tags, point.fields, point.time_ns // factor * factor)
+    line = format_point(
+        point.measurement, point.tags, point.fields, point.time_ns, precision=precision
+    )
     assert_same_point(parse_line(line, precision), truncated)
 
 
@@ -127,26 +136,40 @@ def test_empty_tag_values_are_no_tags(point: Point, key: str) -> None:
 
 
 def test_numpy_scalars_keep_their_types() -> None:
-    line = format_point("m", {}, {"i": np.int64(-7), "f": np.float32(0.5), "b": np.bool_(True),
-                                  "u": np.uint8(200)}, 1)
+    line = format_point(
+        "m",
+        {},
+        {"i": np.int64(-7), "f": np.float32(0.5), "b": np.bool_(True), "u": np.uint8(200)},
+        1,
+    )
     assert line == "m i=-7i,f=0.5,b=true,u=200i 1"
     assert parse_line(line).fields == {"i": -7, "f": 0.5, "b": True, "u": 200}
 
 
 def test_known_line() -> None:
-    line = format_point("inverter", {"province": "Zanjan", "plant_id": "ZNJ 1"},
-                        {"ac_power_w": 3200.5, "seq": 812, "status": 'say "hi" \\o/'},
-                        1_782_896_400_000_000_000)
-    assert line == ('inverter,plant_id=ZNJ\\ 1,province=Zanjan ac_power_w=3200.5,seq=812i,'
-                    'status="say \\"hi\\" \\\\o/" 1782896400000000000')
+    line = format_point(
+        "inverter",
+        {"province": "Zanjan", "plant_id": "ZNJ 1"},
+        {"ac_power_w": 3200.5, "seq": 812, "status": 'say "hi" \\o/'},
+        1_782_896_400_000_000_000,
+    )
+    assert line == (
+        "inverter,plant_id=ZNJ\\ 1,province=Zanjan ac_power_w=3200.5,seq=812i,"
+        'status="say \\"hi\\" \\\\o/" 1782896400000000000'
+    )
 
 
-@pytest.mark.parametrize(("line", "fields"), [
-    ("m a=t,b=F,c=TRUE,d=false", {"a": True, "b": False, "c": True, "d": False}),
-    ("m a=1u,b=-3i,c=1e3,d=.5,e=-1.5E-3", {"a": 1, "b": -3, "c": 1000.0, "d": 0.5,
-                                             "e": -0.0015}),
-    ("m a=18446744073709551615u", {"a": 2**64 - 1}),
-])
+@pytest.mark.parametrize(
+    ("line", "fields"),
+    [
+        ("m a=t,b=F,c=TRUE,d=false", {"a": True, "b": False, "c": True, "d": False}),
+        (
+            "m a=1u,b=-3i,c=1e3,d=.5,e=-1.5E-3",
+            {"a": 1, "b": -3, "c": 1000.0, "d": 0.5, "e": -0.0015},
+        ),
+        ("m a=18446744073709551615u", {"a": 2**64 - 1}),
+    ],
+)
 def test_parses_what_influxdb_accepts(line: str, fields: dict[str, object]) -> None:
     got = parse_line(line)
     assert got.fields == fields
@@ -192,8 +215,9 @@ def test_line_break_anywhere_else_is_refused(point: Point, brk: str) -> None:
 
 
 @few
-@given(points(), st.sampled_from([math.nan, math.inf, -math.inf, np.float64("nan"),
-                                  np.float32("inf")]))
+@given(
+    points(), st.sampled_from([math.nan, math.inf, -math.inf, np.float64("nan"), np.float32("inf")])
+)
 def test_non_finite_fields_are_refused(point: Point, value: float) -> None:
     with pytest.raises(InputError, match="finite"):
         format_point(point.measurement, point.tags, {**point.fields, "bad": value})
@@ -208,29 +232,32 @@ def test_a_point_without_fields_is_refused(point: Point) -> None:
         parse_line(format_point(point.measurement, point.tags, point.fields).split(" ")[0])
 
 
-@pytest.mark.parametrize(("measurement", "tags", "fields"), [
-    ("", {}, {"f": 1}),
-    ("m", {"": "v"}, {"f": 1}),
-    ("m", {}, {"": 1}),
-    ("#m", {}, {"f": 1}),
-    ("\tm", {}, {"f": 1}),
-    ("\x00m", {}, {"f": 1}),
-    ("m", {}, {"\tf": 1}),
-    ("m\\", {}, {"f": 1}),
-    ("m", {"t": "v\\"}, {"f": 1}),
-    ("m", {"t\\": "v"}, {"f": 1}),
-    ("m", {}, {"f\\": 1}),
-    ("a\\ b", {}, {"f": 1}),
-    ("m", {"t": "a\\,b"}, {"f": 1}),
-    ("m", {"t": "a\\=b"}, {"f": 1}),
-    ("m", {"t": "a\\\\b"}, {"f": 1}),
-    ("m", {}, {'a\\"b': 1}),
-    ("m", {}, {"f": 2**63}),
-    ("m", {}, {"f": INT64_MIN - 1}),
-    ("m", {}, {"f": None}),
-    ("m", {}, {"f": b"bytes"}),
-    ("m", {"t": 1}, {"f": 1}),
-])
+@pytest.mark.parametrize(
+    ("measurement", "tags", "fields"),
+    [
+        ("", {}, {"f": 1}),
+        ("m", {"": "v"}, {"f": 1}),
+        ("m", {}, {"": 1}),
+        ("#m", {}, {"f": 1}),
+        ("\tm", {}, {"f": 1}),
+        ("\x00m", {}, {"f": 1}),
+        ("m", {}, {"\tf": 1}),
+        ("m\\", {}, {"f": 1}),
+        ("m", {"t": "v\\"}, {"f": 1}),
+        ("m", {"t\\": "v"}, {"f": 1}),
+        ("m", {}, {"f\\": 1}),
+        ("a\\ b", {}, {"f": 1}),
+        ("m", {"t": "a\\,b"}, {"f": 1}),
+        ("m", {"t": "a\\=b"}, {"f": 1}),
+        ("m", {"t": "a\\\\b"}, {"f": 1}),
+        ("m", {}, {'a\\"b': 1}),
+        ("m", {}, {"f": 2**63}),
+        ("m", {}, {"f": INT64_MIN - 1}),
+        ("m", {}, {"f": None}),
+        ("m", {}, {"f": b"bytes"}),
+        ("m", {"t": 1}, {"f": 1}),
+    ],
+)
 def test_what_line_protocol_cannot_carry_is_refused(measurement, tags, fields) -> None:
     with pytest.raises(InputError):
         format_point(measurement, tags, fields, 0)
@@ -242,18 +269,35 @@ def test_bad_timestamps_are_refused(time_ns: object) -> None:
         format_point("m", {}, {"f": 1}, time_ns)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("line", [
-    "", "   ", "# comment", "m", "m,", "m f", "m f=", "m,t f=1", "m,t= f=1", "m f=1 x",
-    "m f=nan", "m f=inf", "m f=1,f=2", "m,t=a,t=b f=1", 'm f="open', "m f=9223372036854775808i",
-    "m f=1\nm f=2", "m f=1 1.5",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "   ",
+        "# comment",
+        "m",
+        "m,",
+        "m f",
+        "m f=",
+        "m,t f=1",
+        "m,t= f=1",
+        "m f=1 x",
+        "m f=nan",
+        "m f=inf",
+        "m f=1,f=2",
+        "m,t=a,t=b f=1",
+        'm f="open',
+        "m f=9223372036854775808i",
+        "m f=1\nm f=2",
+        "m f=1 1.5",
+    ],
+)
 def test_malformed_lines_are_refused(line: str) -> None:
     with pytest.raises(InputError):
         parse_line(line)
 
 
-@given(st.text(st.one_of(st.sampled_from(list(' ,="\\\nit.-0123456789e')), _plain),
-               max_size=40))
+@given(st.text(st.one_of(st.sampled_from(list(' ,="\\\nit.-0123456789e')), _plain), max_size=40))
 def test_parse_line_raises_input_error_or_returns_a_point(text: str) -> None:
     try:
         point = parse_line(text)

@@ -47,10 +47,20 @@ from tests.telemetry.test_lineprotocol import points, same_value
 WAIT_S = 10.0
 
 CANONICAL = {
-    "v": 1, "plant_id": "ZNJ-000123", "ts": "2026-07-01T09:00:00Z", "seq": 812,
-    "ac_power_w": 3200.5, "ac_voltage_v": 228.1, "ac_current_a": 14.0, "ac_freq_hz": 50.01,
-    "energy_total_wh": 1234567, "dc": [{"v": 350.1, "a": 5.2, "w": 1820.0}],
-    "temp_c": 41.2, "status": "producing", "alarm_code": 0, "rssi_dbm": -71,
+    "v": 1,
+    "plant_id": "ZNJ-000123",
+    "ts": "2026-07-01T09:00:00Z",
+    "seq": 812,
+    "ac_power_w": 3200.5,
+    "ac_voltage_v": 228.1,
+    "ac_current_a": 14.0,
+    "ac_freq_hz": 50.01,
+    "energy_total_wh": 1234567,
+    "dc": [{"v": 350.1, "a": 5.2, "w": 1820.0}],
+    "temp_c": 41.2,
+    "status": "producing",
+    "alarm_code": 0,
+    "rssi_dbm": -71,
 }
 
 
@@ -61,25 +71,38 @@ def decode_canonical(payload: bytes) -> TelemetryRecord:
     """The canonical single-reading payload → record (the bridge's decoder does more)."""
     doc = json.loads(payload)
     values = {k: v for k, v in doc.items() if k in TelemetryRecord.__struct_fields__}
-    dc = tuple(DcString(voltage_v=s.get("v"), current_a=s.get("a"), power_w=s.get("w"))
-               for s in doc.get("dc", []))
+    dc = tuple(
+        DcString(voltage_v=s.get("v"), current_a=s.get("a"), power_w=s.get("w"))
+        for s in doc.get("dc", [])
+    )
     return TelemetryRecord(**{**values, "dc": dc}, ts_ns=parse_ts(doc["ts"]))
 
 
 def record_point(record: TelemetryRecord, province: str = "") -> Point:
     """A record as a point of measurement ``inverter`` (fields typed as the schema says)."""
-    fields = {name: kind(getattr(record, name)) for name, kind in INVERTER_FIELDS.items()
-              if getattr(record, name) is not None}
-    return Point(MEASUREMENT_INVERTER, {TAG_PLANT_ID: record.plant_id, "province": province},
-                 fields, record.ts_ns)
+    fields = {
+        name: kind(getattr(record, name))
+        for name, kind in INVERTER_FIELDS.items()
+        if getattr(record, name) is not None
+    }
+    return Point(
+        MEASUREMENT_INVERTER,
+        {TAG_PLANT_ID: record.plant_id, "province": province},
+        fields,
+        record.ts_ns,
+    )
 
 
 class MqttClient:
     """A paho 2.x client with its network loop in a thread and bounded waits on events."""
 
     def __init__(self, broker: Mosquitto, client_id: str = "", *, clean: bool = True) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=clean, protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean,
+            protocol=mqtt.MQTTv311,
+        )
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
@@ -140,7 +163,10 @@ def rows(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_canonical_message_from_broker_to_influxd_and_back(
-    mosquitto: Mosquitto, influxd: InfluxD, influx_db: str, mqtt_clients: Callable[..., MqttClient],
+    mosquitto: Mosquitto,
+    influxd: InfluxD,
+    influx_db: str,
+    mqtt_clients: Callable[..., MqttClient],
 ) -> None:
     topic = f"roshanai/v1/{CANONICAL['plant_id']}/telemetry"
     sub = mqtt_clients(mosquitto, "test-bridge")
@@ -157,8 +183,7 @@ def test_canonical_message_from_broker_to_influxd_and_back(
 
     with InfluxStore(influxd.url, influx_db) as store:
         store.write_lines([point.to_line()])
-        series = store.query(
-            f"SELECT * FROM {MEASUREMENT_INVERTER} WHERE plant_id = 'ZNJ-000123'")
+        series = store.query(f"SELECT * FROM {MEASUREMENT_INVERTER} WHERE plant_id = 'ZNJ-000123'")
     (row,) = rows(series)
     assert row["time"] == record.ts_ns
     assert row["plant_id"] == "ZNJ-000123"
@@ -172,7 +197,8 @@ def test_canonical_message_from_broker_to_influxd_and_back(
 
 
 def test_persistent_session_keeps_messages_over_a_broker_restart(
-    mosquitto: Mosquitto, mqtt_clients: Callable[..., MqttClient],
+    mosquitto: Mosquitto,
+    mqtt_clients: Callable[..., MqttClient],
 ) -> None:
     bridge = mqtt_clients(mosquitto, "bridge-persistent", clean=False)
     bridge.subscribe("roshanai/v1/+/telemetry", qos=1)
@@ -191,13 +217,19 @@ def test_persistent_session_keeps_messages_over_a_broker_restart(
     assert again.session_present is True
     queued = again.next_message()
     assert (queued.topic, queued.payload, queued.qos) == (
-        "roshanai/v1/P-1/telemetry", b'{"v": 1, "seq": 1}', 1)
+        "roshanai/v1/P-1/telemetry",
+        b'{"v": 1, "seq": 1}',
+        1,
+    )
 
     fresh = mqtt_clients(mosquitto, "dashboard")
     fresh.subscribe("roshanai/v1/+/status", qos=1)
     retained = fresh.next_message()
     assert (retained.topic, retained.payload, retained.retain) == (
-        "roshanai/v1/P-1/status", b"online", True)
+        "roshanai/v1/P-1/status",
+        b"online",
+        True,
+    )
 
 
 # -- InfluxStore: detection and classified errors ------------------------------------------------
@@ -212,7 +244,9 @@ def test_auto_detects_the_v1_http_path_on_influxd_16(influxd: InfluxD, influx_db
         store.write_lines("m f=1 1\nm f=2 2\n")
         assert rows(store.query("SELECT f FROM m")) == [{"time": 1, "f": 1}, {"time": 2, "f": 2}]
         assert rows(store.query("SELECT f FROM m", epoch="s")) == [
-            {"time": 0, "f": 1}, {"time": 0, "f": 2}]
+            {"time": 0, "f": 1},
+            {"time": 0, "f": 2},
+        ]
 
 
 def test_write_to_a_stopped_influxd_is_retryable(make_influxd: Callable[..., InfluxD]) -> None:
@@ -286,36 +320,57 @@ def test_too_large_body_is_classified_and_split(make_influxd: Callable[..., Infl
         assert store.write_batches(lines, batch_lines=5000) == 60
         assert rows(store.query("SELECT count(ac_power_w) FROM m"))[0]["count"] == 60
         with pytest.raises(PayloadTooLarge):  # a single line over the limit cannot be split
-            store.write_batches(["m s=\"" + "x" * 700 + "\" 1"])
+            store.write_batches(['m s="' + "x" * 700 + '" 1'])
 
 
 def test_v2_path_against_a_server_without_it_is_rejected(influxd: InfluxD, influx_db: str) -> None:
-    with InfluxStore(influxd.url, influx_db, api="v2") as store, \
-            pytest.raises(WriteRejected) as info:
+    with (
+        InfluxStore(influxd.url, influx_db, api="v2") as store,
+        pytest.raises(WriteRejected) as info,
+    ):
         store.write_lines("m f=1 1")
     assert info.value.status == 404
 
 
 def test_unreachable_v2_write_is_retryable() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with InfluxStore(url, "b", api="v2", token="t") as store, \
-            pytest.raises(WriteRetryable, match="connection refused"):
+    with (
+        InfluxStore(url, "b", api="v2", token="t") as store,
+        pytest.raises(WriteRetryable, match="connection refused"),
+    ):
         store.write_lines("m f=1 1")
 
 
-@pytest.mark.parametrize(("value", "seconds"), [
-    (None, None), ("", None), ("7", 7.0), (" 2.5 ", 2.5), ("-3", 0.0), ("soon", None),
-    ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0), ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("7", 7.0),
+        (" 2.5 ", 2.5),
+        ("-3", 0.0),
+        ("soon", None),
+        ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
+    ],
+)
 def test_retry_after(value: str | None, seconds: float | None) -> None:
     now = datetime(2015, 10, 21, 7, 28, tzinfo=UTC).timestamp()
     assert parse_retry_after(value, now=now) == seconds
 
 
-@pytest.mark.parametrize(("version", "parsed"), [
-    ("1.6.7~rc0", (1, 6)), ("1.8.10", (1, 8)), ("v2.7.4", (2, 7)), ("3.0.1", (3, 0)),
-    ("unknown", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("version", "parsed"),
+    [
+        ("1.6.7~rc0", (1, 6)),
+        ("1.8.10", (1, 8)),
+        ("v2.7.4", (2, 7)),
+        ("3.0.1", (3, 0)),
+        ("unknown", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_version_tuple(version: str | None, parsed: tuple[int, int] | None) -> None:
     assert version_tuple(version) == parsed
 
@@ -326,10 +381,15 @@ def test_version_tuple(version: str | None, parsed: tuple[int, int] | None) -> N
 def test_influxdb_client_path_against_victoria_metrics(victoria_metrics: VictoriaMetrics) -> None:
     plant = f"VM-{uuid.uuid4().hex[:8]}"
     t0 = 1_782_896_400_000_000_000
-    lines = [format_point("inverter", {"plant_id": plant, "province": "Zanjan"},
-                          {"ac_power_w": 3200.5 + i, "energy_total_wh": 1234567.0 + i},
-                          t0 + i * 60_000_000_000)
-             for i in range(3)]
+    lines = [
+        format_point(
+            "inverter",
+            {"plant_id": plant, "province": "Zanjan"},
+            {"ac_power_w": 3200.5 + i, "energy_total_wh": 1234567.0 + i},
+            t0 + i * 60_000_000_000,
+        )
+        for i in range(3)
+    ]
     with InfluxStore(victoria_metrics.url, "roshanai", org="roshanai") as store:
         assert store.ping() == "unknown"  # no X-Influxdb-Version on its /ping
         assert store.api == "v2"  # …but it has /api/v2/write
@@ -348,8 +408,7 @@ def test_explicit_v2_with_a_token_against_victoria_metrics(
     victoria_metrics: VictoriaMetrics,
 ) -> None:
     plant = f"VM-{uuid.uuid4().hex[:8]}"
-    with InfluxStore(victoria_metrics.url, "roshanai", token="secret", org="o",
-                     api="v2") as store:
+    with InfluxStore(victoria_metrics.url, "roshanai", token="secret", org="o", api="v2") as store:
         assert store.write_batches([f"inverter,plant_id={plant} ac_power_w=1.25 {10**18}"]) == 1
     (series,) = victoria_metrics.export(f'{{plant_id="{plant}"}}', min_series=1)
     assert series["values"] == [1.25]
@@ -406,7 +465,9 @@ def _utc_ns(day: date) -> int:
 
 
 def test_write_run_to_influxd_reads_back_the_summary(
-    influxd: InfluxD, influx_db: str, small_run: FleetRun,
+    influxd: InfluxD,
+    influx_db: str,
+    small_run: FleetRun,
 ) -> None:
     summary = small_run.summary.set_index("plant_id")
     with InfluxStore(influxd.url, influx_db) as store:
@@ -420,14 +481,24 @@ def test_write_run_to_influxd_reads_back_the_summary(
             assert row["time"] == _utc_ns(date(1990, 1, 1))
             assert row["weather"] == "embedded climatology (estimate)"
             assert row["province"] == (want["province"] or None)
-            for field in ("ac_energy_kwh", "specific_yield_kwh_per_kwp", "performance_ratio",
-                          "capacity_factor_pct", "peak_ac_power_w", "poa_insolation_kwh_m2",
-                          "dc_kwp", "ac_kw"):
+            for field in (
+                "ac_energy_kwh",
+                "specific_yield_kwh_per_kwp",
+                "performance_ratio",
+                "capacity_factor_pct",
+                "peak_ac_power_w",
+                "poa_insolation_kwh_m2",
+                "dc_kwp",
+                "ac_kw",
+            ):
                 assert float(row[field]) == float(want[field]), field
 
-        months = rows(store.query(
-            "SELECT ac_energy_kwh FROM sim_plant_month WHERE run_id = 'run-a' "
-            "GROUP BY plant_id, month"))
+        months = rows(
+            store.query(
+                "SELECT ac_energy_kwh FROM sim_plant_month WHERE run_id = 'run-a' "
+                "GROUP BY plant_id, month"
+            )
+        )
         assert len(months) == 36
         for row in months:
             m = int(row["month"])
@@ -435,9 +506,12 @@ def test_write_run_to_influxd_reads_back_the_summary(
             want = summary.loc[row["plant_id"], f"ac_energy_kwh_{GREGORIAN_MONTHS[m - 1]}"]
             assert row["ac_energy_kwh"] == want
 
-        hijri = rows(store.query(
-            "SELECT ac_energy_kwh FROM sim_plant_hijri_month WHERE run_id = 'run-a' "
-            "GROUP BY plant_id, hijri_month"))
+        hijri = rows(
+            store.query(
+                "SELECT ac_energy_kwh FROM sim_plant_hijri_month WHERE run_id = 'run-a' "
+                "GROUP BY plant_id, hijri_month"
+            )
+        )
         assert len(hijri) == 36
         for row in hijri:
             m = int(row["hijri_month"])
@@ -446,12 +520,16 @@ def test_write_run_to_influxd_reads_back_the_summary(
             want = summary.loc[row["plant_id"], f"ac_energy_kwh_{HIJRI_MONTHS[m - 1]}"]
             assert row["ac_energy_kwh"] == want
         assert {r["time"] for r in hijri if r["hijri_month"] == "01"} == {
-            _utc_ns(date(1990, 3, 21))}
+            _utc_ns(date(1990, 3, 21))
+        }
 
         # Province totals by Solar Hijri month, as a program manager would ask.
-        (total,) = rows(store.query(
-            "SELECT sum(ac_energy_kwh) FROM sim_plant_hijri_month "
-            "WHERE run_id = 'run-a' AND province = 'Zanjan' AND hijri_month = '04'"))
+        (total,) = rows(
+            store.query(
+                "SELECT sum(ac_energy_kwh) FROM sim_plant_hijri_month "
+                "WHERE run_id = 'run-a' AND province = 'Zanjan' AND hijri_month = '04'"
+            )
+        )
         assert total["sum"] == pytest.approx(summary.loc["ZNJ-000001", "ac_energy_kwh_tir"])
 
         # A second run writes beside the first instead of over it.
@@ -463,7 +541,8 @@ def test_write_run_to_influxd_reads_back_the_summary(
 
 
 def test_write_run_from_settings_creates_the_database(
-    influxd: InfluxD, small_run: FleetRun,
+    influxd: InfluxD,
+    small_run: FleetRun,
 ) -> None:
     database = f"sim_{uuid.uuid4().hex[:10]}"
     try:
@@ -472,8 +551,7 @@ def test_write_run_from_settings_creates_the_database(
         with InfluxStore(influxd.url, database) as store:
             (count,) = rows(store.query("SELECT count(ac_energy_kwh) FROM sim_plant_year"))
             assert count["count"] == 3
-            (run,) = rows(store.query(
-                'SHOW TAG VALUES FROM sim_plant_year WITH KEY = "run_id"'))
+            (run,) = rows(store.query('SHOW TAG VALUES FROM sim_plant_year WITH KEY = "run_id"'))
             assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", run["value"])
     finally:
         influxd.drop_database(database)
@@ -495,30 +573,45 @@ def test_query_errors_are_one_line(influxd: InfluxD, influx_db: str) -> None:
 def test_hourly_run_writes_expected_power_hour_by_hour(influxd: InfluxD, influx_db: str) -> None:
     """``sim_expected``: every plant's mean AC power for each hour of the weather, at the
     weather's labels; a year of it sums to the summary's energy (W x 1 h = Wh)."""
-    run = run_fleet(parse_fleet(FLEET_CSV, source="test fleet"), timezone="Asia/Tehran",
-                    hourly=True)
+    run = run_fleet(
+        parse_fleet(FLEET_CSV, source="test fleet"), timezone="Asia/Tehran", hourly=True
+    )
     assert run.ac_power_w is not None
     n_plants, n_hours = run.ac_power_w.shape
     summary = run.summary.set_index("plant_id")
     with InfluxStore(influxd.url, influx_db) as store:
         n = write_run(run, store, run_id="hourly")
         assert n == n_plants * (1 + 12 + 12) + n_plants * n_hours
-        counts = rows(store.query("SELECT count(ac_power_w), sum(ac_power_w) FROM sim_expected "
-                                  "WHERE run_id = 'hourly' GROUP BY plant_id, province"))
+        counts = rows(
+            store.query(
+                "SELECT count(ac_power_w), sum(ac_power_w) FROM sim_expected "
+                "WHERE run_id = 'hourly' GROUP BY plant_id, province"
+            )
+        )
         assert len(counts) == n_plants
         for row in counts:
             assert row["count"] == n_hours == 8760
             assert row["sum"] / 1000 == pytest.approx(
-                summary.loc[row["plant_id"], "ac_energy_kwh"], rel=1e-9)
+                summary.loc[row["plant_id"], "ac_energy_kwh"], rel=1e-9
+            )
             assert row["province"] == summary.loc[row["plant_id"], "province"]
         i, h = 1, 4000  # one plant-hour, read back exactly
         plant = str(run.summary["plant_id"].iloc[i])
         t = run.labels[h]
-        (one,) = rows(store.query(
-            f"SELECT ac_power_w FROM sim_expected WHERE run_id = 'hourly' AND "
-            f"plant_id = '{plant}' AND time = {t.value}"))
+        (one,) = rows(
+            store.query(
+                f"SELECT ac_power_w FROM sim_expected WHERE run_id = 'hourly' AND "
+                f"plant_id = '{plant}' AND time = {t.value}"
+            )
+        )
         assert one["ac_power_w"] == float(run.ac_power_w[i, h])
         assert one["time"] == t.value
     # without hourly output nothing of it is written (the other test's run)
-    assert list(expected_lines(run_fleet(parse_fleet(FLEET_CSV, source="t"),
-                                         timezone="Asia/Tehran"), run_id="x")) == []
+    assert (
+        list(
+            expected_lines(
+                run_fleet(parse_fleet(FLEET_CSV, source="t"), timezone="Asia/Tehran"), run_id="x"
+            )
+        )
+        == []
+    )
