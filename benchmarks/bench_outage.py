@@ -142,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def yield_chunk(a: int, b: int, out: np.ndarray) -> None:
         part = FleetArrays(**{k: v[a:b] for k, v in vars(fleet).items()})
-        simulate_arrays(
+        simulate_arrays(  # type: ignore[misc]
             mid,
-            *weather,
-            part,
+            *weather,  # type: ignore[arg-type]
+            part,  # type: ignore[arg-type]
             day_index=day_index,
             hour_index=axis.hour,
             n_days=int(day_index.max()) + 1,

@@ -134,7 +134,7 @@ def run_fleet_dask(
     with dask_client(address) as client:
         shared = client.scatter(weather, broadcast=True)  # type: ignore[attr-defined]
         futures = {
-            client.submit(
+            client.submit(  # type: ignore[attr-defined]
                 _run_chunk,
                 fleet.subset(a, b),
                 shared,  # type: ignore[attr-defined]

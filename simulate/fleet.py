@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import jdatetime
 import numpy as np
@@ -168,11 +169,12 @@ def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.Data
             with atomic_path(path) as tmp, open(tmp, "wb") as fh:
                 np.savez(
                     fh,
-                    time_ns=frame.index.tz_convert("UTC")
+                    time_ns=cast(pd.DatetimeIndex, frame.index)
+                    .tz_convert("UTC")
                     .tz_localize(None)
                     .to_numpy("datetime64[ns]"),
                     source=np.str_(frame.attrs["source"]),
-                    **{c: frame[c].to_numpy(float) for c in COLUMNS},
+                    **{c: frame[c].to_numpy(float) for c in COLUMNS},  # type: ignore[arg-type]
                 )
         except OSError:
             pass  # a read-only home: the cache is only a speed-up

@@ -577,7 +577,7 @@ def simulate_arrays(
     no_hourly = np.zeros((0, n_time))
     for start in range(0, n_plants, int(chunk_plants)):
         part = slice(start, min(start + int(chunk_plants), n_plants))
-        _fleet_kernel(
+        _fleet_kernel(  # type: ignore[call-arg]
             sun,
             weather["ghi_w_m2"],
             weather["dni_w_m2"],

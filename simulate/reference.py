@@ -90,10 +90,10 @@ def build_modelchain(plant: Mapping[str, object], transposition: str = "haydavie
             losses_parameters=losses_parameters(float(plant.get("losses_pct", DEFAULT_LOSSES_PCT))),  # type: ignore[arg-type]
         )
         location = Location(
-            float(plant["latitude"]),
+            float(plant["latitude"]),  # type: ignore[arg-type]
             float(plant["longitude"]),  # type: ignore[arg-type]
             tz="UTC",
-            altitude=float(plant["altitude_m"]),
+            altitude=float(plant["altitude_m"]),  # type: ignore[arg-type]
         )  # type: ignore[arg-type]
     except KeyError as exc:
         raise InputError(f"plant: missing or unknown value {exc}") from exc

@@ -23,6 +23,7 @@ import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -126,7 +127,7 @@ def read_weather(path: str | Path) -> Weather:
     return Weather(
         data=data,
         source=f"{p.name} ({kind})",
-        step_hours=_step_hours(data.index),
+        step_hours=_step_hours(cast(pd.DatetimeIndex, data.index)),
         utc_offset_h=offset_h,
         latitude_deg=lat,
         longitude_deg=lon,
@@ -344,10 +345,10 @@ def check_weather(
     df = raw.loc[:, list(COLUMNS)].copy()
     for c in COLUMNS:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
-    df.index = df.index.tz_convert("UTC").as_unit("ns")
+    df.index = cast(pd.DatetimeIndex, df.index).tz_convert("UTC").as_unit("ns")
     if len(df) < 24:
         raise WeatherFileError(f"{name}: {len(df)} rows; at least 24 hourly rows are needed")
-    idx = df.index
+    idx = cast(pd.DatetimeIndex, df.index)
     diffs = np.diff(idx.asi8)
     dup = np.flatnonzero(diffs == 0)
     if len(dup):
