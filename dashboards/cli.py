@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -159,6 +159,38 @@ def _parse_when(text: str, tz: str, *, end: bool = False) -> int:
     if when.tzinfo is None:
         raise InputError(f"{text!r} needs a UTC offset (or give a date)")
     return int(when.astimezone(UTC).timestamp() * 1000)
+
+
+def _resolve_provinces(store: Any, asked: list[str]) -> list[str]:
+    """``--province`` values → the province tag values in the data: the same name in any
+    case, in Persian or another usual spelling (``tehran``, ``تهران``); a province the data
+    does not have is a one-line error, not an empty report."""
+    from dashboards.queries import DAY
+    from telemetry.provinces import canonical_province
+
+    series = store.query(f'SHOW TAG VALUES FROM {DAY} WITH KEY = "province"')
+    known = sorted({str(v[1]) for s in series for v in s.get("values", [])})
+    out: set[str] = set()
+    for name in asked:
+        want = canonical_province(name)
+        match = [
+            k
+            for k in known
+            if k.casefold() == name.strip().casefold()
+            or (want is not None and canonical_province(k) == want)
+        ]
+        if not match:
+            listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
+            there = (
+                f"provinces there: {listed}"
+                if known
+                else "there are none: run roshanai dashboards rollups"
+            )
+            raise InputError(
+                f"--province {name!r}: no such province in the daily rollups ({there})"
+            )
+        out.update(match)
+    return sorted(out)
 
 
 def _month_range(text: str, tz: str) -> tuple[int, int]:
@@ -428,10 +460,11 @@ def report_command(
         raise InputError("give --month or --from/--to, not both")
     start, end = _month_range(month, s.timezone) if month else _window(from_, to, "30d", s.timezone)
     with store:
+        provinces = _resolve_provinces(store, province) if province else []
         data = collect(
             store,
             TimeRange(start, end),
-            provinces=province or [],
+            provinces=provinces,
             tariff_toman_per_kwh=TARIFF_TOMAN_PER_KWH if tariff is None else tariff,
             co2_kg_per_kwh=CO2_KG_PER_KWH if co2 is None else co2,
             run_id=run_id,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from telemetry.provinces import PROVINCES
+
 __all__ = [
     "GREGORIAN_MONTHS_FA",
     "HIJRI_MONTHS_EN",
@@ -60,42 +62,9 @@ GREGORIAN_MONTHS_FA = (
     "نوامبر",
     "دسامبر",
 )
-#: Persian names of the provinces as the fleet files spell them in English.
-PROVINCES_FA = {
-    "Tehran": "تهران",
-    "Razavi Khorasan": "خراسان رضوی",
-    "Isfahan": "اصفهان",
-    "Fars": "فارس",
-    "East Azerbaijan": "آذربایجان شرقی",
-    "Khuzestan": "خوزستان",
-    "Kerman": "کرمان",
-    "Alborz": "البرز",
-    "Qom": "قم",
-    "West Azerbaijan": "آذربایجان غربی",
-    "Gilan": "گیلان",
-    "Sistan and Baluchestan": "سیستان و بلوچستان",
-    "Kermanshah": "کرمانشاه",
-    "Hamadan": "همدان",
-    "Yazd": "یزد",
-    "Ardabil": "اردبیل",
-    "Hormozgan": "هرمزگان",
-    "Markazi": "مرکزی",
-    "Zanjan": "زنجان",
-    "Kurdistan": "کردستان",
-    "Qazvin": "قزوین",
-    "Lorestan": "لرستان",
-    "Golestan": "گلستان",
-    "Mazandaran": "مازندران",
-    "South Khorasan": "خراسان جنوبی",
-    "North Khorasan": "خراسان شمالی",
-    "Ilam": "ایلام",
-    "Bushehr": "بوشهر",
-    "Chaharmahal and Bakhtiari": "چهارمحال و بختیاری",
-    "Kohgiluyeh and Boyer-Ahmad": "کهگیلویه و بویراحمد",
-    "Semnan": "سمنان",
-    "(none)": "(بدون استان)",
-    "(fleet)": "(کل ناوگان)",
-}
+#: Persian names of the provinces as the fleet files spell them in English (the 31 of
+#: :mod:`telemetry.provinces`, and the two rows that are no province).
+PROVINCES_FA = {**PROVINCES, "(none)": "(بدون استان)", "(fleet)": "(کل ناوگان)"}
 
 _DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _THOUSANDS_FA = "\u066c"  # Arabic thousands separator

@@ -160,6 +160,15 @@ def run_cmd(
     if registry is None:
         log.warning("no --fleet: every syntactically valid plant id is accepted")
     else:
+        from telemetry.provinces import unknown_provinces
+
+        unknown = unknown_provinces(registry.plants["province"].tolist())
+        if unknown:
+            log.warning(
+                "fleet %s: province(s) %s are none of Iran's 31; kept as written",
+                registry.source,
+                ", ".join(map(repr, unknown[:5])),
+            )
         gateways = registry.gateway_inverters()
         log.info(
             "fleet %s: %d plants, %d with OpenDTU/AhoyDTU inverters (%d serials, %d names)",

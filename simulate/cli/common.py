@@ -34,11 +34,12 @@ __all__ = [
     "progress",
     "settings",
     "warn_far_weather",
+    "warn_unknown_provinces",
     "write_summary",
 ]
 
 console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # a warning is one line
 
 WeatherOpt = Annotated[
     Path | None,
@@ -218,6 +219,21 @@ def warn_far_weather(fleet, wx) -> None:
             f"{wx.longitude_deg:.2f}) is {km[i]:,.0f} km from plant "
             f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
             f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them."
+        )
+
+
+def warn_unknown_provinces(fleet: Any) -> None:
+    """Say once which provinces of the fleet file are none of the 31 (a typo would be a
+    province of its own in every table)."""
+    from telemetry.provinces import unknown_provinces
+
+    unknown = unknown_provinces(fleet.plants["province"].tolist())
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        err.print(
+            f"[yellow]warning:[/] {fleet.source}: province {shown} is none of Iran's 31 "
+            f"(telemetry/provinces.py lists them and their usual spellings); it is kept "
+            f"as written and gets rows of its own"
         )
 
 

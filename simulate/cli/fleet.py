@@ -22,6 +22,7 @@ from simulate.cli.common import (
     progress,
     settings,
     warn_far_weather,
+    warn_unknown_provinces,
     write_summary,
 )
 from telemetry.fileio import atomic_path, outputs
@@ -94,6 +95,7 @@ def fleet_cmd(
     )
     check_transposition(transposition)
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
+    warn_unknown_provinces(fleet)
     wx = load_weather(weather)
     summary_path = summary or Path(s.out_dir) / "fleet_summary.csv"
     png = summary_path.with_name(summary_path.stem + "_monthly.png")

@@ -42,6 +42,7 @@ from simulate.cli.common import (
     progress,
     settings,
     warn_far_weather,
+    warn_unknown_provinces,
     write_summary,
 )
 from telemetry.fileio import outputs
@@ -168,6 +169,7 @@ def outage_cmd(
         tariff,
     )
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
+    warn_unknown_provinces(fleet)
     wx = load_weather(weather)
     sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
     p = fleet.plants

@@ -326,3 +326,26 @@ def test_fleet_results_to_influxdb(
         "results"
     ][0]["series"][0]["values"]
     assert sorted(v[1] for v in tags) == sorted(summary.plant_id)
+
+
+def test_unknown_province_is_warned_about_once(tmp_path: Path, cache_dir: Path) -> None:
+    fleet = tmp_path / "f.csv"
+    fleet.write_text(
+        GOOD_HEADER + GOOD_ROW + "THR-2,35.69,51.39,5,5,30,180,Tehrn\n"
+        "THR-3,35.69,51.39,5,5,30,180,Tehrn\n",
+        encoding="utf-8",
+    )
+    proc = roshanai(
+        "simulate",
+        "fleet",
+        str(fleet),
+        "--no-plot",
+        "--summary",
+        "s.csv",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    warnings = [x for x in proc.stderr.splitlines() if "none of Iran's 31" in x]
+    assert len(warnings) == 1
+    assert "'Tehrn'" in warnings[0]

@@ -213,5 +213,31 @@ def test_report_cli(scenario, tmp_path, monkeypatch):
     en = (tmp_path / "r2/report.en.html").read_text(encoding="utf-8")
     assert "provinces/Tehran/energy_mwh" in en
     assert "provinces/Isfahan/" not in en
+    # The province in another case or in Persian is the same province; an unknown one is a
+    # one-line error (it used to give an empty report and exit 0).
+    for spelling in ("tehran", "تهران"):
+        out = f"r-{len(spelling)}"
+        assert (
+            main(
+                [
+                    "report",
+                    "--out",
+                    out,
+                    "--from",
+                    f"{end:%Y-%m-%d}",
+                    "--to",
+                    f"{end:%Y-%m-%d}",
+                    "--province",
+                    spelling,
+                    *args,
+                ]
+            )
+            == 0
+        )
+        assert "provinces/Tehran/energy_mwh" in (tmp_path / out / "report.en.html").read_text(
+            encoding="utf-8"
+        )
+    assert main(["report", "--out", "r3", "--province", "Atlantis", *args]) == 2
+    assert not (tmp_path / "r3").exists()
     assert main(["report", "--lang", "de", *args]) == 2
     assert main(["report", "--month", "1405-13", *args]) == 2
