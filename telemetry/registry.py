@@ -11,7 +11,7 @@ import csv
 import functools
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -115,6 +115,26 @@ class Fleet:
     def plant_ids(self) -> list[str]:
         """Plant identifiers in file order."""
         return self.plants["plant_id"].tolist()
+
+    @classmethod
+    def from_records(
+        cls, records: Sequence[Mapping[str, object]], source: str = "records"
+    ) -> Fleet:
+        """A fleet from rows as mappings (column → value; None or missing = empty), checked
+        exactly as a fleet file is (errors name the record as "line 2" onwards).
+
+        Raises
+        ------
+        FleetFileError
+            A value breaks the contract.
+        """
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow(["" if record.get(c) is None else record.get(c) for c in columns])
+        return parse_fleet(buf.getvalue(), source=source)
 
     def inverter_serials(self) -> dict[str, str]:
         """Inverter serial as OpenDTU spells it in its topics → plant_id.

@@ -141,7 +141,7 @@ def size_battery_cmd(
     from simulate.fleet import run_fleet
     from simulate.load import plant_loads, read_load_file
     from simulate.outages import cut_fractions, plant_zone_index
-    from telemetry.registry import parse_fleet
+    from telemetry.registry import Fleet
 
     s = settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone)
     options = outage_options(load_profile, dod, round_trip, battery_power_kw, reserve_pct)
@@ -163,9 +163,7 @@ def size_battery_cmd(
         "inverter_type": "hybrid",
         "essential_load_w": load_w,
     }
-    fleet = parse_fleet(
-        ",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n", source="site options"
-    )
+    fleet = Fleet.from_records([row], source="site options")
     wx = load_weather(weather)
     sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
     overrides = None if load is None else read_load_file(load, ["site"])

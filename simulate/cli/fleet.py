@@ -272,7 +272,7 @@ def site_cmd(
 ) -> None:
     """Expected yield of one new household site, with its monthly profile."""
     from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, run_fleet
-    from telemetry.registry import parse_fleet
+    from telemetry.registry import Fleet
 
     s = settings(ctx)
     check_transposition(transposition)
@@ -288,8 +288,7 @@ def site_cmd(
         "racking": racking,
         "losses_pct": "" if losses_pct is None else losses_pct,
     }
-    text = ",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n"
-    fleet = parse_fleet(text, source="site options")
+    fleet = Fleet.from_records([row], source="site options")
     wx = load_weather(weather)
     run = run_fleet(fleet, wx, transposition=transposition, timezone=s.timezone)
     warn_far_weather(fleet, wx)

@@ -138,3 +138,52 @@ def test_sample_fleet_is_valid_and_iranian():
     assert p.longitude.between(44, 64).all()
     assert p.tilt_deg.between(20, 35).all()
     assert p.azimuth_deg.between(150, 210).all()
+
+
+def test_fleet_from_records() -> None:
+    from telemetry.registry import Fleet
+
+    fleet = Fleet.from_records(
+        [
+            {
+                "plant_id": "A-1",
+                "latitude": 35.7,
+                "longitude": 51.4,
+                "dc_kwp": 5,
+                "ac_kw": 5,
+                "tilt_deg": 30,
+                "azimuth_deg": 180,
+                "province": "Tehran",
+                "losses_pct": None,
+            },
+            {
+                "plant_id": "A-2",
+                "latitude": 35.7,
+                "longitude": 51.4,
+                "dc_kwp": 5,
+                "ac_kw": 4.6,
+                "tilt_deg": 25,
+                "azimuth_deg": 175,
+                "outage_zone": "Z1, east",
+            },
+        ],
+        source="site options",
+    )
+    assert fleet.plant_ids == ["A-1", "A-2"]
+    assert fleet.plants["outage_zone"].tolist() == ["", "Z1, east"]  # a comma stays a value
+    assert fleet.plants["losses_pct"].iloc[0] == pytest.approx(14.075660688264469)
+    with pytest.raises(FleetFileError, match="site options line 2, column tilt_deg"):
+        Fleet.from_records(
+            [
+                {
+                    "plant_id": "A",
+                    "latitude": 1,
+                    "longitude": 1,
+                    "dc_kwp": 1,
+                    "ac_kw": 1,
+                    "tilt_deg": 120,
+                    "azimuth_deg": 180,
+                }
+            ],
+            source="site options",
+        )
