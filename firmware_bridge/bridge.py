@@ -37,6 +37,7 @@ from firmware_bridge.rejection import PLANT_ID_RE, excerpt, reject
 from firmware_bridge.spool import QuarantineEntry, Spool, SpoolFull
 from firmware_bridge.validate import Validator
 from firmware_bridge.writer import Writer
+from telemetry import topics
 from telemetry.influx import InfluxStore
 from telemetry.lineprotocol import format_point
 from telemetry.registry import Fleet
@@ -44,7 +45,7 @@ from telemetry.schema import MEASUREMENT_BRIDGE, MEASUREMENT_INVERTER
 
 __all__ = ["COUNTERS", "Bridge", "BridgeCounters", "summary"]
 
-AVAILABILITY_FILTER = "roshanai/v1/+/availability"
+AVAILABILITY_FILTER = topics.plant_filter(topics.AVAILABILITY)
 """Gateways' online/offline messages (their last will says ``offline``)."""
 
 GROUP_WINDOW_S = 0.02
@@ -60,6 +61,8 @@ STATE_SAVE_INTERVAL_S = 30.0
 log = logging.getLogger("roshanai.bridge")
 
 _READING_PREFIX = MEASUREMENT_INVERTER + ","
+_PLANT_ROOT = topics.PLANT_ROOT + "/"
+_AVAILABILITY_LEAF = "/" + topics.AVAILABILITY
 
 MAX_QUARANTINED_PAYLOAD_BYTES = 64 * 1024
 """Quarantined payloads are kept up to this size (the rest is cut, and the cut is noted). [bytes]"""
@@ -150,7 +153,7 @@ class Bridge:
         status: object | None = None,
         serials: dict[str, str] | None = None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-        dtu_prefixes: tuple[str, str] = ("solar", "inverter"),
+        dtu_prefixes: tuple[str, str] = (topics.DEFAULT_OPENDTU_PREFIX, topics.DEFAULT_AHOY_PREFIX),
     ) -> None:
         self.state_dir = Path(state_dir)
         self.spool = Spool(self.state_dir / "spool.sqlite3", max_bytes=max_spool_bytes)
@@ -284,7 +287,7 @@ class Bridge:
             tokens: list[object] = []
             now_ns = time.time_ns()
             for msg in group:
-                if msg.topic.startswith("roshanai/v1/") and msg.topic.endswith("/availability"):
+                if msg.topic.startswith(_PLANT_ROOT) and msg.topic.endswith(_AVAILABILITY_LEAF):
                     with self.counters.lock:
                         self.counters.received += 1
                     refused = self._availability(msg)

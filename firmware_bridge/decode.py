@@ -37,6 +37,7 @@ from firmware_bridge.rejection import (
     excerpt,
     reject,
 )
+from telemetry import topics
 from telemetry.errors import ConfigError
 from telemetry.record import DcString, TelemetryRecord, parse_ts
 
@@ -58,10 +59,10 @@ DEFAULT_MAX_PAYLOAD_BYTES: Final = 1024 * 1024
 12-hour cut uploads 720 one-minute readings, about 200 KB in one canonical batch. The broker of
 ``roshanai deploy mosquitto`` accepts packets this large plus room for the topic. [bytes]"""
 
-CANONICAL_ROOT: Final = "roshanai"
-CANONICAL_VERSION: Final = "v1"
-CANONICAL_LEAF: Final = "telemetry"
-CANONICAL_FILTER: Final = "roshanai/v1/+/telemetry"
+CANONICAL_ROOT: Final = topics.ROOT
+CANONICAL_VERSION: Final = topics.VERSION
+CANONICAL_LEAF: Final = topics.TELEMETRY
+CANONICAL_FILTER: Final = topics.plant_filter(topics.TELEMETRY)
 
 
 class _Dc(msgspec.Struct):
@@ -153,8 +154,8 @@ class Decoder:
     plants: frozenset[str] | None = None
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     max_batch_readings: int = 5000
-    opendtu_prefix: str | None = "solar"
-    ahoy_prefix: str | None = "inverter"
+    opendtu_prefix: str | None = topics.DEFAULT_OPENDTU_PREFIX
+    ahoy_prefix: str | None = topics.DEFAULT_AHOY_PREFIX
     partial_timeout_s: float = 3.0
     _dtu: DtuAggregator = field(init=False, repr=False)
 

@@ -51,6 +51,7 @@ from typing import Annotated, Any, NamedTuple, Protocol
 import numpy as np
 import typer
 
+from telemetry import topics
 from telemetry.errors import InputError
 from telemetry.registry import Fleet, parse_fleet
 
@@ -162,7 +163,7 @@ PROVINCE_CODES = {
 
 def topic_for(plant_id: str) -> str:
     """Canonical telemetry topic of a plant (docs/contracts.md)."""
-    return f"roshanai/v1/{plant_id}/telemetry"
+    return topics.plant_topic(plant_id, topics.TELEMETRY)
 
 
 # ---------------------------------------------------------------------------- random numbers

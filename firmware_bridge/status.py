@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from firmware_bridge.rejection import GatewayStatus
+from telemetry import topics
 from telemetry.lineprotocol import format_point
 from telemetry.registry import Fleet
 from telemetry.schema import MEASUREMENT_PLANT_STATUS
@@ -369,7 +370,9 @@ class StatusTracker:
                 if self.publish is not None:
                     body = json.dumps({"plant_id": st.plant_id, "time_ns": now_ns, **fields})
                     try:
-                        self.publish(f"roshanai/v1/{st.plant_id}/status", body.encode(), True)
+                        self.publish(
+                            topics.plant_topic(st.plant_id, topics.STATUS), body.encode(), True
+                        )
                     except Exception as exc:  # the broker is away: the next tick retries
                         st.published = ""
                         log.debug("status publish failed: %s", exc)

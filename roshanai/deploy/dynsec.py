@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from telemetry import topics
 from telemetry.errors import ConfigError, InputError
 from telemetry.registry import INVERTER_NAME_RE, SERIAL_RE
 
@@ -175,10 +176,9 @@ def plant_role(
     ahoy_prefix: str,
 ) -> dict[str, Any]:
     """The role of one plant (see the module docstring)."""
-    root = f"roshanai/v1/{plant_id}"
     acls = [
-        _acl("publishClientSend", f"{root}/telemetry"),
-        _acl("publishClientSend", f"{root}/availability"),
+        _acl("publishClientSend", topics.plant_topic(plant_id, topics.TELEMETRY)),
+        _acl("publishClientSend", topics.plant_topic(plant_id, topics.AVAILABILITY)),
     ]
     # Each filter once: the plugin keeps a role's ACLs in a hash keyed by topic that does not
     # expect duplicates (an inverter may be named like its plant).
@@ -190,12 +190,15 @@ def plant_role(
     ]
     # It may subscribe within its own tree (a gateway asking for roshanai/v1/<id>/# gets its
     # commands) and nowhere else; it receives only its command topic.
-    acls += [_acl("publishClientReceive", f"{root}/command"), _acl("subscribePattern", f"{root}/#")]
+    acls += [
+        _acl("publishClientReceive", topics.plant_topic(plant_id, topics.COMMAND)),
+        _acl("subscribePattern", topics.plant_tree(plant_id)),
+    ]
     return {"rolename": role_name(plant_id), "acls": acls}
 
 
 def _bridge_role(prefixes: Sequence[str]) -> dict[str, Any]:
-    trees = ["roshanai/v1/#", *(f"{p}/#" for p in prefixes)]
+    trees = [f"{topics.PLANT_ROOT}/#", *(f"{p}/#" for p in prefixes)]
     acls = []
     for tree in trees:
         acls += [
@@ -203,7 +206,7 @@ def _bridge_role(prefixes: Sequence[str]) -> dict[str, Any]:
             _acl("subscribePattern", f"$share/+/{tree}"),
             _acl("publishClientReceive", tree),
         ]
-    acls.append(_acl("publishClientSend", "roshanai/v1/+/status"))
+    acls.append(_acl("publishClientSend", topics.plant_filter(topics.STATUS)))
     return {"rolename": BRIDGE_ROLE, "acls": acls}
 
 
