@@ -195,15 +195,11 @@ def _resolve_provinces(store: Any, asked: list[str]) -> list[str]:
 
 def _month_range(text: str, tz: str) -> tuple[int, int]:
     """``1405-04`` (Solar Hijri) or ``2026-07`` (Gregorian) → the month's [start, end)."""
-    import jdatetime
+    from telemetry.calendar import month_bounds
 
     try:
         y, m = (int(x) for x in text.strip().split("-"))
-        if y < 1700:
-            first = jdatetime.date(y, m, 1).togregorian()
-            nxt = jdatetime.date(y + (m == 12), m % 12 + 1, 1).togregorian()
-        else:
-            first, nxt = date(y, m, 1), date(y + (m == 12), m % 12 + 1, 1)
+        first, nxt = month_bounds(y, m)
     except ValueError:
         raise InputError(
             f"--month {text!r} must be YYYY-MM (1405-04 Solar Hijri or 2026-07 Gregorian)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from telemetry.calendar import HIJRI_MONTHS_EN
 from telemetry.provinces import PROVINCES
 
 __all__ = [
@@ -33,20 +34,6 @@ HIJRI_MONTHS_FA = (
     "دی",
     "بهمن",
     "اسفند",
-)
-HIJRI_MONTHS_EN = (
-    "Farvardin",
-    "Ordibehesht",
-    "Khordad",
-    "Tir",
-    "Mordad",
-    "Shahrivar",
-    "Mehr",
-    "Aban",
-    "Azar",
-    "Dey",
-    "Bahman",
-    "Esfand",
 )
 GREGORIAN_MONTHS_FA = (
     "ژانویه",

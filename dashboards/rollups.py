@@ -49,13 +49,13 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import jdatetime
 import urllib3
 
+from telemetry.calendar import hijri_month_tag
 from telemetry.errors import ConfigError, ServiceError
 from telemetry.influx import InfluxStore, version_tuple
 from telemetry.lineprotocol import format_point
@@ -237,12 +237,6 @@ def continuous_queries(database: str, default_rp: str = "autogen") -> dict[str, 
             f"{r.select(into=into, qualify=(database, default_rp))} END"
         )
     return out
-
-
-def hijri_month_tag(day: date) -> str:
-    """``date(2026, 7, 1)`` → ``'1405-04 Tir'``: the Solar Hijri month of a date, sortable."""
-    j = jdatetime.date.fromgregorian(date=day)
-    return f"{j.year:04d}-{j.month:02d} {jdatetime.date.j_months_en[j.month - 1]}"
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import jdatetime
 import numpy as np
 import pandas as pd
 
 from simulate.weather import COLUMNS, Weather
+from telemetry.calendar import GREGORIAN_MONTHS, HIJRI_MONTHS, hijri_month_of
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
 from telemetry.registry import Fleet
@@ -34,35 +34,6 @@ __all__ = [
     "run_fleet",
 ]
 
-GREGORIAN_MONTHS = (
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-)
-#: Solar Hijri months, 1 = Farvardin (starts at the March equinox) … 12 = Esfand.
-HIJRI_MONTHS = (
-    "farvardin",
-    "ordibehesht",
-    "khordad",
-    "tir",
-    "mordad",
-    "shahrivar",
-    "mehr",
-    "aban",
-    "azar",
-    "dey",
-    "bahman",
-    "esfand",
-)
 #: Cell size of the embedded default weather [degree]: one generated year per cell.
 DEFAULT_WEATHER_CELL_DEG = 0.5
 
@@ -341,11 +312,6 @@ def run_fleet(
         timezone=timezone,
         estimate=estimate,
     )
-
-
-def hijri_month_of(days: pd.DatetimeIndex) -> np.ndarray:
-    """Solar Hijri month number (1–12) of each local date."""
-    return np.array([jdatetime.date.fromgregorian(date=d.date()).month for d in days])
 
 
 def _summary(

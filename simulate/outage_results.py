@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import jdatetime
 import numpy as np
 import pandas as pd
 
 from simulate.results import CLIMATOLOGY_WEATHER, MAX_BATCH_LINES, new_run_id, write_run
+from telemetry.calendar import hijri_month_start, hijri_year_of
 from telemetry.errors import ServiceError
 from telemetry.influx import InfluxStore, WriteRejected
 from telemetry.lineprotocol import Point
@@ -45,8 +45,7 @@ def _period_ns(year: int, calendar: str, month: int) -> int:
         return _ns(date(year, 1, 1))
     if calendar == "gregorian":
         return _ns(date(year, month, 1))
-    hijri_year = jdatetime.date.fromgregorian(date=date(year, 7, 1)).year
-    return _ns(jdatetime.date(hijri_year, month, 1).togregorian())
+    return _ns(hijri_month_start(hijri_year_of(year), month))
 
 
 def _weather_tag(run) -> str:

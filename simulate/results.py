@@ -16,10 +16,16 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import jdatetime
 import numpy as np
 
-from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, FleetRun, hijri_month_of
+from simulate.fleet import FleetRun
+from telemetry.calendar import (
+    GREGORIAN_MONTHS,
+    HIJRI_MONTHS,
+    hijri_month_of,
+    hijri_month_start,
+    hijri_year_of,
+)
 from telemetry.errors import ServiceError
 from telemetry.influx import InfluxStore, WriteRejected
 from telemetry.lineprotocol import Point, format_point
@@ -93,12 +99,12 @@ def run_points(run: FleetRun, *, run_id: str) -> Iterator[Point]:
     """
     s = run.summary
     year = simulated_year(run)
-    hijri_year = jdatetime.date.fromgregorian(date=date(year, 7, 1)).year
+    hijri_year = hijri_year_of(year)
     year_ns = _ns(date(year, 1, 1))
     months = set(run.days.month.to_numpy().tolist())
     hmonths = set(hijri_month_of(run.days).tolist())
     month_ns = {m: _ns(date(year, m, 1)) for m in months}
-    hmonth_ns = {m: _ns(jdatetime.date(hijri_year, m, 1).togregorian()) for m in hmonths}
+    hmonth_ns = {m: _ns(hijri_month_start(hijri_year, m)) for m in hmonths}
     weather = _tag_text(CLIMATOLOGY_WEATHER if run.estimate else run.weather_source)
     year_fields = [c for c in SIM_YEAR_FIELDS if c in s.columns]
     registry_tags = [t for t in REGISTRY_TAGS if t in s.columns]
