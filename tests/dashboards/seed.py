@@ -89,11 +89,27 @@ class Scenario:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _choose(fleet) -> tuple[list[str], str]:
-    p = fleet.plants
-    multi = p.groupby("province")["plant_id"].apply(list)
-    pairs = [ids for ids in multi if len(ids) >= 2]
-    # The dead gateways and the faulted inverter sit in provinces that still produce.
+def _choose(fleet, emu, end_ns: int) -> tuple[list[str], str]:
+    """Two plants whose gateways die and one whose inverter faults, each in a province where
+    another plant produces at the end of the day. Which provinces do changes with the date
+    (the emulated cuts and faults are drawn per day), so it is asked of the emulator."""
+    from dashboards.queries import PRODUCING_W
+
+    times = np.arange(end_ns - 25 * MIN, end_ns, 5 * MIN, dtype=np.int64)
+    index = {pid: i for i, pid in enumerate(fleet.plant_ids)}
+
+    def produces(pid: str) -> bool:
+        pidx = np.full(len(times), index[pid], dtype=np.int64)
+        silent = emu._silent(pidx, times)
+        readings = emu.readings(pidx, times)
+        return any(
+            not off and (r.get("ac_power_w") or 0.0) > PRODUCING_W
+            for off, r in zip(silent.tolist(), readings, strict=True)
+        )
+
+    groups = fleet.plants.groupby("province")["plant_id"].apply(list)
+    pairs = [ids for ids in groups if len(ids) >= 2 and any(produces(o) for o in ids[1:])]
+    assert len(pairs) >= 3, "too few provinces produce at the end of the emulated day"
     return [pairs[0][0], pairs[1][0]], pairs[2][0]
 
 
@@ -141,11 +157,11 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
     fleet_csv = write_fleet(fleet, workdir / "fleet.csv")
     end = end_of_day_ns()
     start = end - DAY
-    dead, faulted = _choose(fleet)
     expected = ExpectedPower(fleet).start()
     emu = Emulator(
         fleet, seed=SEED, interval_s=INTERVAL_S, fault_rate=0.2, bad_rate=0.01, start_ns=start
     )
+    dead, faulted = _choose(fleet, emu, end)
     fault_start = end - 100 * MIN
     fault_energy = float(
         emu.readings(np.array([fleet.plant_ids.index(faulted)]), np.array([fault_start]))[0][
