@@ -35,5 +35,5 @@ def test_month_bounds_of_both_calendars() -> None:
     assert month_bounds(2026, 12) == (date(2026, 12, 1), date(2027, 1, 1))
     assert month_bounds(1405, 4) == (date(2026, 6, 22), date(2026, 7, 23))
     assert month_bounds(1404, 12) == (date(2026, 2, 20), date(2026, 3, 21))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="month 13"):
         month_bounds(1405, 13)
