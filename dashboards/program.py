@@ -6,17 +6,10 @@ from __future__ import annotations
 from dashboards import queries as q
 from dashboards.panels import Dashboard, Json, query_variable, target, textbox_variable
 from dashboards.rollups import PROVINCE_DAY, RP_DAILY
+from telemetry.factors import CO2_KG_PER_KWH, TARIFF_TOMAN_PER_KWH  # the defaults, with sources
 from telemetry.schema import MEASUREMENT_OUTAGE_REGION, MEASUREMENT_SIM_YEAR
 
 __all__ = ["CO2_KG_PER_KWH", "TARIFF_TOMAN_PER_KWH", "program_dashboard"]
-
-#: SATBA's guaranteed-purchase base rate for PV of 20 kW and less (14,560 rial/kWh, 2021
-#: decree); the same default as ``simulate.grid.GridFactors``. Contracts are indexed: set the
-#: contract's rate. [toman/kWh]
-TARIFF_TOMAN_PER_KWH = 1456.0
-#: CO2 avoided per kWh delivered, displacing gas-fired generation at 38 % efficiency (3.6/0.38
-#: MJ × 56.1 g/MJ, IPCC 2006); the same default as ``simulate.grid.GridFactors``. [kg/kWh]
-CO2_KG_PER_KWH = 0.53
 
 
 def _hide_time(rename: dict[str, str] | None = None) -> Json:

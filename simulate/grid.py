@@ -1,6 +1,7 @@
 """The fleet's grid contribution and outage coverage, by region and month: factors and tables.
 
-Factors (defaults; every one is a parameter of :class:`GridFactors` and of the CLI):
+Factors (defaults from :mod:`telemetry.factors`, where their sources are; every one is a
+parameter of :class:`GridFactors` and of the CLI):
 
 - **Evening peak** (:func:`peak_mask`): the peak hours of Tavanir's time-of-use household tariff,
   19:00–23:00 from Farvardin to Shahrivar and 17:00–21:00 from Mehr to Esfand (local clock).
@@ -38,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from simulate.dispatch import MONTH_METRICS
-from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS
+from telemetry.calendar import GREGORIAN_MONTHS, HIJRI_MONTHS
+from telemetry.factors import CO2_KG_PER_KWH, GAS_M3_PER_KWH, TARIFF_TOMAN_PER_KWH
 
 __all__ = [
     "FLEET_REGION",
@@ -71,9 +73,9 @@ class GridFactors:
         Natural gas avoided per exported kWh. [m³/kWh]
     """
 
-    tariff_toman_per_kwh: float = 1456.0
-    co2_kg_per_kwh: float = 0.53
-    gas_m3_per_kwh: float = 0.28
+    tariff_toman_per_kwh: float = TARIFF_TOMAN_PER_KWH
+    co2_kg_per_kwh: float = CO2_KG_PER_KWH
+    gas_m3_per_kwh: float = GAS_M3_PER_KWH
 
 
 def peak_mask(
