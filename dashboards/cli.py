@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from telemetry.errors import InputError
+from telemetry.settings import Settings, command_settings
 
 __all__ = ["app", "report_command"]
 
@@ -38,11 +39,8 @@ InfluxDbOpt = Annotated[
 ]
 
 
-def _settings(ctx: typer.Context, **flags):
-    from roshanai.config import load_settings
-
-    root = ctx.find_root().obj or {}
-    return load_settings(flags=flags, config_file=root.get("config_file"))[0]
+def _settings(ctx: typer.Context, **flags: Any) -> Settings:
+    return command_settings(ctx, **flags)
 
 
 def _store(ctx: typer.Context, influx_url: str | None, influx_db: str | None, **flags):
@@ -105,7 +103,7 @@ def export_cmd(
         console.print(f"wrote {path}")
     where = "Grafana's environment"
     if settings is not None:  # the URL without any credentials in it
-        parts = urlsplit(settings.influx_url)
+        parts = urlsplit(settings.influx_url or "")
         where = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
     console.print(
         f"datasource uid roshanai-influxql → {where}; copy {out} to {grafana_dir} "

@@ -69,7 +69,7 @@ def _escape(value: str) -> str:
 
 def datasource_provisioning(settings: Any | None = None) -> Json:
     """The datasource document: placeholders for Grafana's environment, or the settings'
-    values (``settings`` = :class:`roshanai.config.Settings`)."""
+    values (``settings`` = :class:`telemetry.settings.Settings`)."""
     ds: Json = {
         "name": "Roshanai InfluxDB",
         "uid": DATASOURCE_UID,

@@ -6,11 +6,13 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from telemetry.settings import Settings, command_settings
 
 if TYPE_CHECKING:
     from telemetry.influx import InfluxStore
@@ -21,11 +23,8 @@ app = typer.Typer(help="The MQTT → InfluxDB bridge that loses nothing.", no_ar
 console = Console(highlight=False)
 
 
-def _settings(ctx: typer.Context, **flags):
-    from roshanai.config import load_settings
-
-    root = ctx.find_root().obj or {}
-    return load_settings(flags=flags, config_file=root.get("config_file"))[0]
+def _settings(ctx: typer.Context, **flags: Any) -> Settings:
+    return command_settings(ctx, **flags)
 
 
 @app.command("run")

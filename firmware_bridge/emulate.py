@@ -1417,14 +1417,10 @@ def emulate_command(
 
     from firmware_bridge.mqtt import MqttLink
     from firmware_bridge.plant_links import PlantLinks, read_plant_passwords
-    from roshanai.config import load_settings
     from telemetry.registry import read_fleet
+    from telemetry.settings import command_settings
 
-    root = ctx.find_root().obj or {}
-    s = load_settings(
-        flags={"mqtt_url": mqtt_url, "fleet": None if fleet is None else str(fleet)},
-        config_file=root.get("config_file"),
-    )[0]
+    s = command_settings(ctx, mqtt_url=mqtt_url, fleet=None if fleet is None else str(fleet))
     start_ns = _parse_start(start)
     # Checked now, before the fleet is simulated; run() picks a default start when it begins.
     plan_start_ns(start_ns, duration, speed, backfill_hours, what="--start")

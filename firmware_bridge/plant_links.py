@@ -32,7 +32,7 @@ def read_plant_passwords(path: Path, plant_ids: Sequence[str]) -> dict[str, str]
     InputError
         Unreadable file, or a plant without an account in it.
     """
-    from roshanai.deploy.passwords import read_credentials
+    from telemetry.credentials import read_credentials
 
     if not path.exists():
         raise InputError(f"--credentials {path}: no such file")

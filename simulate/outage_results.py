@@ -162,7 +162,7 @@ def write_outage_run(run, target: InfluxStore | Any, *, run_id: str | None = Non
     Parameters
     ----------
     run : simulate.coverage.OutageRun
-    target : InfluxStore or roshanai.config.Settings or str
+    target : InfluxStore or telemetry.settings.Settings or str
         As :func:`simulate.results.write_run`.
     run_id : str, optional
 

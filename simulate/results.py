@@ -184,7 +184,7 @@ def write_run(
     Parameters
     ----------
     run : simulate.fleet.FleetRun
-    target : InfluxStore or roshanai.config.Settings or str
+    target : InfluxStore or telemetry.settings.Settings or str
         An open store (left open), the settings (``influx_url``, ``influx_db``, credentials)
         or a base URL (with ``database``, default ``roshanai``). A store made here is closed
         here, and on a 1.x server it creates the database if the first write finds none.

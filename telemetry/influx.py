@@ -304,7 +304,7 @@ class InfluxStore:
 
     @classmethod
     def from_settings(cls, settings: Any, *, timeout_s: float = 10) -> InfluxStore:
-        """A store from :class:`roshanai.config.Settings` (``influx_*``)."""
+        """A store from :class:`telemetry.settings.Settings` (``influx_*``)."""
         if not settings.influx_url:
             raise ConfigError("no InfluxDB URL: pass --influx-url or set ROSHANAI_INFLUX_URL")
         return cls(

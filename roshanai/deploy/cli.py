@@ -224,7 +224,6 @@ def mosquitto_cmd(
     per plant (credentials.csv, mode 0600) and the bridges', bound to client ids, rules that
     let each plant speak only for itself (enforced by mosquitto's dynamic-security plugin),
     persistence, queues sized for a bridge outage."""
-    from roshanai.config import load_settings
     from roshanai.deploy.broker import BrokerOptions, format_bytes
     from roshanai.deploy.dynsec import find_plugin
     from roshanai.deploy.mosquitto import (
@@ -235,9 +234,9 @@ def mosquitto_cmd(
     )
     from telemetry.errors import InputError
     from telemetry.registry import read_fleet
+    from telemetry.settings import command_settings
 
-    root = ctx.find_root().obj or {}
-    s = load_settings(flags={"fleet": fleet}, config_file=root.get("config_file"))[0]
+    s = command_settings(ctx, fleet=fleet)
     if not s.fleet:
         raise InputError("no fleet file: pass --fleet FLEET.csv (or set ROSHANAI_FLEET)")
     # A re-run (adding, revoking a plant) must not silently fall back to defaults for what the

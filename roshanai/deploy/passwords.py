@@ -15,18 +15,21 @@ connected client, on every reload of a password file — a reconnect storm after
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import hmac
-import io
 import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
+from telemetry.credentials import (
+    CREDENTIAL_COLUMNS,
+    Account,
+    read_credentials,
+    write_credentials,
+)
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
 
@@ -46,29 +49,10 @@ __all__ = [
 
 ITERATIONS = 101
 SALT_BYTES = 12
-CREDENTIAL_COLUMNS = ("plant_id", "username", "password")
 PASSWORD_BYTES = 24
 """Random bytes per password (192 bits; 32 URL-safe characters)."""
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-@dataclass(frozen=True)
-class Account:
-    """One broker account.
-
-    Attributes
-    ----------
-    plant_id : str
-        The plant, or ``bridge`` / ``bridge-<n>`` for the bridges' accounts.
-    username : str
-        Equal to ``plant_id`` (the broker binds the client id to it).
-    password : str
-    """
-
-    plant_id: str
-    username: str
-    password: str
 
 
 def new_password() -> str:
@@ -117,49 +101,6 @@ def hash_passwords(passwords: Iterable[str], *, workers: int | None = None) -> l
         return [hash_password(p) for p in items]
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         return list(pool.map(hash_password, items, chunksize=1024))
-
-
-def read_credentials(path: Path) -> list[Account]:
-    """Accounts of an existing ``credentials.csv`` (empty list if there is none).
-
-    Raises
-    ------
-    InputError
-        The file is not a credentials file of this tool (wrong header, bad rows).
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows or tuple(rows[0]) != CREDENTIAL_COLUMNS:
-        raise InputError(
-            f"{path} is not a credentials file (its header must be "
-            f"{','.join(CREDENTIAL_COLUMNS)}); move it away or pick another --out"
-        )
-    accounts: list[Account] = []
-    seen: set[str] = set()
-    for line, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        if len(row) != 3 or not _USERNAME_RE.fullmatch(row[1]) or not row[2]:
-            raise InputError(f"{path} line {line}: expected plant_id,username,password")
-        if row[1] in seen:
-            raise InputError(f"{path} line {line}: username {row[1]!r} appears twice")
-        seen.add(row[1])
-        accounts.append(Account(row[0], row[1], row[2]))
-    return accounts
-
-
-def write_credentials(path: Path, accounts: Iterable[Account]) -> None:
-    """Write ``credentials.csv`` atomically with mode 0600 (it holds clear-text passwords)."""
-    with atomic_path(path, mode=0o600) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(CREDENTIAL_COLUMNS)
-        for a in accounts:
-            w.writerow((a.plant_id, a.username, a.password))
 
 
 def read_password_file(path: Path) -> dict[str, str]:

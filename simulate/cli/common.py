@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
+from telemetry.settings import Settings, command_settings
 
 __all__ = [
     "FAR_WEATHER_KM",
@@ -151,12 +152,9 @@ SCENARIO_YEAR = 2025
 """Year of generated scenarios on a typical-year weather (present-day calendar)."""
 
 
-def settings(ctx: typer.Context, **flags: Any) -> Any:
-    """The settings (``roshanai.config.Settings``) with this command's flags on top."""
-    from roshanai.config import load_settings
-
-    root = ctx.find_root().obj or {}
-    return load_settings(flags=flags, config_file=root.get("config_file"))[0]
+def settings(ctx: typer.Context, **flags: Any) -> Settings:
+    """The settings with this command's flags on top (``telemetry.settings.command_settings``)."""
+    return command_settings(ctx, **flags)
 
 
 def check_influx(s: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from roshanai.config import load_settings, mask
+from telemetry.settings import load_settings, mask
 from telemetry.errors import ConfigError
 
 
