@@ -50,3 +50,34 @@ def test_every_module_imports_on_its_own() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "", run.stdout
+
+
+#: Which packages each package may import (docs/contracts.md, "Packages"), lazy imports inside
+#: functions included.
+MAY_IMPORT = {
+    "telemetry": set(),
+    "simulate": {"telemetry"},
+    "firmware_bridge": {"telemetry", "simulate"},
+    "dashboards": {"telemetry"},
+    "roshanai": {"telemetry", "simulate", "firmware_bridge", "dashboards"},
+}
+
+
+def test_imports_follow_the_package_rules() -> None:
+    import ast
+
+    bad = []
+    for package, allowed in MAY_IMPORT.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in MAY_IMPORT and top != package and top not in allowed:
+                        bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert bad == []
