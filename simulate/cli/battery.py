@@ -35,6 +35,7 @@ from simulate.cli.common import (
     outage_options,
     settings,
     warn_far_weather,
+    warn_shifted_weather,
     write_summary,
 )
 from simulate.sizing import DEFAULT_COST_TOMAN_PER_KWH, battery_curve, smallest_battery
@@ -192,6 +193,7 @@ def size_battery_cmd(
             weather_obj, widx = default_fleet_weather(fleet)
         run = run_fleet(fleet, weather_obj, hourly=True, timezone=s.timezone, weather_index=widx)
         warn_far_weather(fleet, wx)
+        warn_shifted_weather(fleet, wx)
         labels, cal_year = simulation_labels(
             weather_obj, year if year is not None else schedule_year(sched)
         )

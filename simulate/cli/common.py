@@ -35,6 +35,7 @@ __all__ = [
     "progress",
     "settings",
     "warn_far_weather",
+    "warn_shifted_weather",
     "warn_unknown_provinces",
     "write_summary",
 ]
@@ -217,6 +218,33 @@ def warn_far_weather(fleet, wx) -> None:
             f"{wx.longitude_deg:.2f}) is {km[i]:,.0f} km from plant "
             f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
             f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them."
+        )
+
+
+def warn_shifted_weather(fleet: Any, wx: Any) -> None:
+    """Say so when a weather file's sunlight is shifted against the sun at its place (the
+    station's, else the plants' median): local times labelled ``+00:00``, or start-of-hour
+    labels taken for ends, cut or shift a year without any other sign."""
+    if wx is None:
+        return
+    from simulate.weather import SHIFT_WARN_H, timing_offset_h
+
+    lat = (
+        wx.latitude_deg
+        if wx.latitude_deg is not None
+        else float(np.median(fleet.plants["latitude"].to_numpy(float)))
+    )
+    lon = (
+        wx.longitude_deg
+        if wx.longitude_deg is not None
+        else float(np.median(fleet.plants["longitude"].to_numpy(float)))
+    )
+    offset = timing_offset_h(wx, float(lat), float(lon))
+    if offset is not None and abs(offset) >= SHIFT_WARN_H:
+        err.print(
+            f"[yellow]warning:[/] {wx.source}: its sunlight peaks {abs(offset):.1f} h "
+            f"{'after' if offset > 0 else 'before'} solar noon at {lat:.2f}, {lon:.2f}; are "
+            f"its times labelled with the right UTC offset, at the end of each interval?"
         )
 
 

@@ -22,6 +22,7 @@ from simulate.cli.common import (
     progress,
     settings,
     warn_far_weather,
+    warn_shifted_weather,
     warn_unknown_provinces,
     write_summary,
 )
@@ -146,6 +147,7 @@ def fleet_cmd(
                     weather_progress=advance_weather,
                 )
         warn_far_weather(fleet, wx)
+        warn_shifted_weather(fleet, wx)
         files = iter(staged)
         write_summary(run.summary, next(files))
         if hourly is not None:
@@ -292,6 +294,7 @@ def site_cmd(
     wx = load_weather(weather)
     run = run_fleet(fleet, wx, transposition=transposition, timezone=s.timezone)
     warn_far_weather(fleet, wx)
+    warn_shifted_weather(fleet, wx)
     r = run.summary.iloc[0]
     console.print(
         f"[bold]Site {lat:.4f}°, {lon:.4f}°[/] — {kwp:g} kWp / {row['ac_kw']:g} kW, "

@@ -42,6 +42,7 @@ from simulate.cli.common import (
     progress,
     settings,
     warn_far_weather,
+    warn_shifted_weather,
     warn_unknown_provinces,
     write_summary,
 )
@@ -215,6 +216,7 @@ def outage_cmd(
                 weather_progress=advance_weather,
             )
         warn_far_weather(fleet, wx)
+        warn_shifted_weather(fleet, wx)
         _warnings(run, p)
         for table in (run.summary, run.regions, run.heatmap):
             write_summary(table, next(files))

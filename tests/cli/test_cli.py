@@ -349,3 +349,23 @@ def test_unknown_province_is_warned_about_once(tmp_path: Path, cache_dir: Path) 
     warnings = [x for x in proc.stderr.splitlines() if "none of Iran's 31" in x]
     assert len(warnings) == 1
     assert "'Tehrn'" in warnings[0]
+
+
+def test_weather_with_shifted_times_is_warned_about(tmp_path: Path, cache_dir: Path) -> None:
+    import pvlib
+
+    from simulate.weather import read_weather
+
+    path = Path(pvlib.__file__).parent / "data" / "723170TYA.CSV"
+    site = ["simulate", "site", "--lat", "36.1", "--lon", "-79.95"]
+    good = roshanai(*site, "--weather", str(path), cwd=tmp_path, cache=cache_dir)
+    assert good.returncode == 0, good.stderr
+    assert "solar noon" not in good.stderr
+    df = read_weather(path).data
+    df.index = (df.index - pd.Timedelta(hours=5)).tz_localize(None).tz_localize("UTC")
+    df.assign(time=df.index.strftime("%Y-%m-%dT%H:%M:%S+00:00")).to_csv(
+        tmp_path / "local.csv", index=False
+    )
+    bad = roshanai(*site, "--weather", "local.csv", cwd=tmp_path, cache=cache_dir)
+    assert bad.returncode == 0, bad.stderr
+    assert "peaks 5.0 h before solar noon" in " ".join(bad.stderr.split())

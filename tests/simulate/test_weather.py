@@ -567,3 +567,25 @@ def test_cli_refuses_bad_weather_in_one_line_and_writes_nothing(tmp_path: Path, 
         assert needle in lines[0], (needle, lines[0])
     assert not out.exists() or not any(out.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing else written either
+
+
+def test_timing_offset_tells_a_shifted_file(tmp_path) -> None:
+    """The sun of a correctly labelled typical year peaks at solar noon; the same data with
+    local clock times labelled +00:00 peaks 5 h early (the eastern US)."""
+    import os
+
+    import pvlib
+
+    from simulate.weather import SHIFT_WARN_H, read_weather, timing_offset_h
+
+    path = os.path.join(os.path.dirname(pvlib.__file__), "data", "723170TYA.CSV")
+    good = read_weather(path)
+    assert abs(timing_offset_h(good, 36.1, -79.95)) < 0.1
+    df = good.data.copy()
+    df.index = (df.index - pd.Timedelta(hours=5)).tz_localize(None).tz_localize("UTC")
+    times = df.index.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    shifted = tmp_path / "shifted.csv"
+    df.assign(time=times).to_csv(shifted, index=False)
+    offset = timing_offset_h(read_weather(shifted), 36.1, -79.95)
+    assert offset == pytest.approx(-5.0, abs=0.2)
+    assert abs(offset) > SHIFT_WARN_H
