@@ -39,6 +39,7 @@ import urllib3
 from telemetry.errors import ConfigError, ServiceError
 
 __all__ = [
+    "DatabaseNotFound",
     "InfluxStore",
     "PayloadTooLarge",
     "QueryError",
@@ -139,6 +140,12 @@ class WriteRetryable(WriteError):  # noqa: N818
 
 class QueryError(ServiceError):
     """An InfluxQL query failed: a statement error, or the server refused the request."""
+
+
+class DatabaseNotFound(QueryError):  # noqa: N818 - reads as the server's answer
+    """The database (or bucket) named does not exist: a wrong ``--influx-db``, bad input."""
+
+    exit_code = 2
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -536,13 +543,19 @@ class InfluxStore:
         ServiceError
             The server cannot be reached.
         """
-        body = self._query_raw(
-            influxql, epoch=epoch, database=self.database if database is None else database
-        )
+        db = self.database if database is None else database
+        body = self._query_raw(influxql, epoch=epoch, database=db)
         series: list[dict[str, Any]] = []
         for result in body.get("results", []):
             if "error" in result:
-                raise QueryError(f"InfluxQL error from {self.url}: {result['error']}")
+                error = str(result["error"])
+                if error.startswith("database not found"):
+                    name = error.partition(":")[2].strip() or db
+                    raise DatabaseNotFound(
+                        f"{self.url} has no database {name!r}; check --influx-db / "
+                        f"ROSHANAI_INFLUX_DB"
+                    )
+                raise QueryError(f"InfluxQL error from {self.url}: {error}")
             series.extend(result.get("series", []))
         return series
 

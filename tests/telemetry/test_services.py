@@ -615,3 +615,13 @@ def test_hourly_run_writes_expected_power_hour_by_hour(influxd: InfluxD, influx_
         )
         == []
     )
+
+
+def test_a_database_that_does_not_exist_is_bad_input(influxd: InfluxD) -> None:
+    from telemetry.errors import InputError
+    from telemetry.influx import DatabaseNotFound
+
+    with InfluxStore(influxd.url, "no_such_db") as store:
+        with pytest.raises(DatabaseNotFound, match="no database 'no_such_db'") as info:
+            store.query("SELECT * FROM inverter")
+    assert info.value.exit_code == InputError.exit_code == 2
