@@ -552,8 +552,8 @@ class InfluxStore:
                 if error.startswith("database not found"):
                     name = error.partition(":")[2].strip() or db
                     raise DatabaseNotFound(
-                        f"{self.url} has no database {name!r}; check --influx-db / "
-                        f"ROSHANAI_INFLUX_DB"
+                        f"{self.url} has no database {name!r} (database not found); check "
+                        f"--influx-db / ROSHANAI_INFLUX_DB"
                     )
                 raise QueryError(f"InfluxQL error from {self.url}: {error}")
             series.extend(result.get("series", []))

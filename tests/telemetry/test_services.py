@@ -621,7 +621,9 @@ def test_a_database_that_does_not_exist_is_bad_input(influxd: InfluxD) -> None:
     from telemetry.errors import InputError
     from telemetry.influx import DatabaseNotFound
 
-    with InfluxStore(influxd.url, "no_such_db") as store:
-        with pytest.raises(DatabaseNotFound, match="no database 'no_such_db'") as info:
-            store.query("SELECT * FROM inverter")
+    with (
+        InfluxStore(influxd.url, "no_such_db") as store,
+        pytest.raises(DatabaseNotFound, match="no database 'no_such_db'") as info,
+    ):
+        store.query("SELECT * FROM inverter")
     assert info.value.exit_code == InputError.exit_code == 2
