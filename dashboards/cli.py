@@ -453,6 +453,9 @@ def report_command(
     if month and (from_ or to):
         raise InputError("give --month or --from/--to, not both")
     start, end = _month_range(month, s.timezone) if month else _window(from_, to, "30d", s.timezone)
+    folder = out or Path(s.out_dir) / "report"
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--out {folder} is a file; the report is a folder of HTML and charts")
     with store:
         provinces = _resolve_provinces(store, province) if province else []
         data = collect(
@@ -464,7 +467,6 @@ def report_command(
             run_id=run_id,
             outage_run_id=outage_run_id,
         )
-    folder = out or Path(s.out_dir) / "report"
     languages = ("en", "fa") if lang == "both" else (lang,)
     written = write_report(data, folder, languages=languages, persian_digits=persian_digits)
     if not data.table("provinces"):

@@ -238,6 +238,8 @@ def test_report_cli(scenario, tmp_path, monkeypatch):
             encoding="utf-8"
         )
     assert main(["report", "--out", "r3", "--province", "Atlantis", *args]) == 2
+    (tmp_path / "a-file").write_text("not a folder")
+    assert main(["report", "--out", "a-file", *args]) == 2
     assert not (tmp_path / "r3").exists()
     assert main(["report", "--lang", "de", *args]) == 2
     assert main(["report", "--month", "1405-13", *args]) == 2
