@@ -12,8 +12,10 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
@@ -27,6 +29,7 @@ __all__ = [
     "console",
     "cut_schedule",
     "err",
+    "fitted_table",
     "load_weather",
     "outage_options",
     "parse_months",
@@ -219,6 +222,33 @@ def warn_far_weather(fleet, wx) -> None:
             f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
             f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them."
         )
+
+
+def fitted_table(
+    title: str, headers: list[str], rows: list[list[str]], totals: list[list[str]] | None = None
+) -> Table:
+    """A table that fits the terminal (80 columns and up): no side borders, one space between
+    columns, numbers (every column but the first) never cut; the first column (names) folds
+    onto more lines when the rest leaves it too little room. Headers may hold a line break
+    (the unit on its second line); ``totals`` rows come after a rule."""
+    totals = totals or []
+    every = [*rows, *totals]
+    widths = [
+        max(max(map(len, h.split("\n"))), *(len(r[i]) for r in every))
+        for i, h in enumerate(headers)
+    ]
+    room = max(9, min(console.width, 200) - sum(widths[1:]) - (len(widths) - 1))
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0)
+    table.add_column(headers[0], overflow="fold", width=min(widths[0], room))
+    for header, width in zip(headers[1:], widths[1:], strict=True):
+        table.add_column(header, justify="right", no_wrap=True, width=width)
+    for r in rows:
+        table.add_row(*r)
+    if totals:
+        table.add_section()
+        for r in totals:
+            table.add_row(*r)
+    return table
 
 
 def warn_shifted_weather(fleet: Any, wx: Any) -> None:

@@ -13,7 +13,6 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
-from rich.table import Table
 
 from simulate.cli.common import (
     DodOpt,
@@ -37,6 +36,7 @@ from simulate.cli.common import (
     console,
     cut_schedule,
     err,
+    fitted_table,
     load_weather,
     outage_options,
     progress,
@@ -259,23 +259,6 @@ def _print_outage(run, options, seconds: float) -> None:
     from simulate.grid import FLEET_REGION
 
     r = run.regions[run.regions["calendar"] == "year"]
-    table = Table(
-        title=f"Power cuts {run.year} — {run.schedule_source}; weather: "
-        f"{run.yield_run.weather_source}"
-    )
-    for name in (
-        "province",
-        "plants",
-        "cut h",
-        "served h",
-        "cover",
-        "unserved kWh",
-        "export MWh",
-        "at peak MWh",
-        "max kW",
-        "M toman",
-    ):
-        table.add_column(name, justify="left" if name == "province" else "right")
 
     def row(x) -> list[str]:
         cov = "–" if np.isnan(x.coverage_pct) else f"{x.coverage_pct:.1f} %"
@@ -292,11 +275,25 @@ def _print_outage(run, options, seconds: float) -> None:
             f"{x.income_toman / 1e6:,.1f}",
         ]
 
-    for x in r[r.region != FLEET_REGION].itertuples():
-        table.add_row(*row(x))
-    table.add_section()
+    rows = [row(x) for x in r[r.region != FLEET_REGION].itertuples()]
     fleet = r[r.region == FLEET_REGION].iloc[0]
-    table.add_row(*row(fleet))
+    table = fitted_table(
+        f"Power cuts {run.year} — {run.schedule_source}; weather: {run.yield_run.weather_source}",
+        [
+            "province",
+            "plants",
+            "cut\nh",
+            "served\nh",
+            "cover",
+            "unserved\nkWh",
+            "export\nMWh",
+            "at peak\nMWh",
+            "max\nkW",
+            "income\nM toman",
+        ],
+        rows,
+        [row(fleet)],
+    )
     console.print(table)
     f = options.factors
     covered = (

@@ -315,3 +315,22 @@ def test_size_battery_curve_to_influxdb(
     coverage = [r[2] for r in sorted(rows, key=lambda r: r[1])]
     assert coverage == sorted(coverage)
     assert sum(r[3] for r in rows) == 1  # one smallest size
+
+
+def test_outage_table_fits_80_columns(tmp_path: Path, cache_dir: Path) -> None:
+    proc = roshanai(
+        "simulate",
+        "outage",
+        "--scenario",
+        "summer",
+        "--no-plot",
+        "--summary",
+        "o.csv",
+        cwd=tmp_path,
+        cache=cache_dir,
+        env={"COLUMNS": "80"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout  # no province name or figure cut short
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+    assert "Baluchestan" in proc.stdout
