@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from telemetry.settings import load_settings, mask
 from telemetry.errors import ConfigError
+from telemetry.settings import load_settings, mask
 
 
 def test_precedence(tmp_path):
