@@ -36,26 +36,12 @@ def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
         The destination directory cannot be created or written.
     """
     dest = Path(path)
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write {dest}: {exc.strerror}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        # mkstemp makes 0600 files; a report gets the usual umask-based mode unless told.
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {dest}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with outputs() as out:  # one file staged as a set of one
+        tmp = out.reserve(dest, mode=mode)
+        try:
+            yield tmp
+        except OSError as exc:
+            raise InputError(f"cannot write {dest}: {exc.strerror or exc}") from None
 
 
 class Outputs:
@@ -68,11 +54,12 @@ class Outputs:
     """
 
     def __init__(self) -> None:
-        self._staged: list[tuple[Path, Path]] = []
+        self._staged: list[tuple[Path, Path, int | None]] = []
 
-    def reserve(self, path: str | Path) -> Path:
+    def reserve(self, path: str | Path, mode: int | None = None) -> Path:
         """A temporary path for ``path`` (same folder, same suffix: writers that pick the
-        format from the name still work).
+        format from the name still work); ``mode`` is the final file's permission bits
+        (default: the umask's, e.g. ``0o600`` for credentials).
 
         Raises
         ------
@@ -82,7 +69,7 @@ class Outputs:
         dest = Path(path)
         if dest.is_dir():
             raise InputError(f"cannot write {dest}: it is a folder")
-        if any(os.path.abspath(dest) == os.path.abspath(d) for _, d in self._staged):
+        if any(os.path.abspath(dest) == os.path.abspath(d) for _, d, _ in self._staged):
             raise InputError(f"{dest} is named for two outputs")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -93,19 +80,20 @@ class Outputs:
             raise InputError(f"cannot write {dest}: {exc.strerror}") from None
         os.close(fd)
         tmp = Path(tmp_name)
-        self._staged.append((tmp, dest))
+        self._staged.append((tmp, dest, mode))
         return tmp
 
     def _commit(self) -> None:
-        mode = 0o666 & ~_umask()
-        for tmp, dest in self._staged:
+        # mkstemp makes 0600 files; a report gets the usual umask-based mode unless told.
+        default = 0o666 & ~_umask()
+        for tmp, dest, mode in self._staged:
             try:
-                os.chmod(tmp, mode)
+                os.chmod(tmp, default if mode is None else mode)
                 with open(tmp, "rb+") as f:
                     os.fsync(f.fileno())
             except OSError as exc:
                 raise InputError(f"cannot write {dest}: {exc.strerror or exc}") from None
-        for tmp, dest in self._staged:
+        for tmp, dest, _ in self._staged:
             try:
                 os.replace(tmp, dest)
             except OSError as exc:
@@ -113,7 +101,7 @@ class Outputs:
         self._staged = []
 
     def _discard(self) -> None:
-        for tmp, _ in self._staged:
+        for tmp, _, _ in self._staged:
             tmp.unlink(missing_ok=True)
         self._staged = []
 
