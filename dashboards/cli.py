@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 
 from telemetry.errors import InputError
-from telemetry.settings import Settings, command_settings
+from telemetry.helptext import examples
+from telemetry.settings import command_settings
 
 __all__ = ["app", "report_command"]
 
@@ -39,18 +40,20 @@ InfluxDbOpt = Annotated[
 ]
 
 
-def _settings(ctx: typer.Context, **flags: Any) -> Settings:
-    return command_settings(ctx, **flags)
-
-
 def _store(ctx: typer.Context, influx_url: str | None, influx_db: str | None, **flags):
     from telemetry.influx import InfluxStore
 
-    s = _settings(ctx, influx_url=influx_url, influx_db=influx_db, **flags)
+    s = command_settings(ctx, influx_url=influx_url, influx_db=influx_db, **flags)
     return s, InfluxStore.from_settings(s, timeout_s=60)
 
 
-@app.command("export")
+@app.command(
+    "export",
+    epilog=examples(
+        "roshanai dashboards export --out grafana-provisioning",
+        "roshanai dashboards export --out /etc/grafana/provisioning --template",
+    ),
+)
 def export_cmd(
     ctx: typer.Context,
     out: Annotated[
@@ -64,7 +67,7 @@ def export_cmd(
         typer.Option(
             "--grafana-dir",
             help="Where Grafana will find the folder (the dashboards provider "
-            "reads <grafana-dir>/dashboards/json).",
+            "reads `<grafana-dir>/dashboards/json`).",
         ),
     ] = "/etc/grafana/provisioning",
     template: Annotated[
@@ -84,7 +87,9 @@ def export_cmd(
     from dashboards.check import check_provisioning
     from dashboards.provision import build_files, private_files, write_files
 
-    settings = None if template else _settings(ctx, influx_url=influx_url, influx_db=influx_db)
+    settings = (
+        None if template else command_settings(ctx, influx_url=influx_url, influx_db=influx_db)
+    )
     if settings is not None and not settings.influx_url:
         raise InputError(
             "no InfluxDB URL: pass --influx-url, set ROSHANAI_INFLUX_URL, or use --template"
@@ -111,7 +116,13 @@ def export_cmd(
     )
 
 
-@app.command("check")
+@app.command(
+    "check",
+    epilog=examples(
+        "roshanai dashboards check",
+        "roshanai dashboards check grafana-provisioning",
+    ),
+)
 def check_cmd(
     folder: Annotated[
         Path | None,
@@ -221,7 +232,13 @@ def _window(from_: str | None, to: str | None, since: str, tz: str) -> tuple[int
     return start, end
 
 
-@app.command("rollups")
+@app.command(
+    "rollups",
+    epilog=examples(
+        "roshanai dashboards rollups --since 90d",
+        "roshanai dashboards rollups --mode writer --every 300",
+    ),
+)
 def rollups_cmd(
     ctx: typer.Context,
     influx_url: InfluxUrlOpt = None,
@@ -304,7 +321,10 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-@app.command("publish-registry")
+@app.command(
+    "publish-registry",
+    epilog=examples("roshanai dashboards publish-registry --fleet fleet.csv"),
+)
 def publish_registry_cmd(
     ctx: typer.Context,
     fleet: Annotated[
@@ -331,7 +351,13 @@ def publish_registry_cmd(
     )
 
 
-@app.command("publish-quarantine")
+@app.command(
+    "publish-quarantine",
+    epilog=examples(
+        "roshanai dashboards publish-quarantine --state-dir /var/lib/roshanai",
+        "roshanai dashboards publish-quarantine --every 60",
+    ),
+)
 def publish_quarantine_cmd(
     ctx: typer.Context,
     state_dir: Annotated[
@@ -378,7 +404,7 @@ def report_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Report folder (default: <out-dir>/report).", show_default=False
+            "--out", help="Report folder (default: `<out-dir>/report`).", show_default=False
         ),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="en, fa or both.")] = "both",

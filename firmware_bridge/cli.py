@@ -6,13 +6,14 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from telemetry.settings import Settings, command_settings
+from telemetry.helptext import examples
+from telemetry.settings import command_settings
 
 if TYPE_CHECKING:
     from telemetry.influx import InfluxStore
@@ -23,11 +24,14 @@ app = typer.Typer(help="The MQTT → InfluxDB bridge that loses nothing.", no_ar
 console = Console(highlight=False)
 
 
-def _settings(ctx: typer.Context, **flags: Any) -> Settings:
-    return command_settings(ctx, **flags)
-
-
-@app.command("run")
+@app.command(
+    "run",
+    epilog=examples(
+        "roshanai bridge run --fleet telemetry/data/sample_fleet.csv",
+        "roshanai bridge run --mqtt-url mqtts://mqtt.example.ir:8883 --fleet fleet.csv "
+        "--influx-url http://127.0.0.1:8086 --state-dir /var/lib/roshanai",
+    ),
+)
 def run_cmd(
     ctx: typer.Context,
     mqtt_url: Annotated[
@@ -142,7 +146,7 @@ def run_cmd(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    s = _settings(
+    s = command_settings(
         ctx,
         mqtt_url=mqtt_url,
         influx_url=influx_url,
@@ -261,7 +265,13 @@ def _prepare_influx_when_up(store: InfluxStore, database: str, max_wait_s: float
             wait_s = min(2 * wait_s, max_wait_s)
 
 
-@app.command("quarantine")
+@app.command(
+    "quarantine",
+    epilog=examples(
+        "roshanai bridge quarantine",
+        "roshanai bridge quarantine --state-dir /var/lib/roshanai --limit 50",
+    ),
+)
 def quarantine_cmd(
     ctx: typer.Context,
     state_dir: Annotated[
@@ -278,7 +288,7 @@ def quarantine_cmd(
     from firmware_bridge.spool import Spool
     from telemetry.errors import InputError
 
-    s = _settings(ctx, state_dir=state_dir)
+    s = command_settings(ctx, state_dir=state_dir)
     path = Path(s.state_dir) / "spool.sqlite3"
     if not path.exists():
         raise InputError(f"no bridge spool in {s.state_dir} (pass --state-dir)")

@@ -25,6 +25,7 @@ from roshanai.config import load_settings, mask
 from roshanai.deploy.cli import app as deploy_app
 from simulate.cli import app as simulate_app
 from telemetry.errors import RoshanaiError
+from telemetry.helptext import examples
 
 __all__ = ["app", "main"]
 
@@ -63,9 +64,21 @@ app = typer.Typer(
 )
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(bridge_app, name="bridge")
-app.command("emulate")(emulate_command)
+app.command(
+    "emulate",
+    epilog=examples(
+        "roshanai emulate --fleet telemetry/data/sample_fleet.csv --backfill-hours 6 --speed 60",
+        "roshanai emulate --plants 200 --mqtt-url mqtt://127.0.0.1:1883 --duration 600",
+    ),
+)(emulate_command)
 app.add_typer(dashboards_app, name="dashboards")
-app.command("report")(report_command)
+app.command(
+    "report",
+    epilog=examples(
+        "roshanai report --month 1405-04",
+        "roshanai report --province Tehran --province Isfahan --from 1405-04-01 --lang fa",
+    ),
+)(report_command)
 app.add_typer(deploy_app, name="deploy")
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
@@ -109,7 +122,13 @@ def _root(
     ctx.obj = {"config_file": config}
 
 
-@config_app.command("show")
+@config_app.command(
+    "show",
+    epilog=examples(
+        "roshanai config show",
+        "roshanai --config /etc/roshanai/roshanai.toml config show",
+    ),
+)
 def config_show(ctx: typer.Context) -> None:
     """Print the effective settings (secrets masked) and where each comes from."""
     settings, origin = load_settings(config_file=(ctx.obj or {}).get("config_file"))

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from telemetry.helptext import examples
+
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -41,7 +43,14 @@ def _group() -> None:
     """Files for a production installation (broker accounts, TLS, ACL)."""
 
 
-@app.command("mosquitto")
+@app.command(
+    "mosquitto",
+    epilog=examples(
+        "roshanai deploy mosquitto --out broker --fleet fleet.csv --tls-hostname mqtt.example.ir",
+        "roshanai deploy mosquitto --out broker --rotate plant-0001 "
+        "--apply mqtts://mqtt.example.ir:8883",
+    ),
+)
 def mosquitto_cmd(
     ctx: typer.Context,
     out: Annotated[

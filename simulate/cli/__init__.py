@@ -8,14 +8,40 @@ import typer
 from simulate.cli.battery import size_battery_cmd
 from simulate.cli.fleet import fleet_cmd, site_cmd
 from simulate.cli.outage import outage_cmd
+from telemetry.helptext import examples
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Simulate yield (kWh) of plants with the numba fleet kernel (equal to pvlib ModelChain).",
+    help="Simulate yield [kWh] of plants with the numba fleet kernel (equal to pvlib ModelChain).",
     no_args_is_help=True,
 )
-app.command("fleet")(fleet_cmd)
-app.command("site")(site_cmd)
-app.command("outage")(outage_cmd)
-app.command("size-battery")(size_battery_cmd)
+app.command(
+    "fleet",
+    epilog=examples(
+        "roshanai simulate fleet",
+        "roshanai simulate fleet my_fleet.csv --weather tehran.epw --hourly hourly.parquet",
+    ),
+)(fleet_cmd)
+app.command(
+    "site",
+    epilog=examples(
+        "roshanai simulate site --lat 35.69 --lon 51.39",
+        "roshanai simulate site --lat 29.50 --lon 60.86 --kwp 5 --tilt 25 --weather zahedan.epw",
+    ),
+)(site_cmd)
+app.command(
+    "outage",
+    epilog=examples(
+        "roshanai simulate outage --scenario summer",
+        "roshanai simulate outage my_fleet.csv --schedule cuts.csv --battery-kwh 5",
+    ),
+)(outage_cmd)
+app.command(
+    "size-battery",
+    epilog=examples(
+        "roshanai simulate size-battery --lat 35.69 --lon 51.39 --scenario summer",
+        "roshanai simulate size-battery --lat 38.08 --lon 46.29 --schedule cuts.csv "
+        "--target-coverage 95 --load-profile full",
+    ),
+)(size_battery_cmd)

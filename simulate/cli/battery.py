@@ -33,7 +33,6 @@ from simulate.cli.common import (
     cut_schedule,
     load_weather,
     outage_options,
-    settings,
     warn_far_weather,
     warn_shifted_weather,
     write_summary,
@@ -41,6 +40,7 @@ from simulate.cli.common import (
 from simulate.sizing import DEFAULT_COST_TOMAN_PER_KWH, battery_curve, smallest_battery
 from telemetry.errors import InputError
 from telemetry.fileio import outputs
+from telemetry.settings import command_settings
 
 __all__ = ["size_battery_cmd"]
 
@@ -59,18 +59,18 @@ def _sizes(text: str | None) -> np.ndarray | None:
 
 def size_battery_cmd(
     ctx: typer.Context,
-    lat: Annotated[float, typer.Option("--lat", help="Latitude (degree, north positive).")],
-    lon: Annotated[float, typer.Option("--lon", help="Longitude (degree, east positive).")],
-    kwp: Annotated[float, typer.Option("--kwp", help="DC rating (kWp).")] = 5.0,
+    lat: Annotated[float, typer.Option("--lat", help="Latitude [degree, north positive].")],
+    lon: Annotated[float, typer.Option("--lon", help="Longitude [degree, east positive].")],
+    kwp: Annotated[float, typer.Option("--kwp", help="DC rating [kWp].")] = 5.0,
     ac_kw: Annotated[
         float | None,
         typer.Option(
-            "--ac-kw", help="Hybrid inverter AC rating (kW) (default: = kWp).", show_default=False
+            "--ac-kw", help="Hybrid inverter AC rating [kW] (default: = kWp).", show_default=False
         ),
     ] = None,
-    tilt: Annotated[float, typer.Option("--tilt", help="Tilt (degree).")] = 30.0,
+    tilt: Annotated[float, typer.Option("--tilt", help="Tilt from horizontal [degree].")] = 30.0,
     azimuth: Annotated[
-        float, typer.Option("--azimuth", help="Azimuth, 180 = south (degree).")
+        float, typer.Option("--azimuth", help="Azimuth, 180 = south [degree].")
     ] = 180.0,
     weather: WeatherOpt = None,
     schedule: ScheduleOpt = None,
@@ -84,12 +84,12 @@ def size_battery_cmd(
     months: MonthsOpt = None,
     year: YearOpt = None,
     target_coverage: Annotated[
-        float, typer.Option("--target-coverage", help="Share of cut hours to serve fully (%).")
+        float, typer.Option("--target-coverage", help="Share of cut hours to serve fully [%].")
     ] = 90.0,
     load_w: Annotated[
         float,
         typer.Option(
-            "--load-w", help="Essential load on a summer afternoon (W); scales the profile."
+            "--load-w", help="Essential load on a summer afternoon [W]; scales the profile."
         ),
     ] = 500.0,
     load_profile: LoadKindOpt = "essential",
@@ -98,13 +98,13 @@ def size_battery_cmd(
         str | None,
         typer.Option(
             "--sizes",
-            help="Candidate sizes (kWh), e.g. 0,2.4,4.8,7.2 (default: a grid up to "
+            help="Candidate sizes [kWh], e.g. 0,2.4,4.8,7.2 (default: a grid up to "
             "--max-kwh, refined by bisection).",
             show_default=False,
         ),
     ] = None,
-    max_kwh: Annotated[float, typer.Option("--max-kwh", help="Largest size tried (kWh).")] = 20.0,
-    step_kwh: Annotated[float, typer.Option("--step-kwh", help="Grid step (kWh).")] = 1.0,
+    max_kwh: Annotated[float, typer.Option("--max-kwh", help="Largest size tried [kWh].")] = 20.0,
+    step_kwh: Annotated[float, typer.Option("--step-kwh", help="Grid step [kWh].")] = 1.0,
     cost_per_kwh: Annotated[
         float,
         typer.Option(
@@ -126,7 +126,7 @@ def size_battery_cmd(
         Path | None,
         typer.Option(
             "--plot",
-            help="Cost-curve PNG (default <out-dir>/battery_sizing.png).",
+            help="Cost-curve PNG (default `<out-dir>/battery_sizing.png`).",
             show_default=False,
         ),
     ] = None,
@@ -144,7 +144,7 @@ def size_battery_cmd(
     from simulate.outages import cut_fractions, plant_zone_index
     from telemetry.registry import Fleet
 
-    s = settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone)
+    s = command_settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone)
     options = outage_options(load_profile, dod, round_trip, battery_power_kw, reserve_pct)
     target = _pct_target(target_coverage)
     candidates = _sizes(sizes)

@@ -19,7 +19,6 @@ from rich.table import Table
 
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
-from telemetry.settings import Settings, command_settings
 
 __all__ = [
     "FAR_WEATHER_KM",
@@ -36,7 +35,6 @@ __all__ = [
     "parse_pct",
     "parse_peak",
     "progress",
-    "settings",
     "warn_far_weather",
     "warn_shifted_weather",
     "warn_unknown_provinces",
@@ -125,15 +123,15 @@ LoadKindOpt = Annotated[
         "500 W summer afternoons) or full (the whole home).",
     ),
 ]
-DodOpt = Annotated[float, typer.Option("--dod", help="Usable depth of discharge (%).")]
+DodOpt = Annotated[float, typer.Option("--dod", help="Usable depth of discharge [%].")]
 RoundTripOpt = Annotated[
-    float, typer.Option("--round-trip", help="Battery round-trip efficiency (%).")
+    float, typer.Option("--round-trip", help="Battery round-trip efficiency [%].")
 ]
 PowerOpt = Annotated[
     float | None,
     typer.Option(
         "--battery-power-kw",
-        help="Charge/discharge limit (kW) (default: the inverter's AC rating).",
+        help="Charge/discharge limit [kW] (default: the inverter's AC rating).",
         show_default=False,
     ),
 ]
@@ -141,7 +139,7 @@ ReserveOpt = Annotated[
     float,
     typer.Option(
         "--reserve-pct",
-        help="Share of the usable battery kept for cuts (%); the rest is "
+        help="Share of the usable battery kept for cuts [%]; the rest is "
         "exported in the evening peak (100: backup only).",
     ),
 ]
@@ -154,11 +152,6 @@ TimezoneOpt = Annotated[
 
 SCENARIO_YEAR = 2025
 """Year of generated scenarios on a typical-year weather (present-day calendar)."""
-
-
-def settings(ctx: typer.Context, **flags: Any) -> Settings:
-    """The settings with this command's flags on top (``telemetry.settings.command_settings``)."""
-    return command_settings(ctx, **flags)
 
 
 def check_influx(s: Any) -> None:

@@ -20,13 +20,13 @@ from simulate.cli.common import (
     console,
     load_weather,
     progress,
-    settings,
     warn_far_weather,
     warn_shifted_weather,
     warn_unknown_provinces,
     write_summary,
 )
 from telemetry.fileio import atomic_path, outputs
+from telemetry.settings import command_settings
 
 __all__ = ["fleet_cmd", "site_cmd"]
 
@@ -52,7 +52,7 @@ def fleet_cmd(
     summary: Annotated[
         Path | None,
         typer.Option(
-            "--summary", help="Per-plant summary CSV. Default: <out-dir>/fleet_summary.csv."
+            "--summary", help="Per-plant summary CSV. Default: `<out-dir>/fleet_summary.csv`."
         ),
     ] = None,
     out_dir: Annotated[
@@ -87,7 +87,7 @@ def fleet_cmd(
     from telemetry.registry import load_sample_fleet, read_fleet
 
     started = time.perf_counter()
-    s = settings(
+    s = command_settings(
         ctx,
         influx_url=influx_url,
         influx_db=influx_db,
@@ -276,7 +276,7 @@ def site_cmd(
     from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, run_fleet
     from telemetry.registry import Fleet
 
-    s = settings(ctx)
+    s = command_settings(ctx)
     check_transposition(transposition)
     row = {
         "plant_id": "site",

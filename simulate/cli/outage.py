@@ -40,13 +40,13 @@ from simulate.cli.common import (
     load_weather,
     outage_options,
     progress,
-    settings,
     warn_far_weather,
     warn_shifted_weather,
     warn_unknown_provinces,
     write_summary,
 )
 from telemetry.fileio import outputs
+from telemetry.settings import command_settings
 
 __all__ = ["outage_cmd"]
 
@@ -72,8 +72,8 @@ def outage_cmd(
         Path | None,
         typer.Option(
             "--summary",
-            help="Per-plant CSV; beside it <stem>_regions.csv, <stem>_heatmap.csv "
-            "and <stem>_coverage.png. Default: <out-dir>/outage_summary.csv.",
+            help="Per-plant CSV; beside it `<stem>_regions.csv`, `<stem>_heatmap.csv` "
+            "and `<stem>_coverage.png`. Default: `<out-dir>/outage_summary.csv`.",
         ),
     ] = None,
     out_dir: Annotated[
@@ -90,7 +90,7 @@ def outage_cmd(
         float | None,
         typer.Option(
             "--battery-kwh",
-            help="What-if: this battery on every hybrid plant (kWh) (default: "
+            help="What-if: this battery on every hybrid plant [kWh] (default: "
             "the fleet file's battery_kwh).",
             show_default=False,
         ),
@@ -119,7 +119,7 @@ def outage_cmd(
         float | None,
         typer.Option(
             "--tariff",
-            help="Purchase tariff (toman/kWh) (default 1456, SATBA's base rate for PV ≤ 20 kW).",
+            help="Purchase tariff [toman/kWh] (default 1456, SATBA's base rate for PV ≤ 20 kW).",
             show_default=False,
         ),
     ] = None,
@@ -150,7 +150,7 @@ def outage_cmd(
     from telemetry.registry import load_sample_fleet, read_fleet
 
     started = time.perf_counter()
-    s = settings(
+    s = command_settings(
         ctx,
         influx_url=influx_url,
         influx_db=influx_db,
