@@ -253,7 +253,7 @@ class Decoder:
                     ],
                     [token],
                 )
-            if topic.startswith("roshanai/"):
+            if topic.startswith(f"{CANONICAL_ROOT}/"):
                 if retained:  # the gateway's last message, replayed: already known or lost
                     return Decoded([], [], [token], stale=1)
                 return self._canonical(topic, payload, token)
