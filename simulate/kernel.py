@@ -213,6 +213,55 @@ def _iam_physical(cos_aoi):
 
 
 @njit(cache=True)
+def _haydavies_sky(dhi, dni, dni_extra, cos_z, proj, ct):
+    """Hay-Davies sky diffuse, as pvlib.irradiance.haydavies (its 0.01745 floor on cos zenith)."""
+    rb = max(proj, 0.0) / max(cos_z, 0.01745)
+    ai = dni / dni_extra
+    return max(dhi * (1 - ai) * (0.5 * (1 + ct)), 0.0) + max(dhi * (ai * rb), 0.0)
+
+
+@njit(cache=True)
+def _sapm_cell(poa_global, temp_air, wind_speed, a, b, delta_t):
+    """SAPM cell temperature [°C], as pvlib.temperature.sapm_cell (irrad_ref = 1000 W/m²)."""
+    return poa_global * math.exp(a + b * wind_speed) + temp_air + poa_global / 1000.0 * delta_t
+
+
+@njit(cache=True)
+def _pvwatts_dc(effective, t_cell, pdc0, gamma):
+    """PVWatts DC power [W], as pvlib.pvsystem.pvwatts_dc (temp_ref = 25 °C), before losses."""
+    return effective * 0.001 * pdc0 * (1 + gamma * (t_cell - 25.0))
+
+
+@njit(cache=True)
+def _pvwatts_ac(pdc, pdc0_inv, pac0):
+    """PVWatts inverter AC power [W], as pvlib.inverter.pvwatts (eta_inv_nom 0.96, ref 0.9637);
+    ``pac0`` = eta_inv_nom × ``pdc0_inv``."""
+    if pdc == 0.0:
+        return 0.0
+    zeta = pdc / pdc0_inv
+    eta = _ETA_INV_NOM / _ETA_INV_REF * (-0.0162 * zeta - 0.0059 / zeta + 0.9858)
+    return max(0.0, min(pac0, eta * pdc))
+
+
+@njit(cache=True)
+def _site_geometry(lat_deg, lon_deg, alt_m):
+    """Observer terms of the topocentric SPA: (sin lat, cos lat, sin lon, cos lon, parallax x,
+    parallax y, pressure [mbar] by pvlib.atmosphere.alt2pres)."""
+    lat_r = math.radians(lat_deg)
+    slat, clat = math.sin(lat_r), math.cos(lat_r)
+    u = math.atan(0.99664719 * math.tan(lat_r))
+    return (
+        slat,
+        clat,
+        math.sin(math.radians(lon_deg)),
+        math.cos(math.radians(lon_deg)),
+        math.cos(u) + alt_m / 6378140 * clat,
+        0.99664719 * math.sin(u) + alt_m / 6378140 * slat,
+        100 * ((44331.514 - alt_m) / 11880.516) ** (1 / 0.1902632) / 100,
+    )
+
+
+@njit(cache=True)
 def _plant_hour(sun, t, ghi, dni, dhi, temp_c, wind_m_s, geo, panel, rating, sapm, transposition):
     """One plant, one timestep: (AC power [W], POA global irradiance [W/m²]).
 
@@ -227,10 +276,8 @@ def _plant_hour(sun, t, ghi, dni, dhi, temp_c, wind_m_s, geo, panel, rating, sap
     )
     proj = min(1.0, max(-1.0, ct * cos_z + st * sin_z * (c_az * c_sa + s_az * s_sa)))
     poa_direct = max(dni * proj, 0.0)
-    if transposition == 0:  # Hay-Davies
-        rb = max(proj, 0.0) / max(cos_z, 0.01745)
-        ai = dni / sun[5, t]
-        sky = max(dhi * (1 - ai) * (0.5 * (1 + ct)), 0.0) + max(dhi * (ai * rb), 0.0)
+    if transposition == 0:
+        sky = _haydavies_sky(dhi, dni, sun[5, t], cos_z, proj, ct)
     else:
         sky = _perez_sky(dhi, dni, sun[5, t], zenith, cos_z, proj, ct, st)
         if sky != sky:
@@ -239,16 +286,10 @@ def _plant_hour(sun, t, ghi, dni, dhi, temp_c, wind_m_s, geo, panel, rating, sap
     poa_global = poa_direct + poa_diffuse
     iam = _iam_physical(proj) if poa_direct > 0.0 else 0.0
     effective = poa_direct * iam + poa_diffuse
-    t_cell = (
-        poa_global * math.exp(sapm[0] + sapm[1] * wind_m_s) + temp_c + poa_global / 1000.0 * sapm[2]
-    )
+    t_cell = _sapm_cell(poa_global, temp_c, wind_m_s, sapm[0], sapm[1], sapm[2])
     pdc0, loss_factor, gamma, pdc0_inv, pac0 = rating
-    pdc = effective * 0.001 * pdc0 * (1 + gamma * (t_cell - 25.0)) * loss_factor
-    if pdc == 0.0:
-        return 0.0, poa_global
-    zeta = pdc / pdc0_inv
-    eta = _ETA_INV_NOM / _ETA_INV_REF * (-0.0162 * zeta - 0.0059 / zeta + 0.9858)
-    return max(0.0, min(pac0, eta * pdc)), poa_global
+    pdc = _pvwatts_dc(effective, t_cell, pdc0, gamma) * loss_factor
+    return _pvwatts_ac(pdc, pdc0_inv, pac0), poa_global
 
 
 @njit(parallel=True, cache=True, fastmath=False)
@@ -285,18 +326,7 @@ def _fleet_kernel(
     n_time = ghi.shape[1]
     for p in prange(lat.shape[0]):
         w = widx[p]
-        lat_r = math.radians(lat[p])
-        slat, clat = math.sin(lat_r), math.cos(lat_r)
-        u = math.atan(0.99664719 * math.tan(lat_r))
-        geo = (
-            slat,
-            clat,
-            math.sin(math.radians(lon[p])),
-            math.cos(math.radians(lon[p])),
-            math.cos(u) + alt[p] / 6378140 * clat,
-            0.99664719 * math.sin(u) + alt[p] / 6378140 * slat,
-            100 * ((44331.514 - alt[p]) / 11880.516) ** (1 / 0.1902632) / 100,
-        )
+        geo = _site_geometry(lat[p], lon[p], alt[p])
         panel = (
             math.cos(math.radians(tilt[p])),
             math.sin(math.radians(tilt[p])),
@@ -432,6 +462,27 @@ def _utc_times(times_utc: object) -> np.ndarray:
     return times
 
 
+def _sun_table(times: np.ndarray) -> np.ndarray:
+    """Time-only terms of the kernel, shape (6, n_time): sin and cos of the Greenwich hour angle
+    ν − α, sin and cos of the declination δ, sin of the horizontal parallax ξ (SPA, geocentric),
+    and the Spencer extraterrestrial DNI [W/m²], for naive UTC ``datetime64`` instants."""
+    geo = geocentric_sun(unixtime_s(times))
+    gha = np.radians(geo.sidereal_time_deg - geo.right_ascension_deg)
+    dec = np.radians(geo.declination_deg)
+    return np.ascontiguousarray(
+        np.stack(
+            [
+                np.sin(gha),
+                np.cos(gha),
+                np.sin(dec),
+                np.cos(dec),
+                np.sin(np.radians(geo.parallax_deg)),
+                extra_radiation_spencer(day_of_year(times)),
+            ]
+        )
+    )
+
+
 def simulate_arrays(
     times_utc: np.ndarray,
     ghi_w_m2: np.ndarray,
@@ -550,21 +601,7 @@ def simulate_arrays(
     elif hourly:
         out = np.zeros((n_plants, n_time))
 
-    geo = geocentric_sun(unixtime_s(times))
-    gha = np.radians(geo.sidereal_time_deg - geo.right_ascension_deg)
-    dec = np.radians(geo.declination_deg)
-    sun = np.ascontiguousarray(
-        np.stack(
-            [
-                np.sin(gha),
-                np.cos(gha),
-                np.sin(dec),
-                np.cos(dec),
-                np.sin(np.radians(geo.parallax_deg)),
-                extra_radiation_spencer(day_of_year(times)),
-            ]
-        )
-    )
+    sun = _sun_table(times)
 
     result = KernelResult(
         ac_energy_wh=np.zeros(n_plants),
