@@ -364,7 +364,7 @@ def publish_quarantine_cmd(
         str | None,
         typer.Option(
             "--state-dir",
-            help="The bridge's state folder (env ROSHANAI_STATE_DIR).",
+            help="The bridge's state folder (env ROSHANAI_STATE_DIR; default roshanai-state).",
             show_default=False,
         ),
     ] = None,
@@ -372,7 +372,8 @@ def publish_quarantine_cmd(
         str | None,
         typer.Option(
             "--client-id",
-            help="The bridge's client id (the instance tag; env ROSHANAI_CLIENT_ID).",
+            help="The bridge's client id, the instance tag (env ROSHANAI_CLIENT_ID; default: as "
+            "bridge run).",
             show_default=False,
         ),
     ] = None,

@@ -38,7 +38,8 @@ def run_cmd(
         str | None,
         typer.Option(
             "--mqtt-url",
-            help="mqtt://host:1883 or mqtts://host:8883 (env ROSHANAI_MQTT_URL).",
+            help="mqtt://host:1883 or mqtts://host:8883 (env ROSHANAI_MQTT_URL; default "
+            "mqtt://127.0.0.1:1883).",
             show_default=False,
         ),
     ] = None,
@@ -60,7 +61,7 @@ def run_cmd(
         str | None,
         typer.Option(
             "--state-dir",
-            help="Spool and quarantine folder (env ROSHANAI_STATE_DIR).",
+            help="Spool and quarantine folder (env ROSHANAI_STATE_DIR; default roshanai-state).",
             show_default=False,
         ),
     ] = None,
@@ -68,7 +69,8 @@ def run_cmd(
         str | None,
         typer.Option(
             "--client-id",
-            help="Fixed MQTT client id (the persistent session) (env ROSHANAI_CLIENT_ID).",
+            help="Fixed MQTT client id, the persistent session (env ROSHANAI_CLIENT_ID; default: "
+            "the MQTT username, else roshanai-bridge-HOSTNAME).",
             show_default=False,
         ),
     ] = None,
@@ -278,7 +280,7 @@ def quarantine_cmd(
         str | None,
         typer.Option(
             "--state-dir",
-            help="The bridge's state folder (env ROSHANAI_STATE_DIR).",
+            help="The bridge's state folder (env ROSHANAI_STATE_DIR; default roshanai-state).",
             show_default=False,
         ),
     ] = None,
