@@ -10,11 +10,20 @@ Every server is stopped at the end, also when the test fails. A missing binary f
 (it does not skip it) with the hint to run ``bin/bootstrap --services``. Tests using any of
 these fixtures get the ``services`` marker automatically, so ``-m "not services"`` leaves them
 out.
+
+No test sees the developer's own configuration: every test runs with ``HOME`` (and
+``XDG_CONFIG_HOME``) in a fresh temporary directory, from a fresh temporary working directory
+(so neither ``~/.config/roshanai/config.toml`` nor a ``./roshanai.toml`` is found), without the
+``ROSHANAI_*`` settings variables of the calling shell, and with the caches (``XDG_CACHE_HOME``;
+``MPLCONFIGDIR``, so no personal ``matplotlibrc`` either) in a directory of the test session.
+Subprocesses inherit all of it. Only the variables that locate the server binaries
+(``HARNESS_VARIABLES``) are kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +51,39 @@ SERVICE_FIXTURES = frozenset(
 )
 
 S = TypeVar("S", bound=ServerProcess)
+
+HARNESS_VARIABLES = frozenset(
+    {"ROSHANAI_MOSQUITTO", "ROSHANAI_INFLUXD", "ROSHANAI_VICTORIA_METRICS"}
+)
+"""``ROSHANAI_*`` variables kept for the tests: where the server binaries are
+(``tests/servers.py``), not settings of the code under test."""
+
+
+@pytest.fixture(scope="session")
+def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caches shared by the session's tests (generated weather cells, matplotlib's font list)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    _session_cache_dir: Path,
+) -> Path:
+    """Every test: a fresh empty ``HOME`` (returned) and working directory, no ambient
+    ``ROSHANAI_*`` settings. A directory apart from ``tmp_path``, so files a test writes there are
+    not picked up as ``./roshanai.toml`` and a listing of ``tmp_path`` shows only the test's own."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("ROSHANAI_") and name not in HARNESS_VARIABLES:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_dir))
+    monkeypatch.setenv("MPLCONFIGDIR", str(_session_cache_dir / "matplotlib"))  # no matplotlibrc
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    return home
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
