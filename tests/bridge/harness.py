@@ -17,12 +17,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
 from firmware_bridge.mqtt import InboundMessage, MqttLink
 from tests.servers import InfluxD
+from tests.waits import wait_for
 
 __all__ = [
     "BASE_MS",
@@ -103,25 +104,6 @@ def expected_per_plant(indices: Iterable[int]) -> dict[str, tuple[int, int]]:
         n, s = out.get(pid, (0, 0))
         out[pid] = (n + 1, s + i)
     return out
-
-
-def wait_for(
-    predicate: Callable[[], bool],
-    timeout_s: float,
-    what: str,
-    every_s: float = 0.2,
-    diagnostics: Callable[[], str] | None = None,
-) -> float:
-    """Poll ``predicate`` until true; return the seconds it took, or fail after ``timeout_s``."""
-    t0 = time.monotonic()
-    deadline = t0 + timeout_s
-    while True:
-        if predicate():
-            return time.monotonic() - t0
-        if time.monotonic() > deadline:
-            extra = f"\n{diagnostics()}" if diagnostics is not None else ""
-            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}{extra}")
-        time.sleep(every_s)
 
 
 # -- InfluxDB ----------------------------------------------------------------------------------
@@ -269,7 +251,7 @@ class Publisher(threading.Thread):
                     if self.per_second:
                         ahead = self.sent / self.per_second - (time.monotonic() - t0)
                         if ahead > 0:
-                            time.sleep(ahead)
+                            time.sleep(ahead)  # the pace under test, not a wait
                 if not link.wait_published(30):
                     raise AssertionError(f"{link.pending_publishes} publishes never acknowledged")
                 self.elapsed_s = time.monotonic() - t0
@@ -349,7 +331,7 @@ def retained_statuses(
     try:
         deadline = time.monotonic() + wait_s
         while set(got) < set(plants) and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.05)  # poll interval: returns the statuses that came within wait_s
     finally:
         link.stop()
     return got

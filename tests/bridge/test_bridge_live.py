@@ -24,6 +24,7 @@ from firmware_bridge.mqtt import MqttLink
 from firmware_bridge.spool import Spool
 from telemetry.influx import InfluxStore
 from telemetry.registry import read_fleet
+from tests.waits import wait_for
 
 PLANTS = [f"THR-{i:06d}" for i in range(1, 21)]
 T0_MS = 1_782_896_400_000  # 2026-07-01T09:00:00Z
@@ -46,17 +47,6 @@ def reading(i: int) -> tuple[str, bytes]:
         "ac_voltage_v": 230.0,
     }
     return f"roshanai/v1/{pid}/telemetry", json.dumps(body).encode()
-
-
-def wait_for(
-    predicate: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.25
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
 def count_points(store: InfluxStore) -> int:
@@ -112,11 +102,23 @@ class Publisher(threading.Thread):
                 if self.per_second:
                     lag = self.sent / self.per_second - (time.monotonic() - t0)
                     if lag > 0:
-                        time.sleep(lag)
+                        time.sleep(lag)  # the pace under test, not a wait
             link.wait_published(60)
             link.stop()
         except BaseException as exc:  # reported by the test
             self.error = exc
+
+
+def bridge_log(state: Path, client_id: str) -> Path:
+    """Where ``bridge_process`` writes the bridge's output (appended across restarts)."""
+    return state.parent / f"{client_id}.log"
+
+
+def subscribed(state: Path, client_id: str) -> Callable[[], bool]:
+    """True once the bridge of ``bridge_process`` has logged its subscription."""
+    marker = f"bridge {client_id}: subscribed to"
+    path = bridge_log(state, client_id)
+    return lambda: path.exists() and marker in path.read_text(errors="replace")
 
 
 def bridge_process(
@@ -130,36 +132,39 @@ def bridge_process(
     share_group: str = "",
 ) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "roshanai",
-            "bridge",
-            "run",
-            "--mqtt-url",
-            mqtt_url,
-            "--influx-url",
-            influx_url,
-            "--influx-db",
-            db,
-            "--state-dir",
-            str(state),
-            "--client-id",
-            client_id,
-            "--fleet",
-            str(fleet),
-            "--no-expected",
-            "--metrics-interval",
-            "1",
-            "--share-group",
-            share_group,
-        ],
-        cwd=cwd or state.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    state.parent.mkdir(parents=True, exist_ok=True)
+    # Output to a file the waits can read (a pipe nobody reads would block the bridge when full).
+    with bridge_log(state, client_id).open("ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "roshanai",
+                "bridge",
+                "run",
+                "--mqtt-url",
+                mqtt_url,
+                "--influx-url",
+                influx_url,
+                "--influx-db",
+                db,
+                "--state-dir",
+                str(state),
+                "--client-id",
+                client_id,
+                "--fleet",
+                str(fleet),
+                "--no-expected",
+                "--metrics-interval",
+                "1",
+                "--share-group",
+                share_group,
+            ],
+            cwd=cwd or state.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def in_process_bridge(
@@ -196,11 +201,11 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
     proc = bridge_process(mosquitto.url, influxd.url, influx_db, state, fleet_file)
     try:
         wait_for(
-            lambda: (state / "spool.sqlite3").exists() and count_points(store) >= 0,
+            lambda: subscribed(state, "bridge-1")() and count_points(store) >= 0,
             30,
-            "the bridge to start",
+            "the bridge to subscribe (its session exists from here on)",
+            process=proc,
         )
-        time.sleep(1.0)  # subscribed (the session exists from here on)
         pub = Publisher(mosquitto.url, 0, n, "pub-kill", per_second=1500)
         pub.start()
         wait_for(lambda: count_points(store) >= kill_at * n, 60, f"{kill_at:.0%} stored")
@@ -211,7 +216,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(
         pub.join(120)
         assert pub.error is None, pub.error
         wait_for(lambda: count_points(store) >= n, 90, "every reading stored")
-        time.sleep(2.0)  # anything extra (a duplicate series, a stray point) would show now
+        time.sleep(2.0)  # a quiet window on purpose: a duplicate or stray point would show now
     finally:
         proc.kill()
         proc.wait(10)
@@ -473,13 +478,12 @@ def test_two_bridges_share_the_stream_and_a_killed_one_loses_nothing(
     try:
         wait_for(
             lambda: (
-                (tmp_path / "a" / "spool.sqlite3").exists()
-                and (tmp_path / "b" / "spool.sqlite3").exists()
+                subscribed(tmp_path / "a", "bridge-a")()
+                and subscribed(tmp_path / "b", "bridge-b")()
             ),
             30,
-            "both bridges",
+            "both bridges to subscribe to the shared group",
         )
-        time.sleep(1.5)
         pub = Publisher(mosquitto.url, 0, n, "pub-share", per_second=1500)
         pub.start()
         wait_for(lambda: count_points(store) >= 0.3 * n, 60, "30 % stored")
@@ -497,7 +501,7 @@ def test_two_bridges_share_the_stream_and_a_killed_one_loses_nothing(
         pub.join(120)
         assert pub.error is None
         wait_for(lambda: count_points(store) >= n, 90, "every reading stored")
-        time.sleep(2.0)
+        time.sleep(2.0)  # a quiet window (and a last self-metrics point of each, every 1 s)
         received = {}
         for s in store.query("SELECT last(received) FROM bridge GROUP BY instance"):
             received[s["tags"]["instance"]] = s["values"][0][1]

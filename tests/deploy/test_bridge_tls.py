@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from tests.deploy.conftest import (
     start_broker,
     write_fleet,
 )
+from tests.waits import wait_for
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -41,20 +41,6 @@ def read_env_file(path: Path) -> dict[str, str]:
             key, _, value = line.partition("=")
             out[key] = value
     return out
-
-
-def wait_for(pred, timeout_s: float, what: str, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            pytest.fail(
-                f"the bridge exited ({proc.returncode}) while waiting for {what}:\n{out[-3000:]}"
-            )
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
 def dump_database(influxd, db: str) -> str:
@@ -93,22 +79,31 @@ def test_bridge_ingests_over_tls_and_nothing_personal_is_stored(
         ROSHANAI_STATE_DIR=str(tmp_path / "state"),
         ROSHANAI_FLEET=str(fleet),
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "roshanai",
-            "bridge",
-            "run",
-            "--no-expected",
-            "--metrics-interval",
-            "1",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    bridge_log = tmp_path / "bridge.log"
+    with bridge_log.open("wb") as log:  # a file the waits can read while the bridge runs
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "roshanai",
+                "bridge",
+                "run",
+                "--no-expected",
+                "--metrics-interval",
+                "1",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def bridge_output() -> str:
+        return bridge_log.read_text(errors="replace")
+
+    def tail() -> str:
+        return bridge_output()[-3000:]
+
     plant = PLANTS[0]
     try:
         wait_for(
@@ -118,9 +113,16 @@ def test_bridge_ingests_over_tls_and_nothing_personal_is_stored(
             ),
             30,
             "the bridge to connect over TLS",
-            proc,
+            process=proc,
+            diagnostics=tail,
         )
-        time.sleep(1.0)  # subscribed
+        wait_for(
+            lambda: "subscribed to" in bridge_output(),
+            30,
+            "the bridge to subscribe",
+            process=proc,
+            diagnostics=tail,
+        )
         ts = (datetime.now(UTC) - timedelta(minutes=2)).replace(microsecond=0)
         reading = {
             "v": 1,
@@ -149,7 +151,9 @@ def test_bridge_ingests_over_tls_and_nothing_personal_is_stored(
             )["results"][0]
             return res.get("series", [{}])[0].get("values", [])
 
-        wait_for(lambda: bool(stored()), 30, "the reading in InfluxDB", proc)
+        wait_for(
+            lambda: bool(stored()), 30, "the reading in InfluxDB", process=proc, diagnostics=tail
+        )
         rows = stored()
         assert rows[0][1:] == [3210.5, "Tehran"]
         assert rows[0][0] == int(ts.timestamp() * 1e9)
@@ -157,15 +161,16 @@ def test_bridge_ingests_over_tls_and_nothing_personal_is_stored(
             lambda: "plant_status" in json.dumps(influxd.query("SHOW MEASUREMENTS", influx_db)),
             30,
             "the plant's status",
-            proc,
+            process=proc,
+            diagnostics=tail,
         )
     finally:
         proc.terminate()
         try:
-            out, _ = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, _ = proc.communicate(timeout=10)
+            proc.wait(timeout=10)
         broker.stop(timeout_s=15)
 
     # More writers of registry data into the same database.
@@ -186,8 +191,7 @@ def test_bridge_ingests_over_tls_and_nothing_personal_is_stored(
     assert not tag_keys & set(PERSONAL)
 
     # ... nor any file of the deployment, nor any output; and no password is printed.
-    bridge_output = out.decode(errors="replace")
-    printed = bridge_output + "".join(capsys.readouterr())
+    printed = bridge_output() + "".join(capsys.readouterr())
     for path in d.out.iterdir():
         text = path.read_text(errors="replace")
         for value in PERSONAL_VALUES:
