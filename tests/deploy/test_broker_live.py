@@ -147,7 +147,7 @@ def test_plant_cannot_publish_as_another_plant(deployed: Deployed, bridge_inbox:
     assert bridge_inbox.wait_for(
         lambda ms: any(m.topic.startswith(f"roshanai/v1/{A}/tele") for m in ms)
     )
-    time.sleep(0.3)
+    time.sleep(0.3)  # a quiet window: a message the ACL should have dropped would show now
     assert bridge_inbox.topics() == [f"roshanai/v1/{A}/telemetry"]
 
 
@@ -159,7 +159,7 @@ def test_dtu_plant_publishes_only_under_its_serial(deployed: Deployed, bridge_in
         lk.publish("solar/114182345678/0/power", b"1234.5")
         assert lk.wait_published(10)
     assert bridge_inbox.wait_for(lambda ms: len(ms) >= 1)
-    time.sleep(0.3)
+    time.sleep(0.3)  # a quiet window: a message the ACL should have dropped would show now
     assert bridge_inbox.topics() == ["solar/114182345678/0/power"]
 
 
@@ -259,7 +259,7 @@ def test_plant_may_subscribe_only_within_its_own_tree(
             b.publish(f"roshanai/v1/{B}/availability", b"online")
             assert b.wait_published(10)
         assert bridge_inbox.wait_for(lambda ms: len(ms) >= 2)  # they did flow
-        time.sleep(0.3)
+        time.sleep(0.3)  # a quiet window: a denied subscription's message would show now
         assert a.messages == []
     finally:
         a.close()
@@ -284,7 +284,7 @@ def test_plant_reads_its_own_command_topic_only(deployed: Deployed, broker) -> N
         bridge.publish(f"roshanai/v1/{A}/status", b'{"online": true}')
         bridge.publish(f"roshanai/v1/{A}/command", b"reboot")  # not the bridge's to write
         assert bridge.wait_published(10)
-        time.sleep(0.3)
+        time.sleep(0.3)  # a quiet window: a write the ACL should refuse would show now
     # Nobody may write command topics yet (no account has that right).
     assert mine.messages == []
 
@@ -305,7 +305,7 @@ def test_client_ids_are_bound_to_usernames(deployed: Deployed, broker, protocol:
                 assert raw.refused(), f"client id {bad!r} was accepted for {A}"
             finally:
                 raw.close()
-        time.sleep(0.3)
+        time.sleep(0.3)  # a quiet window: a takeover of B's session would show now
         assert b.connected, "B's session was taken over"
         ok = Raw(deployed, A, A, protocol=protocol)  # positive control
         try:
@@ -362,7 +362,7 @@ def test_tls_listener_trusts_only_the_generated_ca(
 def _wait_disconnected(lk: MqttLink, timeout_s: float = 10) -> bool:
     deadline = time.monotonic() + timeout_s
     while lk.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval of a bounded wait
     return not lk.connected
 
 
@@ -494,7 +494,7 @@ def test_retained_status_of_others_is_not_delivered_on_subscribe(
                 f"roshanai/v1/{A}/command",
                 f"roshanai/v1/{A}/#",
             ) == [False, False, False, True, True]
-            time.sleep(0.5)
+            time.sleep(0.5)  # a quiet window: a denied subscription's message would show now
             assert spy.messages == []
         finally:
             spy.close()
