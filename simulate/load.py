@@ -252,6 +252,32 @@ class PlantLoads:
     self_index: np.ndarray
     self_scale: np.ndarray
 
+    def cut_load_w(
+        self,
+        plant_index: np.ndarray,
+        month_index: np.ndarray,
+        hour_index: np.ndarray,
+    ) -> np.ndarray:
+        """Load of plants during a cut at local months and hours (broadcast), as the dispatch
+        kernel reads it: ``tables_w[cut_index[p], month, hour] * cut_scale[p]``.
+
+        Parameters
+        ----------
+        plant_index : int array
+            Plant rows (0 … n_plants − 1).
+        month_index : int array
+            Local month, 0 = January … 11.
+        hour_index : int array
+            Local hour, 0 … 23.
+
+        Returns
+        -------
+        numpy.ndarray
+            Load [W], the broadcast shape of the three indexes.
+        """
+        p = np.asarray(plant_index, dtype=np.int64)
+        return self.tables_w[self.cut_index[p], month_index, hour_index] * self.cut_scale[p]
+
 
 def plant_loads(
     plant_ids: Sequence[str],

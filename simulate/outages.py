@@ -62,6 +62,7 @@ __all__ = [
     "plant_zone_index",
     "read_schedule",
     "scenario_schedule",
+    "scenario_year",
 ]
 
 _NS_PER_H = 3_600_000_000_000
@@ -384,6 +385,61 @@ def scenario_schedule(
         names[groups[order]],
         True,
         f"{kind} scenario {year} (months {month_text}, {n_groups} zone groups, seed {seed})",
+    )
+
+
+def scenario_year(
+    year: int,
+    *,
+    zones: int = 4,
+    seed: int = 0,
+    timezone: str = "Asia/Tehran",
+    two_block_share: float = 0.9,
+) -> Schedule:
+    """A whole year of scenario cuts: the summer and the winter scenario in one schedule.
+
+    Each season is :func:`scenario_schedule` with the same arguments and its default months
+    (June–September, December–February); spring and autumn have no cuts.
+
+    Parameters
+    ----------
+    year : int
+        Gregorian year of the cut dates (local dates in ``timezone``).
+    zones : int, default 4
+        Number of zone groups ``G1`` … ``GN``.
+    seed : int, default 0
+        Seed of both seasons (as ``--scenario summer --seed S`` and ``--scenario winter --seed S``).
+    timezone : str, default 'Asia/Tehran'
+        Zone of the local clock the blocks are announced in. [IANA name]
+    two_block_share : float, default 0.9
+        Summer's share of days with a second block. [0–1]
+
+    Returns
+    -------
+    Schedule
+        Cuts sorted by zone, then start (as :func:`scenario_schedule`).
+    """
+    parts = [
+        scenario_schedule(
+            kind,
+            year=year,
+            zones=zones,
+            seed=seed,
+            timezone=timezone,
+            two_block_share=two_block_share,
+        )
+        for kind in ("summer", "winter")
+    ]
+    start = np.concatenate([p.start_ns for p in parts])
+    end = np.concatenate([p.end_ns for p in parts])
+    zone = np.concatenate([p.zone for p in parts])
+    order = np.lexsort((start, zone))
+    return Schedule(
+        start[order],
+        end[order],
+        zone[order],
+        True,
+        f"summer and winter scenarios {year} ({int(zones)} zone groups, seed {seed})",
     )
 
 

@@ -24,6 +24,7 @@ from simulate.outages import (
     plant_zone_index,
     read_schedule,
     scenario_schedule,
+    scenario_year,
 )
 from simulate.weather import read_weather
 from telemetry.registry import load_sample_fleet
@@ -199,6 +200,26 @@ def test_bad_scenarios_are_refused(kwargs) -> None:
         scenario_schedule(args.pop("kind"), **args)
 
 
+def test_scenario_year_is_summer_and_winter_in_one_schedule() -> None:
+    year = scenario_year(2025, zones=3, seed=5, two_block_share=0.5)
+    parts = [
+        scenario_schedule(k, year=2025, zones=3, seed=5, two_block_share=0.5)
+        for k in ("summer", "winter")
+    ]
+    assert len(year) == sum(len(p) for p in parts)
+    assert year.zoned
+    assert year.zones == ("G1", "G2", "G3")
+    assert year.hours == pytest.approx(sum(p.hours for p in parts))
+    for zone in year.zones:
+        mine = year.start_ns[year.zone == zone]
+        assert (np.diff(mine) > 0).all()  # sorted by zone, then start
+        both = np.sort(np.concatenate([p.start_ns[p.zone == zone] for p in parts]))
+        np.testing.assert_array_equal(mine, both)
+    parse_schedule(year.to_frame().to_csv(index=False))  # no overlaps
+    months = set(pd.DatetimeIndex(year.start_ns.astype("datetime64[ns]")).month)
+    assert months == {1, 2, 6, 7, 8, 9, 12}  # no cuts in spring and autumn
+
+
 def test_plants_of_one_zone_share_a_scenario_group() -> None:
     groups = ["G1", "G2", "G3"]
     got = assign_groups(["THR-Z1", "THR-Z1", "", "", "G3"], ["a", "b", "c", "c2", "d"], groups)
@@ -234,6 +255,18 @@ def test_plant_loads_scale_and_override(tmp_path) -> None:
     full = plant_loads(["A"], np.array([np.nan]), kind="full", self_consumption=True)
     assert full.self_index[0] == 1
     assert full.cut_index[0] == 1
+
+
+def test_cut_load_is_what_the_dispatch_kernel_reads() -> None:
+    loads = plant_loads(["A", "B", "C"], np.array([700.0, np.nan, 250.0]))
+    plants, month, hour = np.array([0, 1, 2, 0]), np.array([6, 6, 0, 0]), np.array([15, 15, 20, 12])
+    got = loads.cut_load_w(plants, month, hour)
+    e = essential_profile_w()
+    np.testing.assert_allclose(got, [700.0, 500.0, 0.5 * e[0, 20], 1.4 * e[0, 12]])
+    # Broadcast: every plant at every hour of a July day.
+    day = loads.cut_load_w(np.arange(3)[:, None], np.full(24, 6), np.arange(24))
+    assert day.shape == (3, 24)
+    np.testing.assert_allclose(day[1], e[6])
 
 
 @pytest.mark.parametrize(
