@@ -28,7 +28,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware_bridge.emulate import synthetic_fleet
+from firmware_bridge.emulator import synthetic_fleet
 from firmware_bridge.mqtt import MqttLink
 from roshanai.deploy.broker import BrokerOptions
 from roshanai.deploy.mosquitto import deploy_mosquitto

@@ -20,7 +20,7 @@ from rich.table import Table
 from dashboards.cli import app as dashboards_app
 from dashboards.cli import report_command
 from firmware_bridge.cli import app as bridge_app
-from firmware_bridge.emulate import emulate_command
+from firmware_bridge.emulator import emulate_command
 from roshanai.config import load_settings, mask
 from roshanai.deploy.cli import app as deploy_app
 from simulate.cli import app as simulate_app

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware_bridge.emulate import MAX_MESSAGE_BYTES, Emulator, synthetic_fleet, write_fleet
+from firmware_bridge.emulator import MAX_MESSAGE_BYTES, Emulator, synthetic_fleet, write_fleet
 from firmware_bridge.mqtt import InboundMessage, MqttLink
 from telemetry.registry import read_fleet, sample_fleet_path
+from tests.bridge.emulator_helpers import bell_year
 from tests.bridge.harness import (
     BridgeProcess,
     points_per_plant,
@@ -34,7 +35,6 @@ from tests.bridge.harness import (
     stored_count,
     wait_for,
 )
-from tests.bridge.test_emulate import bell_year
 from tests.servers import InfluxD, Mosquitto
 
 pytestmark = pytest.mark.services

@@ -146,7 +146,7 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
     from dashboards.publish import quarantine_counts, quarantine_lines, registry_lines
     from dashboards.rollups import apply
     from firmware_bridge.bridge import Bridge
-    from firmware_bridge.emulate import Emulator, synthetic_fleet, write_fleet
+    from firmware_bridge.emulator import Emulator, synthetic_fleet, write_fleet
     from firmware_bridge.mqtt import MqttLink
     from firmware_bridge.status import ExpectedPower, StatusTracker
     from roshanai.cli import main

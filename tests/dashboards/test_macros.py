@@ -17,7 +17,7 @@ from dashboards.macros import (
 )
 from dashboards.persian import PROVINCES_FA, format_number, persian_digits
 from dashboards.rollups import hijri_month_tag
-from firmware_bridge.emulate import PROVINCE_CODES
+from firmware_bridge.emulator import PROVINCE_CODES
 
 DAY_MS = 86_400_000
 

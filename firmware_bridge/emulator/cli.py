@@ -1,0 +1,286 @@
+"""``roshanai emulate``: publish realistic telemetry from emulated gateways to a broker."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from firmware_bridge.emulator.fleet import synthetic_fleet, write_fleet
+from firmware_bridge.emulator.gateways import Emulator
+from firmware_bridge.emulator.pacing import plan_start_ns
+from firmware_bridge.emulator.payloads import (
+    MAX_BATCH_READINGS,
+    MAX_MESSAGE_BYTES,
+    MIN_MESSAGE_BYTES,
+)
+from telemetry.errors import InputError
+
+__all__ = ["emulate_command"]
+
+
+def _parse_start(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        dt = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
+    except ValueError:
+        raise InputError(f"--start {value!r} is not an ISO 8601 time") from None
+    if dt.tzinfo is None:
+        raise InputError(f"--start {value!r} needs a UTC offset or Z")
+    return int(dt.astimezone(UTC).timestamp() * 1000) * 1_000_000
+
+
+def _default_client_id() -> str:
+    host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_")[:40]
+    return f"roshanai-emulate-{host or 'local'}-{os.getpid()}"
+
+
+def emulate_command(
+    ctx: typer.Context,
+    mqtt_url: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt-url",
+            help="Broker, mqtt://host:1883 or mqtts://host:8883 (env ROSHANAI_MQTT_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    plants: Annotated[
+        int | None,
+        typer.Option(
+            "--plants",
+            min=1,
+            help="Emulate N synthetic plants (default 100), or the first N of --fleet.",
+            show_default=False,
+        ),
+    ] = None,
+    fleet: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet", help="Emulate this fleet file (env ROSHANAI_FLEET).", show_default=False
+        ),
+    ] = None,
+    backfill_hours: Annotated[
+        float,
+        typer.Option(
+            "--backfill-hours",
+            min=0,
+            help="First upload this many hours "
+            "of readings as batches, as gateways back from a long cut.",
+        ),
+    ] = 0.0,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration",
+            min=0,
+            help="Run for S seconds (wall clock); default: until Ctrl-C.",
+            show_default=False,
+        ),
+    ] = None,
+    interval_s: Annotated[
+        float,
+        typer.Option("--interval", min=0.001, help="Seconds between two readings of a gateway."),
+    ] = 60.0,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed",
+            min=0.0001,
+            help="Simulated seconds per second "
+            "(3600: an hour a second). Above 1 the simulated clock starts in "
+            "the past so that no reading is ever ahead of the wall clock: with "
+            "--duration S it starts S × (speed − 1) seconds before now and "
+            "reaches the clock at the end; without, it catches up after about "
+            "10 minutes and goes on in real time.",
+        ),
+    ] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same fleet and messages.")] = 0,
+    bad_rate: Annotated[
+        float,
+        typer.Option(
+            "--bad-rate",
+            min=0.0,
+            max=1.0,
+            help="Fraction of readings "
+            "replaced by bad payloads (malformed, NaN, out of range, ...).",
+        ),
+    ] = 0.0,
+    fleet_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet-out",
+            help="Write the emulated fleet here (start the bridge with --fleet FILE).",
+            show_default=False,
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="MQTT client id of the emulator "
+            "(default: the account's username, else "
+            "roshanai-emulate-<host>-<pid>; never the bridge's).",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Simulated start time, ISO 8601 with offset "
+            "(default: now, or earlier at --speed above 1); refused if "
+            "the simulated clock would pass the wall clock.",
+            show_default=False,
+        ),
+    ] = None,
+    max_message_kb: Annotated[
+        float,
+        typer.Option(
+            "--max-message-kb",
+            min=MIN_MESSAGE_BYTES / 1024,
+            help="Largest message payload published [KiB]: longer uploads "
+            "(backfill, buffers after a power cut) are split into several "
+            f"batches, each at most {MAX_BATCH_READINGS} readings.",
+        ),
+    ] = MAX_MESSAGE_BYTES / 1024,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials",
+            help="credentials.csv of `roshanai deploy "
+            "mosquitto`: each plant of --fleet connects with its own "
+            "account (a production broker lets an account speak only for "
+            "its plant).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Publish realistic telemetry from emulated gateways, for demos and load tests.
+
+    Power from the simulator, growing energy counters, power cuts with batch uploads, faults.
+    No reading is ever published ahead of the wall clock, and no message is longer than
+    --max-message-kb (64 KiB).
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from firmware_bridge.mqtt import MqttLink
+    from firmware_bridge.plant_links import PlantLinks, read_plant_passwords
+    from telemetry.registry import read_fleet
+    from telemetry.settings import command_settings
+
+    s = command_settings(ctx, mqtt_url=mqtt_url, fleet=None if fleet is None else str(fleet))
+    start_ns = _parse_start(start)
+    # Checked now, before the fleet is simulated; run() picks a default start when it begins.
+    plan_start_ns(start_ns, duration, speed, backfill_hours, what="--start")
+    if s.fleet:
+        fl = read_fleet(s.fleet)
+        if plants is not None:
+            if plants > len(fl):
+                raise InputError(
+                    f"--plants {plants}: the fleet {fl.source} has only {len(fl)} plants"
+                )
+            fl = fl.subset(0, plants)
+    else:
+        fl = synthetic_fleet(100 if plants is None else plants, seed)
+    if fleet_out is not None:
+        write_fleet(fl, fleet_out)
+    out = Console(highlight=False, soft_wrap=True)  # the summary stays one line
+    err = Console(stderr=True, highlight=False)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def prepare(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                name = "weather cells" if stage == "weather" else "simulating plants"
+                tasks[stage] = bar.add_task(name, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        emu = Emulator(
+            fl,
+            seed=seed,
+            interval_s=interval_s,
+            bad_rate=bad_rate,
+            timezone=s.timezone,
+            start_ns=start_ns,
+            max_message_bytes=int(max_message_kb * 1024),
+            progress=prepare,
+        )
+    link: MqttLink | PlantLinks
+    if credentials is not None:
+        if not s.fleet:
+            raise InputError("--credentials needs --fleet: the plants the accounts were made for")
+        link = PlantLinks(
+            s.mqtt_url,
+            read_plant_passwords(credentials, fl.plant_ids),
+            ca_file=s.mqtt_ca_file,
+            cert_file=s.mqtt_cert_file,
+            key_file=s.mqtt_key_file,
+        )
+    else:
+        # With an account, the client id is its username: a production broker binds the two.
+        link = MqttLink(
+            s.mqtt_url,
+            client_id or s.mqtt_username or _default_client_id(),
+            username=s.mqtt_username,
+            password=s.mqtt_password,
+            ca_file=s.mqtt_ca_file,
+            cert_file=s.mqtt_cert_file,
+            key_file=s.mqtt_key_file,
+            clean_start=True,
+            max_pending_publishes=20,
+        )
+    link.start()
+    try:
+        with Progress(
+            TextColumn("[bold]publishing"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("publishing", total=duration, info="")
+
+            def show(wall_s: float, c: dict[str, int]) -> None:
+                bar.update(task, completed=wall_s, info=f"{c['messages']:,} messages")
+
+            counts = emu.run(
+                link,
+                duration,
+                speed=speed,
+                backfill_hours=backfill_hours,
+                progress=show,
+                notice=lambda line: err.print(line, soft_wrap=True),
+            )
+    finally:
+        link.stop(timeout_s=30)
+    span = [
+        datetime.fromtimestamp(counts[k] / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+        for k in ("sim_start_ns", "sim_end_ns")
+    ]
+    # messages = live readings + batches + bad payloads; readings = live + in batches.
+    out.print(
+        f"published {counts['messages']:,} messages to {s.mqtt_url}: "
+        f"{counts['readings']:,} readings ({counts['live_readings']:,} live, "
+        f"{counts['batch_readings']:,} in {counts['batches']:,} batches), "
+        f"{counts['bad']:,} bad payloads, largest {counts['max_message_bytes'] / 1024:.1f} KiB, "
+        f"from {counts['plants']:,} plants ({fl.source}), simulated {span[0]} to {span[1]} UTC"
+        + (" (interrupted)" if counts["interrupted"] else "")
+    )
