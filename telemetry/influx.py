@@ -12,11 +12,15 @@ Two write paths, chosen by ``api``:
 newer version ``v2``. Without the header (VictoriaMetrics, proxies), a token or a server that
 has ``/api/v2/write`` gets ``v2``, anything else ``v1``.
 
-Write errors are classified as Telegraf's outputs do, so a caller knows what to do with the
-batch: :class:`WriteRejected` (4xx: the points or the target are bad; do not retry as is),
-:class:`PayloadTooLarge` (413: split the batch), :class:`WriteRetryable` (429, 5xx, network:
-retry later, honouring ``retry_after_s``). All are :class:`~telemetry.errors.ServiceError`, so
-the CLI prints them as one line.
+Failures are typed by what happened on the wire (the classes live in :mod:`telemetry.errors`
+and are re-exported here): no answer at all is :class:`ServiceUnreachable` for ping, query
+and write alike; a 429/5xx answer is :class:`WriteRetryable` to a write and
+:class:`ServiceUnavailable` to anything else (both a ``TransientServiceError``, with
+``retry_after_s``); a write's 4xx is :class:`WriteRejected` (the points or the target are bad)
+or :class:`PayloadTooLarge` (413); a query's :class:`QueryError` or :class:`DatabaseNotFound`.
+All are :class:`~telemetry.errors.ServiceError`, so the CLI prints them as one line.
+:meth:`InfluxStore.write_batches` retries and splits as :mod:`telemetry.retry` says, the one
+policy the bridge's writer follows too.
 
 Reading is InfluxQL over ``/query``, which 1.x has and 2.x keeps for buckets with a DBRP
 mapping.
@@ -25,6 +29,7 @@ mapping.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import math
 import re
@@ -36,13 +41,29 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import urllib3
 
-from telemetry.errors import ConfigError, ServiceError
+from telemetry.errors import (
+    ConfigError,
+    DatabaseNotFound,
+    PayloadTooLarge,
+    QueryError,
+    ServiceError,
+    ServiceUnavailable,
+    ServiceUnreachable,
+    TransientServiceError,
+    WriteError,
+    WriteRejected,
+    WriteRetryable,
+)
+from telemetry.retry import ONE_SHOT, Action, RetryPolicy
 
 __all__ = [
     "DatabaseNotFound",
     "InfluxStore",
     "PayloadTooLarge",
     "QueryError",
+    "ServiceUnavailable",
+    "ServiceUnreachable",
+    "TransientServiceError",
     "WriteError",
     "WriteRejected",
     "WriteRetryable",
@@ -55,97 +76,6 @@ ApiName = Literal["auto", "v1", "v2"]
 #: Longest server message kept in an error (bodies of proxies can be whole HTML pages).
 _MAX_REASON_CHARS: Final = 500
 _VERSION: Final = re.compile(r"v?(\d+)\.(\d+)")
-
-
-# -- errors --------------------------------------------------------------------------------------
-
-
-class WriteError(ServiceError):
-    """A write did not go through; see the subclasses for what to do with the batch.
-
-    Attributes
-    ----------
-    reason : str
-        The server's own message (or the network error).
-    status : int or None
-        HTTP status; None for network errors.
-    """
-
-    def __init__(self, message: str, *, reason: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.status = status
-
-
-class WriteRejected(WriteError):  # noqa: N818 - the names the callers use
-    """4xx (except 413 and 429): retrying the same request will fail the same way.
-
-    ``bad_points`` tells a malformed or conflicting point (400, 422: quarantine it) from a bad
-    target (401/403 credentials, 404 database or bucket not found: fix the setup, keep the
-    points).
-    """
-
-    def __init__(self, reason: str, *, status: int = 400, url: str = "") -> None:
-        where = f" at {url}" if url else ""
-        super().__init__(
-            f"InfluxDB{where} rejected the write (HTTP {status}): {reason}",
-            reason=reason,
-            status=status,
-        )
-
-    @property
-    def bad_points(self) -> bool:
-        return self.status in (400, 422)
-
-
-class PayloadTooLarge(WriteError):  # noqa: N818
-    """413: the body is over the server's limit; split the batch and send the halves."""
-
-    def __init__(self, reason: str = "request entity too large", *, url: str = "") -> None:
-        where = f" at {url}" if url else ""
-        super().__init__(
-            f"InfluxDB{where} refused a write body as too large (HTTP 413): {reason}",
-            reason=reason,
-            status=413,
-        )
-
-
-class WriteRetryable(WriteError):  # noqa: N818
-    """429, 5xx or a network error: the same request may succeed later.
-
-    Attributes
-    ----------
-    retry_after_s : float or None
-        The server's ``Retry-After`` [s], if it sent one.
-    """
-
-    def __init__(
-        self,
-        reason: str,
-        retry_after_s: float | None = None,
-        *,
-        status: int | None = None,
-        url: str = "",
-    ) -> None:
-        if status is None:
-            message = f"cannot reach InfluxDB at {url}: {reason}" if url else reason
-        else:
-            where = f" at {url}" if url else ""
-            message = f"InfluxDB{where} cannot take the write now (HTTP {status}): {reason}"
-        if retry_after_s is not None:
-            message += f" (retry after {retry_after_s:g} s)"
-        super().__init__(message, reason=reason, status=status)
-        self.retry_after_s = retry_after_s
-
-
-class QueryError(ServiceError):
-    """An InfluxQL query failed: a statement error, or the server refused the request."""
-
-
-class DatabaseNotFound(QueryError):  # noqa: N818 - reads as the server's answer
-    """The database (or bucket) named does not exist: a wrong ``--influx-db``, bad input."""
-
-    exit_code = 2
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -196,15 +126,24 @@ def _server_message(body: bytes | str | None, fallback: str) -> str:
     return text or fallback
 
 
+def _busy(status: int) -> bool:
+    """429 and 5xx: the server answered, but may take the same request later."""
+    return status == 429 or status >= 500
+
+
+def _retry_after(headers: Any) -> float | None:
+    return parse_retry_after(headers.get("Retry-After")) if headers else None
+
+
 def _classify(
     status: int, headers: Any, body: bytes | str | None, url: str, http_reason: str | None = None
 ) -> WriteError:
+    """The error of a write answered with ``status`` (not 2xx)."""
     reason = _server_message(body, http_reason or f"HTTP {status}")
     if status == 413:
         return PayloadTooLarge(reason, url=url)
-    if status == 429 or status >= 500:
-        retry = parse_retry_after(headers.get("Retry-After")) if headers else None
-        return WriteRetryable(reason, retry, status=status, url=url)
+    if _busy(status):
+        return WriteRetryable(reason, _retry_after(headers), status=status, url=url)
     return WriteRejected(reason, status=status, url=url)
 
 
@@ -334,7 +273,7 @@ class InfluxStore:
         body: bytes | str | None = None,
         headers: dict[str, str] | None = None,
     ) -> urllib3.BaseHTTPResponse:
-        """One HTTP request; network failures raise :class:`WriteRetryable` (a ServiceError)."""
+        """One HTTP request; no answer raises :class:`ServiceUnreachable`."""
         try:
             return self._http.request(
                 method,
@@ -344,17 +283,31 @@ class InfluxStore:
                 redirect=False,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise WriteRetryable(_network_reason(exc, self.timeout_s), url=self.url) from None
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: BaseException) -> ServiceUnreachable:
+        return ServiceUnreachable("InfluxDB", self.url, _network_reason(exc, self.timeout_s))
 
     def ping(self) -> str:
         """Check the server answers; return its version (``'unknown'`` if it sends none).
 
         Raises
         ------
+        ServiceUnreachable
+            No answer.
+        ServiceUnavailable
+            429 or 5xx (a proxy in front of a stopped InfluxDB answers 502/503).
         ServiceError
-            Unreachable (a :class:`WriteRetryable`) or not an InfluxDB-compatible server.
+            Another answer: not an InfluxDB-compatible server.
         """
         resp = self._request("GET", "/ping")
+        if _busy(resp.status):
+            reason = _server_message(resp.data, resp.reason or f"HTTP {resp.status}")
+            raise ServiceUnavailable(
+                f"InfluxDB at {self.url} cannot answer /ping now (HTTP {resp.status}): {reason}",
+                status=resp.status,
+                retry_after_s=_retry_after(resp.headers),
+            )
         if resp.status not in (200, 204):
             raise ServiceError(f"{self.url}/ping answered HTTP {resp.status}; is this InfluxDB?")
         self._version = resp.headers.get("X-Influxdb-Version") or "unknown"
@@ -421,7 +374,10 @@ class InfluxStore:
         PayloadTooLarge
             413.
         WriteRetryable
-            429, 5xx or a network error; ``retry_after_s`` from ``Retry-After``.
+            429 or 5xx; ``retry_after_s`` from ``Retry-After``.
+        ServiceUnreachable
+            No answer (also from the version check of ``api='auto'``, which can raise
+            :class:`ServiceUnavailable` too).
         """
         body = lines if isinstance(lines, str) else "\n".join(lines)
         if not body.strip():
@@ -456,64 +412,71 @@ class InfluxStore:
             )
         except ApiException as exc:
             if not exc.status:  # raised without a response: treat as a network failure
-                raise WriteRetryable(str(exc.reason or exc), url=self.url) from None
+                raise ServiceUnreachable(
+                    "InfluxDB", self.url, str(exc.reason or exc).strip() or "no answer"
+                ) from None
             raise _classify(exc.status, exc.headers, exc.body, self.url, exc.reason) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise WriteRetryable(_network_reason(exc, self.timeout_s), url=self.url) from None
+            raise self._unreachable(exc) from None
 
     def write_batches(
         self,
         lines: Iterable[str],
         *,
         batch_lines: int = 5000,
-        max_attempts: int = 3,
-        max_wait_s: float = 30.0,
+        policy: RetryPolicy = ONE_SHOT,
     ) -> int:
         """Write many lines in requests of at most ``batch_lines``; return the lines written.
 
-        A 413 splits the batch in halves (down to single lines); a retryable error is retried
-        up to ``max_attempts`` times per request, waiting ``Retry-After`` or 1, 2, 4 … s, never
-        more than ``max_wait_s``. Rejections are raised at once.
+        Failures are handled as ``policy`` (:mod:`telemetry.retry`) classifies them: a 413
+        splits the batch in halves (down to single lines), a transient failure (no answer,
+        429, 5xx) is tried again up to ``policy.max_attempts`` times per request, waiting as
+        its schedule and ``Retry-After`` say; anything else is raised at once.
+
+        Parameters
+        ----------
+        lines : iterable of str
+            Line protocol, timestamps in ns; streamed, never all in memory.
+        batch_lines : int
+            Lines per request.
+        policy : RetryPolicy
+            Default :data:`telemetry.retry.ONE_SHOT` (3 attempts, waits of 1 and 2 s).
+
+        Raises
+        ------
+        ServiceError
+            The last failure, typed as in :meth:`write_lines`.
         """
-        if batch_lines < 1 or max_attempts < 1:
-            raise ValueError("batch_lines and max_attempts must be at least 1")
+        if batch_lines < 1:
+            raise ValueError("batch_lines must be at least 1")
+        if policy.max_attempts is None:
+            raise ValueError("write_batches needs a policy with a last attempt")
         written = 0
         batch: list[str] = []
         for line in lines:
             batch.append(line)
             if len(batch) >= batch_lines:
-                written += self._write_split(batch, max_attempts, max_wait_s)
+                written += self._write_split(batch, policy)
                 batch = []
         if batch:
-            written += self._write_split(batch, max_attempts, max_wait_s)
+            written += self._write_split(batch, policy)
         return written
 
-    def _write_split(self, batch: list[str], max_attempts: int, max_wait_s: float) -> int:
+    def _write_split(self, batch: list[str], policy: RetryPolicy) -> int:
         pending = [batch]  # a stack: halves of a too-large body are written in order
         written = 0
         while pending:
             chunk = pending.pop()
             try:
-                self._write_retrying(chunk, max_attempts, max_wait_s)
-            except PayloadTooLarge:
-                if len(chunk) == 1:
+                policy.call(functools.partial(self.write_lines, chunk))
+            except ServiceError as exc:
+                if policy.classify(exc) is not Action.SPLIT or len(chunk) == 1:
                     raise
                 half = len(chunk) // 2
                 pending += [chunk[half:], chunk[:half]]
                 continue
             written += len(chunk)
         return written
-
-    def _write_retrying(self, chunk: list[str], max_attempts: int, max_wait_s: float) -> None:
-        for attempt in range(max_attempts):
-            try:
-                self.write_lines(chunk)
-                return
-            except WriteRetryable as exc:
-                if attempt + 1 >= max_attempts:
-                    raise
-                wait = exc.retry_after_s if exc.retry_after_s is not None else 2.0**attempt
-                time.sleep(min(wait, max_wait_s))
 
     # -- reading and admin -----------------------------------------------------------------------
     def query(
@@ -538,10 +501,14 @@ class InfluxStore:
 
         Raises
         ------
+        DatabaseNotFound
+            The database does not exist (bad input, exit 2).
         QueryError
-            Parse or statement errors, refused credentials, server errors.
-        ServiceError
-            The server cannot be reached.
+            Parse or statement errors, refused credentials.
+        ServiceUnreachable
+            No answer.
+        ServiceUnavailable
+            429 or 5xx.
         """
         db = self.database if database is None else database
         body = self._query_raw(influxql, epoch=epoch, database=db)
@@ -550,11 +517,7 @@ class InfluxStore:
             if "error" in result:
                 error = str(result["error"])
                 if error.startswith("database not found"):
-                    name = error.partition(":")[2].strip() or db
-                    raise DatabaseNotFound(
-                        f"{self.url} has no database {name!r} (database not found); check "
-                        f"--influx-db / ROSHANAI_INFLUX_DB"
-                    )
+                    raise self._database_not_found(error, db)
                 raise QueryError(f"InfluxQL error from {self.url}: {error}")
             series.extend(result.get("series", []))
         return series
@@ -563,20 +526,26 @@ class InfluxStore:
         params = {"q": influxql, "epoch": epoch}
         if database:
             params["db"] = database
-        try:
-            resp = self._request(
-                "POST",
-                "/query",
-                body=urlencode(params),
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": "application/json",
-                },
-            )
-        except WriteRetryable as exc:
-            raise ServiceError(str(exc)) from None
+        resp = self._request(
+            "POST",
+            "/query",
+            body=urlencode(params),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+        )
         if resp.status != 200:
             reason = _server_message(resp.data, resp.reason or f"HTTP {resp.status}")
+            if _busy(resp.status):
+                raise ServiceUnavailable(
+                    f"InfluxDB at {self.url} cannot answer the query now (HTTP {resp.status}): "
+                    f"{reason}",
+                    status=resp.status,
+                    retry_after_s=_retry_after(resp.headers),
+                )
+            if reason.startswith("database not found"):  # said with an error status too
+                raise self._database_not_found(reason, database or "")
             raise QueryError(
                 f"InfluxDB at {self.url} refused the query (HTTP {resp.status}): {reason}"
             )
@@ -589,6 +558,13 @@ class InfluxStore:
         if "error" in doc:
             raise QueryError(f"InfluxQL error from {self.url}: {doc['error']}")
         return doc
+
+    def _database_not_found(self, error: str, database: str) -> DatabaseNotFound:
+        name = error.partition(":")[2].strip().strip('"') or database
+        return DatabaseNotFound(
+            f"{self.url} has no database {name!r} (database not found); check "
+            f"--influx-db / ROSHANAI_INFLUX_DB"
+        )
 
     def create_database(self, name: str | None = None) -> bool:
         """``CREATE DATABASE`` on the v1 path (idempotent); False without doing anything on v2

@@ -1,10 +1,10 @@
 """The foundation against real servers: mosquitto, influxd 1.6.7 and VictoriaMetrics.
 
 A canonical telemetry message goes broker → subscriber → InfluxStore → influxd and comes back
-equal through InfluxQL; the broker keeps a persistent session's messages over a restart; write
-errors arrive classified; ``auto`` picks the 1.x HTTP path for influxd and the influxdb-client
-path for VictoriaMetrics; a fleet run's figures come back from influxd equal to its summary.
-Every wait is bounded.
+equal through InfluxQL; the broker keeps a persistent session's messages over a restart; influxd
+reads our line protocol as we do; a fleet run's figures come back from influxd equal to its
+summary. (The store's own paths and errors are tested in ``test_influx.py``.) Every wait is
+bounded.
 """
 
 from __future__ import annotations
@@ -27,21 +27,13 @@ from hypothesis import strategies as st
 from roshanai.config import Settings
 from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, FleetRun, run_fleet
 from simulate.results import expected_lines, run_points, write_run
-from telemetry.errors import ConfigError, ServiceError
-from telemetry.influx import (
-    InfluxStore,
-    PayloadTooLarge,
-    QueryError,
-    WriteRejected,
-    WriteRetryable,
-    parse_retry_after,
-    version_tuple,
-)
-from telemetry.lineprotocol import Point, format_point, parse_line
+from telemetry.errors import ConfigError
+from telemetry.influx import InfluxStore
+from telemetry.lineprotocol import Point, parse_line
 from telemetry.record import DcString, TelemetryRecord, parse_ts
 from telemetry.registry import parse_fleet
 from telemetry.schema import INVERTER_FIELDS, MEASUREMENT_INVERTER, TAG_PLANT_ID
-from tests.servers import InfluxD, Mosquitto, VictoriaMetrics, free_port
+from tests.servers import InfluxD, Mosquitto
 from tests.telemetry.test_lineprotocol import points, same_value
 
 WAIT_S = 10.0
@@ -232,189 +224,6 @@ def test_persistent_session_keeps_messages_over_a_broker_restart(
     )
 
 
-# -- InfluxStore: detection and classified errors ------------------------------------------------
-
-
-def test_auto_detects_the_v1_http_path_on_influxd_16(influxd: InfluxD, influx_db: str) -> None:
-    with InfluxStore(influxd.url, influx_db) as store:
-        assert store.ping().startswith("1.6.")
-        assert version_tuple(store.version) == (1, 6)
-        assert store.api == "v1"
-        assert store.create_database() is True  # idempotent on 1.x
-        store.write_lines("m f=1 1\nm f=2 2\n")
-        assert rows(store.query("SELECT f FROM m")) == [{"time": 1, "f": 1}, {"time": 2, "f": 2}]
-        assert rows(store.query("SELECT f FROM m", epoch="s")) == [
-            {"time": 0, "f": 1},
-            {"time": 0, "f": 2},
-        ]
-
-
-def test_write_to_a_stopped_influxd_is_retryable(make_influxd: Callable[..., InfluxD]) -> None:
-    server = make_influxd()
-    store = InfluxStore(server.url, "roshanai", timeout_s=5)
-    store.create_database()
-    store.write_lines("m f=1 1")
-    server.stop()
-    with pytest.raises(WriteRetryable) as info:
-        store.write_lines("m f=2 2")
-    assert info.value.status is None
-    assert info.value.retry_after_s is None
-    assert str(info.value) == f"cannot reach InfluxDB at {server.url}: connection refused"
-    assert info.value.exit_code == 3
-    with pytest.raises(ServiceError, match=r"cannot reach InfluxDB at .*: connection refused"):
-        store.query("SELECT * FROM m")
-    # Detection itself fails the same way on a store that never saw the server.
-    with pytest.raises(WriteRetryable, match="connection refused"):
-        InfluxStore(server.url, "roshanai").write_lines("m f=3 3")
-    server.start()  # the data survived, the store reconnects
-    assert rows(store.query("SELECT f FROM m")) == [{"time": 1, "f": 1}]
-
-
-def test_bad_line_is_rejected_with_the_servers_reason(influxd: InfluxD, influx_db: str) -> None:
-    with InfluxStore(influxd.url, influx_db) as store:
-        with pytest.raises(WriteRejected) as info:
-            store.write_lines("inverter,plant_id=X ac_power_w= 1")
-        assert info.value.status == 400
-        assert info.value.bad_points
-        assert "unable to parse" in info.value.reason
-        assert "missing field value" in info.value.reason
-        assert "HTTP 400" in str(info.value)
-
-        store.write_lines("inverter,plant_id=X ac_power_w=1 1")
-        with pytest.raises(WriteRejected, match="field type conflict"):
-            store.write_lines('inverter,plant_id=X ac_power_w="high" 2')
-
-    with pytest.raises(WriteRejected) as info:
-        InfluxStore(influxd.url, f"missing_{uuid.uuid4().hex[:8]}").write_lines("m f=1")
-    assert info.value.status == 404
-    assert not info.value.bad_points  # the target is wrong, not the points
-    assert "database not found" in info.value.reason
-
-
-def test_credentials_on_an_influxd_with_auth(make_influxd: Callable[..., InfluxD]) -> None:
-    server = make_influxd(http_options={"auth-enabled": "true"})
-    server.query("CREATE USER admin WITH PASSWORD 's3cr=t' WITH ALL PRIVILEGES")
-    with InfluxStore(server.url, "roshanai", username="admin", password="s3cr=t") as store:
-        assert store.create_database() is True
-        store.write_lines("m f=1 1")
-    with pytest.raises(WriteRejected) as info:
-        InfluxStore(server.url, "roshanai").write_lines("m f=2 2")
-    assert info.value.status == 401
-    assert not info.value.bad_points
-    with pytest.raises(QueryError, match="HTTP 401"):
-        InfluxStore(server.url, "roshanai").query("SELECT * FROM m")
-    in_url = server.url.replace("http://", "http://admin:s3cr%3Dt@")
-    with InfluxStore(in_url, "roshanai") as store:
-        assert store.url == server.url
-        assert rows(store.query("SELECT f FROM m")) == [{"time": 1, "f": 1}]
-
-
-def test_too_large_body_is_classified_and_split(make_influxd: Callable[..., InfluxD]) -> None:
-    server = make_influxd(http_options={"max-body-size": "600"})
-    lines = [f"m,plant_id=P-{i:03d} ac_power_w={i}.5 {i}" for i in range(60)]
-    with InfluxStore(server.url, "roshanai") as store:
-        store.create_database()
-        with pytest.raises(PayloadTooLarge) as info:
-            store.write_lines(lines)
-        assert info.value.status == 413
-        assert store.write_batches(lines, batch_lines=5000) == 60
-        assert rows(store.query("SELECT count(ac_power_w) FROM m"))[0]["count"] == 60
-        with pytest.raises(PayloadTooLarge):  # a single line over the limit cannot be split
-            store.write_batches(['m s="' + "x" * 700 + '" 1'])
-
-
-def test_v2_path_against_a_server_without_it_is_rejected(influxd: InfluxD, influx_db: str) -> None:
-    with (
-        InfluxStore(influxd.url, influx_db, api="v2") as store,
-        pytest.raises(WriteRejected) as info,
-    ):
-        store.write_lines("m f=1 1")
-    assert info.value.status == 404
-
-
-def test_unreachable_v2_write_is_retryable() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    with (
-        InfluxStore(url, "b", api="v2", token="t") as store,
-        pytest.raises(WriteRetryable, match="connection refused"),
-    ):
-        store.write_lines("m f=1 1")
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        (None, None),
-        ("", None),
-        ("7", 7.0),
-        (" 2.5 ", 2.5),
-        ("-3", 0.0),
-        ("soon", None),
-        ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
-        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
-    ],
-)
-def test_retry_after(value: str | None, seconds: float | None) -> None:
-    now = datetime(2015, 10, 21, 7, 28, tzinfo=UTC).timestamp()
-    assert parse_retry_after(value, now=now) == seconds
-
-
-@pytest.mark.parametrize(
-    ("version", "parsed"),
-    [
-        ("1.6.7~rc0", (1, 6)),
-        ("1.8.10", (1, 8)),
-        ("v2.7.4", (2, 7)),
-        ("3.0.1", (3, 0)),
-        ("unknown", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_version_tuple(version: str | None, parsed: tuple[int, int] | None) -> None:
-    assert version_tuple(version) == parsed
-
-
-# -- influxdb-client path against VictoriaMetrics ------------------------------------------------
-
-
-def test_influxdb_client_path_against_victoria_metrics(victoria_metrics: VictoriaMetrics) -> None:
-    plant = f"VM-{uuid.uuid4().hex[:8]}"
-    t0 = 1_782_896_400_000_000_000
-    lines = [
-        format_point(
-            "inverter",
-            {"plant_id": plant, "province": "Zanjan"},
-            {"ac_power_w": 3200.5 + i, "energy_total_wh": 1234567.0 + i},
-            t0 + i * 60_000_000_000,
-        )
-        for i in range(3)
-    ]
-    with InfluxStore(victoria_metrics.url, "roshanai", org="roshanai") as store:
-        assert store.ping() == "unknown"  # no X-Influxdb-Version on its /ping
-        assert store.api == "v2"  # …but it has /api/v2/write
-        assert store.create_database() is False
-        store.write_lines(lines)
-    series = victoria_metrics.export(f'{{plant_id="{plant}"}}', min_series=2)
-    by_name = {s["metric"]["__name__"]: s for s in series}
-    assert set(by_name) == {"inverter_ac_power_w", "inverter_energy_total_wh"}
-    power = by_name["inverter_ac_power_w"]
-    assert power["metric"]["province"] == "Zanjan"
-    assert power["values"] == [3200.5, 3201.5, 3202.5]
-    assert power["timestamps"] == [(t0 + i * 60_000_000_000) // 1_000_000 for i in range(3)]
-
-
-def test_explicit_v2_with_a_token_against_victoria_metrics(
-    victoria_metrics: VictoriaMetrics,
-) -> None:
-    plant = f"VM-{uuid.uuid4().hex[:8]}"
-    with InfluxStore(victoria_metrics.url, "roshanai", token="secret", org="o", api="v2") as store:
-        assert store.write_batches([f"inverter,plant_id={plant} ac_power_w=1.25 {10**18}"]) == 1
-    (series,) = victoria_metrics.export(f'{{plant_id="{plant}"}}', min_series=1)
-    assert series["values"] == [1.25]
-    assert series["timestamps"] == [10**12]  # ms
-
-
 # -- line protocol against the real parser ---------------------------------------------------------
 
 
@@ -562,14 +371,6 @@ def test_write_run_needs_an_influx_url(small_run: FleetRun) -> None:
         write_run(small_run, Settings())
 
 
-def test_query_errors_are_one_line(influxd: InfluxD, influx_db: str) -> None:
-    with InfluxStore(influxd.url, influx_db) as store:
-        with pytest.raises(QueryError, match="error parsing query"):
-            store.query("SELEC * FROM m")
-        with pytest.raises(QueryError, match="database not found"):
-            store.query("SELECT * FROM m", database="no_such_db")
-
-
 def test_hourly_run_writes_expected_power_hour_by_hour(influxd: InfluxD, influx_db: str) -> None:
     """``sim_expected``: every plant's mean AC power for each hour of the weather, at the
     weather's labels; a year of it sums to the summary's energy (W x 1 h = Wh)."""
@@ -615,15 +416,3 @@ def test_hourly_run_writes_expected_power_hour_by_hour(influxd: InfluxD, influx_
         )
         == []
     )
-
-
-def test_a_database_that_does_not_exist_is_bad_input(influxd: InfluxD) -> None:
-    from telemetry.errors import InputError
-    from telemetry.influx import DatabaseNotFound
-
-    with (
-        InfluxStore(influxd.url, "no_such_db") as store,
-        pytest.raises(DatabaseNotFound, match="no database 'no_such_db'") as info,
-    ):
-        store.query("SELECT * FROM inverter")
-    assert info.value.exit_code == InputError.exit_code == 2
