@@ -259,12 +259,16 @@ def _prepare_influx(store: InfluxStore, database: str, *, quiet: bool = False) -
 
 
 def _prepare_influx_when_up(store: InfluxStore, database: str, max_wait_s: float = 30.0) -> None:
-    """Retry :func:`_prepare_influx` with backoff until it succeeds (a daemon thread)."""
-    wait_s = 1.0
+    """Retry :func:`_prepare_influx` until it succeeds (a daemon thread), waiting as the
+    writer's policy does (:data:`telemetry.retry.SPOOLED`, capped at ``max_wait_s`` [s])."""
+    import dataclasses
+
+    from telemetry.retry import SPOOLED, Backoff
+
+    backoff = Backoff(dataclasses.replace(SPOOLED, first_wait_s=1.0, max_wait_s=max_wait_s))
     with store:
         while not _prepare_influx(store, database, quiet=True):
-            time.sleep(wait_s)
-            wait_s = min(2 * wait_s, max_wait_s)
+            time.sleep(backoff.failed())
 
 
 @app.command(

@@ -1,13 +1,15 @@
 """Drain the spool into InfluxDB: delete only what the server confirmed.
 
-Errors are classified once, by :mod:`telemetry.influx`:
+What to do with a failed batch, and how long to wait, is the one policy of
+:mod:`telemetry.retry` (:data:`~telemetry.retry.SPOOLED`); this module only adds the spool's
+side of it, never losing a reading:
 
-- 413 (payload too large): split the batch in halves and write them;
-- 400/422 (bad points): bisect the batch down to the offending lines, move those to the
+- split (413): write the halves; a single line over the limit goes to the quarantine;
+- bad points (400/422): bisect the batch down to the offending lines, move those to the
   quarantine with the server's reason, write the rest;
-- 401/403/404 (a bad target: credentials, missing database): keep everything, retry, and say so;
-- 429, 5xx, network: keep everything and retry with exponential backoff (honouring
-  ``Retry-After``), forever, while the spool holds the data.
+- retry (no answer, 429, 5xx) and fail (401/403/404: credentials, a missing database; an
+  unclassified answer): keep everything, wait as the policy says (honouring ``Retry-After``),
+  and try again, forever, while the spool holds the data.
 
 Points carry the device's timestamp, so a line written twice (a crash between the write and the
 delete) overwrites itself instead of duplicating.
@@ -15,15 +17,16 @@ delete) overwrites itself instead of duplicating.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from firmware_bridge.spool import Spool
-from telemetry.errors import ServiceError
-from telemetry.influx import InfluxStore, PayloadTooLarge, WriteRejected, WriteRetryable
+from telemetry.errors import ServiceError, WriteError
+from telemetry.influx import InfluxStore
+from telemetry.retry import SPOOLED, Action, Backoff, RetryPolicy
 
 __all__ = ["Writer", "WriterStats"]
 
@@ -43,13 +46,6 @@ class WriterStats:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
-class _Retry(Exception):  # noqa: N818 - control flow inside the writer
-    def __init__(self, wait_s: float | None, reason: str) -> None:
-        super().__init__(reason)
-        self.wait_s = wait_s
-        self.reason = reason
-
-
 class Writer:
     """Moves lines from a :class:`Spool` to an :class:`InfluxStore`.
 
@@ -59,8 +55,13 @@ class Writer:
     store : InfluxStore
     batch_lines : int
         Lines per request (the spool's oldest first).
-    max_backoff_s : float
-        Ceiling of the exponential backoff between retries [s].
+    max_backoff_s : float, optional
+        Longest wait between attempts [s]; replaces ``policy.max_wait_s``.
+    policy : RetryPolicy
+        Default :data:`telemetry.retry.SPOOLED`; it must have no last attempt
+        (``max_attempts=None``): the spool keeps every batch until it is stored.
+    seed : int, optional
+        Seed of the policy's jitter.
     on_stored : callable, optional
         Called with the lines confirmed after each successful request.
     on_quarantined : callable, optional
@@ -73,32 +74,42 @@ class Writer:
         store: InfluxStore,
         *,
         batch_lines: int = 5000,
-        max_backoff_s: float = 30.0,
+        max_backoff_s: float | None = None,
+        policy: RetryPolicy = SPOOLED,
+        seed: int | None = None,
         on_stored: Callable[[list[str]], None] | None = None,
         on_quarantined: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.spool = spool
         self.store = store
         self.batch_lines = int(batch_lines)
-        self.max_backoff_s = float(max_backoff_s)
+        if max_backoff_s is not None:
+            policy = dataclasses.replace(
+                policy,
+                max_wait_s=float(max_backoff_s),
+                min_wait_s=min(policy.min_wait_s, float(max_backoff_s)),
+            )
+        if policy.max_attempts is not None:
+            raise ValueError("the writer's policy must have no last attempt (max_attempts=None)")
+        self.policy = policy
         self.on_stored = on_stored
         self.on_quarantined = on_quarantined
         self.stats = WriterStats()
-        self._failures = 0
+        self._backoff = Backoff(policy, seed=seed)
 
     def step(self) -> int:
         """Write one batch of the oldest lines; return lines confirmed (0: spool empty).
 
         Raises
         ------
-        _Retry
-            The server cannot take the batch now; nothing was deleted.
+        ServiceError
+            The server cannot take the batch (now or as set up); nothing was deleted.
         """
         batch = self.spool.peek(self.batch_lines)
         if not batch:
             return 0
         done = self._write(batch)
-        self._failures = 0
+        self._backoff.succeeded()
         with self.stats.lock:
             self.stats.backoff_s = 0.0
         return done
@@ -110,27 +121,19 @@ class Writer:
         lines = [line for _, line in batch]
         try:
             self.store.write_lines(lines)
-        except PayloadTooLarge:
-            if len(batch) == 1:
-                self._quarantine(batch, "single line larger than the server accepts (HTTP 413)")
-                return 0
-            half = len(batch) // 2
-            return self._write(batch[:half]) + self._write(batch[half:])
-        except WriteRejected as exc:
-            if not exc.bad_points:
-                raise _Retry(None, str(exc)) from None
-            if len(batch) == 1:
-                self._quarantine(batch, exc.reason)
-                return 0
-            half = len(batch) // 2
-            return self._write(batch[:half]) + self._write(batch[half:])
-        except WriteRetryable as exc:
-            raise _Retry(exc.retry_after_s, str(exc)) from None
         except ServiceError as exc:
-            # Not a classified write error: the store could not even tell the server's version
-            # (``/ping`` answered 502/503 from a proxy in front of a stopped InfluxDB). Retry;
-            # escaping here would end the writer thread while the spool fills up.
-            raise _Retry(None, str(exc)) from None
+            action = self.policy.classify(exc)
+            if action not in (Action.SPLIT, Action.BAD_POINTS):
+                raise  # retry or fail: the spool keeps the batch, run() waits and tries again
+            if len(batch) == 1:
+                if action is Action.SPLIT:
+                    reason = "single line larger than the server accepts (HTTP 413)"
+                else:
+                    reason = exc.reason if isinstance(exc, WriteError) else str(exc)
+                self._quarantine(batch, reason)
+                return 0
+            half = len(batch) // 2
+            return self._write(batch[:half]) + self._write(batch[half:])
         self.spool.delete(i for i, _ in batch)
         with self.stats.lock:
             self.stats.stored += len(batch)
@@ -157,26 +160,23 @@ class Writer:
         """Drain until ``stop`` is set; wait ``idle_wait_s`` (or for ``wake``) when empty."""
         while not stop.is_set():
             try:
-                try:
-                    done = self.step()
-                except _Retry:
-                    raise
-                except Exception as exc:  # a bug or a disk error: keep the data, keep trying
+                done = self.step()
+            except Exception as exc:  # whatever it is: keep the data, try again
+                if isinstance(exc, ServiceError):
+                    reason = str(exc)
+                else:  # a bug or a disk error
                     log.exception("writer step failed")
-                    raise _Retry(None, f"writer error: {type(exc).__name__}: {exc}") from None
-            except _Retry as retry:
-                self._failures += 1
-                backoff = min(self.max_backoff_s, 0.5 * 2 ** min(self._failures - 1, 10))
-                wait = retry.wait_s if retry.wait_s is not None else backoff
-                wait = min(max(wait, 0.1), self.max_backoff_s) * random.uniform(0.9, 1.1)
+                    reason = f"writer error: {type(exc).__name__}: {exc}"
+                wait = self._backoff.failed(exc)
+                failures = self._backoff.failures
                 with self.stats.lock:
                     self.stats.retries += 1
-                    self.stats.last_error = retry.reason
+                    self.stats.last_error = reason
                     self.stats.backoff_s = wait
-                if self._failures in (1, 10) or self._failures % 100 == 0:
+                if failures in (1, 10) or failures % 100 == 0:
                     log.warning(
                         "%s; %d lines kept in the spool, retrying in %.1f s",
-                        retry.reason,
+                        reason,
                         self.spool.depth,
                         wait,
                     )

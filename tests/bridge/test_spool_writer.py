@@ -8,7 +8,9 @@ Writer, against influxd 1.6.7: everything spooled lands with its values and time
 stopped while lines keep arriving, then started: all land once; bad lines among good ones are
 quarantined with influxd's reason; a body over ``max-body-size`` is split; wrong credentials and
 a missing database keep everything until the setup is fixed; a redelivered line is one point;
-a proxy answering 503 does not kill the writer thread. Every wait is bounded.
+a proxy answering 503 does not kill the writer thread. The writer waits exactly as the shared
+policy (telemetry.retry) schedules, honours a Retry-After even from the version check, and
+refuses a policy that would give up. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import pytest
 from firmware_bridge.spool import QuarantineEntry, Spool, SpoolFull
 from firmware_bridge.writer import Writer
 from telemetry.influx import InfluxStore
+from telemetry.retry import RetryPolicy
 from tests.servers import InfluxD, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -686,3 +689,77 @@ def test_writer_survives_a_proxy_answering_503_to_everything(
         proxy.shutdown()
         proxy.server_close()
         behind_proxy.close()
+
+
+# -- the writer follows telemetry.retry, the one write policy ------------------------------------
+
+
+def test_writer_waits_as_the_shared_policy_schedules(spool: Spool) -> None:
+    policy = RetryPolicy(max_attempts=None, first_wait_s=0.02, factor=2.0, max_wait_s=0.16)
+    store = InfluxStore(f"http://127.0.0.1:{free_port()}", "roshanai", api="v1", timeout_s=2)
+    writer = Writer(spool, store, batch_lines=100, policy=policy)
+    spool.append(spooled(inverter_lines(50)))
+    seen: dict[int, float] = {}  # retries so far -> the wait the writer chose after them
+
+    def sample() -> bool:
+        with writer.stats.lock:  # both counters change together under the lock
+            if writer.stats.retries:
+                seen[writer.stats.retries] = writer.stats.backoff_s
+        return len(seen) >= 8
+
+    with running(writer) as runner:
+        wait_until(sample, "eight retries", running=runner)
+        last_error = writer.stats.last_error
+    assert last_error == f"cannot reach InfluxDB at {store.url}: connection refused"
+    for failures, wait in seen.items():  # no jitter: exactly the policy's schedule
+        assert wait == policy.backoff_s(failures), (failures, wait)
+    assert max(seen.values()) == 0.16
+    assert spool.depth == 50
+    assert spool.quarantine_counts() == {}
+    store.close()
+
+
+class _BusyWithRetryAfter(_Always503):
+    """A proxy in front of a stopped InfluxDB that says when to come back."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        self.send_header("Retry-After", "0.7")
+
+
+def test_writer_honours_retry_after_also_from_the_version_check(
+    influxd: InfluxD, influx_db: str, spool: Spool
+) -> None:
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _BusyWithRetryAfter)
+    serving = threading.Thread(target=proxy.serve_forever, daemon=True)
+    serving.start()
+    behind_proxy = InfluxStore(f"http://127.0.0.1:{proxy.server_address[1]}", influx_db)
+    policy = RetryPolicy(max_attempts=None, first_wait_s=0.01, max_wait_s=5.0)
+    writer = Writer(spool, behind_proxy, batch_lines=100, policy=policy)
+    spool.append(spooled(inverter_lines(20)))
+    try:
+        with running(writer) as runner:
+            # /ping answers 503 before any write: the server's Retry-After still counts.
+            wait_until(lambda: writer.stats.retries >= 2, "two retries", running=runner)
+            with writer.stats.lock:
+                assert writer.stats.backoff_s == 0.7
+                assert "HTTP 503" in writer.stats.last_error
+                assert "/ping" in writer.stats.last_error
+            with InfluxStore(influxd.url, influx_db, timeout_s=5) as direct:
+                writer.store = direct
+                runner.drained(spool)
+                assert count(direct, "inverter", "ac_power_w") == 20
+        assert writer.stats.backoff_s == 0.0  # reset by the success
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        behind_proxy.close()
+
+
+def test_writer_refuses_a_policy_that_would_give_up(spool: Spool) -> None:
+    store = InfluxStore(f"http://127.0.0.1:{free_port()}", "roshanai")
+    with pytest.raises(ValueError, match="no last attempt"):
+        Writer(spool, store, policy=RetryPolicy(max_attempts=3))
+    assert Writer(spool, store, max_backoff_s=0.3).policy == RetryPolicy(
+        max_attempts=None, first_wait_s=0.5, max_wait_s=0.3, min_wait_s=0.1, jitter=0.1
+    )
