@@ -56,7 +56,7 @@ from urllib.parse import urlencode
 import urllib3
 
 from telemetry.calendar import hijri_month_tag
-from telemetry.errors import ConfigError, ServiceError
+from telemetry.errors import ConfigError, ServiceError, ServiceUnreachable
 from telemetry.influx import InfluxStore, version_tuple
 from telemetry.lineprotocol import format_point
 from telemetry.schema import MEASUREMENT_INVERTER, MEASUREMENT_PLANT_REGISTRY
@@ -268,7 +268,7 @@ class _RpWriter:
                     "POST", f"{self.store.url}/write?{query}", body=body, headers=self.headers
                 )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise ServiceError(f"cannot reach InfluxDB at {self.store.url}: {exc}") from None
+                raise ServiceUnreachable("InfluxDB", self.store.url, str(exc)) from None
             if resp.status not in (200, 204):
                 text = resp.data.decode("utf-8", "replace").strip()[:300]
                 raise ServiceError(
