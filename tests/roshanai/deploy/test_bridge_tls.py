@@ -23,7 +23,7 @@ from firmware_bridge.mqtt import MqttLink
 from roshanai.cli import main
 from telemetry.registry import COLUMNS
 from telemetry.schema import REGISTRY_TAGS
-from tests.deploy.conftest import (
+from tests.roshanai.deploy.conftest import (
     PERSONAL,
     PERSONAL_VALUES,
     PLANTS,

@@ -23,7 +23,14 @@ from firmware_bridge.mqtt import InboundMessage, MqttLink
 from roshanai.cli import main
 from roshanai.deploy import pki
 from telemetry.errors import ConfigError, ServiceError
-from tests.deploy.conftest import DTU_SERIAL, PLANTS, Deployed, deploy, start_broker, write_fleet
+from tests.roshanai.deploy.conftest import (
+    DTU_SERIAL,
+    PLANTS,
+    Deployed,
+    deploy,
+    start_broker,
+    write_fleet,
+)
 from tests.servers import free_port
 
 pytestmark = pytest.mark.services

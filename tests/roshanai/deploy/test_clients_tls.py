@@ -19,8 +19,8 @@ import pytest
 from firmware_bridge.mqtt import MqttLink
 from roshanai.deploy import pki
 from telemetry.errors import ServiceError
-from tests.deploy.conftest import PLANTS, Deployed
-from tests.deploy.test_broker_live import REFUSED_TIMEOUT_S, Inbox, link
+from tests.roshanai.deploy.conftest import PLANTS, Deployed
+from tests.roshanai.deploy.test_broker import REFUSED_TIMEOUT_S, Inbox, link
 
 pytestmark = pytest.mark.services
 

@@ -25,8 +25,15 @@ from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
 from roshanai.cli import main
 from roshanai.deploy import broker as broker_conf
 from roshanai.deploy import control
-from tests.deploy.conftest import DTU_SERIAL, PLANTS, Deployed, deploy, start_broker, write_fleet
-from tests.deploy.test_broker_live import Inbox, link, reading
+from tests.roshanai.deploy.conftest import (
+    DTU_SERIAL,
+    PLANTS,
+    Deployed,
+    deploy,
+    start_broker,
+    write_fleet,
+)
+from tests.roshanai.deploy.test_broker import Inbox, link, reading
 from tests.servers import MissingBinaryError, Mosquitto, free_port
 
 A, B, C = PLANTS

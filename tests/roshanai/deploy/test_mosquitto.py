@@ -21,7 +21,7 @@ from roshanai.deploy.passwords import (
     read_password_file,
     verify_password,
 )
-from tests.deploy.conftest import PLANTS, deploy, write_fleet
+from tests.roshanai.deploy.conftest import PLANTS, deploy, write_fleet
 
 SECRET_FILES = (
     "credentials.csv",

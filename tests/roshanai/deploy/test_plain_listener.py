@@ -27,8 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from firmware_bridge.mqtt import MqttLink
 from roshanai.cli import main
 from telemetry.errors import ServiceError
-from tests.deploy.conftest import PLANTS, Deployed, deploy, start_broker, write_fleet
-from tests.deploy.test_broker_live import Inbox, link, reading
+from tests.roshanai.deploy.conftest import PLANTS, Deployed, deploy, start_broker, write_fleet
+from tests.roshanai.deploy.test_broker import Inbox, link, reading
 from tests.servers import Mosquitto, free_port
 
 A, B, C = PLANTS
@@ -354,7 +354,7 @@ def test_the_compose_stack_publishes_no_plain_port_on_every_interface() -> None:
     """The stack publishes the TLS port; a plain one is the operator's to add, on the trusted
     network's address (the file says how)."""
     yaml = pytest.importorskip("yaml")
-    compose = Path(__file__).resolve().parents[2] / "deploy" / "compose.yaml"
+    compose = Path(__file__).resolve().parents[3] / "deploy" / "compose.yaml"
     ports = [str(p) for p in yaml.safe_load(compose.read_text())["services"]["mosquitto"]["ports"]]
     assert ports == ["8883:8883"]
     text = compose.read_text()

@@ -16,11 +16,11 @@ import pytest
 
 from roshanai.config import Settings
 from roshanai.deploy.broker import bridge_accounts
-from tests.deploy.conftest import deploy, write_fleet
+from tests.roshanai.deploy.conftest import deploy, write_fleet
 
 yaml = pytest.importorskip("yaml")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 SETTINGS = {f"ROSHANAI_{f.name.upper()}" for f in dataclasses.fields(Settings)}

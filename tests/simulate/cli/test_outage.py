@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.cli.test_cli import assert_one_line_error, cache_dir, roshanai
+from tests.roshanai.test_cli import assert_one_line_error, cache_dir, roshanai
 
 __all__ = ["cache_dir"]  # the session fixture, shared with test_cli
 
