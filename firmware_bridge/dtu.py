@@ -1,7 +1,7 @@
 """OpenDTU and AhoyDTU: one value per MQTT message, gathered per inverter into readings.
 
 What the gateways publish, read in their sources (the golden cases under
-``tests/bridge/testdata/gateways`` replay it through a real broker):
+``tests/firmware_bridge/testdata/gateways`` replay it through a real broker):
 
 **OpenDTU** (``src/MqttHandleInverter.cpp``, ``lib/Hoymiles/src/parser/StatisticsParser.cpp``),
 under its base topic (default ``solar/``), per inverter serial (lower-case hexadecimal), every

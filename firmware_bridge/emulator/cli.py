@@ -126,7 +126,7 @@ def emulate_command(
             "--client-id",
             help="MQTT client id of the emulator "
             "(default: the account's username, else "
-            "roshanai-emulate-<host>-<pid>; never the bridge's).",
+            "`roshanai-emulate-<host>-<pid>`; never the bridge's).",
             show_default=False,
         ),
     ] = None,

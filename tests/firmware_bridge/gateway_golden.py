@@ -1,7 +1,8 @@
-"""Helpers of the golden gateway cases (``tests/bridge/test_gateways_golden.py``): loading a case
-folder of ``testdata/gateways``, the gateway and an observer as paho clients, a broker deployed
-by ``roshanai deploy mosquitto`` for the golden fleet, reading InfluxDB and the spool back, and
-the readable difference between what a case expects and what the bridge stored.
+"""Helpers of the golden gateway cases (``tests/firmware_bridge/test_gateways_golden.py``):
+loading a
+case folder of ``testdata/gateways``, the gateway and an observer as paho clients, a broker
+deployed by ``roshanai deploy mosquitto`` for the golden fleet, reading InfluxDB and the spool
+back, and the readable difference between what a case expects and what the bridge stored.
 
 Every wait is bounded. Times in payloads and in ``expected.json`` are placeholders ``{t0}``,
 ``{t0+5}``, ``{t0-43200}`` (seconds), ``t0`` being one hour ago rounded down to 10 s.
@@ -26,7 +27,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.bridge.harness import query
+from tests.firmware_bridge.harness import query
 from tests.servers import InfluxD, free_port
 
 __all__ = [

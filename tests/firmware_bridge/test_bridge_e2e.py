@@ -26,7 +26,7 @@ import pytest
 
 from firmware_bridge.decode import DEFAULT_MAX_PAYLOAD_BYTES
 from firmware_bridge.spool import Spool
-from tests.bridge.harness import (
+from tests.firmware_bridge.harness import (
     BASE_MS,
     PLANTS,
     PROVINCES,
@@ -950,7 +950,7 @@ def test_dtu_gateway_under_its_own_base_topic_reaches_influxdb(
 ) -> None:
     """`bridge run --fleet` hands the fleet's serials to the decoder (they were never passed
     before), under the base topic the gateway was set to; the stop summary adds up."""
-    from tests.bridge.harness import DTU_SERIAL
+    from tests.firmware_bridge.harness import DTU_SERIAL
 
     bridge = bridges(
         mosquitto.url,

@@ -3,12 +3,12 @@ written from their sources (``testdata/gateways/<gateway>/<case>/steps.jsonl``, 
 ``testdata/gateways/generate.py`` from the firmware models in ``firmware.py``), and the points,
 plant status and quarantine the bridge must leave behind (``expected.json``).
 
-Each case runs against a fresh mosquitto and a fresh influxd database, the bridge as
-``python -m roshanai bridge run`` (tests/bridge/harness.py ``BridgeProcess``), the gateway as a
-paho MQTT 3.1.1 client publishing each step with its QoS and retain flag; an observer subscribed
-to the DTU trees tells when the broker has delivered everything. One second after the last
-step the bridge gets SIGTERM; then ``inverter`` (every point), the latest ``plant_status`` per
-plant and the spool's quarantine counts are compared with ``expected.json``.
+Each case runs against a fresh mosquitto and a fresh influxd database, the bridge as ``python -m
+roshanai bridge run`` (tests/firmware_bridge/harness.py ``BridgeProcess``), the gateway as a paho
+MQTT 3.1.1 client publishing each step with its QoS and retain flag; an observer subscribed to the
+DTU trees tells when the broker has delivered everything. One second after the last step the bridge
+gets SIGTERM; then ``inverter`` (every point), the latest ``plant_status`` per plant and the
+spool's quarantine counts are compared with ``expected.json``.
 
 The second parametrization runs every case against the TLS broker ``roshanai deploy mosquitto``
 generates for the golden fleet: the gateway connects with its plant's account from
@@ -17,7 +17,7 @@ and statuses must be the same; quarantine is not compared (the broker already re
 plant may not publish, e.g. a stranger's serial), and the failure message lists the topics the
 broker never delivered.
 
-    .venv/bin/python -m pytest tests/bridge/test_gateways_golden.py -q
+    .venv/bin/python -m pytest tests/firmware_bridge/test_gateways_golden.py -q
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bridge.gateway_golden import (
+from tests.firmware_bridge.gateway_golden import (
     CASES_DIR,
     FLEET,
     Case,
@@ -49,7 +49,7 @@ from tests.bridge.gateway_golden import (
     retained_plant_status,
     stored_points,
 )
-from tests.bridge.harness import BridgeProcess, quarantine_counts, spool_depth
+from tests.firmware_bridge.harness import BridgeProcess, quarantine_counts, spool_depth
 from tests.servers import InfluxD, Mosquitto
 
 CASES = case_ids()

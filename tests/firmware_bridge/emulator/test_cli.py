@@ -18,7 +18,7 @@ from firmware_bridge.emulator import (
     emulate_command,
 )
 from telemetry.registry import read_fleet
-from tests.bridge.emulator_helpers import (
+from tests.firmware_bridge.emulator.helpers import (
     DAY,
     SEC,
     ns,
@@ -85,7 +85,6 @@ def test_cli_start_ahead_of_the_clock_is_a_one_line_error(tmp_path):
         ),
         (["--speed", "60", "--start", "2099-01-01T00:00:00Z"], "is ahead of the clock"),
     ]:
-        t0 = time.monotonic()
         proc = subprocess.run(
             [
                 sys.executable,
@@ -113,7 +112,6 @@ def test_cli_start_ahead_of_the_clock_is_a_one_line_error(tmp_path):
         assert needle in lines[0]
         latest = re.search(r"the latest allowed start is (\S+Z)$", lines[0])[1]
         assert datetime.fromisoformat(latest) <= datetime.now(UTC)
-        assert time.monotonic() - t0 < 30
 
 
 def test_cli_given_fleet_first_n_plants_env_url(mosquitto, tmp_path, monkeypatch):

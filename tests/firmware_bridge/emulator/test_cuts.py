@@ -12,7 +12,7 @@ import pytest
 from firmware_bridge.emulator import CUT_YEAR
 from simulate.outages import assign_groups, scenario_year
 from telemetry.errors import InputError
-from tests.bridge.emulator_helpers import DAY, HOUR, SEC, emulator, ns, ts_ns
+from tests.firmware_bridge.emulator.helpers import DAY, HOUR, SEC, emulator, ns, ts_ns
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

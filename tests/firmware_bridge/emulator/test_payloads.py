@@ -15,7 +15,7 @@ from firmware_bridge.emulator import (
     MIN_MESSAGE_BYTES,
 )
 from firmware_bridge.validate import Checked, Validator
-from tests.bridge.emulator_helpers import (
+from tests.firmware_bridge.emulator.helpers import (
     DAY,
     HOUR,
     emulator,

@@ -1,5 +1,5 @@
 """Models of what OpenDTU and AhoyDTU publish, written from their sources, to generate the golden
-cases of ``tests/bridge/test_gateways_golden.py`` (``generate.py`` composes the cases).
+cases of ``tests/firmware_bridge/test_gateways_golden.py`` (``generate.py`` composes the cases).
 
 Sources read (bare mirrors, ``git show HEAD:<path>``):
 

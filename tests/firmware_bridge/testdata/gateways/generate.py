@@ -1,8 +1,8 @@
 """Write the golden gateway cases (``<gateway>/<case>/steps.jsonl``, ``expected.json``,
 ``README.md``) and ``fleet.csv`` from the firmware models in ``firmware.py``.
 
-    .venv/bin/python tests/bridge/testdata/gateways/generate.py          # (re)write
-    .venv/bin/python tests/bridge/testdata/gateways/generate.py --check  # compare only
+    .venv/bin/python tests/firmware_bridge/testdata/gateways/generate.py          # (re)write
+    .venv/bin/python tests/firmware_bridge/testdata/gateways/generate.py --check  # compare only
 
 The expected points are written by hand per case, following the bridge's contract for DTU
 gateways (the brief of these cases): one point per new reading at the gateway's own timestamp,
