@@ -53,6 +53,7 @@ from telemetry.fileio import atomic_path
 
 __all__ = [
     "SCENARIOS",
+    "SCENARIO_YEAR",
     "CutFractions",
     "Schedule",
     "ScheduleFileError",
@@ -67,6 +68,11 @@ __all__ = [
 
 _NS_PER_H = 3_600_000_000_000
 _LABEL_RE = re.compile(r"^[^\x00-\x1f\x7f\"\\]{1,128}$")  # as the registry's outage_zone
+
+SCENARIO_YEAR = 2025
+"""Calendar year of the generated scenarios (``--scenario``) on a typical-year weather: the
+calendar the scenarios describe (the 2025 summer cuts, the winter 2024–25 cuts), a common year.
+``roshanai simulate`` and the emulator both take it from here."""
 
 #: Scenario name → (default Gregorian months, first slot hour, slots per day, blocks per day).
 SCENARIOS: dict[str, tuple[tuple[int, ...], int, int, int]] = {

@@ -24,14 +24,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from simulate.outages import Schedule
+from simulate.outages import SCENARIO_YEAR, Schedule
 from telemetry.errors import InputError
 
 __all__ = ["CUT_YEAR", "CutCalendar", "Outage", "cut_calendar", "template_day"]
 
-CUT_YEAR = 2025
-"""The template year whose cut calendar and local clock repeat every year (a common year;
-simulate's default scenario year, ``simulate.cli.common.SCENARIO_YEAR``)."""
+CUT_YEAR = SCENARIO_YEAR
+"""The template year whose cut calendar and local clock repeat every year: simulate's scenario
+year (:data:`simulate.outages.SCENARIO_YEAR`, a common year)."""
 
 DAYS = 365
 SEGS = 48  # half-hour segments of a UTC day

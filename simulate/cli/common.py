@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from simulate.outages import SCENARIO_YEAR as _SCENARIO_YEAR
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
 
@@ -150,8 +151,8 @@ TimezoneOpt = Annotated[
     ),
 ]
 
-SCENARIO_YEAR = 2025
-"""Year of generated scenarios on a typical-year weather (present-day calendar)."""
+SCENARIO_YEAR = _SCENARIO_YEAR
+"""Year of generated scenarios on a typical-year weather (``simulate.outages.SCENARIO_YEAR``)."""
 
 
 def check_influx(s: Any) -> None:
