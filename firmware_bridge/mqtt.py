@@ -28,7 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from telemetry.errors import ConfigError, ServiceError
+from telemetry.errors import ConfigError, ServiceError, ServiceUnreachable
 
 __all__ = ["InboundMessage", "MqttLink", "parse_mqtt_url"]
 
@@ -217,16 +217,17 @@ class MqttLink:
 
         Raises
         ------
+        ServiceUnreachable
+            Nothing answers at the broker's address (refused, unknown host, no route).
         ServiceError
-            The broker cannot be reached or refuses the connection within ``timeout_s``.
+            The broker refuses the connection (credentials, TLS, a denied subscription) or
+            does not complete it within ``timeout_s``.
         """
         try:  # a plain TCP probe first: "connection refused" says more than a timeout
             socket.create_connection((self.host, self.port), timeout=min(timeout_s, 5.0)).close()
         except OSError as exc:
             why = exc.strerror or str(exc) or type(exc).__name__
-            raise ServiceError(
-                f"cannot reach the MQTT broker at {self.url}: {why.lower()}"
-            ) from None
+            raise ServiceUnreachable("the MQTT broker", self.url, why.lower()) from None
         problem = self._tls_problem()  # a certificate paho would refuse, said at once
         if problem:
             raise ServiceError(f"cannot connect to the MQTT broker at {self.url}: {problem}")
@@ -251,7 +252,7 @@ class MqttLink:
                     properties=props,
                 )
         except (OSError, ValueError) as exc:
-            raise ServiceError(f"cannot reach the MQTT broker at {self.url}: {exc}") from None
+            raise ServiceUnreachable("the MQTT broker", self.url, str(exc)) from None
         if self._threaded:
             self._client.loop_start()
         else:
