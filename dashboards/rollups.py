@@ -51,12 +51,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
-
-import urllib3
 
 from telemetry.calendar import hijri_month_tag
-from telemetry.errors import ConfigError, ServiceError, ServiceUnreachable
+from telemetry.errors import ConfigError
 from telemetry.influx import InfluxStore, version_tuple
 from telemetry.lineprotocol import format_point
 from telemetry.schema import MEASUREMENT_INVERTER, MEASUREMENT_PLANT_REGISTRY
@@ -240,42 +237,6 @@ def continuous_queries(database: str, default_rp: str = "autogen") -> dict[str, 
 
 
 # -- writing ----------------------------------------------------------------------------------
-
-
-class _RpWriter:
-    """POST line protocol to ``/write?db=&rp=`` (1.x; the v1 compatibility API of 2.x/3.x)."""
-
-    def __init__(self, store: InfluxStore) -> None:
-        self.store = store
-        self.http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=store.timeout_s, read=max(60.0, store.timeout_s)),
-            retries=False,
-        )
-        self.headers = {"Content-Type": "text/plain; charset=utf-8"}
-        if store.token:
-            self.headers["Authorization"] = f"Token {store.token}"
-        elif store.username:
-            self.headers.update(
-                urllib3.make_headers(basic_auth=f"{store.username}:{store.password or ''}")
-            )
-
-    def write(self, rp: str, lines: Sequence[str], batch: int = 5000) -> int:
-        for a in range(0, len(lines), batch):
-            body = "\n".join(lines[a : a + batch]).encode()
-            query = urlencode({"db": self.store.database, "rp": rp, "precision": "ns"})
-            try:
-                resp = self.http.request(
-                    "POST", f"{self.store.url}/write?{query}", body=body, headers=self.headers
-                )
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise ServiceUnreachable("InfluxDB", self.store.url, str(exc)) from None
-            if resp.status not in (200, 204):
-                text = resp.data.decode("utf-8", "replace").strip()[:300]
-                raise ServiceError(
-                    f"InfluxDB at {self.store.url} refused rollup points for "
-                    f"{self.store.database}/{rp} (HTTP {resp.status}): {text}"
-                )
-        return len(lines)
 
 
 def _series_lines(
@@ -479,7 +440,6 @@ def apply(
         report.statements += _setup_1x(store, rollup_days, raw_days)
     start = start_ns // _DAY_NS * _DAY_NS
     end = -(-end_ns // _DAY_NS) * _DAY_NS
-    writer = _RpWriter(store)
     for day_start, day_end in _days(start, end, _DAY_NS):
         for r in ROLLUPS:
             if mode == "cq":
@@ -492,9 +452,9 @@ def apply(
             else:
                 series = store.query(r.select(start_ns=day_start, end_ns=day_end))
                 lines = _series_lines(series, r.target, r.int_fields)
-                report.points_written += writer.write(r.rp, lines)
+                report.points_written += store.write_batches(lines, retention_policy=r.rp)
     lines = province_day_points(store, start, end)
-    writer.write(RP_DAILY, lines)
+    store.write_batches(lines, retention_policy=RP_DAILY)
     report.points_written += len(lines)
     report.province_days = len(lines)
     return report

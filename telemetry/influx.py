@@ -131,6 +131,11 @@ def _busy(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+# influxd 1.x answers a write to a retention policy that does not exist with HTTP 500: the same
+# request fails the same way every time, so it is rejected (a bad target), not retried.
+_MISSING_TARGET = re.compile(r"\b(database|retention policy) not found\b", re.IGNORECASE)
+
+
 def _retry_after(headers: Any) -> float | None:
     return parse_retry_after(headers.get("Retry-After")) if headers else None
 
@@ -142,7 +147,7 @@ def _classify(
     reason = _server_message(body, http_reason or f"HTTP {status}")
     if status == 413:
         return PayloadTooLarge(reason, url=url)
-    if _busy(status):
+    if _busy(status) and not _MISSING_TARGET.search(reason):
         return WriteRetryable(reason, _retry_after(headers), status=status, url=url)
     return WriteRejected(reason, status=status, url=url)
 
@@ -359,13 +364,19 @@ class InfluxStore:
         return self._write_api
 
     # -- writing ---------------------------------------------------------------------------------
-    def write_lines(self, lines: str | Sequence[str]) -> None:
+    def write_lines(
+        self, lines: str | Sequence[str], *, retention_policy: str | None = None
+    ) -> None:
         """Write line protocol (timestamps in ns) in one request.
 
         Parameters
         ----------
         lines : str or sequence of str
             A write body, or lines without their newlines. Nothing to write is a no-op.
+        retention_policy : str, optional
+            Write into this retention policy of the database (``/write?rp=``: 1.x, and the
+            v1 compatibility API of 2.x/3.x, where it names a DBRP mapping). Default: the
+            database's default policy.
 
         Raises
         ------
@@ -382,13 +393,16 @@ class InfluxStore:
         body = lines if isinstance(lines, str) else "\n".join(lines)
         if not body.strip():
             return
-        if self.api == "v1":
-            self._write_v1(body.encode("utf-8"))
+        if self.api == "v1" or retention_policy:
+            self._write_v1(body.encode("utf-8"), retention_policy)
         else:
             self._write_v2(body)
 
-    def _write_v1(self, body: bytes) -> None:
-        query = urlencode({"db": self.database, "precision": "ns"})
+    def _write_v1(self, body: bytes, retention_policy: str | None = None) -> None:
+        params = {"db": self.database, "precision": "ns"}
+        if retention_policy:
+            params["rp"] = retention_policy
+        query = urlencode(params)
         resp = self._request(
             "POST",
             f"/write?{query}",
@@ -425,6 +439,7 @@ class InfluxStore:
         *,
         batch_lines: int = 5000,
         policy: RetryPolicy = ONE_SHOT,
+        retention_policy: str | None = None,
     ) -> int:
         """Write many lines in requests of at most ``batch_lines``; return the lines written.
 
@@ -441,6 +456,8 @@ class InfluxStore:
             Lines per request.
         policy : RetryPolicy
             Default :data:`telemetry.retry.ONE_SHOT` (3 attempts, waits of 1 and 2 s).
+        retention_policy : str, optional
+            As in :meth:`write_lines`.
 
         Raises
         ------
@@ -456,19 +473,23 @@ class InfluxStore:
         for line in lines:
             batch.append(line)
             if len(batch) >= batch_lines:
-                written += self._write_split(batch, policy)
+                written += self._write_split(batch, policy, retention_policy)
                 batch = []
         if batch:
-            written += self._write_split(batch, policy)
+            written += self._write_split(batch, policy, retention_policy)
         return written
 
-    def _write_split(self, batch: list[str], policy: RetryPolicy) -> int:
+    def _write_split(
+        self, batch: list[str], policy: RetryPolicy, retention_policy: str | None = None
+    ) -> int:
         pending = [batch]  # a stack: halves of a too-large body are written in order
         written = 0
         while pending:
             chunk = pending.pop()
             try:
-                policy.call(functools.partial(self.write_lines, chunk))
+                policy.call(
+                    functools.partial(self.write_lines, chunk, retention_policy=retention_policy)
+                )
             except ServiceError as exc:
                 if policy.classify(exc) is not Action.SPLIT or len(chunk) == 1:
                     raise

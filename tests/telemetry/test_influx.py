@@ -146,6 +146,23 @@ def test_bad_line_is_rejected_with_the_servers_reason(influxd: InfluxD, influx_d
     assert "database not found" in info.value.reason
 
 
+def test_writes_into_a_named_retention_policy(influxd: InfluxD, influx_db: str) -> None:
+    """``retention_policy=`` lands the points in that policy only (the rollups' path)."""
+    with InfluxStore(influxd.url, influx_db) as store:
+        store.create_database()
+        store.query(
+            f'CREATE RETENTION POLICY "rp_test" ON "{influx_db}" DURATION 30d REPLICATION 1'
+        )
+        now_ns = int(datetime.now(UTC).timestamp()) * 1_000_000_000
+        lines = [f"m f={i} {now_ns - i}" for i in range(7)]
+        assert store.write_batches(lines, batch_lines=3, retention_policy="rp_test") == 7
+        in_rp = store.query(f'SELECT count(f) FROM "{influx_db}"."rp_test"."m"')
+        assert rows(in_rp)[0]["count"] == 7
+        assert store.query('SELECT count(f) FROM "m"') == []  # none in the default policy
+        with pytest.raises(WriteRejected, match="retention policy not found"):
+            store.write_lines("m f=1 1", retention_policy="no_such_rp")
+
+
 def test_credentials_on_an_influxd_with_auth(make_influxd: Callable[..., InfluxD]) -> None:
     server = make_influxd(http_options={"auth-enabled": "true"})
     server.query("CREATE USER admin WITH PASSWORD 's3cr=t' WITH ALL PRIVILEGES")
