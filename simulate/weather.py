@@ -421,7 +421,7 @@ def timing_offset_h(weather: Weather, latitude_deg: float, longitude_deg: float)
     if len(data) < 48:
         return None
     step_ns = int(weather.step_hours * 3600e9)
-    mid = cast(pd.DatetimeIndex, data.index).asi8 - step_ns // 2
+    mid = _ns(data.index) - step_ns // 2
     ghi = data["ghi"].to_numpy(float)
     doy = (pd.to_datetime(mid, utc=True).dayofyear.to_numpy() - 1).astype(float)
     # Spencer's equation of time [min] (as pvlib.solarposition.equation_of_time_spencer71).
@@ -446,3 +446,78 @@ def timing_offset_h(weather: Weather, latitude_deg: float, longitude_deg: float)
     if len(sunny) < 5:
         return None
     return float((sunny["wt"] / sunny["w"]).median())
+
+
+DAYLIGHT_LATITUDE_WARN_DEG = 8.0
+"""A weather file whose days put it this far north or south of the plants (about 900 km)
+earns a warning. [degree]"""
+
+
+def _hours_from_noon(mid_ns: np.ndarray, longitude_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Hours from the local solar noon at interval midpoints (folded into (-12, 12]) and the
+    solar day of each, at ``longitude_deg``; Spencer's equation of time (as
+    ``pvlib.solarposition.equation_of_time_spencer71``)."""
+    doy = (pd.to_datetime(mid_ns, utc=True).dayofyear.to_numpy() - 1).astype(float)
+    b = 2 * np.pi * doy / 365
+    eot_min = 229.18 * (
+        0.000075
+        + 0.001868 * np.cos(b)
+        - 0.032077 * np.sin(b)
+        - 0.014615 * np.cos(2 * b)
+        - 0.040849 * np.sin(2 * b)
+    )
+    hours_utc = (mid_ns % 86_400_000_000_000) / 3.6e12
+    from_noon = hours_utc + longitude_deg / 15 + eot_min / 60 - 12
+    from_noon = (from_noon + 12) % 24 - 12
+    day = (mid_ns + int((longitude_deg / 15) * 3.6e12)) // 86_400_000_000_000
+    return from_noon, day
+
+
+def daylight_latitude_deg(weather: Weather, longitude_deg: float) -> float | None:
+    """The latitude the weather's day lengths belong to [degree, north positive], or None.
+
+    Sunlight (GHI above zero) is counted per solar day, in the data's own intervals, and
+    compared with the intervals a sky at each candidate latitude would light: those during
+    which the sun's centre is above the horizon (zenith 90.83°, with refraction) for some of
+    the time. The hours of daylight a latitude gives change by about 0.16 h per degree at
+    35°, and counting the data's intervals the same way removes the bias of the hourly steps;
+    clouds do not zero GHI by day. The latitude (every 0.25°) of least squared difference
+    over whole days is returned; None for less than 30 days, or when no latitude fits within
+    an hour a day (the data is not a sun-lit series).
+
+    Parameters
+    ----------
+    weather : Weather
+    longitude_deg : float
+        Where the solar days and noons are [degree, east positive] (the plants' longitude).
+    """
+    data = weather.data
+    step_h = float(weather.step_hours)
+    mid = _ns(data.index) - int(step_h * 1800e9)
+    from_noon, day = _hours_from_noon(mid, longitude_deg)
+    codes, day_idx = np.unique(day, return_inverse=True)
+    whole = np.bincount(day_idx, minlength=len(codes)) * step_h >= 23.5
+    if whole.sum() < 30:
+        return None
+    lit = (data["ghi"].to_numpy(float) > 0).astype(float)
+    data_h = np.bincount(day_idx, lit, len(codes))[whole] * step_h
+    doy = pd.to_datetime(mid, utc=True).day_of_year.to_numpy()
+    decl = np.radians(23.44) * np.sin(2 * np.pi * (284 + doy) / 365)  # Cooper (1969)
+    start_h, end_h = from_noon - step_h / 2, from_noon + step_h / 2
+    cos_horizon = np.cos(np.radians(90.83))
+    best, best_cost = None, np.inf
+    for lat in np.arange(-66.0, 66.01, 0.25):
+        phi = np.radians(lat)
+        cos_w0 = (cos_horizon - np.sin(phi) * np.sin(decl)) / (np.cos(phi) * np.cos(decl))
+        half_day_h = np.degrees(np.arccos(np.clip(cos_w0, -1.0, 1.0))) / 15
+        up = (end_h > -half_day_h) & (start_h < half_day_h) & (half_day_h > 0)
+        model_h = np.bincount(day_idx, up.astype(float), len(codes))[whole] * step_h
+        cost = float(np.mean((data_h - model_h) ** 2))
+        if cost < best_cost:
+            best, best_cost = float(lat), cost
+    return best if best_cost <= 1.0 else None
+
+
+def _ns(index: pd.Index) -> np.ndarray:
+    """Epoch nanoseconds of a tz-aware index of any resolution (``s``, ``us``, ``ns``)."""
+    return cast(pd.DatetimeIndex, index).as_unit("ns").asi8

@@ -199,8 +199,15 @@ FAR_WEATHER_KM = 150.0
 
 
 def warn_far_weather(fleet, wx) -> None:
-    """Say so when the weather file's own location is far from the plants (a wrong file?)."""
-    if wx is None or wx.latitude_deg is None or wx.longitude_deg is None:
+    """Say so when the weather file's own location is far from the plants (a wrong file?).
+
+    A file without a location (plain CSV) is placed by its day lengths
+    (:func:`simulate.weather.daylight_latitude_deg`); its east-west place shows in the timing
+    check (:func:`warn_shifted_weather`)."""
+    if wx is None or getattr(wx, "estimate", False):
+        return
+    if wx.latitude_deg is None or wx.longitude_deg is None:
+        _warn_far_by_daylight(fleet, wx)
         return
     lat = np.radians(fleet.plants["latitude"].to_numpy(float))
     lon = np.radians(fleet.plants["longitude"].to_numpy(float))
@@ -216,6 +223,22 @@ def warn_far_weather(fleet, wx) -> None:
             f"{fleet.plants['plant_id'].iloc[i]} ({int(far.sum())} plant(s) farther "
             f"than {FAR_WEATHER_KM:g} km); its weather is used for all of them."
         )
+
+
+def _warn_far_by_daylight(fleet: Any, wx: Any) -> None:
+    from simulate.weather import DAYLIGHT_LATITUDE_WARN_DEG, daylight_latitude_deg
+
+    plant_lat = float(np.median(fleet.plants["latitude"].to_numpy(float)))
+    plant_lon = float(np.median(fleet.plants["longitude"].to_numpy(float)))
+    found = daylight_latitude_deg(wx, plant_lon)
+    if found is None or abs(found - plant_lat) <= DAYLIGHT_LATITUDE_WARN_DEG:
+        return
+    err.print(
+        f"[yellow]warning:[/] {wx.source}: its day lengths are those of latitude "
+        f"{found:.1f}°, the plants lie at {plant_lat:.1f}° (about "
+        f"{abs(found - plant_lat) * 111.2:,.0f} km apart); is it weather from another place? "
+        "It is used for all of them."
+    )
 
 
 def fitted_table(
@@ -268,7 +291,8 @@ def warn_shifted_weather(fleet: Any, wx: Any) -> None:
         err.print(
             f"[yellow]warning:[/] {wx.source}: its sunlight peaks {abs(offset):.1f} h "
             f"{'after' if offset > 0 else 'before'} solar noon at {lat:.2f}, {lon:.2f}; are "
-            f"its times labelled with the right UTC offset, at the end of each interval?"
+            f"its times labelled with the right UTC offset, at the end of each interval, and "
+            f"is it weather from this place?"
         )
 
 

@@ -589,3 +589,86 @@ def test_timing_offset_tells_a_shifted_file(tmp_path) -> None:
     offset = timing_offset_h(read_weather(shifted), 36.1, -79.95)
     assert offset == pytest.approx(-5.0, abs=0.2)
     assert abs(offset) > SHIFT_WARN_H
+
+
+def _csv_of(path: str, tmp_path, name: str, shift_h: float = 0.0):
+    """A plain CSV (no location) of a weather file's data, its instants moved by ``shift_h``."""
+    from simulate.weather import read_weather
+
+    df = read_weather(path).data.copy()
+    df.index = df.index + pd.Timedelta(hours=shift_h)
+    out = tmp_path / name
+    df.assign(time=df.index.strftime("%Y-%m-%dT%H:%M:%S+00:00")).to_csv(out, index=False)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "latitude_deg", "longitude_deg"),
+    [("723170TYA.CSV", 36.1, -79.95), ("703165TY.csv", 55.317, -160.517)],
+)
+def test_day_lengths_place_a_file_without_location(
+    tmp_path, name: str, latitude_deg: float, longitude_deg: float
+) -> None:
+    """The latitude read from the day lengths of a CSV (which carries no location) is the
+    station's, to a quarter degree: Greensboro 36.1° N gives 36.0, Sand Point 55.3° N 55.25."""
+    import os
+
+    import pvlib
+
+    from simulate.weather import daylight_latitude_deg, read_weather
+
+    csv = _csv_of(os.path.join(os.path.dirname(pvlib.__file__), "data", name), tmp_path, "w.csv")
+    wx = read_weather(csv)
+    assert wx.latitude_deg is None
+    found = daylight_latitude_deg(wx, longitude_deg)
+    assert found == pytest.approx(latitude_deg, abs=0.5)
+
+
+def test_day_lengths_need_whole_days_of_sunlit_data() -> None:
+    """Too little data, or a series no sky lights like that (sunlight all night), gives None."""
+    from simulate.weather import Weather, daylight_latitude_deg
+
+    index = pd.date_range("2025-01-01 01:00", periods=24 * 10, freq="h", tz="UTC")
+    frame = pd.DataFrame(
+        {c: 1.0 for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed")}, index=index
+    )
+    assert daylight_latitude_deg(Weather(data=frame, source="ten days"), 51.4) is None
+    index = pd.date_range("2025-01-01 01:00", periods=8760, freq="h", tz="UTC")
+    frame = pd.DataFrame(
+        {c: 1.0 for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed")}, index=index
+    )
+    assert daylight_latitude_deg(Weather(data=frame, source="always lit"), 51.4) is None
+
+
+def _site_warnings(csv, latitude_deg: float, longitude_deg: float, tmp_path) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "roshanai", "simulate", "site", "--lat", str(latitude_deg),
+         "--lon", str(longitude_deg), "--weather", str(csv)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return " ".join(proc.stderr.split())
+
+
+def test_a_csv_from_2000_km_north_is_warned_about(tmp_path) -> None:
+    """Sand Point, Alaska (55.3° N) moved in time onto Tehran's solar noon, so that only its
+    day lengths give it away: used for a plant in Tehran (35.7° N), it is said to be weather
+    of latitude ~55°, about 2,200 km away. Greensboro's CSV for a plant at Greensboro is not."""
+    import os
+
+    import pvlib
+
+    data = os.path.join(os.path.dirname(pvlib.__file__), "data")
+    # Solar noon moves by (51.4 − (−160.5)) / 15 h; a day later is the same weather.
+    moved = _csv_of(os.path.join(data, "703165TY.csv"), tmp_path, "far.csv", -14.13 + 24)
+    said = _site_warnings(moved, 35.69, 51.39, tmp_path)
+    assert "day lengths are those of latitude 55" in said, said
+    assert "sunlight peaks" not in said  # the timing agrees: only the day lengths tell
+    near = _csv_of(os.path.join(data, "723170TYA.CSV"), tmp_path, "near.csv")
+    said = _site_warnings(near, 36.1, -79.95, tmp_path)
+    assert "warning" not in said, said
