@@ -17,6 +17,7 @@ from dashboards.persian import (
     matplotlib_shapes_persian,
     persian_digits,
 )
+from telemetry.provinces import canonical_province, province_fa
 
 __all__ = ["TEXT", "Labels", "labels_for"]
 
@@ -158,9 +159,10 @@ class Labels:
 
     def province(self, name: str | None) -> str:
         name = name or "(none)"
-        if self.lang == "fa":
-            return PROVINCES_FA.get(name, name)
-        return {"(fleet)": "All plants", "(none)": "(no province)"}.get(name, name)
+        if self.lang == "fa":  # any usual spelling of the 31 (Esfahan, tehran) in Persian
+            return PROVINCES_FA.get(name) or province_fa(name) or name
+        fixed = {"(fleet)": "All plants", "(none)": "(no province)"}
+        return fixed.get(name) or canonical_province(name) or name
 
     def month(self, tag: str | None) -> str:
         """Gregorian ``2026-07`` → ``Jul 2026`` / ``ژوئیه ۲۰۲۶``; a bare ``07`` → the name."""
