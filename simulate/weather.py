@@ -423,21 +423,7 @@ def timing_offset_h(weather: Weather, latitude_deg: float, longitude_deg: float)
     step_ns = int(weather.step_hours * 3600e9)
     mid = _ns(data.index) - step_ns // 2
     ghi = data["ghi"].to_numpy(float)
-    doy = (pd.to_datetime(mid, utc=True).dayofyear.to_numpy() - 1).astype(float)
-    # Spencer's equation of time [min] (as pvlib.solarposition.equation_of_time_spencer71).
-    b = 2 * np.pi * doy / 365
-    eot_min = 229.18 * (
-        0.000075
-        + 0.001868 * np.cos(b)
-        - 0.032077 * np.sin(b)
-        - 0.014615 * np.cos(2 * b)
-        - 0.040849 * np.sin(2 * b)
-    )
-    # Hours from the solar noon of the place, folded into (-12, 12].
-    hours_utc = (mid % 86_400_000_000_000) / 3.6e12
-    from_noon = hours_utc + longitude_deg / 15 + eot_min / 60 - 12
-    from_noon = (from_noon + 12) % 24 - 12
-    day = (mid + int((longitude_deg / 15) * 3.6e12)) // 86_400_000_000_000  # solar days
+    from_noon, day = _hours_from_noon(mid, longitude_deg)
     frame = pd.DataFrame({"day": day, "w": np.clip(ghi, 0, None), "t": from_noon})
     frame["wt"] = frame["w"] * frame["t"]
     per_day = frame.groupby("day")[["w", "wt"]].sum()
@@ -457,7 +443,7 @@ def _hours_from_noon(mid_ns: np.ndarray, longitude_deg: float) -> tuple[np.ndarr
     """Hours from the local solar noon at interval midpoints (folded into (-12, 12]) and the
     solar day of each, at ``longitude_deg``; Spencer's equation of time (as
     ``pvlib.solarposition.equation_of_time_spencer71``)."""
-    doy = (pd.to_datetime(mid_ns, utc=True).dayofyear.to_numpy() - 1).astype(float)
+    doy = (pd.to_datetime(mid_ns, utc=True).day_of_year.to_numpy() - 1).astype(float)
     b = 2 * np.pi * doy / 365
     eot_min = 229.18 * (
         0.000075
