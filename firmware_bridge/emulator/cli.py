@@ -161,6 +161,15 @@ def emulate_command(
             show_default=False,
         ),
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="Zone of the gateways' local clock: cuts, faults and loads (env "
+            "ROSHANAI_TIMEZONE; default Asia/Tehran).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Publish realistic telemetry from emulated gateways, for demos and load tests.
 
@@ -176,7 +185,9 @@ def emulate_command(
     from telemetry.registry import read_fleet
     from telemetry.settings import command_settings
 
-    s = command_settings(ctx, mqtt_url=mqtt_url, fleet=None if fleet is None else str(fleet))
+    s = command_settings(
+        ctx, mqtt_url=mqtt_url, fleet=None if fleet is None else str(fleet), timezone=timezone
+    )
     start_ns = _parse_start(start)
     # Checked now, before the fleet is simulated; run() picks a default start when it begins.
     plan_start_ns(start_ns, duration, speed, backfill_hours, what="--start")

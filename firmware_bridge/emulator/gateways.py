@@ -174,8 +174,9 @@ class Emulator:
         """Power cuts of every zone group that overlap [start_ns, end_ns), in start order."""
         return self.calendar.outages(int(start_ns), int(end_ns))
 
-    def _silent(self, pidx: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
-        """Whether each grid-tied plant's gateway is down (power cut) at ``t_ns``."""
+    def gateway_down(self, pidx: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+        """Whether each plant's gateway is down at ``t_ns`` [ns]: a grid-tied plant in a power cut
+        (a hybrid plant keeps its gateway powered). Element-wise over ``pidx`` and ``t_ns``."""
         pidx = np.asarray(pidx, dtype=np.int64)
         return self.calendar.is_cut(self._zone_of[pidx], t_ns) & ~self.hybrid[pidx]
 
@@ -213,7 +214,7 @@ class Emulator:
             on = ~r["silent"]
             r = {key: v[on] for key, v in r.items()}
             pidx, t, k = pidx[on], t[on], k[on]
-            back = self._silent(pidx, t - step)  # gateways back after a cut
+            back = self.gateway_down(pidx, t - step)  # gateways back after a cut
             bodies = pl.bodies(r)
             bad = (
                 rs.uniform(self.seed, self._plants.key[pidx], rs.S_BAD, k) < self.bad_rate

@@ -100,7 +100,7 @@ def _choose(fleet, emu, end_ns: int) -> tuple[list[str], str]:
 
     def produces(pid: str) -> bool:
         pidx = np.full(len(times), index[pid], dtype=np.int64)
-        silent = emu._silent(pidx, times)
+        silent = emu.gateway_down(pidx, times)
         readings = emu.readings(pidx, times)
         return any(
             not off and (r.get("ac_power_w") or 0.0) > PRODUCING_W

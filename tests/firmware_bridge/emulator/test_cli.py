@@ -114,6 +114,34 @@ def test_cli_start_ahead_of_the_clock_is_a_one_line_error(tmp_path):
         assert datetime.fromisoformat(latest) <= datetime.now(UTC)
 
 
+def test_cli_timezone_flag_reaches_the_emulator(tmp_path, monkeypatch):
+    """``--timezone`` is the gateways' clock (as the setting); an unknown zone is one line."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "roshanai", "emulate", "--timezone", "Mars/Olympus_Mons",
+         "--mqtt-url", "mqtt://127.0.0.1:9", "--plants", "2", "--duration", "0"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == "error: timezone 'Mars/Olympus_Mons' is not an IANA time zone"
+    seen: dict[str, object] = {}
+    real_init = Emulator.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)  # stop once the emulator has been configured
+
+    monkeypatch.setattr(Emulator, "__init__", spy)
+    result = CliRunner().invoke(
+        cli_app(), ["emulate", "--plants", "2", "--duration", "0", "--timezone", "Asia/Dubai"]
+    )
+    monkeypatch.setattr(Emulator, "__init__", real_init)
+    assert result.exit_code == 0, result.output
+    assert seen["timezone"] == "Asia/Dubai"
+
+
 def test_cli_given_fleet_first_n_plants_env_url(mosquitto, tmp_path, monkeypatch):
     monkeypatch.setenv("ROSHANAI_MQTT_URL", mosquitto.url)
     given, out = tmp_path / "given.csv", tmp_path / "fleet.csv"
