@@ -39,7 +39,7 @@ from simulate.coverage import calendar_axis
 from simulate.dispatch import TRACE_ROWS, BatteryParams, dispatch_arrays, dispatch_reference
 from simulate.kernel import DEFAULT_LOSSES_PCT, FleetArrays, simulate_arrays
 from simulate.load import plant_loads
-from simulate.outages import Schedule, cut_fractions, scenario_schedule
+from simulate.outages import Schedule, cut_fractions, scenario_year
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 LAT, LON = 35.7, 51.4
@@ -83,17 +83,8 @@ def fleet_arrays(n: int, seed: int = 2025) -> tuple[FleetArrays, np.ndarray, np.
 
 
 def year_of_cuts(year: int) -> Schedule:
-    """Summer and winter scenarios of one year, as one schedule."""
-    parts = [
-        scenario_schedule(kind, year=year, zones=ZONES, seed=1) for kind in ("summer", "winter")
-    ]
-    return Schedule(
-        np.concatenate([p.start_ns for p in parts]),
-        np.concatenate([p.end_ns for p in parts]),
-        np.concatenate([p.zone for p in parts]),
-        True,
-        f"summer + winter scenarios {year}, {ZONES} zone groups",
-    )
+    """Summer and winter scenarios of one year, as one schedule (``simulate.outages``)."""
+    return scenario_year(year, zones=ZONES, seed=1)
 
 
 def main(argv: list[str] | None = None) -> int:
