@@ -81,3 +81,53 @@ def test_imports_follow_the_package_rules() -> None:
                     if top in MAY_IMPORT and top != package and top not in allowed:
                         bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
     assert bad == []
+
+
+def _third_party_imports() -> dict[str, str]:
+    """Top-level module → first file importing it, for every import in the five packages that is
+    neither the standard library nor one of the packages."""
+    import ast
+
+    found: dict[str, str] = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in sys.stdlib_module_names or top in PACKAGES or top == "__future__":
+                        continue
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    """``pip install .`` must bring every module the code imports (typer 0.29 stopped bringing
+    click, and ``roshanai --help`` crashed in a clean venv). The ``dask`` extra covers Dask."""
+    import importlib.metadata as md
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        specs += extra
+    declared = {
+        re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in specs
+    }
+    for spec in specs:  # dask[distributed]: the extra brings the distributed package
+        extras = re.search(r"\[([^\]]*)\]", spec)
+        if extras:
+            declared |= {e.strip().lower() for e in extras.group(1).split(",")}
+    owners = md.packages_distributions()
+    missing = {}
+    for module, where in _third_party_imports().items():
+        dists = {d.lower().replace("_", "-") for d in owners.get(module, [module])}
+        if not dists & declared:
+            missing[module] = (where, sorted(dists))
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
