@@ -89,7 +89,8 @@ class TransientServiceError(ServiceError):
 
 
 class ServiceUnreachable(TransientServiceError):  # noqa: N818 - reads as what happened
-    """No answer at all: connection refused or reset, unknown host, TLS failure, timeout.
+    """No answer at all: connection refused or reset, unknown host, timeout (a TLS failure is
+    a plain :class:`ServiceError`: it fails the same way every time).
 
     Raised alike by every request to the service (ping, query, write).
 

@@ -33,6 +33,7 @@ import functools
 import json
 import math
 import re
+import ssl
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC
@@ -177,6 +178,20 @@ def _network_reason(exc: BaseException, timeout_s: float) -> str:
     return str(exc).strip() or type(exc).__name__
 
 
+def _tls_reason(exc: BaseException) -> str | None:
+    """The TLS failure behind a request's error, in a few words, or None if it was not one."""
+    cause: BaseException | None = exc
+    for _ in range(10):  # bounded: cause chains can be cyclic
+        if cause is None:
+            return None
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause.verify_message or "certificate verify failed"
+        if isinstance(cause, ssl.SSLError):
+            return (cause.reason or str(cause)).replace("_", " ").lower()
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def _quote_identifier(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -290,7 +305,13 @@ class InfluxStore:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise self._unreachable(exc) from None
 
-    def _unreachable(self, exc: BaseException) -> ServiceUnreachable:
+    def _unreachable(self, exc: BaseException) -> ServiceError:
+        """The error of a request that got no usable answer. A TLS failure (a certificate
+        that does not verify, a plain-HTTP server behind an ``https://`` URL) is the same on
+        every attempt: a :class:`ServiceError` said at once, not a transient one."""
+        tls = _tls_reason(exc)
+        if tls is not None:
+            return ServiceError(f"cannot connect to InfluxDB at {self.url}: TLS: {tls}")
         return ServiceUnreachable("InfluxDB", self.url, _network_reason(exc, self.timeout_s))
 
     def ping(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from telemetry.errors import InputError
+from telemetry.errors import InputError, ServiceError
 from telemetry.influx import (
     DatabaseNotFound,
     InfluxStore,
@@ -360,3 +360,66 @@ def test_a_database_that_does_not_exist_is_bad_input(influxd: InfluxD) -> None:
         store.query("SELECT * FROM inverter")
     assert info.value.exit_code == InputError.exit_code == 2
     assert not isinstance(info.value, TransientServiceError)
+
+
+@pytest.fixture
+def self_signed_https(tmp_path) -> Iterator[tuple[str, list[int]]]:
+    """An HTTPS server whose certificate no client trusts (self-signed, made by openssl), and
+    the count of TCP connections it accepted."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    accepted = [0]
+
+    class Counting(http.server.ThreadingHTTPServer):
+        def get_request(self):  # type: ignore[no-untyped-def]
+            accepted[0] += 1
+            return super().get_request()
+
+    server = Counting(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", accepted
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_certificate_that_does_not_verify_is_said_at_once_not_retried(
+    self_signed_https: tuple[str, list[int]],
+) -> None:
+    """A TLS failure is the same on every attempt: a plain ServiceError (exit 3) naming the
+    reason, never a transient one, so a one-shot write tries once."""
+    url, accepted = self_signed_https
+    store = InfluxStore(url, "roshanai", api="v1")
+    for call in (
+        store.ping,
+        lambda: store.query("SHOW DATABASES"),
+        lambda: store.write_lines("m f=1 1"),
+    ):
+        with pytest.raises(ServiceError) as info:
+            call()
+        assert not isinstance(info.value, TransientServiceError)
+        assert (
+            str(info.value) == f"cannot connect to InfluxDB at {url}: TLS: self-signed certificate"
+        )
+        assert info.value.exit_code == 3
+        assert classify(info.value) is Action.FAIL
+    before = accepted[0]
+    with pytest.raises(ServiceError):
+        store.write_batches(["m f=1 1"], policy=RetryPolicy(max_attempts=3, first_wait_s=0.0))
+    assert accepted[0] - before == 1  # one attempt, no retries
