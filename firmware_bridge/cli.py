@@ -28,8 +28,7 @@ console = Console(highlight=False)
     "run",
     epilog=examples(
         "roshanai bridge run --fleet telemetry/data/sample_fleet.csv",
-        "roshanai bridge run --mqtt-url mqtts://mqtt.example.ir:8883 --fleet fleet.csv "
-        "--influx-url http://127.0.0.1:8086 --state-dir /var/lib/roshanai",
+        "roshanai bridge run --mqtt-url mqtts://broker.lan:8883 --fleet fleet.csv",
     ),
 )
 def run_cmd(

@@ -67,8 +67,8 @@ app.add_typer(bridge_app, name="bridge")
 app.command(
     "emulate",
     epilog=examples(
-        "roshanai emulate --fleet telemetry/data/sample_fleet.csv --backfill-hours 6 --speed 60",
-        "roshanai emulate --plants 200 --mqtt-url mqtt://127.0.0.1:1883 --duration 600",
+        "roshanai emulate --fleet my_fleet.csv --backfill-hours 6 --speed 60",
+        "roshanai emulate --plants 200 --mqtt-url mqtt://127.0.0.1:1883",
     ),
 )(emulate_command)
 app.add_typer(dashboards_app, name="dashboards")
@@ -76,7 +76,7 @@ app.command(
     "report",
     epilog=examples(
         "roshanai report --month 1405-04",
-        "roshanai report --province Tehran --province Isfahan --from 1405-04-01 --lang fa",
+        "roshanai report --province Tehran --from 1405-04-01 --lang fa",
     ),
 )(report_command)
 app.add_typer(deploy_app, name="deploy")

@@ -46,9 +46,8 @@ def _group() -> None:
 @app.command(
     "mosquitto",
     epilog=examples(
-        "roshanai deploy mosquitto --out broker --fleet fleet.csv --tls-hostname mqtt.example.ir",
-        "roshanai deploy mosquitto --out broker --rotate plant-0001 "
-        "--apply mqtts://mqtt.example.ir:8883",
+        "roshanai deploy mosquitto --fleet fleet.csv --out cfg --tls-hostname mqtt",
+        "roshanai deploy mosquitto --out cfg --rotate THR-000001 --apply mqtts://mqtt",
     ),
 )
 def mosquitto_cmd(

@@ -20,14 +20,14 @@ app.command(
     "fleet",
     epilog=examples(
         "roshanai simulate fleet",
-        "roshanai simulate fleet my_fleet.csv --weather tehran.epw --hourly hourly.parquet",
+        "roshanai simulate fleet my_fleet.csv --weather tehran.epw --hourly h.parquet",
     ),
 )(fleet_cmd)
 app.command(
     "site",
     epilog=examples(
         "roshanai simulate site --lat 35.69 --lon 51.39",
-        "roshanai simulate site --lat 29.50 --lon 60.86 --kwp 5 --tilt 25 --weather zahedan.epw",
+        "roshanai simulate site --lat 29.5 --lon 60.9 --tilt 25 --weather zahedan.epw",
     ),
 )(site_cmd)
 app.command(
@@ -41,7 +41,6 @@ app.command(
     "size-battery",
     epilog=examples(
         "roshanai simulate size-battery --lat 35.69 --lon 51.39 --scenario summer",
-        "roshanai simulate size-battery --lat 38.08 --lon 46.29 --schedule cuts.csv "
-        "--target-coverage 95 --load-profile full",
+        "roshanai simulate size-battery --lat 38.08 --lon 46.29 --schedule cuts.csv",
     ),
 )(size_battery_cmd)

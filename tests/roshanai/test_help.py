@@ -78,6 +78,9 @@ def test_help_ends_with_examples_that_parse(path: tuple[str, ...]) -> None:
     lines = _example_lines(command)
     assert 1 <= len(lines) <= 3, f"roshanai {' '.join(path)}: no examples at the end of --help"
     for line in lines:
+        # Shown as written in an 80-column terminal (two columns of indent, two of margin):
+        # a folded example cannot be pasted back.
+        assert len(line) <= 76, f"example longer than 76 characters: {line}"
         words = shlex.split(line)
         assert words[0] == "roshanai", line
         # Parsed as the shell would hand it over: unknown options or a missing required one
