@@ -423,7 +423,7 @@ def timing_offset_h(weather: Weather, latitude_deg: float, longitude_deg: float)
     step_ns = int(weather.step_hours * 3600e9)
     mid = _ns(data.index) - step_ns // 2
     ghi = data["ghi"].to_numpy(float)
-    from_noon, day = _hours_from_noon(mid, longitude_deg)
+    from_noon, day, _ = _hours_from_noon(mid, longitude_deg)
     frame = pd.DataFrame({"day": day, "w": np.clip(ghi, 0, None), "t": from_noon})
     frame["wt"] = frame["w"] * frame["t"]
     per_day = frame.groupby("day")[["w", "wt"]].sum()
@@ -439,24 +439,21 @@ DAYLIGHT_LATITUDE_WARN_DEG = 8.0
 earns a warning. [degree]"""
 
 
-def _hours_from_noon(mid_ns: np.ndarray, longitude_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """Hours from the local solar noon at interval midpoints (folded into (-12, 12]) and the
-    solar day of each, at ``longitude_deg``; Spencer's equation of time (as
-    ``pvlib.solarposition.equation_of_time_spencer71``)."""
-    doy = (pd.to_datetime(mid_ns, utc=True).day_of_year.to_numpy() - 1).astype(float)
-    b = 2 * np.pi * doy / 365
-    eot_min = 229.18 * (
-        0.000075
-        + 0.001868 * np.cos(b)
-        - 0.032077 * np.sin(b)
-        - 0.014615 * np.cos(2 * b)
-        - 0.040849 * np.sin(2 * b)
-    )
+def _hours_from_noon(
+    mid_ns: np.ndarray, longitude_deg: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hours from the local solar noon at interval midpoints (folded into (-12, 12]), the
+    solar day of each at ``longitude_deg``, and the (UTC) day of the year, 1-based; the
+    equation of time is pvlib's ``equation_of_time_spencer71``."""
+    from pvlib.solarposition import equation_of_time_spencer71
+
+    doy = pd.to_datetime(mid_ns, utc=True).day_of_year.to_numpy()
+    eot_min = equation_of_time_spencer71(doy.astype(float))
     hours_utc = (mid_ns % 86_400_000_000_000) / 3.6e12
     from_noon = hours_utc + longitude_deg / 15 + eot_min / 60 - 12
     from_noon = (from_noon + 12) % 24 - 12
     day = (mid_ns + int((longitude_deg / 15) * 3.6e12)) // 86_400_000_000_000
-    return from_noon, day
+    return from_noon, day, doy
 
 
 def daylight_latitude_deg(weather: Weather, longitude_deg: float) -> float | None:
@@ -477,18 +474,19 @@ def daylight_latitude_deg(weather: Weather, longitude_deg: float) -> float | Non
     longitude_deg : float
         Where the solar days and noons are [degree, east positive] (the plants' longitude).
     """
+    from pvlib.solarposition import declination_spencer71
+
     data = weather.data
     step_h = float(weather.step_hours)
     mid = _ns(data.index) - int(step_h * 1800e9)
-    from_noon, day = _hours_from_noon(mid, longitude_deg)
+    from_noon, day, doy = _hours_from_noon(mid, longitude_deg)
     codes, day_idx = np.unique(day, return_inverse=True)
     whole = np.bincount(day_idx, minlength=len(codes)) * step_h >= 23.5
     if whole.sum() < 30:
         return None
     lit = (data["ghi"].to_numpy(float) > 0).astype(float)
     data_h = np.bincount(day_idx, lit, len(codes))[whole] * step_h
-    doy = pd.to_datetime(mid, utc=True).day_of_year.to_numpy()
-    decl = np.radians(23.44) * np.sin(2 * np.pi * (284 + doy) / 365)  # Cooper (1969)
+    decl = declination_spencer71(doy.astype(float))  # [radian]
     start_h, end_h = from_noon - step_h / 2, from_noon + step_h / 2
     cos_horizon = np.cos(np.radians(90.83))
     best, best_cost = None, np.inf

@@ -610,7 +610,7 @@ def test_day_lengths_place_a_file_without_location(
     tmp_path, name: str, latitude_deg: float, longitude_deg: float
 ) -> None:
     """The latitude read from the day lengths of a CSV (which carries no location) is the
-    station's, to a quarter degree: Greensboro 36.1° N gives 36.0, Sand Point 55.3° N 55.25."""
+    station's, to half a degree: Greensboro 36.1° N gives 36.5, Sand Point 55.3° N 55.25."""
     import os
 
     import pvlib
