@@ -155,11 +155,7 @@ def _classify(
 
 def _network_reason(exc: BaseException, timeout_s: float) -> str:
     """A short lower-case phrase for a connection-level failure."""
-    chain: list[BaseException] = []
-    cause: BaseException | None = exc
-    while cause is not None and len(chain) < 10:  # bounded: cause chains can be cyclic
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
+    chain = _cause_chain(exc)
     # urllib3's NewConnectionError subclasses its TimeoutError: look at the OS error first.
     for kind, phrase in (
         (ConnectionRefusedError, "connection refused"),
@@ -178,17 +174,23 @@ def _network_reason(exc: BaseException, timeout_s: float) -> str:
     return str(exc).strip() or type(exc).__name__
 
 
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first (at most 10: cause chains can be cyclic)."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    return chain
+
+
 def _tls_reason(exc: BaseException) -> str | None:
     """The TLS failure behind a request's error, in a few words, or None if it was not one."""
-    cause: BaseException | None = exc
-    for _ in range(10):  # bounded: cause chains can be cyclic
-        if cause is None:
-            return None
+    for cause in _cause_chain(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return cause.verify_message or "certificate verify failed"
         if isinstance(cause, ssl.SSLError):
             return (cause.reason or str(cause)).replace("_", " ").lower()
-        cause = cause.__cause__ or cause.__context__
     return None
 
 
