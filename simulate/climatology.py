@@ -1,14 +1,22 @@
-"""Embedded climatology of Iran and a deterministic typical year generated from it.
+"""The climate default: monthly climate with its sources, and typical years generated from it.
 
-When a site planner has no weather file, the simulator falls back on this module: a table of
-approximate long-term monthly means for the 31 province capitals (``data/iran_climatology.csv``,
-hand-transcribed from NASA POWER, the Global Solar Atlas and IRIMO normals; see
-``data/README.md``), interpolated to any point in Iran, and turned into an hourly year:
+When a site planner has no weather file, the simulator falls back on this module:
+
+- **In Iran**, a table of the 31 province capitals (``data/iran_climatology.csv``): monthly mean
+  daily GHI, air temperature and wind, each row saying where its values come from (see
+  ``data/README.md`` and the validation table in the README), interpolated to any point within
+  :data:`MAX_DISTANCE_KM` of a capital;
+- **elsewhere**, a labelled coarse estimate: MERRA-2's monthly irradiation on its 3° grid
+  (:mod:`simulate.merra2`), with the air temperature and wind pvlib's ModelChain assumes.
+
+An hourly year is then generated:
 
 1. clear-sky irradiance (Ineichen with pvlib's Linke turbidity climatology) at each interval's
    midpoint;
-2. a daily clear-sky index per solar day, drawn once from a fixed, seeded arrangement of Beta
-   quantiles whose monthly mean reproduces the table's monthly irradiation exactly;
+2. a daily clear-sky index per solar day, spread like the month's real days: the quantiles of
+   MERRA-2's distribution of daily irradiation for that month near the point, arranged in a
+   fixed seeded order, scaled so that the monthly mean is the table's exactly (or, for a
+   sampled year, drawn at random from that distribution);
 3. DNI from GHI with DIRINT (Perez et al. 1992), DHI as the closure ``ghi - dni*cos(zenith)``;
 4. air temperature: the monthly mean (smoothed across months, means kept exact) plus a diurnal
    cycle from a minimum at sunrise to a maximum at 15:00 solar time, wider on clear days;
@@ -21,13 +29,14 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Sequence
 from importlib import resources
 
 import numpy as np
 import pandas as pd
 import pvlib
-from scipy import stats
 
+from simulate import merra2
 from telemetry.errors import InputError
 
 __all__ = [
@@ -35,6 +44,7 @@ __all__ = [
     "default_weather",
     "load_climatology",
     "monthly_climate",
+    "sampled_years",
 ]
 
 #: Points farther than this from every province capital are outside the table's cover [km].
@@ -48,15 +58,23 @@ _EARTH_RADIUS_KM = 6371.0
 _MONTHS = tuple(f"{m:02d}" for m in range(1, 13))
 _SEED = 1990  # fixed: the day-to-day pattern is part of the dataset, not a random draw
 _K_MIN, _K_MAX = 0.08, 1.0  # bounds of a day's clear-sky index (overcast .. Ineichen-clear)
-_BETA_CONCENTRATION = 3.0  # a+b of the Beta law of daily clear-sky indices: broad, skewed clear
 _T_MAX_SOLAR_H = 15.0  # solar time of the daily temperature maximum [h]
 _WIND_DIURNAL = 0.25  # relative amplitude of the wind's diurnal cycle [-]
 _MAX_ZENITH_DEG = 87.0  # below ~3° elevation all irradiance is treated as diffuse
 
 _SOURCE = (
-    "estimate: typical year generated from Roshanai's embedded Iran climatology "
-    "(approximate NASA POWER / Global Solar Atlas / IRIMO monthly means, {where})"
+    "estimate: typical year generated from Roshanai's Iran climatology "
+    "(province capitals' monthly means with their sources; MERRA-2 daily spread; {where})"
 )
+_SOURCE_COARSE = (
+    "coarse estimate: typical year generated from MERRA-2 3° monthly irradiation outside Iran, "
+    "air 20 °C and wind 0 m/s as pvlib's ModelChain assumes ({where})"
+)
+#: Outside the capitals' cover there is no temperature or wind climatology here: the values
+#: pvlib's ModelChain assumes when weather lacks them (pvlib.modelchain, ``temp_air`` 20 °C,
+#: ``wind_speed`` 0 m/s). A labelled assumption, not a climate figure.
+OUTSIDE_IRAN_TEMP_C = 20.0
+OUTSIDE_IRAN_WIND_M_S = 0.0
 
 
 @functools.cache
@@ -133,18 +151,37 @@ def monthly_climate(
     Raises
     ------
     InputError
-        The point is invalid or more than :data:`MAX_DISTANCE_KM` from every capital.
+        The point is invalid, or outside Iran with no MERRA-2 land cell near it.
+
+    Notes
+    -----
+    Farther than :data:`MAX_DISTANCE_KM` from every capital, the monthly GHI is MERRA-2's
+    (:func:`simulate.merra2.monthly_ghi`) and temperature and wind are the values pvlib's
+    ModelChain assumes (:data:`OUTSIDE_IRAN_TEMP_C`, :data:`OUTSIDE_IRAN_WIND_M_S`); the frame's
+    ``attrs['coarse']`` is then True and ``attrs['note']`` says so.
     """
     lat, lon = _check_point(latitude_deg, longitude_deg)
     tab = _table()
     dist_km = _great_circle_km(lat, lon, tab["latitude"].to_numpy(), tab["longitude"].to_numpy())
     order = np.argsort(dist_km, kind="stable")[:N_NEIGHBOURS]
     if dist_km[order[0]] > MAX_DISTANCE_KM:
-        raise InputError(
-            f"({lat:.3f}, {lon:.3f}) is {dist_km[order[0]]:.0f} km from the nearest Iranian "
-            "province capital: the embedded default weather covers Iran only; "
-            "pass a weather file with --weather FILE"
+        ghi = merra2.monthly_ghi(lat, lon)  # InputError where no land cell is near
+        far = pd.DataFrame(
+            {
+                "ghi_kwh_m2_day": ghi,
+                "temp_c": np.full(12, OUTSIDE_IRAN_TEMP_C),
+                "wind_m_s": np.full(12, OUTSIDE_IRAN_WIND_M_S),
+                "temp_range_c": np.zeros(12),
+            },
+            index=pd.RangeIndex(1, 13, name="month"),
         )
+        far.attrs["coarse"] = True
+        far.attrs["note"] = (
+            f"({lat:.2f}, {lon:.2f}) is {dist_km[order[0]]:.0f} km from the nearest Iranian "
+            f"province capital: coarse estimate, {merra2.coverage(lat, lon).note}; air "
+            f"{OUTSIDE_IRAN_TEMP_C:g} °C and wind {OUTSIDE_IRAN_WIND_M_S:g} m/s assumed"
+        )
+        return far
     weight = 1.0 / np.maximum(dist_km[order], 0.01) ** 2  # a 10 m floor: exact at a capital
     weight /= weight.sum()
     near = tab.iloc[order]
@@ -167,32 +204,66 @@ def monthly_climate(
         },
         index=pd.RangeIndex(1, 13, name="month"),
     )
+    out.attrs["coarse"] = False
+    out.attrs["note"] = f"interpolated between {', '.join(near['city'])}"
     return out
 
 
-def _daily_clear_sky_index(k_month: float, cs_daily_wh: np.ndarray, month: int) -> np.ndarray:
-    """Daily clear-sky indices whose irradiation-weighted mean is exactly ``k_month``.
+#: Probabilities at which a month's distribution of daily irradiation is tabulated. [-]
+SHAPE_PROBABILITIES = (np.arange(256) + 0.5) / 256
 
-    Beta quantiles on [_K_MIN, _K_MAX] with mean ``k_month`` give a realistic spread (mostly
-    clear days in dry months, a broad mix in cloudy ones); a fixed seeded permutation orders
-    them through the month. Clipping, then rescaling, restores the exact monthly total.
+
+def _checked_climate(climate: pd.DataFrame) -> pd.DataFrame:
+    cols = ["ghi_kwh_m2_day", "temp_c", "wind_m_s", "temp_range_c"]
+    missing = [c for c in cols if c not in climate.columns]
+    if missing or len(climate) != 12:
+        raise InputError(f"a monthly climate needs 12 rows and columns {cols} (missing {missing})")
+    values = climate[cols].to_numpy(float)
+    if not np.isfinite(values).all() or (values[:, 0] < 0).any():
+        raise InputError("a monthly climate must be finite, with GHI >= 0")
+    out = climate[cols].copy()
+    out.index = pd.RangeIndex(1, 13, name="month")
+    out.attrs["coarse"] = bool(climate.attrs.get("coarse", False))
+    out.attrs["note"] = str(climate.attrs.get("note", "given monthly climate"))
+    return out
+
+
+def _daily_clear_sky_index(
+    k_month: float,
+    cs_daily_wh: np.ndarray,
+    month: int,
+    shape: np.ndarray,
+    sample: int | None = None,
+) -> np.ndarray:
+    """Daily clear-sky indices of one month, spread like the month's real days.
+
+    ``shape`` is the month's daily irradiation as multiples of its mean at
+    :data:`SHAPE_PROBABILITIES` (:func:`simulate.merra2.relative_quantiles`). The typical year
+    (``sample`` None) takes the month's days at evenly spaced quantiles, in a fixed seeded order,
+    and its irradiation-weighted mean is exactly ``k_month``; clipping to [_K_MIN, _K_MAX] is
+    made up by a common scale. A sampled year (``sample`` = S) draws each day at random from
+    the same distribution with the same scale, so that its month varies about ``k_month`` as
+    weather does (days drawn independently: no persistence from day to day).
     """
     n = len(cs_daily_wh)
-    mean01 = (k_month - _K_MIN) / (_K_MAX - _K_MIN)
-    if not 0.02 < mean01 < 0.98:
-        # Too close to (or beyond) the bounds for a spread: every day alike, total still exact.
-        return np.full(n, k_month)
-    a, b = mean01 * _BETA_CONCENTRATION, (1.0 - mean01) * _BETA_CONCENTRATION
-    quantiles = stats.beta.ppf((np.arange(n) + 0.5) / n, a, b)
-    quantiles *= mean01 / quantiles.mean()  # the discrete quantiles' mean, made exact
     rng = np.random.default_rng(_SEED + month)
-    k = _K_MIN + (_K_MAX - _K_MIN) * quantiles[rng.permutation(n)]
+    typical = np.interp((np.arange(n) + 0.5) / n, SHAPE_PROBABILITIES, shape)
+    typical = typical[rng.permutation(n)]
     target = k_month * cs_daily_wh.sum()
-    for _ in range(50):
-        k = np.clip(k * target / (k @ cs_daily_wh), _K_MIN, _K_MAX)
-        if abs(k @ cs_daily_wh - target) <= 1e-9 * target:
+    scale = k_month
+    for _ in range(60):
+        got = float(np.clip(scale * typical, _K_MIN, _K_MAX) @ cs_daily_wh)
+        if got <= 0 or abs(got - target) <= 1e-10 * target:
             break
-    return np.asarray(k * target / (k @ cs_daily_wh))
+        scale *= target / got
+    k = np.clip(scale * typical, _K_MIN, _K_MAX)
+    # 1 to rounding, except where the month is clearer than the clear-sky model allows.
+    restore = target / (k @ cs_daily_wh)
+    if sample is None:
+        return np.asarray(k * restore)
+    draw = np.random.default_rng([_SEED, int(sample), month]).uniform(size=n)
+    drawn = np.clip(scale * np.interp(draw, SHAPE_PROBABILITIES, shape), _K_MIN, _K_MAX)
+    return np.asarray(drawn * restore)
 
 
 def _diurnal_temperature_shape(solar_time_h: np.ndarray, sunrise_h: np.ndarray) -> np.ndarray:
@@ -218,51 +289,15 @@ def _smooth_monthly(
     return np.asarray(daily)
 
 
-def default_weather(
-    latitude_deg: float,
-    longitude_deg: float,
-    altitude_m: float | None = None,
-    year: int = 1990,
-) -> pd.DataFrame:
-    """An hourly typical year for a point in Iran, generated from the embedded climatology.
-
-    Deterministic: the same arguments always give the same numbers. Each month's mean daily
-    GHI equals :func:`monthly_climate` (to rounding), as does its mean air temperature.
-
-    Parameters
-    ----------
-    latitude_deg : float
-        Latitude, north positive. [degree]
-    longitude_deg : float
-        Longitude, east positive. [degree]
-    altitude_m : float, optional
-        Site elevation; None uses :func:`pvlib.location.lookup_altitude`. [m]
-    year : int, default 1990
-        Calendar year of the index (1990 as for typical-year files).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per hour of ``year`` (8760, or 8784 in a leap year), index tz-aware UTC
-        **labelled at the end of each hourly interval**: ``year``-01-01 01:00 UTC to
-        ``year+1``-01-01 00:00 UTC, like TMY3. Values are interval means evaluated at the
-        midpoint (label − 30 min). Columns ``ghi``, ``dni``, ``dhi`` [W/m²], ``temp_air``
-        [°C], ``wind_speed`` [m/s]; ``attrs['source']`` says it is a generated estimate.
-
-    Raises
-    ------
-    InputError
-        Invalid point or year, or a point outside Iran (see :func:`monthly_climate`).
-    """
-    lat, lon = _check_point(latitude_deg, longitude_deg)
-    if not isinstance(year, (int, np.integer)) or not 1800 <= int(year) <= 2200:
-        raise InputError(f"year must be an integer in 1800..2200, not {year!r}")
-    if altitude_m is None:
-        altitude_m = float(pvlib.location.lookup_altitude(lat, lon))
-    elif not np.isfinite(float(altitude_m)):
-        raise InputError(f"invalid altitude: {altitude_m!r} [m]")
-    alt = float(altitude_m)
-    clim = monthly_climate(lat, lon, alt)
+def _generate(
+    lat: float,
+    lon: float,
+    alt: float,
+    year: int,
+    clim: pd.DataFrame,
+    samples: Sequence[int | None],
+) -> list[pd.DataFrame]:
+    """The hourly years of :func:`default_weather` for several samples, sharing the sun."""
 
     labels = pd.date_range(
         pd.Timestamp(int(year), 1, 1, 1), pd.Timestamp(int(year) + 1, 1, 1), freq="h", tz="UTC"
@@ -298,13 +333,25 @@ def default_weather(
     # Daily clear-sky index per month: monthly irradiation exact, day-to-day spread seeded.
     ghi_table_wh = clim["ghi_kwh_m2_day"].to_numpy() * 1000.0
     cs_daily_wh = np.bincount(day_idx, weights=cs_ghi, minlength=len(days))
-    k_day = np.empty(len(days))
     k_month = np.empty(12)
+    shapes = []
     for m in range(1, 13):
         sel = day_month == m
         k_month[m - 1] = ghi_table_wh[m - 1] * sel.sum() / cs_daily_wh[sel].sum()
-        k_day[sel] = _daily_clear_sky_index(k_month[m - 1], cs_daily_wh[sel], m)
-    ghi = cs_ghi * k_day[day_idx]
+        shapes.append(
+            merra2.relative_quantiles(
+                lat, lon, m, SHAPE_PROBABILITIES, float(clim["ghi_kwh_m2_day"].iloc[m - 1])
+            )
+        )
+
+    def daily_index(which: int | None) -> np.ndarray:
+        k = np.empty(len(days))
+        for m in range(1, 13):
+            sel = day_month == m
+            k[sel] = _daily_clear_sky_index(
+                k_month[m - 1], cs_daily_wh[sel], m, shapes[m - 1], which
+            )
+        return k
 
     # Temperature: smoothed daily mean + diurnal cycle; range wider in clear months and days.
     t_daily = _smooth_monthly(
@@ -315,45 +362,173 @@ def default_weather(
     )
     k_rel = k_month / np.average(k_month, weights=np.bincount(day_month - 1, minlength=12))
     range_month = clim["temp_range_c"].to_numpy() * np.clip(k_rel, 0.7, 1.3)
-    range_day = range_month[day_month - 1] * np.clip(k_day / k_month[day_month - 1], 0.5, 1.2)
-    shape = _diurnal_temperature_shape(solar_time_h, sunrise_h)
-    temp_air = t_daily[day_idx] + 0.5 * range_day[day_idx] * shape
-    # Keep each month's mean exact despite the discrete hourly sampling of the cycle.
-    month_mean = np.bincount(hour_month - 1, weights=temp_air) / np.bincount(hour_month - 1)
-    temp_air += (clim["temp_c"].to_numpy() - month_mean)[hour_month - 1]
+    diurnal = _diurnal_temperature_shape(solar_time_h, sunrise_h)
+
+    def air_temperature(k_day: np.ndarray) -> np.ndarray:
+        range_day = range_month[day_month - 1] * np.clip(k_day / k_month[day_month - 1], 0.5, 1.2)
+        temp = t_daily[day_idx] + 0.5 * range_day[day_idx] * diurnal
+        # Keep each month's mean exact despite the discrete hourly sampling of the cycle.
+        month_mean = np.bincount(hour_month - 1, weights=temp) / np.bincount(hour_month - 1)
+        return np.asarray(temp + (clim["temp_c"].to_numpy() - month_mean)[hour_month - 1])
 
     wind = clim["wind_m_s"].to_numpy()[hour_month - 1] * (
         1.0 + _WIND_DIURNAL * np.cos(2 * np.pi * (solar_time_h - _T_MAX_SOLAR_H) / 24.0)
     )
 
-    # Split GHI with DIRINT at the sun position the simulator will use (pressure from altitude,
-    # refraction with this air temperature); DHI closes the balance, so it is never negative.
-    sp = loc.get_solarposition(mid, temperature=temp_air)
+    # The sun position the simulator will use (pressure from altitude, refraction with the
+    # typical year's air temperature; a sampled year's differs by < 0.01° near the horizon).
+    k_typical = daily_index(None)
+    sp = loc.get_solarposition(mid, temperature=air_temperature(k_typical))
     zenith = sp["apparent_zenith"].to_numpy(float)
     cos_z = np.cos(np.radians(zenith))
-    ghi = np.where(zenith < 90.0, ghi, 0.0)
-    dni = pvlib.irradiance.dirint(
-        pd.Series(ghi, index=mid),
-        pd.Series(zenith, index=mid),
-        mid,
-        pressure=pvlib.atmosphere.alt2pres(alt),
-        use_delta_kt_prime=True,
-    ).to_numpy(float)
     dni_extra = np.asarray(pvlib.irradiance.get_extra_radiation(mid), dtype=float)
-    dni = np.nan_to_num(dni, nan=0.0)
-    dni = np.where(zenith < _MAX_ZENITH_DEG, dni, 0.0)
-    dni = np.clip(dni, 0.0, np.minimum(dni_extra, ghi / np.maximum(cos_z, 1e-6)))
-    dhi = np.maximum(ghi - dni * cos_z, 0.0)
+    frames = []
+    for which in samples:
+        k_day = k_typical if which is None else daily_index(which)
+        temp_air = air_temperature(k_day)
 
-    out = pd.DataFrame(
-        {
-            "ghi": ghi,
-            "dni": dni,
-            "dhi": dhi,
-            "temp_air": temp_air,
-            "wind_speed": np.maximum(wind, 0.0),
-        },
-        index=labels,
-    )
-    out.attrs["source"] = _SOURCE.format(where=f"{lat:.3f}N {lon:.3f}E, {alt:.0f} m")
-    return out
+        # Split GHI with DIRINT; DHI closes the balance, so it is never negative.
+        ghi = np.where(zenith < 90.0, cs_ghi * k_day[day_idx], 0.0)
+        dni = pvlib.irradiance.dirint(
+            pd.Series(ghi, index=mid),
+            pd.Series(zenith, index=mid),
+            mid,
+            pressure=pvlib.atmosphere.alt2pres(alt),
+            use_delta_kt_prime=True,
+        ).to_numpy(float)
+        dni = np.nan_to_num(dni, nan=0.0)
+        dni = np.where(zenith < _MAX_ZENITH_DEG, dni, 0.0)
+        dni = np.clip(dni, 0.0, np.minimum(dni_extra, ghi / np.maximum(cos_z, 1e-6)))
+        dhi = np.maximum(ghi - dni * cos_z, 0.0)
+
+        out = pd.DataFrame(
+            {
+                "ghi": ghi,
+                "dni": dni,
+                "dhi": dhi,
+                "temp_air": temp_air,
+                "wind_speed": np.maximum(wind, 0.0),
+            },
+            index=labels,
+        )
+        where = f"{lat:.3f}N {lon:.3f}E, {alt:.0f} m"
+        if which is not None:
+            where += f", sampled year {int(which)}"
+        out.attrs["source"] = (_SOURCE if not clim.attrs["coarse"] else _SOURCE_COARSE).format(
+            where=where
+        )
+        out.attrs["coarse"] = bool(clim.attrs["coarse"])
+        frames.append(out)
+    return frames
+
+
+def default_weather(
+    latitude_deg: float,
+    longitude_deg: float,
+    altitude_m: float | None = None,
+    year: int = 1990,
+    sample: int | None = None,
+    climate: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """An hourly typical year for a point in Iran, generated from the embedded climatology.
+
+    Deterministic: the same arguments always give the same numbers. Each month's mean daily
+    GHI equals :func:`monthly_climate` (to rounding), as does its mean air temperature.
+
+    Parameters
+    ----------
+    latitude_deg : float
+        Latitude, north positive. [degree]
+    longitude_deg : float
+        Longitude, east positive. [degree]
+    altitude_m : float, optional
+        Site elevation; None uses :func:`pvlib.location.lookup_altitude`. [m]
+    year : int, default 1990
+        Calendar year of the index (1990 as for typical-year files).
+    sample : int, optional
+        None: the typical year, each month's days at evenly spaced quantiles of its
+        distribution. An integer S ≥ 0: one of many possible years, its days drawn at random
+        (seed S) from the same monthly distributions, for the spread of annual yield
+        (:func:`simulate.spread.yield_spread`).
+    climate : pandas.DataFrame, optional
+        Monthly climate to generate from, shaped as :func:`monthly_climate`'s result (columns
+        ``ghi_kwh_m2_day``, ``temp_c``, ``wind_m_s``, ``temp_range_c`` indexed by month 1–12);
+        None: :func:`monthly_climate` at the point. The validation table uses it to run every
+        source through the same generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hour of ``year`` (8760, or 8784 in a leap year), index tz-aware UTC
+        **labelled at the end of each hourly interval**: ``year``-01-01 01:00 UTC to
+        ``year+1``-01-01 00:00 UTC, like TMY3. Values are interval means evaluated at the
+        midpoint (label − 30 min). Columns ``ghi``, ``dni``, ``dhi`` [W/m²], ``temp_air``
+        [°C], ``wind_speed`` [m/s]; ``attrs['source']`` says it is a generated estimate.
+
+    Raises
+    ------
+    InputError
+        Invalid point or year, or a point outside Iran (see :func:`monthly_climate`).
+    """
+    _check_sample(sample)
+    lat, lon, alt, clim = _prepare(latitude_deg, longitude_deg, altitude_m, year, climate)
+    return _generate(lat, lon, alt, int(year), clim, [sample])[0]
+
+
+def _check_sample(sample: object) -> None:
+    if sample is not None and (
+        isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 0
+    ):
+        raise InputError(f"sample must be a non-negative integer or None, not {sample!r}")
+
+
+def _prepare(
+    latitude_deg: float,
+    longitude_deg: float,
+    altitude_m: float | None,
+    year: int,
+    climate: pd.DataFrame | None,
+) -> tuple[float, float, float, pd.DataFrame]:
+    lat, lon = _check_point(latitude_deg, longitude_deg)
+    if not isinstance(year, (int, np.integer)) or not 1800 <= int(year) <= 2200:
+        raise InputError(f"year must be an integer in 1800..2200, not {year!r}")
+    if altitude_m is None:
+        altitude_m = float(pvlib.location.lookup_altitude(lat, lon))
+    elif not np.isfinite(float(altitude_m)):
+        raise InputError(f"invalid altitude: {altitude_m!r} [m]")
+    alt = float(altitude_m)
+    clim = monthly_climate(lat, lon, alt) if climate is None else _checked_climate(climate)
+    return lat, lon, alt, clim
+
+
+def sampled_years(
+    latitude_deg: float,
+    longitude_deg: float,
+    samples: Sequence[int | None],
+    altitude_m: float | None = None,
+    year: int = 1990,
+    climate: pd.DataFrame | None = None,
+) -> list[pd.DataFrame]:
+    """Several generated years at one point, as :func:`default_weather` makes each.
+
+    ``sampled_years(lat, lon, [None, 0, 1])[k]`` equals
+    ``default_weather(lat, lon, sample=[None, 0, 1][k])``; the sun and the clear sky are
+    computed once for all.
+
+    Parameters
+    ----------
+    latitude_deg, longitude_deg : float
+        The point. [degree]
+    samples : sequence of int or None
+        None for the typical year, S ≥ 0 for sampled year S.
+    altitude_m, year, climate
+        As :func:`default_weather`.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+    """
+    for s in samples:
+        _check_sample(s)
+    lat, lon, alt, clim = _prepare(latitude_deg, longitude_deg, altitude_m, year, climate)
+    return _generate(lat, lon, alt, int(year), clim, list(samples))

@@ -31,6 +31,7 @@ __all__ = [
     "HIJRI_MONTHS",
     "FleetRun",
     "default_fleet_weather",
+    "fleet_cells",
     "run_fleet",
 ]
 
@@ -112,16 +113,22 @@ def _cache_dir() -> Path | None:
     import simulate.climatology as clim
 
     digest = hashlib.sha256()
-    for f in (Path(clim.__file__), Path(clim.__file__).parent / "data" / "iran_climatology.csv"):
+    import simulate.merra2 as m2
+
+    here = Path(clim.__file__).parent
+    for f in (Path(clim.__file__), Path(m2.__file__), here / "data" / "iran_climatology.csv"):
         digest.update(f.read_bytes())
     return base / f"climate-{digest.hexdigest()[:16]}"
 
 
-def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.DataFrame:
-    """Generated typical year of one cell, through the on-disk cache when there is one."""
+def _cell_weather(
+    lat_deg: float, lon_deg: float, cache: Path | None, sample: int | None = None
+) -> pd.DataFrame:
+    """Generated typical (or sampled) year of one cell, through the on-disk cache if any."""
     from simulate.climatology import default_weather
 
-    path = None if cache is None else cache / f"{lat_deg:+08.3f}_{lon_deg:+08.3f}.npz"
+    tag = "" if sample is None else f"_s{int(sample)}"
+    path = None if cache is None else cache / f"{lat_deg:+08.3f}_{lon_deg:+08.3f}{tag}.npz"
     if path is not None and path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -130,10 +137,11 @@ def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.Data
                     index=pd.DatetimeIndex(z["time_ns"]).tz_localize("UTC"),
                 )
                 frame.attrs["source"] = str(z["source"])
+                frame.attrs["coarse"] = bool(z["coarse"])
                 return frame
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache entry: regenerate it below
-    frame = default_weather(lat_deg, lon_deg)
+    frame = default_weather(lat_deg, lon_deg, sample=sample)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +153,7 @@ def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.Data
                     .tz_localize(None)
                     .to_numpy("datetime64[ns]"),
                     source=np.str_(frame.attrs["source"]),
+                    coarse=np.bool_(frame.attrs["coarse"]),
                     **{c: frame[c].to_numpy(float) for c in COLUMNS},  # type: ignore[arg-type]
                 )
         except OSError:
@@ -153,15 +162,20 @@ def _cell_weather(lat_deg: float, lon_deg: float, cache: Path | None) -> pd.Data
 
 
 def default_fleet_weather(
-    fleet: Fleet, progress: Callable[[int, int], None] | None = None
+    fleet: Fleet,
+    progress: Callable[[int, int], None] | None = None,
+    sample: int | None = None,
 ) -> tuple[Weather, np.ndarray]:
-    """Embedded-climatology weather for a fleet: one generated year per 0.5° cell.
+    """Climate-default weather for a fleet: one generated year per 0.5° cell.
 
     Parameters
     ----------
     fleet : telemetry.registry.Fleet
     progress : callable, optional
         Called as ``progress(cells_done, cells_total)``.
+    sample : int, optional
+        None: the typical year; S ≥ 0: sampled year S in every cell (see
+        :func:`simulate.climatology.default_weather`).
 
     Returns
     -------
@@ -169,28 +183,49 @@ def default_fleet_weather(
         A weather whose ``data`` stacks the cells (a column MultiIndex ``(cell, variable)``)
         and each plant's cell index.
     """
-    lat = fleet.plants["latitude"].to_numpy()
-    lon = fleet.plants["longitude"].to_numpy()
     cell = DEFAULT_WEATHER_CELL_DEG
-    keys = np.stack([np.round(lat / cell), np.round(lon / cell)], axis=1)
-    uniq, index = np.unique(keys, axis=0, return_inverse=True)
+    centres, index = fleet_cells(fleet)
     cache = _cache_dir()
     frames = []
-    for k_lat, k_lon in uniq:
-        # Generated at the cell centre: at most 0.25° (≈1 min of solar time) from a plant.
-        frames.append(_cell_weather(float(k_lat * cell), float(k_lon * cell), cache))
+    for c_lat, c_lon in centres:
+        frames.append(_cell_weather(float(c_lat), float(c_lon), cache, sample))
         if progress is not None:
-            progress(len(frames), len(uniq))
+            progress(len(frames), len(centres))
     first = frames[0]
     for f in frames[1:]:
         if not f.index.equals(first.index):
             raise InputError("generated weather cells do not share one time axis")
     data = pd.concat(frames, axis=1, keys=range(len(frames)))
+    coarse = sum(bool(f.attrs.get("coarse")) for f in frames)
     source = (
-        f"estimate: typical years generated from Roshanai's embedded Iran climatology, "
-        f"one per {cell:g}° cell ({len(frames)} cells)"
+        f"estimate: {'typical' if sample is None else f'sampled (#{int(sample)})'} years "
+        f"generated from Roshanai's climate default, one per {cell:g}° cell ({len(frames)} cells"
+        + (
+            f"; {coarse} outside Iran: coarse MERRA-2 estimate, air 20 °C assumed)"
+            if coarse
+            else ")"
+        )
     )
-    return (Weather(data=data, source=source, utc_offset_h=None, estimate=True), index.reshape(-1))
+    return (Weather(data=data, source=source, utc_offset_h=None, estimate=True), index)
+
+
+def fleet_cells(fleet: Fleet) -> tuple[np.ndarray, np.ndarray]:
+    """The climate default's weather cells of a fleet, and each plant's cell.
+
+    Plants are grouped on a :data:`DEFAULT_WEATHER_CELL_DEG` grid; each cell's weather is
+    generated at its centre, at most 0.25° (about 1 min of solar time) from its plants.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        (n_cells, 2) cell centres (latitude, longitude) [degree], and (n_plants,) cell index.
+    """
+    lat = fleet.plants["latitude"].to_numpy(float)
+    lon = fleet.plants["longitude"].to_numpy(float)
+    cell = DEFAULT_WEATHER_CELL_DEG
+    keys = np.stack([np.round(lat / cell), np.round(lon / cell)], axis=1)
+    uniq, index = np.unique(keys, axis=0, return_inverse=True)
+    return uniq * cell, np.asarray(index, dtype=np.int64).reshape(-1)
 
 
 def _weather_arrays(weather: Weather) -> tuple[np.ndarray, ...]:

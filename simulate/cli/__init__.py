@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from simulate.cli.battery import size_battery_cmd
+from simulate.cli.climate import climate_cmd
 from simulate.cli.fleet import fleet_cmd, site_cmd
 from simulate.cli.outage import outage_cmd
 from telemetry.helptext import examples
@@ -44,3 +45,11 @@ app.command(
         "roshanai simulate size-battery --lat 38.08 --lon 46.29 --schedule cuts.csv",
     ),
 )(size_battery_cmd)
+app.command(
+    "climate",
+    epilog=examples(
+        "roshanai simulate climate",
+        "roshanai simulate climate --markdown",
+        "roshanai simulate climate --sources",
+    ),
+)(climate_cmd)
