@@ -35,6 +35,7 @@ from simulate.cli.money import (
     contract_rates,
     degradation,
     lifetime_by_region,
+    print_contract,
     write_contract,
 )
 from telemetry.fileio import atomic_path, outputs
@@ -188,7 +189,7 @@ def fleet_cmd(
             n = write_run(run, s)
             written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
     _print_fleet(run, fleet.source, time.perf_counter() - started)
-    _print_contract(lifetime_by_region(contract, fleet), degradation_per_year, tariff)
+    print_contract(lifetime_by_region(contract, fleet), degradation_per_year, tariff)
     for w in written:
         console.print(f"wrote {w}")
 
@@ -274,29 +275,6 @@ def contract_year(run) -> int:
     years, counts = np.unique(run.labels.year.to_numpy(), return_counts=True)
     year = int(years[np.argmax(counts)]) if len(years) else SCENARIO_YEAR
     return SCENARIO_YEAR if run.estimate or year == TYPICAL_YEAR else year
-
-
-def _print_contract(
-    lifetime: dict[str, tuple[float, float]], degradation_per_year: float, tariff: float | None
-) -> None:
-    from telemetry.tariffs import FLEET_REGION
-
-    table = Table(title="Purchase contract — income [million toman]")
-    table.add_column("province")
-    table.add_column("year 1", justify="right")
-    table.add_column("20 years", justify="right")
-    for region, (first, whole) in lifetime.items():
-        if region != FLEET_REGION:
-            table.add_row(region, f"{first / 1e6:,.1f}", f"{whole / 1e6:,.0f}")
-    table.add_section()
-    first, whole = lifetime[FLEET_REGION]
-    table.add_row("fleet", f"{first / 1e6:,.1f}", f"{whole / 1e6:,.0f}")
-    console.print(table)
-    how = "by tariff_category" if tariff is None else f"flat {tariff:,.0f} toman/kWh"
-    console.print(
-        f"contract: {whole * 10 / 1e9:,.2f} billion rial over 20 years; tariff {how} "
-        f"(telemetry/tariffs.py), {degradation_per_year * 100:g} %/year degradation"
-    )
 
 
 def site_cmd(

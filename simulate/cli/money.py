@@ -35,6 +35,7 @@ __all__ = [
     "contract_rates",
     "degradation",
     "lifetime_by_region",
+    "print_contract",
     "write_contract",
 ]
 
@@ -136,3 +137,29 @@ def lifetime_by_region(projection: Projection, fleet: Fleet) -> dict[str, tuple[
         out[str(region)] = (float(g.income_toman.iloc[0]), float(g.income_toman.sum()))
     assert FLEET_REGION in out
     return out
+
+
+def print_contract(
+    lifetime: dict[str, tuple[float, float]], degradation_per_year: float, tariff: float | None
+) -> None:
+    """Print the first-year and 20-year income by region, and the fleet's in rial."""
+    from rich.table import Table
+
+    from simulate.cli.common import console
+
+    table = Table(title="Purchase contract — income [million toman]")
+    table.add_column("province")
+    table.add_column("year 1", justify="right")
+    table.add_column("20 years", justify="right")
+    for region, (first, whole) in lifetime.items():
+        if region != FLEET_REGION:
+            table.add_row(region, f"{first / 1e6:,.1f}", f"{whole / 1e6:,.0f}")
+    table.add_section()
+    first, whole = lifetime[FLEET_REGION]
+    table.add_row("fleet", f"{first / 1e6:,.1f}", f"{whole / 1e6:,.0f}")
+    console.print(table)
+    how = "by tariff_category" if tariff is None else f"flat {tariff:,.0f} toman/kWh"
+    console.print(
+        f"contract: {whole * 10 / 1e9:,.2f} billion rial over 20 years; tariff {how} "
+        f"(telemetry/tariffs.py), {degradation_per_year * 100:g} %/year degradation"
+    )

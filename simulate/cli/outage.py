@@ -55,6 +55,7 @@ from simulate.cli.money import (
     contract_rates,
     degradation,
     lifetime_by_region,
+    print_contract,
     write_contract,
 )
 from telemetry.fileio import outputs
@@ -297,7 +298,6 @@ def _print_outage(run, options, seconds: float, lifetime: dict[str, tuple[float,
             f"{x.exported_peak_kwh / 1000:,.2f}",
             f"{x.peak_mw * 1000:,.1f}",
             f"{x.income_toman / 1e6:,.1f}",
-            f"{lifetime[str(x.region)][1] / 1e6:,.0f}",
         ]
 
     rows = [row(x) for x in r[r.region != FLEET_REGION].itertuples()]
@@ -314,8 +314,7 @@ def _print_outage(run, options, seconds: float, lifetime: dict[str, tuple[float,
             "export\nMWh",
             "at peak\nMWh",
             "max\nkW",
-            "year 1\nM toman",
-            "20 yr\nM toman",
+            "income\nM toman",
         ],
         rows,
         [row(fleet)],
@@ -333,17 +332,7 @@ def _print_outage(run, options, seconds: float, lifetime: dict[str, tuple[float,
         f"(peak {fleet.peak_mw:,.3f} MW); {fleet.co2_avoided_t:,.1f} t CO2 and "
         f"{fleet.gas_avoided_m3:,.0f} m³ gas avoided ({seconds:.1f} s)"
     )
-    tariff = (
-        "by tariff_category (telemetry/tariffs.py)"
-        if f.tariff_toman_per_kwh is None
-        else f"{f.tariff_toman_per_kwh:,.0f} toman/kWh"
-    )
-    first, whole = lifetime[FLEET_REGION]
-    console.print(
-        f"contract: {first / 1e6:,.1f} M toman in year 1, {whole / 1e6:,.0f} M toman "
-        f"({whole * 10 / 1e9:,.2f} billion rial) over 20 years at "
-        f"{options.degradation_per_year * 100:g} %/year degradation; tariff {tariff}"
-    )
+    print_contract(lifetime, options.degradation_per_year, f.tariff_toman_per_kwh)
     console.print(
         f"factors per exported kWh: {f.co2_kg_per_kwh:.3f} kg CO2 (gas margin; "
         f"{f.co2_grid_kg_per_kwh:.3f} at the grid average: {fleet.co2_avoided_grid_t:,.1f} t), "

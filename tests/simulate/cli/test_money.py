@@ -77,7 +77,7 @@ def test_outage_projects_the_exported_energy(tmp_path: Path, cache_dir: Path) ->
         "--summary", "o.csv", cwd=tmp_path, cache=cache_dir,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "20 yr" in proc.stdout
+    assert "20 years" in proc.stdout
     assert "gas margin" in proc.stdout
     s = pd.read_csv(tmp_path / "o.csv")
     want = (s.exported_kwh * [2500, 4580, 2500]).tolist()
