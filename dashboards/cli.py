@@ -442,13 +442,17 @@ def report_command(
         float | None,
         typer.Option(
             "--tariff",
-            help="Purchase tariff [toman/kWh] (default 1456, SATBA's base rate).",
+            help="Purchase tariff [toman/kWh] (default 2500, ordinary households).",
             show_default=False,
         ),
     ] = None,
     co2: Annotated[
         float | None,
-        typer.Option("--co2", help="CO2 avoided [kg/kWh] (default 0.53).", show_default=False),
+        typer.Option(
+            "--co2",
+            help="CO2 avoided [kg/kWh] (default 0.524, gas margin; grid average 0.655).",
+            show_default=False,
+        ),
     ] = None,
     run_id: Annotated[
         str | None,

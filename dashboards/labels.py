@@ -74,6 +74,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "sim_yield": ("Expected yield of a typical year, run", "تولید مورد انتظار در سال نمونه، اجرای"),
     "expected_mwh": ("Expected MWh/year", "مگاوات‌ساعت در سال"),
     "specific_yield": ("kWh per kWp", "کیلووات‌ساعت بر کیلووات‌پیک"),
+    "income_year1_mt": (
+        "Contract year 1, million toman",
+        "سال نخست قرارداد (میلیون تومان)",
+    ),
+    "income_lifetime_mt": ("20 years, million toman", "۲۰ سال (میلیون تومان)"),
     "outage": (
         "Outage hours covered by hybrid plants, run",
         "ساعات خاموشی پوشش‌داده‌شده با نیروگاه‌های هیبرید، اجرای",
@@ -102,12 +107,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "بیشینهٔ توان، بزرگ‌ترین میانگین ساعتی مجموع توان AC است.",
     ),
     "note_income": (
-        "Income = energy × {tariff} toman/kWh (SATBA's guaranteed-purchase base rate for PV of "
-        "20 kW and less by default; contracts are indexed). CO₂ avoided = energy × {co2} kg/kWh "
-        "(gas-fired generation displaced at the margin).",
-        "درآمد = انرژی × {tariff} تومان بر کیلووات‌ساعت (به‌طور پیش‌فرض نرخ پایهٔ خرید تضمینی "
-        "ساتبا برای نیروگاه‌های خورشیدی تا ۲۰ کیلووات؛ قراردادها تعدیل می‌شوند). کاهش CO₂ = "
-        "انرژی × {co2} کیلوگرم بر کیلووات‌ساعت (جایگزینی تولید گازی در حاشیه).",
+        "Income = energy × {tariff} toman/kWh (by default the rate reported for ordinary "
+        "household plants, IRIB News 2025-10-03; the simulation's contract figures use each "
+        "plant's tariff category and 0.5 %/year module degradation). CO₂ avoided = energy × "
+        "{co2} kg/kWh (gas-fired generation displaced at the margin, gas burnt at 38.56 % "
+        "efficiency; the grid's average intensity, 0.655 kg/kWh, would give more).",
+        "درآمد = انرژی × {tariff} تومان بر کیلووات‌ساعت (به‌طور پیش‌فرض نرخ گزارش‌شده برای "
+        "نیروگاه‌های خانگی عادی، خبرگزاری صداوسیما ۱۱ مهر ۱۴۰۴؛ ارقام قرارداد در شبیه‌سازی، دستهٔ "
+        "تعرفهٔ هر نیروگاه و افت سالانهٔ ۰٫۵ درصد پنل را به کار می‌برند). کاهش CO₂ = انرژی × {co2} "
+        "کیلوگرم بر کیلووات‌ساعت (جایگزینی تولید گازی در حاشیه با بازده ۳۸٫۵۶ درصد؛ شدت میانگین "
+        "شبکه، ۰٫۶۵۵ کیلوگرم بر کیلووات‌ساعت، رقم بزرگ‌تری می‌دهد).",
     ),
     "note_availability": (
         "Availability = hours in which a plant produced ÷ (registered plants × daylight hours, "

@@ -58,14 +58,15 @@ def program_dashboard() -> Json:
             "tariff_toman_per_kwh",
             "Tariff [toman/kWh]",
             f"{TARIFF_TOMAN_PER_KWH:g}",
-            "Price paid to households per kWh delivered (SATBA base rate by "
-            "default; set the contracts' indexed rate).",
+            "Price paid per kWh delivered: ordinary households' 2,500 toman "
+            "(IRIB News, 2025-10-03) by default; telemetry/tariffs.py has the categories.",
         ),
         textbox_variable(
             "co2_kg_per_kwh",
             "CO2 [kg/kWh]",
             f"{CO2_KG_PER_KWH:g}",
-            "CO2 avoided per kWh delivered (gas-fired margin).",
+            "CO2 avoided per kWh delivered: gas margin, gas burnt at 38.56 % "
+            "(TPPH, 2020); the grid average is 0.655 (Ember/OWID 2023).",
         ),
         query_variable(
             "run_id",
@@ -238,7 +239,12 @@ def program_dashboard() -> Json:
         h=9,
         transformations=[
             _hide_time(
-                {"expected_mwh": "expected MWh/year", "specific_yield_kwh_per_kwp": "kWh/kWp"}
+                {
+                    "expected_mwh": "expected MWh/year",
+                    "specific_yield_kwh_per_kwp": "kWh/kWp",
+                    "income_year1_million_toman": "contract year 1 M toman",
+                    "income_lifetime_million_toman": "20 years M toman",
+                }
             )
         ],
     )

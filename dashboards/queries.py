@@ -289,7 +289,10 @@ OUTAGE_RUN = "\"run_id\" = '$outage_run_id'"
 SIM_YIELD_BY_PROVINCE = (
     'SELECT sum("ac_energy_kwh") / 1000 AS "expected_mwh", '
     'sum("ac_energy_kwh") / sum("dc_kwp") AS "specific_yield_kwh_per_kwp", '
-    'count("ac_energy_kwh") AS "plants" '
+    'count("ac_energy_kwh") AS "plants", '
+    # the purchase contract (telemetry.tariffs), written by runs since the tariff table
+    'sum("income_year1_toman") / 1000000 AS "income_year1_million_toman", '
+    'sum("income_lifetime_toman") / 1000000 AS "income_lifetime_million_toman" '
     f'FROM "{MEASUREMENT_SIM_YEAR}" WHERE {RUN} AND {PROVINCE} GROUP BY "province"'
 )
 SIM_HIJRI_MONTHS = (

@@ -28,7 +28,9 @@ from simulate.load import plant_loads
 from simulate.outages import CutFractions, Schedule, cut_fractions, plant_zone_index
 from simulate.weather import TYPICAL_YEAR, Weather
 from telemetry.errors import InputError
+from telemetry.factors import DEGRADATION_PER_YEAR
 from telemetry.registry import Fleet
+from telemetry.tariffs import Projection, TariffTable, plant_categories, project
 
 __all__ = [
     "CalendarAxis",
@@ -68,6 +70,8 @@ class OutageOptions:
         Fixed evening-peak hours; None: Tavanir's TOU peak (:func:`simulate.grid.peak_mask`).
     factors : GridFactors
         Tariff, CO2 and gas per exported kWh.
+    degradation_per_year : float
+        Yearly loss of output for the 20-year contract projection. [1/year]
     """
 
     load_kind: str = "essential"
@@ -80,6 +84,7 @@ class OutageOptions:
     self_consumption: bool = False
     peak_window: tuple[int, int] | None = None
     factors: GridFactors = field(default_factory=GridFactors)
+    degradation_per_year: float = DEGRADATION_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,10 @@ class OutageRun:
         ``coverage_pct``, ``unserved_kwh``, ``essential_need_kwh``, ``essential_served_kwh``,
         ``exported_kwh``, ``exported_peak_kwh``, ``curtailed_kwh``, ``self_consumed_kwh``,
         ``battery_charge_kwh``, ``battery_discharge_kwh``, ``soc_min_pct``, ``soc_max_pct``,
-        ``income_toman``, ``co2_avoided_kg``, ``gas_avoided_m3``.
+        ``income_toman`` (first contract year's rate), ``co2_avoided_kg`` (gas margin),
+        ``co2_avoided_grid_kg`` (grid average), ``gas_avoided_m3``, and the contract's
+        ``income_year1_toman``, ``income_lifetime_toman``, ``income_lifetime_rial``,
+        ``energy_lifetime_kwh`` (:meth:`telemetry.tariffs.Projection.totals`).
     regions : pandas.DataFrame
         :func:`simulate.grid.region_table`.
     heatmap : pandas.DataFrame
@@ -123,6 +131,8 @@ class OutageRun:
         Calendar year of the figures.
     schedule_source : str
     plants_without_cuts : int
+    contract : telemetry.tariffs.Projection or None
+        The 20 contract years of each plant's exported energy and income.
     """
 
     summary: pd.DataFrame
@@ -136,6 +146,7 @@ class OutageRun:
     year: int
     schedule_source: str
     plants_without_cuts: int
+    contract: Projection | None = None
 
 
 def schedule_year(schedule: Schedule) -> int | None:
@@ -245,6 +256,7 @@ def run_outages(
     chunk_plants: int = 1024,
     progress: Callable[[int], None] | None = None,
     weather_progress: Callable[[int, int], None] | None = None,
+    tariff_rates: np.ndarray | None = None,
 ) -> OutageRun:
     """Simulate a fleet through a cut schedule.
 
@@ -269,6 +281,9 @@ def run_outages(
         Plants per yield + dispatch pass (memory ≈ 2 × chunk × n_time × 8 bytes).
     progress, weather_progress : callable, optional
         As :func:`simulate.fleet.run_fleet`.
+    tariff_rates : numpy.ndarray, shape (n_plants, 20), optional
+        Each plant's rate per contract year [toman/kWh]; default the flat
+        ``options.factors.tariff_toman_per_kwh``, else the built-in tariff table by category.
 
     Returns
     -------
@@ -277,6 +292,7 @@ def run_outages(
     options = options or OutageOptions()
     plants = fleet.plants
     n = len(plants)
+    rates = _tariff_rates(fleet, options.factors, tariff_rates)
     if weather is None:
         weather, widx = default_fleet_weather(fleet, weather_progress)
     elif isinstance(weather.data.columns, pd.MultiIndex):
@@ -376,7 +392,10 @@ def run_outages(
     applied = np.where(zone_index >= 0, np.array(cuts.zones, dtype=object)[zone_index], "")
     if cuts.zones == ("",):
         applied = np.full(n, "*", dtype=object)
-    summary = _summary(yield_run.summary, plants, result, capacity, applied, options.factors)
+    contract = project(result.exported_kwh, rates, options.degradation_per_year)
+    summary = _summary(
+        yield_run.summary, plants, result, capacity, applied, options.factors, contract
+    )
     return OutageRun(
         summary=summary,
         regions=region_table(
@@ -387,6 +406,7 @@ def run_outages(
             axis.month0,
             axis.hijri_month0,
             options.factors,
+            rates[:, 0],
         ),
         heatmap=heatmap_table(result.heat),
         dispatch=result,
@@ -397,7 +417,21 @@ def run_outages(
         year=cal_year,
         schedule_source=schedule.source,
         plants_without_cuts=int((zone_index < 0).sum()),
+        contract=contract,
     )
+
+
+def _tariff_rates(fleet: Fleet, factors: GridFactors, given: np.ndarray | None) -> np.ndarray:
+    """(n_plants, 20) rates [toman/kWh]: given, else flat, else the built-in table."""
+    if given is not None:
+        rates = np.asarray(given, dtype=float)
+        if rates.ndim != 2 or rates.shape[0] != len(fleet):
+            raise ValueError(f"tariff_rates must be (n_plants, years), not {rates.shape}")
+        return rates
+    table = TariffTable()
+    if factors.tariff_toman_per_kwh is not None:
+        table = TariffTable.flat(factors.tariff_toman_per_kwh, table.categories)
+    return table.plant_rates(plant_categories(fleet.plants), fleet.plant_ids)
 
 
 def _battery_slice(battery: BatteryParams, s: slice) -> BatteryParams:
@@ -429,6 +463,7 @@ def _summary(
     capacity: np.ndarray,
     applied: np.ndarray,
     factors: GridFactors,
+    contract: Projection,
 ) -> pd.DataFrame:
     nominal = np.where(capacity > 0, capacity, np.nan)  # SOC as a share of the nameplate
     with np.errstate(invalid="ignore"):
@@ -453,9 +488,11 @@ def _summary(
         "battery_discharge_kwh": r.discharge_kwh,
         "soc_min_pct": soc_min,
         "soc_max_pct": soc_max,
-        "income_toman": r.exported_kwh * factors.tariff_toman_per_kwh,
+        "income_toman": contract.income_toman[:, 0],
         "co2_avoided_kg": r.exported_kwh * factors.co2_kg_per_kwh,
+        "co2_avoided_grid_kg": r.exported_kwh * factors.co2_grid_kg_per_kwh,
         "gas_avoided_m3": r.exported_kwh * factors.gas_m3_per_kwh,
+        **contract.totals(),
     }
     for name, values in columns.items():
         out[name] = values

@@ -8,21 +8,26 @@ parameter of :class:`GridFactors` and of the CLI):
   Export in these hours is reported apart (``exported_peak_kwh``); a fixed window may be given
   instead. (The national summer demand peak has moved into the afternoon, 13:00–17:00, with
   cooling; pass that window to look at it.)
-- **Tariff**: 1,456 toman/kWh, SATBA's published guaranteed-purchase base rate for PV of 20 kW
-  and less (14,560 rial/kWh, satba.gov.ir tariff table, 2021 decree). Contracts are indexed and
-  revised; pass the contract's rate. Income = exported kWh × tariff (energy served to the
-  household during cuts earns nothing).
-- **Gas avoided**: 0.28 m³ of natural gas per exported kWh = 3.6 MJ/kWh ÷ (0.38 net efficiency
-  of Iran's thermal fleet, about what Tavanir reports for recent years: an assumption) ÷ 34 MJ/m³
-  (lower heating value of pipeline gas: an assumption within its usual 32–36 MJ/m³).
-- **CO2 avoided**: 0.53 kg per exported kWh = 3.6 / 0.38 MJ of gas burnt × 56.1 g CO2/MJ (IPCC
-  2006 Guidelines, vol. 2, table 2.2, natural gas).
+- **Tariff**: by default each plant's first contract year in the tariff table
+  (:mod:`telemetry.tariffs`: its ``tariff_category``, else ``household``, 2,500 toman/kWh, IRIB
+  News Hamedan, 2025-10-03); a flat ``tariff_toman_per_kwh`` (``--tariff``) overrides it.
+  Income = exported kWh × tariff (energy served to the household during cuts earns nothing);
+  the 20 contract years are projected by :func:`telemetry.tariffs.project`.
+- **Gas avoided**: 0.275 m³ of natural gas per exported kWh = 3.6 MJ/kWh ÷ 0.3856 (average
+  efficiency of Iran's thermal plants, TPPH via Mehr News, 2020-12-02) ÷ 34 MJ/m³ (lower
+  heating value of pipeline gas: an assumption within its usual 32–36 MJ/m³).
+- **CO2 avoided, gas margin** (``co2_avoided_*``): 0.524 kg per exported kWh = 3.6 / 0.3856 MJ
+  of gas burnt × 56.1 g CO2/MJ (IPCC 2006 Guidelines, vol. 2, table 2.2, natural gas).
+- **CO2 avoided, grid average** (``co2_avoided_grid_*``): 0.655 kg CO2e per exported kWh, the
+  carbon intensity of Iran's generation in 2023 (Ember and Energy Institute via Our World in
+  Data).
 
-These assume that PV exported to the grid displaces gas-fired thermal generation at the margin,
-with no credit for the distribution losses it avoids (≈ 11–13 % in Iran: conservative), and no
-account of the liquid fuels (mazut, diesel) burnt in winter when gas is short (which would raise
-the CO2 figure). Energy served to a household during a cut displaces no grid generation and is
-not counted.
+The gas-margin figures assume that PV exported to the grid displaces gas-fired thermal
+generation at the fleet's average efficiency, with no credit for the distribution losses it
+avoids (≈ 11–13 % in Iran: conservative), and no account of the liquid fuels (mazut, diesel)
+burnt in winter when gas is short (which would raise the CO2 figure); the grid average counts
+the whole mix instead. Energy served to a household during a cut displaces no grid generation
+and is not counted. Sources and dates: :mod:`telemetry.factors`.
 
 Table conventions: ``region`` is the province (``(none)`` when the fleet file gives none) or
 ``(fleet)`` for all plants; ``calendar`` is ``year``, ``gregorian`` or ``solar_hijri`` with
@@ -40,7 +45,7 @@ import pandas as pd
 
 from simulate.dispatch import MONTH_METRICS
 from telemetry.calendar import GREGORIAN_MONTHS, HIJRI_MONTHS
-from telemetry.factors import CO2_KG_PER_KWH, GAS_M3_PER_KWH, TARIFF_TOMAN_PER_KWH
+from telemetry.factors import CO2_GRID_AVERAGE_KG_PER_KWH, CO2_KG_PER_KWH, GAS_M3_PER_KWH
 
 __all__ = [
     "FLEET_REGION",
@@ -65,17 +70,21 @@ class GridFactors:
 
     Attributes
     ----------
-    tariff_toman_per_kwh : float
-        Purchase price paid to the household. [toman/kWh]
+    tariff_toman_per_kwh : float or None
+        A flat purchase price for every plant and contract year; None: each plant's rate from
+        the tariff table (:mod:`telemetry.tariffs`). [toman/kWh]
     co2_kg_per_kwh : float
-        CO2 avoided per exported kWh. [kg/kWh]
+        CO2 avoided per exported kWh, gas margin. [kg/kWh]
     gas_m3_per_kwh : float
         Natural gas avoided per exported kWh. [m³/kWh]
+    co2_grid_kg_per_kwh : float
+        CO2 avoided per exported kWh at the grid's average carbon intensity. [kg/kWh]
     """
 
-    tariff_toman_per_kwh: float = TARIFF_TOMAN_PER_KWH
+    tariff_toman_per_kwh: float | None = None
     co2_kg_per_kwh: float = CO2_KG_PER_KWH
     gas_m3_per_kwh: float = GAS_M3_PER_KWH
+    co2_grid_kg_per_kwh: float = CO2_GRID_AVERAGE_KG_PER_KWH
 
 
 def peak_mask(
@@ -109,7 +118,7 @@ def peak_mask(
 
 
 def _figures(
-    sums: list[float], factors: GridFactors, plants: int, peak_w: float
+    sums: list[float], factors: GridFactors, plants: int, peak_w: float, income_toman: float
 ) -> dict[str, float]:
     outage_h, served_h, need_wh, served_wh, export_wh, peak_wh = sums
     exported_kwh = export_wh / 1000.0
@@ -123,8 +132,9 @@ def _figures(
         "exported_kwh": exported_kwh,
         "exported_peak_kwh": peak_wh / 1000.0,
         "peak_mw": peak_w / 1e6,
-        "income_toman": exported_kwh * factors.tariff_toman_per_kwh,
+        "income_toman": income_toman,
         "co2_avoided_t": exported_kwh * factors.co2_kg_per_kwh / 1000.0,
+        "co2_avoided_grid_t": exported_kwh * factors.co2_grid_kg_per_kwh / 1000.0,
         "gas_avoided_m3": exported_kwh * factors.gas_m3_per_kwh,
     }
 
@@ -137,6 +147,7 @@ def region_table(
     month0: np.ndarray,
     hijri_month0: np.ndarray,
     factors: GridFactors,
+    plant_tariff: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Figures by region (each province and the fleet), for the year and each month.
 
@@ -152,6 +163,9 @@ def region_table(
     month0, hijri_month0 : int arrays, shape (n_time,)
         Gregorian and Solar Hijri month (0–11) of each interval.
     factors : GridFactors
+    plant_tariff : numpy.ndarray, shape (n_plants,), optional
+        Each plant's rate (its first contract year); default ``factors.tariff_toman_per_kwh``
+        for all. [toman/kWh]
 
     Returns
     -------
@@ -159,6 +173,12 @@ def region_table(
         ``region``, ``calendar``, ``month``, ``month_name`` and the figures (module docstring).
     """
     mi = {name: i for i, name in enumerate(MONTH_METRICS)}
+    if plant_tariff is None:
+        if factors.tariff_toman_per_kwh is None:
+            raise ValueError("region_table needs plant_tariff or a flat factors tariff")
+        plant_tariff = np.full(len(regions), factors.tariff_toman_per_kwh)
+    # (n_plants, 2, 12) income of each plant and month. [toman]
+    income = monthly[:, :, mi["export_wh"], :] / 1000.0 * np.asarray(plant_tariff)[:, None, None]
     keys = ("outage_h", "served_h", "need_wh", "served_wh", "export_wh", "export_peak_wh")
     rows = []
     fleet_export = region_export_w.sum(axis=0)
@@ -166,6 +186,7 @@ def region_table(
     groups.append((FLEET_REGION, np.ones(len(regions), dtype=bool), fleet_export))
     for name, members, export_w in groups:
         sums = monthly[members].sum(axis=0)  # (2, metrics, 12)
+        paid = income[members].sum(axis=0)  # (2, 12)
         n = int(members.sum())
         year = [float(sums[0, mi[k]].sum()) for k in keys]
         peak = float(export_w.max()) if export_w.size else 0.0
@@ -175,7 +196,7 @@ def region_table(
                 "calendar": "year",
                 "month": 0,
                 "month_name": "",
-                **_figures(year, factors, n, peak),
+                **_figures(year, factors, n, peak, float(paid[0].sum())),
             }
         )
         for c, (calendar, names, index) in enumerate(
@@ -193,7 +214,7 @@ def region_table(
                         "calendar": calendar,
                         "month": m + 1,
                         "month_name": names[m],
-                        **_figures(values, factors, n, peak),
+                        **_figures(values, factors, n, peak, float(paid[c, m])),
                     }
                 )
     return pd.DataFrame(rows)

@@ -56,7 +56,7 @@ INVERTER_TYPES = ("grid_tied", "hybrid")
 @dataclass(frozen=True)
 class _Column:
     name: str
-    kind: str  # "float", "id", "label", "enum", "serials", "names"
+    kind: str  # "float", "id", "label", "enum", "serials", "names", "date"
     required: bool = False
     default: float | str | None = None
     low: float | None = None
@@ -86,6 +86,8 @@ COLUMNS: tuple[_Column, ...] = (
     _Column("essential_load_w", "float", low=0, high=1_000_000, unit="W"),
     _Column("inverter_serial", "serials", default=""),
     _Column("inverter_name", "names", default=""),
+    _Column("tariff_category", "label", default=""),
+    _Column("contract_start", "date", default=""),
 )
 _BY_NAME = {c.name: c for c in COLUMNS}
 REQUIRED = tuple(c.name for c in COLUMNS if c.required)
@@ -376,6 +378,14 @@ def _convert(
         return values
     if col.kind in ("serials", "names"):
         return _convert_list(col, values, lines, source, problems)
+    if col.kind == "date":
+        # An ISO calendar date (YYYY-MM-DD), kept as that text; empty = the default.
+        parsed = pd.to_datetime(values.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+        ok = parsed.notna().to_numpy() & values.str.fullmatch(r"\d{4}-\d{2}-\d{2}").to_numpy(
+            dtype=bool
+        )
+        bad(~empty & ~ok, lambda v: f"{v!r} is not a date (YYYY-MM-DD)")
+        return values
     if col.kind == "enum":
         ok = values.isin(col.choices).to_numpy() | empty
         bad(~ok, lambda v: f"{v!r} is not one of {', '.join(col.choices)}")

@@ -85,9 +85,10 @@ sim_outage_region
     (plant-hours of cuts), ``outage_hours_served`` (fully served), ``coverage_pct``,
     ``unserved_kwh`` and ``essential_served_kwh`` (household load during cuts),
     ``exported_kwh``, ``exported_peak_kwh`` (in the evening-peak hours), ``peak_mw`` (largest
-    hourly mean of the summed export), ``income_toman``, ``co2_avoided_t``,
-    ``gas_avoided_m3``. Time as the ``sim_plant_*`` measurements of the same calendar. The
-    run's per-plant outage figures go to ``sim_plant_year`` (:data:`SIM_YEAR_FIELDS`).
+    hourly mean of the summed export), ``income_toman``, ``co2_avoided_t`` (gas
+    margin), ``gas_avoided_m3``, ``co2_avoided_grid_t`` (grid average). Time
+    as the ``sim_plant_*`` measurements of the same calendar. The run's per-plant outage
+    figures go to ``sim_plant_year`` (:data:`SIM_YEAR_FIELDS`).
 sim_outage_heatmap
     The fleet's coverage by month and local hour of the cut's start. Tags ``run_id``,
     ``weather``, ``calendar`` (``gregorian``/``solar_hijri``), ``month``, ``start_hour``
@@ -211,6 +212,12 @@ SIM_YEAR_FIELDS = (
     "income_toman",
     "co2_avoided_kg",
     "gas_avoided_m3",
+    # the contract's projection (``simulate fleet`` and ``simulate outage``), and the CO2 at
+    # the grid's average carbon intensity (``simulate outage``): telemetry.tariffs, .factors
+    "co2_avoided_grid_kg",
+    "income_year1_toman",
+    "income_lifetime_toman",
+    "energy_lifetime_kwh",
 )
 
 #: Fields of ``sim_outage_region`` (columns of the same names in the region table).
@@ -227,4 +234,5 @@ OUTAGE_REGION_FIELDS = (
     "income_toman",
     "co2_avoided_t",
     "gas_avoided_m3",
+    "co2_avoided_grid_t",
 )

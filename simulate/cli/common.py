@@ -399,7 +399,7 @@ def outage_options(
     if battery_kwh is not None and battery_kwh < 0:
         raise InputError("--battery-kwh must not be negative")
     factors = GridFactors() if tariff is None else GridFactors(tariff_toman_per_kwh=tariff)
-    if factors.tariff_toman_per_kwh < 0:
+    if tariff is not None and tariff < 0:
         raise InputError("--tariff must not be negative")
     return OutageOptions(
         load_kind=load_kind,

@@ -25,6 +25,19 @@ from simulate.cli.common import (
     warn_unknown_provinces,
     write_summary,
 )
+from simulate.cli.money import (
+    DEFAULT_DEGRADATION_PCT,
+    DegradationOpt,
+    FlatTariffOpt,
+    TariffTableOpt,
+    add_contract_columns,
+    contract_paths,
+    contract_rates,
+    degradation,
+    lifetime_by_region,
+    print_contract,
+    write_contract,
+)
 from telemetry.fileio import atomic_path, outputs
 from telemetry.settings import command_settings
 
@@ -81,10 +94,15 @@ def fleet_cmd(
         ),
     ] = None,
     plot: Annotated[bool, typer.Option(help="Draw the monthly energy chart (PNG).")] = True,
+    tariff: FlatTariffOpt = None,
+    tariff_table: TariffTableOpt = None,
+    degradation_pct: DegradationOpt = DEFAULT_DEGRADATION_PCT,
 ) -> None:
-    """Simulate a fleet for a year: per-plant kWh, specific yield, PR, monthly kWh."""
+    """Simulate a fleet for a year: per-plant kWh, specific yield, PR, monthly kWh, and the
+    purchase contract's 20 years of energy and income (all the energy sold)."""
     from simulate.fleet import run_fleet
     from telemetry.registry import load_sample_fleet, read_fleet
+    from telemetry.tariffs import project
 
     started = time.perf_counter()
     s = command_settings(
@@ -96,6 +114,8 @@ def fleet_cmd(
     )
     check_transposition(transposition)
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
+    rates = contract_rates(fleet, tariff, tariff_table)
+    degradation_per_year = degradation(degradation_pct)
     warn_unknown_provinces(fleet)
     wx = load_weather(weather)
     summary_path = summary or Path(s.out_dir) / "fleet_summary.csv"
@@ -104,6 +124,7 @@ def fleet_cmd(
         summary_path,
         *([hourly] if hourly else []),
         *([png] if plot else []),
+        *contract_paths(summary_path),
     ]
     # Every output and the database are checked before the work, and the files are written
     # all or none: an error leaves nothing half-done behind.
@@ -148,6 +169,11 @@ def fleet_cmd(
                 )
         warn_far_weather(fleet, wx)
         warn_shifted_weather(fleet, wx)
+        # A grid-tied program plant sells all it makes: the year's energy is contract year 1.
+        energy_kwh = run.summary["ac_energy_kwh"].to_numpy(float)
+        contract = project(energy_kwh, rates, degradation_per_year)
+        year = contract_year(run)
+        add_contract_columns(run.summary, fleet, contract, year)
         files = iter(staged)
         write_summary(run.summary, next(files))
         if hourly is not None:
@@ -156,12 +182,14 @@ def fleet_cmd(
             from simulate.plots import plot_fleet_monthly
 
             plot_fleet_monthly(run, next(files))
+        write_contract(contract, fleet, year, next(files), next(files))
         if s.influx_url:
             from simulate.results import write_run
 
             n = write_run(run, s)
             written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
     _print_fleet(run, fleet.source, time.perf_counter() - started)
+    print_contract(lifetime_by_region(contract, fleet), degradation_per_year, tariff)
     for w in written:
         console.print(f"wrote {w}")
 
@@ -236,6 +264,17 @@ def _print_fleet(run, source: str, seconds: float) -> None:
             "[yellow]note:[/] weather is an estimate generated from the embedded "
             "climatology; pass --weather FILE for measured or typical-year data."
         )
+
+
+def contract_year(run) -> int:
+    """Year of a contract start left empty: the simulated year; a typical year's 1990 is no
+    year, so scenarios' :data:`simulate.cli.common.SCENARIO_YEAR` stands in for it."""
+    from simulate.cli.common import SCENARIO_YEAR
+    from simulate.weather import TYPICAL_YEAR
+
+    years, counts = np.unique(run.labels.year.to_numpy(), return_counts=True)
+    year = int(years[np.argmax(counts)]) if len(years) else SCENARIO_YEAR
+    return SCENARIO_YEAR if run.estimate or year == TYPICAL_YEAR else year
 
 
 def site_cmd(

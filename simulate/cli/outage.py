@@ -7,6 +7,7 @@ as one line and exit code 2 with nothing written.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +45,18 @@ from simulate.cli.common import (
     warn_shifted_weather,
     warn_unknown_provinces,
     write_summary,
+)
+from simulate.cli.money import (
+    DEFAULT_DEGRADATION_PCT,
+    DegradationOpt,
+    TariffTableOpt,
+    add_contract_columns,
+    contract_paths,
+    contract_rates,
+    degradation,
+    lifetime_by_region,
+    print_contract,
+    write_contract,
 )
 from telemetry.fileio import outputs
 from telemetry.settings import command_settings
@@ -119,10 +132,13 @@ def outage_cmd(
         float | None,
         typer.Option(
             "--tariff",
-            help="Purchase tariff [toman/kWh] (default 1456, SATBA's base rate for PV ≤ 20 kW).",
+            help="One purchase tariff for every plant and contract year [toman/kWh] "
+            "(default: the tariff table by tariff_category; household 2500).",
             show_default=False,
         ),
     ] = None,
+    tariff_table: TariffTableOpt = None,
+    degradation_pct: DegradationOpt = DEFAULT_DEGRADATION_PCT,
     timezone: TimezoneOpt = None,
     transposition: Annotated[
         str, typer.Option("--transposition", help="haydavies or perez.")
@@ -169,7 +185,9 @@ def outage_cmd(
         peak,
         tariff,
     )
+    options = replace(options, degradation_per_year=degradation(degradation_pct))
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
+    rates = contract_rates(fleet, tariff, tariff_table)
     warn_unknown_provinces(fleet)
     wx = load_weather(weather)
     sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
@@ -186,6 +204,7 @@ def outage_cmd(
         summary_path.with_name(f"{stem}_heatmap.csv"),
         *([summary_path.with_name(f"{stem}_coverage.png")] if plot else []),
         *([write_schedule] if write_schedule is not None else []),
+        *contract_paths(summary_path),
     ]
     # Every output and the database are checked before the work; files are written all or
     # none.
@@ -214,10 +233,13 @@ def outage_cmd(
                 transposition=transposition,
                 progress=lambda done: bar.update(task, completed=done),
                 weather_progress=advance_weather,
+                tariff_rates=rates,
             )
         warn_far_weather(fleet, wx)
         warn_shifted_weather(fleet, wx)
         _warnings(run, p)
+        assert run.contract is not None
+        add_contract_columns(run.summary, fleet, run.contract, run.year)
         for table in (run.summary, run.regions, run.heatmap):
             write_summary(table, next(files))
         if plot:
@@ -226,12 +248,15 @@ def outage_cmd(
             plot_coverage(run, next(files))
         if write_schedule is not None:
             sched.write_csv(next(files), s.timezone)
+        write_contract(run.contract, fleet, run.year, next(files), next(files))
         if s.influx_url:
             from simulate.outage_results import write_outage_run
 
             n = write_outage_run(run, s)
             written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
-    _print_outage(run, options, time.perf_counter() - started)
+    _print_outage(
+        run, options, time.perf_counter() - started, lifetime_by_region(run.contract, fleet)
+    )
     for w in written:
         console.print(f"wrote {w}")
 
@@ -255,7 +280,7 @@ def _warnings(run, plants: pd.DataFrame) -> None:
         )
 
 
-def _print_outage(run, options, seconds: float) -> None:
+def _print_outage(run, options, seconds: float, lifetime: dict[str, tuple[float, float]]) -> None:
     from simulate.grid import FLEET_REGION
 
     r = run.regions[run.regions["calendar"] == "year"]
@@ -307,10 +332,11 @@ def _print_outage(run, options, seconds: float) -> None:
         f"(peak {fleet.peak_mw:,.3f} MW); {fleet.co2_avoided_t:,.1f} t CO2 and "
         f"{fleet.gas_avoided_m3:,.0f} m³ gas avoided ({seconds:.1f} s)"
     )
+    print_contract(lifetime, options.degradation_per_year, f.tariff_toman_per_kwh)
     console.print(
-        f"factors: tariff {f.tariff_toman_per_kwh:,.0f} toman/kWh, "
-        f"{f.co2_kg_per_kwh:g} kg CO2 and {f.gas_m3_per_kwh:g} m³ gas per exported "
-        f"kWh (assumptions documented in simulate/grid.py)"
+        f"factors per exported kWh: {f.co2_kg_per_kwh:.3f} kg CO2 (gas margin; "
+        f"{f.co2_grid_kg_per_kwh:.3f} at the grid average: {fleet.co2_avoided_grid_t:,.1f} t), "
+        f"{f.gas_m3_per_kwh:.3f} m³ gas (sources: telemetry/factors.py)"
     )
     if run.yield_run.estimate:
         console.print(

@@ -243,3 +243,18 @@ def test_report_cli(scenario, tmp_path, monkeypatch):
     assert not (tmp_path / "r3").exists()
     assert main(["report", "--lang", "de", *args]) == 2
     assert main(["report", "--month", "1405-13", *args]) == 2
+
+
+def test_the_simulation_shows_the_contract_by_province(report):
+    """First-year and 20-year income by province come from the run's per-plant contract
+    (flat default tariffs: 20 years = year 1 × Σ 0.995^k, 19.078)."""
+    data, out, _, _ = report
+    rows_ = data.table("sim_yield")
+    assert rows_
+    for r in rows_:
+        assert r["income_year1_million_toman"] > 0, r
+        want = r["income_year1_million_toman"] * (1 - 0.995**20) / 0.005
+        assert r["income_lifetime_million_toman"] == pytest.approx(want, rel=1e-9), r
+    page = (out / "report.en.html").read_text(encoding="utf-8")
+    assert "20 years, million toman" in page
+    assert "sim_yield/" + rows_[0]["province"] + "/income_lifetime_million_toman" in page
