@@ -21,9 +21,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulate.dispatch import BatteryParams, DispatchResult, dispatch_arrays
+from simulate.dispatch import MONTH_METRICS, BatteryParams, DispatchResult, dispatch_arrays
 from simulate.fleet import FleetRun, default_fleet_weather, hijri_month_of, run_fleet
-from simulate.grid import NO_PROVINCE, GridFactors, heatmap_table, peak_mask, region_table
+from simulate.grid import (
+    CALENDARS,
+    FLEET_REGION,
+    NO_PROVINCE,
+    GridFactors,
+    heatmap_table,
+    peak_mask,
+    region_table,
+)
 from simulate.load import plant_loads
 from simulate.outages import CutFractions, Schedule, cut_fractions, plant_zone_index
 from simulate.weather import TYPICAL_YEAR, Weather
@@ -104,11 +112,16 @@ class OutageRun:
         (the schedule zone applied; ``*`` for an unzoned schedule, empty for none),
         ``inverter_type``, ``battery_kwh``, ``outage_hours``, ``outage_hours_served``,
         ``coverage_pct``, ``unserved_kwh``, ``essential_need_kwh``, ``essential_served_kwh``,
-        ``exported_kwh``, ``exported_peak_kwh``, ``curtailed_kwh``, ``self_consumed_kwh``,
-        ``battery_charge_kwh``, ``battery_discharge_kwh``, ``soc_min_pct``, ``soc_max_pct``,
+        ``exported_kwh``, ``exported_peak_kwh``, ``curtailed_kwh``,
+        ``export_lost_to_cuts_kwh`` (the PV energy the cuts kept from the grid: a grid-tied
+        inverter must stop while the grid is down; equal to ``curtailed_kwh``),
+        ``self_consumed_kwh``, ``battery_charge_kwh``, ``battery_discharge_kwh``, ``soc_min_pct``,
+        ``soc_max_pct``,
         ``income_toman``, ``co2_avoided_kg``, ``gas_avoided_m3``.
     regions : pandas.DataFrame
-        :func:`simulate.grid.region_table`.
+        :func:`simulate.grid.region_table` plus ``export_lost_to_cuts_kwh`` (the sum over the
+        region's plants, for the year and each month) and ``grid_tied_lost_to_cuts_kwh`` (that
+        of its grid-tied plants: anti-islanding).
     heatmap : pandas.DataFrame
         :func:`simulate.grid.heatmap_table`.
     dispatch : DispatchResult
@@ -377,16 +390,20 @@ def run_outages(
     if cuts.zones == ("",):
         applied = np.full(n, "*", dtype=object)
     summary = _summary(yield_run.summary, plants, result, capacity, applied, options.factors)
+    regions = region_table(
+        region_of,
+        result.monthly,
+        region_export,
+        list(region_names),
+        axis.month0,
+        axis.hijri_month0,
+        options.factors,
+    )
+    grid_tied = ~plants["inverter_type"].eq("hybrid").to_numpy()
     return OutageRun(
         summary=summary,
-        regions=region_table(
-            region_of,
-            result.monthly,
-            region_export,
-            list(region_names),
-            axis.month0,
-            axis.hijri_month0,
-            options.factors,
+        regions=_with_lost_export(
+            regions, region_of, list(region_names), result.monthly, grid_tied
         ),
         heatmap=heatmap_table(result.heat),
         dispatch=result,
@@ -398,6 +415,56 @@ def run_outages(
         schedule_source=schedule.source,
         plants_without_cuts=int((zone_index < 0).sum()),
     )
+
+
+def _with_lost_export(
+    regions: pd.DataFrame,
+    region_of: np.ndarray,
+    region_names: list[str],
+    monthly: np.ndarray,
+    grid_tied: np.ndarray,
+) -> pd.DataFrame:
+    """The region table with the PV energy the cuts kept from the grid, by row.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        :func:`simulate.grid.region_table` (``region``, ``calendar``, ``month``).
+    region_of : numpy.ndarray
+        (n_plants,) each plant's row in ``region_names``.
+    region_names : list of str
+    monthly : numpy.ndarray
+        (n_plants, 2, len(MONTH_METRICS), 12) :attr:`DispatchResult.monthly`. [Wh]
+    grid_tied : numpy.ndarray
+        (n_plants,) bool: the plant's inverter cannot island.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``regions`` with ``export_lost_to_cuts_kwh`` and ``grid_tied_lost_to_cuts_kwh``. [kWh]
+    """
+    k = MONTH_METRICS.index("curtailed_wh")
+    lost = monthly[:, :, k, :] / 1000.0  # (n_plants, calendar, month) [kWh]
+    members = {name: region_of == r for r, name in enumerate(region_names)}
+    members[FLEET_REGION] = np.ones(len(region_of), dtype=bool)
+    calendar = {c: i for i, c in enumerate(CALENDARS)}
+    every, tied = [], []
+    rows = zip(
+        regions["region"].astype(str).to_numpy(),
+        regions["calendar"].astype(str).to_numpy(),
+        regions["month"].to_numpy(dtype=np.int64),
+        strict=True,
+    )
+    year = lost[:, 0, :].sum(axis=1)
+    for region, cal, month in rows:
+        m = members[region]
+        values = year if cal == "year" else lost[:, calendar[cal], month - 1]
+        every.append(float(values[m].sum()))
+        tied.append(float(values[m & grid_tied].sum()))
+    out = regions.copy()
+    out["export_lost_to_cuts_kwh"] = every
+    out["grid_tied_lost_to_cuts_kwh"] = tied
+    return out
 
 
 def _battery_slice(battery: BatteryParams, s: slice) -> BatteryParams:
@@ -448,6 +515,7 @@ def _summary(
         "exported_kwh": r.exported_kwh,
         "exported_peak_kwh": r.exported_peak_kwh,
         "curtailed_kwh": r.curtailed_kwh,
+        "export_lost_to_cuts_kwh": r.curtailed_kwh,
         "self_consumed_kwh": r.self_consumed_kwh,
         "battery_charge_kwh": r.charge_kwh,
         "battery_discharge_kwh": r.discharge_kwh,
