@@ -21,7 +21,10 @@ Which cuts a plant gets (:func:`plant_zone_index`):
 
 Scenario schedules (:func:`scenario_schedule`) follow the rotating 2-hour blocks announced by the
 distribution companies, in local time (Asia/Tehran by default), over ``N`` zone groups ``G1`` …
-``GN``:
+``GN``. The named calendars are :data:`SCENARIOS`, each with its sources and assumptions:
+``summer-2025`` (10 May–5 Sep 2025: a day block 09–17 h and, on most days, an unannounced
+early-evening block 17–21 h; no cuts 22–08 h) and ``winter-2024`` (10 Nov 2024–28 Feb 2025: one
+block 09–17 h) as they happened, and the generic rotations of before:
 
 - **summer**: one or two 2-hour blocks a day per group (two on a share ``two_block_share`` of the
   days, so ≈ 4 h/day by default), in the window 08:00–24:00; a group's second block starts 8 h
