@@ -21,9 +21,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulate.dispatch import BatteryParams, DispatchResult, dispatch_arrays
+from simulate.dispatch import MONTH_METRICS, BatteryParams, DispatchResult, dispatch_arrays
 from simulate.fleet import FleetRun, default_fleet_weather, hijri_month_of, run_fleet
-from simulate.grid import NO_PROVINCE, GridFactors, heatmap_table, peak_mask, region_table
+from simulate.grid import (
+    CALENDARS,
+    FLEET_REGION,
+    NO_PROVINCE,
+    GridFactors,
+    heatmap_table,
+    peak_mask,
+    region_table,
+)
 from simulate.load import plant_loads
 from simulate.outages import CutFractions, Schedule, cut_fractions, plant_zone_index
 from simulate.weather import TYPICAL_YEAR, Weather
@@ -109,14 +117,18 @@ class OutageRun:
         (the schedule zone applied; ``*`` for an unzoned schedule, empty for none),
         ``inverter_type``, ``battery_kwh``, ``outage_hours``, ``outage_hours_served``,
         ``coverage_pct``, ``unserved_kwh``, ``essential_need_kwh``, ``essential_served_kwh``,
-        ``exported_kwh``, ``exported_peak_kwh``, ``curtailed_kwh``, ``self_consumed_kwh``,
-        ``battery_charge_kwh``, ``battery_discharge_kwh``, ``soc_min_pct``, ``soc_max_pct``,
-        ``income_toman`` (first contract year's rate), ``co2_avoided_kg`` (gas margin),
-        ``co2_avoided_grid_kg`` (grid average), ``gas_avoided_m3``, and the contract's
+        ``exported_kwh``, ``exported_peak_kwh``, ``curtailed_kwh``,
+        ``export_lost_to_cuts_kwh`` (the PV energy the cuts kept from the grid: a grid-tied
+        inverter must stop while the grid is down; equal to ``curtailed_kwh``),
+        ``self_consumed_kwh``, ``battery_charge_kwh``, ``battery_discharge_kwh``, ``soc_min_pct``,
+        ``soc_max_pct``, ``income_toman`` (first contract year's rate), ``co2_avoided_kg`` (gas
+        margin), ``co2_avoided_grid_kg`` (grid average), ``gas_avoided_m3``, and the contract's
         ``income_year1_toman``, ``income_lifetime_toman``, ``income_lifetime_rial``,
         ``energy_lifetime_kwh`` (:meth:`telemetry.tariffs.Projection.totals`).
     regions : pandas.DataFrame
-        :func:`simulate.grid.region_table`.
+        :func:`simulate.grid.region_table` plus ``export_lost_to_cuts_kwh`` (the sum over the
+        region's plants, for the year and each month) and ``grid_tied_lost_to_cuts_kwh`` (that
+        of its grid-tied plants: anti-islanding).
     heatmap : pandas.DataFrame
         :func:`simulate.grid.heatmap_table`.
     dispatch : DispatchResult
@@ -396,17 +408,21 @@ def run_outages(
     summary = _summary(
         yield_run.summary, plants, result, capacity, applied, options.factors, contract
     )
+    regions = region_table(
+        region_of,
+        result.monthly,
+        region_export,
+        list(region_names),
+        axis.month0,
+        axis.hijri_month0,
+        options.factors,
+        rates[:, 0],
+    )
+    grid_tied = ~plants["inverter_type"].eq("hybrid").to_numpy()
     return OutageRun(
         summary=summary,
-        regions=region_table(
-            region_of,
-            result.monthly,
-            region_export,
-            list(region_names),
-            axis.month0,
-            axis.hijri_month0,
-            options.factors,
-            rates[:, 0],
+        regions=_with_lost_export(
+            regions, region_of, list(region_names), result.monthly, grid_tied
         ),
         heatmap=heatmap_table(result.heat),
         dispatch=result,
@@ -432,6 +448,56 @@ def _tariff_rates(fleet: Fleet, factors: GridFactors, given: np.ndarray | None) 
     if factors.tariff_toman_per_kwh is not None:
         table = TariffTable.flat(factors.tariff_toman_per_kwh, table.categories)
     return table.plant_rates(plant_categories(fleet.plants), fleet.plant_ids)
+
+
+def _with_lost_export(
+    regions: pd.DataFrame,
+    region_of: np.ndarray,
+    region_names: list[str],
+    monthly: np.ndarray,
+    grid_tied: np.ndarray,
+) -> pd.DataFrame:
+    """The region table with the PV energy the cuts kept from the grid, by row.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        :func:`simulate.grid.region_table` (``region``, ``calendar``, ``month``).
+    region_of : numpy.ndarray
+        (n_plants,) each plant's row in ``region_names``.
+    region_names : list of str
+    monthly : numpy.ndarray
+        (n_plants, 2, len(MONTH_METRICS), 12) :attr:`DispatchResult.monthly`. [Wh]
+    grid_tied : numpy.ndarray
+        (n_plants,) bool: the plant's inverter cannot island.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``regions`` with ``export_lost_to_cuts_kwh`` and ``grid_tied_lost_to_cuts_kwh``. [kWh]
+    """
+    k = MONTH_METRICS.index("curtailed_wh")
+    lost = monthly[:, :, k, :] / 1000.0  # (n_plants, calendar, month) [kWh]
+    members = {name: region_of == r for r, name in enumerate(region_names)}
+    members[FLEET_REGION] = np.ones(len(region_of), dtype=bool)
+    calendar = {c: i for i, c in enumerate(CALENDARS)}
+    every, tied = [], []
+    rows = zip(
+        regions["region"].astype(str).to_numpy(),
+        regions["calendar"].astype(str).to_numpy(),
+        regions["month"].to_numpy(dtype=np.int64),
+        strict=True,
+    )
+    year = lost[:, 0, :].sum(axis=1)
+    for region, cal, month in rows:
+        m = members[region]
+        values = year if cal == "year" else lost[:, calendar[cal], month - 1]
+        every.append(float(values[m].sum()))
+        tied.append(float(values[m & grid_tied].sum()))
+    out = regions.copy()
+    out["export_lost_to_cuts_kwh"] = every
+    out["grid_tied_lost_to_cuts_kwh"] = tied
+    return out
 
 
 def _battery_slice(battery: BatteryParams, s: slice) -> BatteryParams:
@@ -483,6 +549,7 @@ def _summary(
         "exported_kwh": r.exported_kwh,
         "exported_peak_kwh": r.exported_peak_kwh,
         "curtailed_kwh": r.curtailed_kwh,
+        "export_lost_to_cuts_kwh": r.curtailed_kwh,
         "self_consumed_kwh": r.self_consumed_kwh,
         "battery_charge_kwh": r.charge_kwh,
         "battery_discharge_kwh": r.discharge_kwh,

@@ -72,6 +72,7 @@ MONTH_METRICS = (
     "export_wh",
     "export_peak_wh",
     "pv_wh",
+    "curtailed_wh",
 )
 #: Rows of the optional hourly trace. [Wh], ``soc_wh`` at the interval's end, ``served_h`` [h]
 TRACE_ROWS = (
@@ -144,7 +145,7 @@ def _dispatch_kernel(
         inv_d = 1.0 / eta_d[p]
         # Running sums of the current Gregorian (row 0) and Solar Hijri (row 1) month, flushed
         # into ``monthly`` when the month changes (months are runs of consecutive intervals).
-        run = np.zeros((2, 7))
+        run = np.zeros((2, 8))
         cur_m = month[0] if n_time else 0
         cur_hm = hmonth[0] if n_time else 0
         s_self = 0.0
@@ -235,6 +236,7 @@ def _dispatch_kernel(
                 run[c, 4] += export
                 run[c, 5] += export_peak
                 run[c, 6] += pv_wh
+                run[c, 7] += curtailed
             s_self += self_wh
             s_curtailed += curtailed
             s_charge += charge
@@ -319,7 +321,9 @@ class DispatchResult:
     essential_need_kwh, essential_served_kwh, unserved_kwh : load during cuts. [kWh]
     self_consumed_kwh : home load served from PV while the grid is up. [kWh]
     exported_kwh, exported_peak_kwh : energy delivered to the grid, and in the peak hours. [kWh]
-    curtailed_kwh : PV energy neither used nor exported (cuts). [kWh]
+    curtailed_kwh : PV energy neither used nor exported, all of it in cuts: a grid-tied
+        plant's whole PV of the cut hours (anti-islanding), a hybrid's surplus the home
+        and battery could not take. [kWh]
     charge_kwh, discharge_kwh : AC-side battery energy in and out. [kWh]
     outage_hours, outage_hours_served : cut time, and cut time fully served. [h]
     soc_min_kwh, soc_max_kwh, soc_end_kwh : stored-energy bounds and final value. [kWh]

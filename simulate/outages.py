@@ -21,7 +21,10 @@ Which cuts a plant gets (:func:`plant_zone_index`):
 
 Scenario schedules (:func:`scenario_schedule`) follow the rotating 2-hour blocks announced by the
 distribution companies, in local time (Asia/Tehran by default), over ``N`` zone groups ``G1`` …
-``GN``:
+``GN``. The named calendars are :data:`SCENARIOS`, each with its sources and assumptions:
+``summer-2025`` (10 May–5 Sep 2025: a day block 09–17 h and, on most days, an unannounced
+early-evening block 17–21 h; no cuts 22–08 h) and ``winter-2024`` (10 Nov 2024–28 Feb 2025: one
+block 09–17 h) as they happened, and the generic rotations of before:
 
 - **summer**: one or two 2-hour blocks a day per group (two on a share ``two_block_share`` of the
   days, so ≈ 4 h/day by default), in the window 08:00–24:00; a group's second block starts 8 h
@@ -41,7 +44,7 @@ import io
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -52,9 +55,12 @@ from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
 
 __all__ = [
+    "DEFAULT_EVENING_HOURS",
     "SCENARIOS",
     "SCENARIO_YEAR",
     "CutFractions",
+    "CutScenario",
+    "CutSource",
     "Schedule",
     "ScheduleFileError",
     "assign_groups",
@@ -62,6 +68,7 @@ __all__ = [
     "parse_schedule",
     "plant_zone_index",
     "read_schedule",
+    "scenario_parameters",
     "scenario_schedule",
     "scenario_year",
 ]
@@ -74,12 +81,280 @@ SCENARIO_YEAR = 2025
 calendar the scenarios describe (the 2025 summer cuts, the winter 2024–25 cuts), a common year.
 ``roshanai simulate`` and the emulator both take it from here."""
 
-#: Scenario name → (default Gregorian months, first slot hour, slots per day, blocks per day).
-SCENARIOS: dict[str, tuple[tuple[int, ...], int, int, int]] = {
-    "summer": ((6, 7, 8, 9), 8, 8, 2),  # 08:00–24:00, 8 slots of 2 h, up to 2 blocks a day
-    "winter": ((12, 1, 2), 9, 4, 1),  # 09:00–17:00, 4 slots of 2 h, 1 block a day
-}
 BLOCK_HOURS = 2
+#: Evening window of a second block asked for on a scenario without one (``--evening-block``).
+#: [h local, start inclusive, end exclusive] — a documented assumption, as summer-2025's.
+DEFAULT_EVENING_HOURS = (17, 21)
+
+
+@dataclass(frozen=True)
+class CutSource:
+    """A published report a scenario default rests on.
+
+    Attributes
+    ----------
+    key : str
+        Short name the scenario's ``basis`` refers to (``mehr-2025-09-23``).
+    publisher, title, url : str
+        Who published it, its headline (in its language) and address.
+    date : str
+        Publication date, ISO 8601 (Gregorian; the Solar Hijri date is in ``says``).
+    says : str
+        What it says that the scenario uses, in English.
+    """
+
+    key: str
+    publisher: str
+    title: str
+    url: str
+    date: str
+    says: str
+
+
+@dataclass(frozen=True)
+class CutScenario:
+    """A named calendar of household cuts and the generator's parameters.
+
+    Local times are in the command's time zone (Asia/Tehran). Hours are whole hours, windows
+    ``(start, end)`` with the start inclusive and the end exclusive (``end`` may be 24).
+
+    Attributes
+    ----------
+    name : str
+        ``--scenario`` value.
+    description : str
+        One line for ``--help`` and messages.
+    first_day, last_day : str or None
+        First and last local day with cuts (ISO dates, both inclusive) as they happened; the
+        generator takes them by month and day onto the simulated year (a season across New
+        Year covers the year's start and its end). None: whole ``months``.
+    months : tuple of int
+        Gregorian months (1–12) with cuts (those the days touch, when they are given).
+    blocks_per_day : int
+        Most blocks a zone group gets a day (1 or 2).
+    block_hours : int
+        Length of a block. [h]
+    day_hours : tuple of int
+        Window of the (announced) daytime block. [h local]
+    evening_hours : tuple of int or None
+        Window of the second block; None: the second block (if any) falls in ``day_hours``,
+        half the window after the first (the generic summer scenario). [h local]
+    night_hours : tuple of int
+        Hours without household cuts (may wrap past midnight, e.g. ``(22, 8)``). [h local]
+    two_block_share : float
+        Share of days on which a group gets its second block. [0–1]
+    evening_announced : bool
+        Whether the second block is announced (in the Bargh-e Man app); an unannounced one is
+        written with ``announced`` = false in the schedule CSV.
+    basis : dict
+        Field name → the ``key`` of a source in ``sources``, or ``"assumption"``.
+    sources : tuple of CutSource
+    assumptions : tuple of str
+        What the sources do not say and the scenario assumes.
+    """
+
+    name: str
+    description: str
+    first_day: str | None
+    last_day: str | None
+    months: tuple[int, ...]
+    blocks_per_day: int
+    block_hours: int
+    day_hours: tuple[int, int]
+    evening_hours: tuple[int, int] | None
+    night_hours: tuple[int, int]
+    two_block_share: float
+    evening_announced: bool
+    basis: dict[str, str] = field(default_factory=dict)
+    sources: tuple[CutSource, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+    def source(self, name: str) -> str:
+        """``publisher, date (url)`` of the source a field rests on, or ``assumption``."""
+        key = self.basis.get(name, "assumption")
+        for s in self.sources:
+            if s.key == key:
+                return f"{s.publisher}, {s.date} ({s.url})"
+        return "assumption (documented in simulate/outages.py)"
+
+
+_AFP_2025_05_07 = CutSource(
+    "afp-2025-05-07",
+    "AFP, via BSS (Bangladesh Sangbad Sangstha)",
+    "Iran will seek to limit electricity outages in the residential sector to two hours per day",
+    "https://b.bssnews.net/international/270781",
+    "2025-05-07",
+    "Reza Kafili (Tavanir) told Mehr: from Saturday (10 May 2025, 20 Ordibehesht 1404) "
+    "residential outages will not exceed two hours unless an incident occurs; farms are cut "
+    "between 11:00 and 16:00.",
+)
+_IRANINTL_2025_08_06 = CutSource(
+    "iranintl-2025-08-06",
+    "Iran International",
+    "(report on the August 2025 heat closures and blackouts)",
+    "https://beta.iranintl.com/en/202508061890",
+    "2025-08-06",
+    "Blackouts are often split into two two-hour intervals; only one is listed in the "
+    "Bargh-e Man app, the second, often in the early evening, comes without warning; rolling "
+    "blackouts since May; the energy ministry says planned household outages should not exceed "
+    "two hours a day and be outside night-time hours.",
+)
+_TABNAK_2025_08_25 = CutSource(
+    "tabnak-2025-08-25",
+    "Tabnak (citing Fars)",
+    "برق این مناطق تهران ۴ ساعته قطع می‌شود",
+    "https://www.tabnak.ir/fa/news/1324571",
+    "2025-08-25",
+    "Energy minister Abbas Aliabadi: the pattern of cuts is 2 hours, no cuts at night, planned "
+    "cuts in daytime hours; residents of Shahr-e Rey: cut twice a day, 4 hours in all, for "
+    "months.",
+)
+_MEHR_2025_09_23 = CutSource(
+    "mehr-2025-09-23",
+    "Mehr News Agency",
+    "توقف خاموشی‌ها در تمام کشور از امروز همزمان با شروع مدارس",
+    "https://www.mehrnews.com/news/6599038",
+    "2025-09-23",
+    "1 Mehr 1404: Tavanir's CEO Mostafa Rajabi Mashhadi: household restrictions eased from "
+    "the start of Shahrivar (23 Aug 2025) and there were no household cuts from mid-Shahrivar "
+    "(about 6 Sep 2025) on; later household cuts were incidents.",
+)
+_ENTEKHAB_2024_11_09 = CutSource(
+    "entekhab-2024-11-09",
+    "Entekhab (citing Fars, from Tavanir); also Hirna (hirna.ir/news/14344), 20 Aban 1403",
+    "احتمال آغاز خاموشی محدود در برخی استان‌ها از فردا / فعلاً ۲ ساعت در روز؛ "
+    "بین ساعات ۹ صبح تا ۵ بعدازظهر",
+    "https://hirna.ir/news/14344",
+    "2024-11-09",
+    "19 Aban 1403: per Tavanir, cuts in all urban and rural areas, for now 2 hours a day "
+    "between 09:00 and 17:00, probably from tomorrow (20 Aban 1403, 10 Nov 2024); Tehran in "
+    "24 zones; cause: mazut no longer burnt at three plants, fuel shortage.",
+)
+_IRANINTL_2024_11 = CutSource(
+    "iranintl-2024-11",
+    "Iran International",
+    "Iran plans nationwide blackouts as winter energy crisis deepens",
+    "https://beta.iranintl.com/en/202411070768",
+    "2024-11-09",
+    "Tehran media (Saturday): a nationwide blackout schedule, cuts planned from 9 a.m. to "
+    "5 p.m. starting Sunday (10 Nov 2024), due to fuel shortages. (Date: the Saturday the "
+    "article names; its address carries 2024-11-07.)",
+)
+_NCRI_2024_12_05 = CutSource(
+    "ncri-2024-12-05",
+    "NCRI (opposition; reports the ministry's announcement)",
+    "Iran News: Planned Power Outages Begin Amid Massive Gas Reserves and Mounting Public Anger",
+    "https://www.ncr-iran.org/en/news/economy/"
+    "iran-news-planned-power-outages-begin-amid-massive-gas-reserves-and-mounting-public-anger/",
+    "2024-12-05",
+    "The Ministry of Energy announced scheduled outages from Monday 11 November 2024 (cold "
+    "weather, household gas use, fuel limits for plants): two hours between 9 a.m. and 5 p.m., "
+    "Tehran in 24 districts, schedules in the Bargh-e Man app.",
+)
+
+SCENARIOS: dict[str, CutScenario] = {
+    s.name: s
+    for s in (
+        CutScenario(
+            name="summer-2025",
+            description="summer 2025 as it happened: 10 May–5 Sep, a 2-hour day block "
+            "(09–17 h) and, most days, an unannounced 2-hour early-evening block (17–21 h)",
+            first_day="2025-05-10",
+            last_day="2025-09-05",
+            months=(5, 6, 7, 8, 9),
+            blocks_per_day=2,
+            block_hours=2,
+            day_hours=(9, 17),
+            evening_hours=(17, 21),
+            night_hours=(22, 8),
+            two_block_share=0.9,
+            evening_announced=False,
+            basis={
+                "first_day": "afp-2025-05-07",
+                "last_day": "mehr-2025-09-23",
+                "blocks_per_day": "iranintl-2025-08-06",
+                "block_hours": "afp-2025-05-07",
+                "evening_announced": "iranintl-2025-08-06",
+                "night_hours": "tabnak-2025-08-25",
+            },
+            sources=(_AFP_2025_05_07, _IRANINTL_2025_08_06, _TABNAK_2025_08_25, _MEHR_2025_09_23),
+            assumptions=(
+                "day_hours 09–17: the sources say 'daytime hours', not the window; taken as the "
+                "winter's announced 09:00–17:00",
+                "evening_hours 17–21: the sources say 'early evening', not the hours",
+                "night_hours 22–08: the sources say 'no cuts at night', not the hours",
+                "two_block_share 0.9: the sources say 'often' / 'mostly' two blocks",
+                "cuts at full strength to the last day: the easing from 1 Shahrivar "
+                "(23 Aug 2025) is not modelled",
+                "Tehran's own rotation began on 5 May 2025 and spring cuts began in Farvardin; "
+                "the scenario starts at the national two-hour schedule",
+            ),
+        ),
+        CutScenario(
+            name="winter-2024",
+            description="winter 2024–25 as it happened: 10 Nov–28 Feb (gas shortage), one "
+            "announced 2-hour block a day between 09 and 17 h",
+            first_day="2024-11-10",
+            last_day="2025-02-28",
+            months=(11, 12, 1, 2),
+            blocks_per_day=1,
+            block_hours=2,
+            day_hours=(9, 17),
+            evening_hours=None,
+            night_hours=(17, 9),
+            two_block_share=0.0,
+            evening_announced=True,
+            basis={
+                "first_day": "entekhab-2024-11-09",
+                "blocks_per_day": "entekhab-2024-11-09",
+                "block_hours": "entekhab-2024-11-09",
+                "day_hours": "entekhab-2024-11-09",
+                "night_hours": "entekhab-2024-11-09",
+            },
+            sources=(_ENTEKHAB_2024_11_09, _IRANINTL_2024_11, _NCRI_2024_12_05),
+            assumptions=(
+                "last_day 2025-02-28: no source found for the end of the winter household "
+                "schedule (cuts are reported in mid-February 2025)",
+                "first_day 2024-11-10 (20 Aban 1403, Fars and Iran International); NCRI "
+                "reports the ministry's start as Monday 11 November",
+            ),
+        ),
+        CutScenario(
+            name="summer",
+            description="generic summer (the earlier default): Jun–Sep, 1–2 two-hour "
+            "blocks a day, 8 h apart, between 08 and 24 h",
+            first_day=None,
+            last_day=None,
+            months=(6, 7, 8, 9),
+            blocks_per_day=2,
+            block_hours=2,
+            day_hours=(8, 24),
+            evening_hours=None,
+            night_hours=(0, 8),
+            two_block_share=0.9,
+            evening_announced=True,
+            assumptions=("a generic rotation, not a calendar as it happened",),
+        ),
+        CutScenario(
+            name="winter",
+            description="generic winter (the earlier default): Dec–Feb, one two-hour "
+            "block a day between 09 and 17 h",
+            first_day=None,
+            last_day=None,
+            months=(12, 1, 2),
+            blocks_per_day=1,
+            block_hours=2,
+            day_hours=(9, 17),
+            evening_hours=None,
+            night_hours=(17, 9),
+            two_block_share=0.0,
+            evening_announced=True,
+            assumptions=("a generic rotation, not a calendar as it happened",),
+        ),
+    )
+}
+"""The named cut calendars of ``--scenario``: ``summer-2025`` and ``winter-2024`` as they
+happened (with their sources), ``summer`` and ``winter`` the generic rotations of before."""
 
 
 class ScheduleFileError(InputError):
@@ -100,6 +375,10 @@ class Schedule:
         Whether cuts carry zones (a ``zone`` column); an unzoned schedule applies to all plants.
     source : str
         File name or scenario description, for messages.
+    announced : numpy.ndarray of bool, optional
+        Whether each cut was announced beforehand (the schedule CSV's optional ``announced``
+        column; a scenario's unannounced evening block); None when nothing says (all are taken
+        as announced).
     """
 
     start_ns: np.ndarray
@@ -107,6 +386,7 @@ class Schedule:
     zone: np.ndarray
     zoned: bool
     source: str
+    announced: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.start_ns.shape[0])
@@ -121,8 +401,16 @@ class Schedule:
         """Total cut duration summed over cuts (and zones). [h]"""
         return float((self.end_ns - self.start_ns).sum() / _NS_PER_H)
 
+    @property
+    def unannounced_hours(self) -> float:
+        """Cut duration of the cuts not announced, summed over cuts (and zones). [h]"""
+        if self.announced is None:
+            return 0.0
+        return float((self.end_ns - self.start_ns)[~self.announced].sum() / _NS_PER_H)
+
     def to_frame(self, timezone: str = "Asia/Tehran") -> pd.DataFrame:
-        """The cuts as ``start``, ``end`` (ISO 8601 in ``timezone``, with offset) and ``zone``."""
+        """The cuts as ``start``, ``end`` (ISO 8601 in ``timezone``, with offset), ``zone``
+        and, when some cut was not announced, ``announced`` (``true``/``false``)."""
 
         def iso(ns: np.ndarray) -> list[str]:
             t = pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
@@ -131,6 +419,8 @@ class Schedule:
         frame = pd.DataFrame({"start": iso(self.start_ns), "end": iso(self.end_ns)})
         if self.zoned:
             frame["zone"] = self.zone
+        if self.announced is not None and not self.announced.all():
+            frame["announced"] = np.where(self.announced, "true", "false")
         return frame
 
     def write_csv(self, path: str | Path, timezone: str = "Asia/Tehran") -> Path:
@@ -150,7 +440,8 @@ def read_schedule(path: str | Path) -> Schedule:
     ----------
     path : str or pathlib.Path
         UTF-8 CSV (a byte-order mark is accepted) with a header line naming ``start``, ``end``
-        and optionally ``zone``; other columns are ignored.
+        and optionally ``zone`` and ``announced`` (``true``/``false``, also ``1``/``0``,
+        ``yes``/``no``; empty is true); other columns are ignored.
 
     Returns
     -------
@@ -213,9 +504,10 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
     i_start, i_end = header.index("start"), header.index("end")
     zoned = "zone" in header
     i_zone = header.index("zone") if zoned else -1
+    i_announced = header.index("announced") if "announced" in header else -1
 
     problems: list[str] = []
-    lines, starts, ends, zones = [], [], [], []
+    lines, starts, ends, zones, announced = [], [], [], [], []
     for line, row in rows[1:]:
         if len(row) != len(header):
             problems.append(
@@ -235,6 +527,16 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
                 else "has control characters, quotes or backslashes, or is too long"
             )
             problems.append(f"{source} line {line}, column zone: {zone!r} {why}")
+        said = True
+        if i_announced >= 0:
+            flag = _ANNOUNCED.get(row[i_announced].lower())
+            if flag is None:
+                problems.append(
+                    f"{source} line {line}, column announced: {row[i_announced]!r} is not "
+                    f"true or false"
+                )
+            else:
+                said = flag
         if isinstance(start, str) or isinstance(end, str):
             continue
         if end <= start:
@@ -246,6 +548,7 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
         starts.append(_epoch_ns(start))
         ends.append(_epoch_ns(end))
         zones.append(zone)
+        announced.append(said)
     if not problems:
         problems.extend(
             _overlaps(
@@ -268,7 +571,19 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
         np.array(zones, dtype=object)[order],
         zoned,
         source,
+        np.array(announced, dtype=bool)[order] if i_announced >= 0 else None,
     )
+
+
+_ANNOUNCED = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "": True,
+    "false": False,
+    "0": False,
+    "no": False,
+}
 
 
 def _epoch_ns(t: datetime) -> int:
@@ -302,6 +617,131 @@ def _overlaps(
 # --------------------------------------------------------------------------- scenarios
 
 
+def scenario_parameters(
+    kind: str,
+    *,
+    months: Sequence[int] | None = None,
+    blocks_per_day: int | None = None,
+    day_hours: tuple[int, int] | None = None,
+    evening_block: bool | None = None,
+    evening_hours: tuple[int, int] | None = None,
+    two_block_share: float | None = None,
+) -> CutScenario:
+    """A named scenario with the generator's parameters changed, checked.
+
+    Parameters
+    ----------
+    kind : str
+        A name in :data:`SCENARIOS`.
+    months : sequence of int, optional
+        Gregorian months (1–12) with cuts, whole months (replaces the scenario's days).
+    blocks_per_day : int, optional
+        Most blocks a day per group: 1 or 2.
+    day_hours : tuple of int, optional
+        Window of the daytime block ``(start, end)``, end exclusive. [h local]
+    evening_block : bool, optional
+        True: the second block falls in the evening window (the scenario's, or
+        :data:`DEFAULT_EVENING_HOURS`); False: no second block.
+    evening_hours : tuple of int, optional
+        Window of the evening block (implies ``evening_block``). [h local]
+    two_block_share : float, optional
+        Share of days with the second block. [0–1]
+
+    Returns
+    -------
+    CutScenario
+
+    Raises
+    ------
+    telemetry.errors.InputError
+        An unknown name, or parameters that break a rule: windows within 0–24 h, at least a
+        block long, not overlapping each other nor the scenario's night (no household cuts at
+        night).
+    """
+    if kind not in SCENARIOS:
+        raise InputError(f"scenario must be one of {', '.join(SCENARIOS)}, not {kind!r}")
+    s = SCENARIOS[kind]
+    changes: dict[str, object] = {}
+    if months is not None:
+        months = tuple(int(m) for m in months)
+        if not months or any(not 1 <= m <= 12 for m in months):
+            raise InputError(f"months must be numbers 1–12, not {list(months)}")
+        changes.update(months=months, first_day=None, last_day=None)
+    if day_hours is not None:
+        changes["day_hours"] = tuple(day_hours)
+    if evening_hours is not None:
+        if evening_block is False:
+            raise InputError("an evening window and no evening block contradict each other")
+        evening_block = True
+        changes["evening_hours"] = tuple(evening_hours)
+    if evening_block is True:
+        changes.setdefault("evening_hours", s.evening_hours or DEFAULT_EVENING_HOURS)
+        changes["blocks_per_day"] = 2
+        if s.two_block_share == 0.0 and two_block_share is None:
+            changes["two_block_share"] = 1.0
+    elif evening_block is False:
+        changes.update(evening_hours=None, blocks_per_day=1)
+    if blocks_per_day is not None:
+        if int(blocks_per_day) not in (1, 2):
+            raise InputError(f"blocks per day must be 1 or 2, not {blocks_per_day}")
+        changes["blocks_per_day"] = int(blocks_per_day)
+        if blocks_per_day == 2 and s.two_block_share == 0.0 and two_block_share is None:
+            changes["two_block_share"] = 1.0
+    if two_block_share is not None:
+        if not 0.0 <= two_block_share <= 1.0:
+            raise InputError(f"two_block_share must lie in [0, 1], not {two_block_share}")
+        changes["two_block_share"] = float(two_block_share)
+    out = replace(s, **changes) if changes else s  # type: ignore[arg-type]
+    _check_windows(out)
+    return out
+
+
+def _hours_of(window: tuple[int, int]) -> set[int]:
+    a, b = window
+    return set(range(a, b)) if a < b else set(range(a, 24)) | set(range(0, b))
+
+
+def _check_windows(s: CutScenario) -> None:
+    windows = [("daytime", s.day_hours)]
+    if s.blocks_per_day == 2 and s.evening_hours is not None:
+        windows.append(("evening", s.evening_hours))
+    night = _hours_of(s.night_hours)
+    used: set[int] = set()
+    for name, (a, b) in windows:
+        if not (0 <= a < b <= 24):
+            raise InputError(f"the {name} window {a}-{b} must be hours 0–24, start before end")
+        # Both blocks of a scenario without an evening window share the daytime window.
+        shared = name == "daytime" and s.blocks_per_day == 2 and s.evening_hours is None
+        need = s.block_hours * (2 if shared else 1)
+        if b - a < need:
+            raise InputError(
+                f"the {name} window {a}-{b} is shorter than the {need} h its blocks need"
+            )
+        hours = _hours_of((a, b))
+        if hours & night:
+            n0, n1 = s.night_hours
+            raise InputError(
+                f"the {name} window {a}-{b} reaches into the night {n0:02d}–{n1:02d} h, which "
+                f"has no household cuts in scenario {s.name}"
+            )
+        if hours & used:
+            raise InputError(f"the {name} window {a}-{b} overlaps the daytime window")
+        used |= hours
+
+
+def _cut_days(s: CutScenario, year: int) -> pd.DatetimeIndex:
+    """Local days of ``year`` with cuts: the scenario's days by month and day, or its months."""
+    days = pd.date_range(f"{int(year)}-01-01", f"{int(year)}-12-31", freq="D")
+    if s.first_day is None or s.last_day is None:
+        return days[np.isin(days.month, s.months)]
+    first = pd.Timestamp(s.first_day)
+    last = pd.Timestamp(s.last_day)
+    md = days.month * 100 + days.day
+    a, b = first.month * 100 + first.day, last.month * 100 + last.day
+    keep = (md >= a) & (md <= b) if a <= b else (md >= a) | (md <= b)
+    return days[keep]
+
+
 def scenario_schedule(
     kind: str,
     *,
@@ -310,68 +750,93 @@ def scenario_schedule(
     seed: int = 0,
     months: Sequence[int] | None = None,
     timezone: str = "Asia/Tehran",
-    two_block_share: float = 0.9,
+    two_block_share: float | None = None,
+    blocks_per_day: int | None = None,
+    day_hours: tuple[int, int] | None = None,
+    evening_block: bool | None = None,
+    evening_hours: tuple[int, int] | None = None,
 ) -> Schedule:
     """A rotating 2-hour-block schedule over ``zones`` groups ``G1`` … ``GN``.
 
+    Each group's daytime block moves one slot later every day through the daytime window (the
+    groups spread evenly over the slots); a second block, on a share ``two_block_share`` of the
+    days, falls in the evening window and rotates the same way, or, for a scenario without
+    one (generic ``summer``), half the daytime window after the first.
+
     Parameters
     ----------
-    kind : {'summer', 'winter'}
-        Summer: 1–2 blocks a day per group between 08:00 and 24:00; winter: one daytime block
-        between 09:00 and 17:00 (see the module docstring).
+    kind : str
+        A name in :data:`SCENARIOS` (``summer-2025``, ``winter-2024``, ``summer``, ``winter``).
     year : int
-        Gregorian year of the cut dates (local dates in ``timezone``).
+        Gregorian year of the cut dates (local dates in ``timezone``); a scenario's days are
+        taken by month and day onto it.
     zones : int, default 4
         Number of zone groups (1–1000).
     seed : int, default 0
-        Seed of the random parts: the rotation's starting slot and, in summer, the days a group
-        gets only one block.
+        Seed of the random parts: the rotation's starting slots and the days a group gets only
+        one block.
     months : sequence of int, optional
-        Gregorian months (1–12) with cuts. Default: June–September (summer), December–February
-        (winter).
+        Gregorian months (1–12) with cuts, whole months. Default: the scenario's days or months.
     timezone : str, default 'Asia/Tehran'
         Zone of the local clock the blocks are announced in. [IANA name]
-    two_block_share : float, default 0.9
-        Summer only: the share of days on which a group gets its second block (0–1); the mean
-        cut time is ``2 × (1 + two_block_share)`` h a day.
+    two_block_share : float, optional
+        Share of days on which a group gets its second block (0–1; default the scenario's); the
+        mean cut time is ``block_hours × (1 + two_block_share)`` a day. [0–1]
+    blocks_per_day, day_hours, evening_block, evening_hours
+        The generator's parameters (:func:`scenario_parameters`); default the scenario's.
 
     Returns
     -------
     Schedule
+        Cuts sorted by zone, then start; ``announced`` is false on an unannounced evening block.
     """
-    if kind not in SCENARIOS:
-        raise InputError(f"scenario must be one of {', '.join(SCENARIOS)}, not {kind!r}")
     if not 1 <= int(zones) <= 1000:
         raise InputError(f"zones must be between 1 and 1000, not {zones}")
-    if not 0.0 <= two_block_share <= 1.0:
-        raise InputError(f"two_block_share must lie in [0, 1], not {two_block_share}")
-    default_months, first_hour, n_slots, n_blocks = SCENARIOS[kind]
-    months = tuple(default_months if months is None else months)
-    if not months or any(not 1 <= int(m) <= 12 for m in months):
-        raise InputError(f"months must be numbers 1–12, not {list(months)}")
+    s = scenario_parameters(
+        kind,
+        months=months,
+        blocks_per_day=blocks_per_day,
+        day_hours=day_hours,
+        evening_block=evening_block,
+        evening_hours=evening_hours,
+        two_block_share=two_block_share,
+    )
     if not 1900 <= int(year) <= 2200:
         raise InputError(f"year {year} is out of range")
     rng = np.random.default_rng(seed)
-    days = pd.date_range(f"{int(year)}-01-01", f"{int(year)}-12-31", freq="D")
-    days = days[np.isin(days.month, months)]
+    days = _cut_days(s, year)
     n_days, n_groups = len(days), int(zones)
+    h = s.block_hours
+    first_hour, n_slots = s.day_hours[0], (s.day_hours[1] - s.day_hours[0]) // h
     phase = int(rng.integers(n_slots))
     group = np.arange(n_groups)
-    # Group g's first slot on day d: spread evenly over the slots, moving one slot a day.
-    first = (
-        phase + (group[None, :] * n_slots) // n_groups + np.arange(n_days)[:, None]
-    ) % n_slots  # (n_days, n_groups)
-    slots = [first]
+
+    def rotation(n: int, start: int) -> np.ndarray:
+        # Group g's slot on day d: spread evenly over the slots, moving one slot a day.
+        return (
+            start + (group[None, :] * n) // n_groups + np.arange(n_days)[:, None]
+        ) % n  # (n_days, n_groups)
+
+    first = rotation(n_slots, phase)
+    starts_h = [first_hour + h * first]
     keep = [np.ones((n_days, n_groups), dtype=bool)]
-    if n_blocks == 2:
-        slots.append((first + n_slots // 2) % n_slots)  # 8 h after (or before) the first
-        keep.append(rng.random((n_days, n_groups)) < two_block_share)
+    said = [True]
+    if s.blocks_per_day == 2:
+        if s.evening_hours is None:
+            starts_h.append(first_hour + h * ((first + n_slots // 2) % n_slots))
+        else:
+            e0, e1 = s.evening_hours
+            n_evening = (e1 - e0) // h
+            starts_h.append(e0 + h * rotation(n_evening, int(rng.integers(n_evening))))
+        keep.append(rng.random((n_days, n_groups)) < s.two_block_share)
+        said.append(s.evening_announced)
     day_ns = days.to_numpy("datetime64[ns]").astype(np.int64)
-    start_local, zone = [], []
-    for slot, k in zip(slots, keep, strict=True):
+    start_local, zone, announced = [], [], []
+    for hours, k, a in zip(starts_h, keep, said, strict=True):
         d, g = np.nonzero(k)
-        start_local.append(day_ns[d] + (first_hour + BLOCK_HOURS * slot[d, g]) * _NS_PER_H)
+        start_local.append(day_ns[d] + hours[d, g].astype(np.int64) * _NS_PER_H)
         zone.append(g)
+        announced.append(np.full(len(d), a, dtype=bool))
     local = np.concatenate(start_local)
     groups = np.concatenate(zone)
     start = (
@@ -384,13 +849,18 @@ def scenario_schedule(
     )
     names = np.array([f"G{g + 1}" for g in range(n_groups)], dtype=object)
     order = np.lexsort((start, groups))
-    month_text = ",".join(str(int(m)) for m in months)
+    said_all = np.concatenate(announced)[order]
+    if s.first_day is not None:
+        when = f"{s.first_day[5:]} to {s.last_day[5:] if s.last_day else ''}"
+    else:
+        when = "months " + ",".join(str(int(m)) for m in s.months)
     return Schedule(
         start[order],
-        start[order] + BLOCK_HOURS * _NS_PER_H,
+        start[order] + h * _NS_PER_H,
         names[groups[order]],
         True,
-        f"{kind} scenario {year} (months {month_text}, {n_groups} zone groups, seed {seed})",
+        f"{kind} scenario {year} ({when}, {n_groups} zone groups, seed {seed})",
+        None if said_all.all() else said_all,
     )
 
 
@@ -401,11 +871,13 @@ def scenario_year(
     seed: int = 0,
     timezone: str = "Asia/Tehran",
     two_block_share: float = 0.9,
+    kinds: tuple[str, str] = ("summer", "winter"),
 ) -> Schedule:
-    """A whole year of scenario cuts: the summer and the winter scenario in one schedule.
+    """A whole year of scenario cuts: a summer and a winter scenario in one schedule.
 
-    Each season is :func:`scenario_schedule` with the same arguments and its default months
-    (June–September, December–February); spring and autumn have no cuts.
+    Each season is :func:`scenario_schedule` with the same arguments and its default days or
+    months (generic ``summer`` and ``winter``: June–September, December–February); the rest
+    of the year has no cuts.
 
     Parameters
     ----------
@@ -418,7 +890,10 @@ def scenario_year(
     timezone : str, default 'Asia/Tehran'
         Zone of the local clock the blocks are announced in. [IANA name]
     two_block_share : float, default 0.9
-        Summer's share of days with a second block. [0–1]
+        The summer's share of days with a second block. [0–1]
+    kinds : tuple of str, default ('summer', 'winter')
+        The summer and the winter scenario (``("summer-2025", "winter-2024")`` for the
+        calendars as they happened).
 
     Returns
     -------
@@ -432,20 +907,24 @@ def scenario_year(
             zones=zones,
             seed=seed,
             timezone=timezone,
-            two_block_share=two_block_share,
+            two_block_share=two_block_share if SCENARIOS[kind].blocks_per_day == 2 else None,
         )
-        for kind in ("summer", "winter")
+        for kind in kinds
     ]
     start = np.concatenate([p.start_ns for p in parts])
     end = np.concatenate([p.end_ns for p in parts])
     zone = np.concatenate([p.zone for p in parts])
+    said = np.concatenate(
+        [np.ones(len(p), dtype=bool) if p.announced is None else p.announced for p in parts]
+    )
     order = np.lexsort((start, zone))
     return Schedule(
         start[order],
         end[order],
         zone[order],
         True,
-        f"summer and winter scenarios {year} ({int(zones)} zone groups, seed {seed})",
+        f"{' and '.join(kinds)} scenarios {year} ({int(zones)} zone groups, seed {seed})",
+        None if said.all() else said[order],
     )
 
 

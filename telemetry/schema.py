@@ -86,9 +86,11 @@ sim_outage_region
     ``unserved_kwh`` and ``essential_served_kwh`` (household load during cuts),
     ``exported_kwh``, ``exported_peak_kwh`` (in the evening-peak hours), ``peak_mw`` (largest
     hourly mean of the summed export), ``income_toman``, ``co2_avoided_t`` (gas
-    margin), ``gas_avoided_m3``, ``co2_avoided_grid_t`` (grid average). Time
-    as the ``sim_plant_*`` measurements of the same calendar. The run's per-plant outage
-    figures go to ``sim_plant_year`` (:data:`SIM_YEAR_FIELDS`).
+    margin), ``gas_avoided_m3``, ``co2_avoided_grid_t`` (grid average),
+    ``export_lost_to_cuts_kwh`` (PV energy the cuts kept from the grid) and
+    ``grid_tied_lost_to_cuts_kwh`` (that of grid-tied plants: anti-islanding). Time as the
+    ``sim_plant_*`` measurements of the same calendar. The run's per-plant outage figures go
+    to ``sim_plant_year`` (:data:`SIM_YEAR_FIELDS`).
 sim_outage_heatmap
     The fleet's coverage by month and local hour of the cut's start. Tags ``run_id``,
     ``weather``, ``calendar`` (``gregorian``/``solar_hijri``), ``month``, ``start_hour``
@@ -209,6 +211,7 @@ SIM_YEAR_FIELDS = (
     "exported_kwh",
     "exported_peak_kwh",
     "curtailed_kwh",
+    "export_lost_to_cuts_kwh",
     "income_toman",
     "co2_avoided_kg",
     "gas_avoided_m3",
@@ -235,4 +238,6 @@ OUTAGE_REGION_FIELDS = (
     "co2_avoided_t",
     "gas_avoided_m3",
     "co2_avoided_grid_t",
+    "export_lost_to_cuts_kwh",
+    "grid_tied_lost_to_cuts_kwh",
 )

@@ -32,6 +32,7 @@ __all__ = [
     "fitted_table",
     "load_weather",
     "outage_options",
+    "parse_hours",
     "parse_months",
     "parse_pct",
     "parse_peak",
@@ -83,8 +84,11 @@ ScenarioOpt = Annotated[
     str | None,
     typer.Option(
         "--scenario",
-        help="Generate the cuts instead: summer (1–2 two-hour blocks a day, "
-        "08–24 h) or winter (one daytime block, 09–17 h).",
+        help="Generate the cuts instead, as they happened: summer-2025 (10 May–5 Sep; "
+        "a 2-hour block 09–17 h and, most days, an unannounced one 17–21 h) or "
+        "winter-2024 (10 Nov–28 Feb; one 2-hour block 09–17 h); or the generic summer "
+        "(Jun–Sep, 1–2 blocks 08–24 h) or winter (Dec–Feb, one block 09–17 h). "
+        "Sources: simulate/outages.py and the README.",
         show_default=False,
     ),
 ]
@@ -94,8 +98,9 @@ MonthsOpt = Annotated[
     str | None,
     typer.Option(
         "--months",
-        help="Scenario: Gregorian months with cuts, e.g. 6,7,8,9 (default: Jun–Sep "
-        "summer, Dec–Feb winter).",
+        "--cut-months",
+        help="Scenario: Gregorian months with cuts, whole months, e.g. 6,7,8,9 "
+        "(default: the scenario's days or months).",
         show_default=False,
     ),
 ]
@@ -347,6 +352,19 @@ def parse_peak(text: str | None) -> tuple[int, int] | None:
     return a, b
 
 
+def parse_hours(option: str, text: str | None) -> tuple[int, int] | None:
+    """``9-17`` → ``(9, 17)``: a window of local hours, start inclusive, end exclusive."""
+    if text is None:
+        return None
+    try:
+        a, b = (int(x) for x in text.split("-"))
+    except ValueError:
+        raise InputError(f"{option} must be local hours like 9-17, not {text!r}") from None
+    if not 0 <= a < b <= 24:
+        raise InputError(f"{option} hours must lie in 0–24 with the start first, not {text!r}")
+    return a, b
+
+
 def cut_schedule(
     schedule: Path | None,
     scenario: str | None,
@@ -356,12 +374,27 @@ def cut_schedule(
     year: int | None,
     weather,
     timezone: str,
+    *,
+    blocks_per_day: int | None = None,
+    cut_hours: str | None = None,
+    evening_block: bool | None = None,
+    evening_hours: str | None = None,
 ):
-    """The cut schedule, and its year when generated."""
-    from simulate.outages import read_schedule, scenario_schedule
+    """The cut schedule, and its year when generated.
+
+    ``blocks_per_day``, ``cut_hours`` (``9-17``), ``evening_block`` and ``evening_hours``
+    change a scenario's generator parameters (:func:`simulate.outages.scenario_parameters`).
+    """
+    from simulate.outages import SCENARIOS, read_schedule, scenario_schedule
 
     if (schedule is None) == (scenario is None):
-        raise InputError("give either --schedule FILE or --scenario summer|winter")
+        raise InputError(f"give either --schedule FILE or --scenario {'|'.join(SCENARIOS)}")
+    generator = (blocks_per_day, cut_hours, evening_block, evening_hours)
+    if schedule is not None and any(x is not None for x in generator):
+        raise InputError(
+            "--blocks-per-day, --cut-hours and --evening-block/--evening-hours shape a "
+            "--scenario, not a --schedule file"
+        )
     if schedule is not None:
         return read_schedule(schedule), year
     if year is None:
@@ -372,9 +405,28 @@ def cut_schedule(
             year = simulation_labels(weather, None)[1]
             year = SCENARIO_YEAR if year == 1990 else year
     assert scenario is not None
-    return scenario_schedule(
-        scenario, year=year, zones=zones, seed=seed, months=parse_months(months), timezone=timezone
-    ), year
+    if scenario not in SCENARIOS:
+        raise InputError(f"--scenario must be one of {', '.join(SCENARIOS)}, not {scenario!r}")
+    day, evening = (
+        parse_hours("--cut-hours", cut_hours),
+        parse_hours("--evening-hours", evening_hours),
+    )
+    try:
+        sched = scenario_schedule(
+            scenario,
+            year=year,
+            zones=zones,
+            seed=seed,
+            months=parse_months(months),
+            timezone=timezone,
+            blocks_per_day=blocks_per_day,
+            day_hours=day,
+            evening_block=evening_block,
+            evening_hours=evening,
+        )
+    except InputError as exc:
+        raise InputError(f"--scenario {scenario}: {exc}") from None
+    return sched, year
 
 
 def outage_options(

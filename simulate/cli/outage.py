@@ -79,6 +79,41 @@ def outage_cmd(
     zones: ZonesOpt = 4,
     seed: SeedOpt = 0,
     months: MonthsOpt = None,
+    blocks_per_day: Annotated[
+        int | None,
+        typer.Option(
+            "--blocks-per-day",
+            help="Scenario: most 2-hour blocks a day per zone group, 1 or 2 (default: "
+            "the scenario's).",
+            show_default=False,
+        ),
+    ] = None,
+    cut_hours: Annotated[
+        str | None,
+        typer.Option(
+            "--cut-hours",
+            help="Scenario: local hours of the daytime block, e.g. 9-17 [h, end "
+            "exclusive] (default: the scenario's; none at night).",
+            show_default=False,
+        ),
+    ] = None,
+    evening_block: Annotated[
+        bool | None,
+        typer.Option(
+            "--evening-block/--no-evening-block",
+            help="Scenario: a second block in the early evening (17-21 h unless "
+            "--evening-hours), or none (default: the scenario's; summer-2025 has one).",
+            show_default=False,
+        ),
+    ] = None,
+    evening_hours: Annotated[
+        str | None,
+        typer.Option(
+            "--evening-hours",
+            help="Scenario: local hours of the evening block, e.g. 17-21 [h, end exclusive].",
+            show_default=False,
+        ),
+    ] = None,
     year: YearOpt = None,
     weather: WeatherOpt = None,
     summary: Annotated[
@@ -158,7 +193,8 @@ def outage_cmd(
     """Cut hours covered and energy given to the grid, per plant, province and month.
 
     Plants take the cuts of their outage_zone from --schedule (or a generated --scenario);
-    grid-tied plants cover none, hybrid ones serve the household's load from PV and battery.
+    grid-tied plants cover none and deliver nothing while the grid is down (anti-islanding:
+    export_lost_to_cuts_kwh), hybrid ones serve the household's load from PV and battery.
     """
     from simulate.coverage import run_outages
     from simulate.load import read_load_file
@@ -190,7 +226,20 @@ def outage_cmd(
     rates = contract_rates(fleet, tariff, tariff_table)
     warn_unknown_provinces(fleet)
     wx = load_weather(weather)
-    sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
+    sched, year = cut_schedule(
+        schedule,
+        scenario,
+        zones,
+        seed,
+        months,
+        year,
+        wx,
+        s.timezone,
+        blocks_per_day=blocks_per_day,
+        cut_hours=cut_hours,
+        evening_block=evening_block,
+        evening_hours=evening_hours,
+    )
     p = fleet.plants
     overrides = None if load is None else read_load_file(load, p["plant_id"].tolist())
     plant_zones = None
@@ -257,6 +306,7 @@ def outage_cmd(
     _print_outage(
         run, options, time.perf_counter() - started, lifetime_by_region(run.contract, fleet)
     )
+    _print_cuts(run, sched)
     for w in written:
         console.print(f"wrote {w}")
 
@@ -277,6 +327,26 @@ def _warnings(run, plants: pd.DataFrame) -> None:
         err.print(
             f"[yellow]note:[/] {ignored} grid-tied plant(s) list a battery; it is ignored "
             f"(a grid-tied inverter cannot island)."
+        )
+
+
+def _print_cuts(run, sched) -> None:
+    """The energy the cuts kept from the grid, and the unannounced share of the cuts."""
+    from simulate.grid import FLEET_REGION
+
+    r = run.regions
+    fleet = r[(r["calendar"] == "year") & (r["region"] == FLEET_REGION)].iloc[0]
+    console.print(
+        f"lost to cuts: {fleet.export_lost_to_cuts_kwh / 1000:,.2f} MWh of PV the grid did "
+        f"not get (export_lost_to_cuts_kwh);\n"
+        f"  {fleet.grid_tied_lost_to_cuts_kwh / 1000:,.2f} MWh of it on grid-tied plants "
+        f"(anti-islanding)"
+    )
+    if sched.announced is not None and len(sched.zones):
+        n = len(sched.zones)
+        console.print(
+            f"schedule: {sched.hours / n:,.0f} h of cuts per zone group, "
+            f"{sched.unannounced_hours / n:,.0f} h unannounced (announced = false)"
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,6 +110,12 @@ def test_bad_schedule_is_one_line_and_writes_nothing(
         (["--scenario", "summer", "--months", "6,13"], "--months"),
         (["--scenario", "summer", "--load", "nope.csv"], "nope.csv"),
         (["--schedule", "missing.csv"], "missing.csv"),
+        (["--scenario", "summer-2025", "--cut-hours", "6-14"], "night"),
+        (["--scenario", "summer-2025", "--cut-hours", "9"], "--cut-hours"),
+        (["--scenario", "summer-2025", "--evening-hours", "17-25"], "--evening-hours"),
+        (["--scenario", "summer-2025", "--blocks-per-day", "3"], "1 or 2"),
+        (["--scenario", "winter-2024", "--evening-block"], "night"),
+        (["--schedule", "s.csv", "--cut-hours", "9-17"], "--scenario"),
     ],
 )
 def test_bad_options_are_one_line(
@@ -334,3 +341,41 @@ def test_outage_table_fits_80_columns(tmp_path: Path, cache_dir: Path) -> None:
     assert "…" not in proc.stdout  # no province name or figure cut short
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80
     assert "Baluchestan" in proc.stdout
+
+
+def test_summer_2025_marks_the_evening_block_and_the_export_cuts_kept_from_the_grid(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    proc = roshanai(
+        "simulate",
+        "outage",
+        "--scenario",
+        "summer-2025",
+        "--zones",
+        "4",
+        "--no-plot",
+        "--write-schedule",
+        "s.csv",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "export_lost_to_cuts_kwh" in proc.stdout
+    assert "unannounced" in proc.stdout
+    cuts = pd.read_csv(tmp_path / "s.csv")
+    assert list(cuts.columns) == ["start", "end", "zone", "announced"]
+    assert set(cuts.announced) == {True, False}
+    s = pd.read_csv(tmp_path / "roshanai-out" / "outage_summary.csv")
+    # A grid-tied plant exports all its PV but that of the cut hours: the lost export.
+    g = s[s.inverter_type == "grid_tied"]
+    assert (g.export_lost_to_cuts_kwh > 0).all()
+    np.testing.assert_allclose(
+        g.ac_energy_kwh - g.exported_kwh, g.export_lost_to_cuts_kwh, atol=1e-3
+    )
+    r = pd.read_csv(tmp_path / "roshanai-out" / "outage_summary_regions.csv")
+    fleet = r[(r.region == "(fleet)") & (r.calendar == "year")].iloc[0]
+    assert fleet.export_lost_to_cuts_kwh == pytest.approx(s.export_lost_to_cuts_kwh.sum())
+    assert fleet.grid_tied_lost_to_cuts_kwh == pytest.approx(g.export_lost_to_cuts_kwh.sum())
+    months = r[(r.region == "(fleet)") & (r.calendar == "gregorian")]
+    assert months.export_lost_to_cuts_kwh.sum() == pytest.approx(fleet.export_lost_to_cuts_kwh)
+    assert months[months.month.isin([1, 2, 3, 4, 10, 11, 12])].export_lost_to_cuts_kwh.sum() == 0
