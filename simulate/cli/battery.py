@@ -33,6 +33,7 @@ from simulate.cli.common import (
     cut_schedule,
     load_weather,
     outage_options,
+    print_estimate_note,
     warn_far_weather,
     warn_shifted_weather,
     write_summary,
@@ -320,7 +321,4 @@ def _print_sizing(
             f"{cost_per_kwh:,.0f} toman/kWh)"
         )
     if run.estimate:
-        console.print(
-            "[yellow]note:[/] an estimate from the embedded climatology; pass "
-            "--weather FILE for measured or typical-year data."
-        )
+        print_estimate_note(run.weather_source)

@@ -51,7 +51,8 @@ WeatherOpt = Annotated[
     typer.Option(
         "--weather",
         help="TMY3, TMY2, EPW, PVGIS TMY or CSV (time,ghi,dni,dhi,"
-        "temp_air,wind_speed). Default: the embedded Iranian climatology (an estimate).",
+        "temp_air,wind_speed). Default: the climate default (an estimate; its sources: "
+        "`roshanai simulate climate`).",
     ),
 ]
 TranspositionOpt = Annotated[
@@ -158,6 +159,20 @@ TimezoneOpt = Annotated[
 
 SCENARIO_YEAR = _SCENARIO_YEAR
 """Year of generated scenarios on a typical-year weather (``simulate.outages.SCENARIO_YEAR``)."""
+
+
+def print_estimate_note(weather_source: str) -> None:
+    """The note under results made on the climate default: an estimate, and where it is coarse."""
+    console.print(
+        "[yellow]note:[/] weather is an estimate generated from the climate default "
+        "(`roshanai simulate climate` shows its sources); pass --weather FILE for measured "
+        "or typical-year data."
+    )
+    if "coarse" in weather_source or "outside Iran" in weather_source:
+        err.print(
+            "[yellow]warning:[/] some plants are outside Iran: their weather is a coarse "
+            "estimate (MERRA-2 3° monthly irradiation; air 20 °C and wind 0 m/s assumed)"
+        )
 
 
 def check_influx(s: Any) -> None:

@@ -19,6 +19,7 @@ from simulate.cli.common import (
     check_transposition,
     console,
     load_weather,
+    print_estimate_note,
     progress,
     warn_far_weather,
     warn_shifted_weather,
@@ -38,10 +39,50 @@ from simulate.cli.money import (
     print_contract,
     write_contract,
 )
+from telemetry.errors import InputError
 from telemetry.fileio import atomic_path, outputs
 from telemetry.settings import command_settings
 
 __all__ = ["fleet_cmd", "site_cmd"]
+
+
+SpreadYearsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--spread-years",
+        help=(
+            "Sampled years behind P90/P50/P10 of annual energy [years] on the generated "
+            "weather (default 20; 0: none). Not with --weather."
+        ),
+        show_default=False,
+    ),
+]
+
+
+def _spread_years(value: int | None, weather: Path | None) -> int:
+    """The number of sampled years to run, checked: 0 with a weather file."""
+    from simulate.spread import DEFAULT_SPREAD_YEARS
+
+    if weather is not None:
+        if value:
+            raise InputError(
+                "--spread-years needs the generated weather: a weather file is one year "
+                "(drop --weather, or --spread-years)"
+            )
+        return 0
+    if value is None:
+        return DEFAULT_SPREAD_YEARS
+    if value != 0 and not 2 <= value <= 1000:
+        raise InputError(f"--spread-years must be 0 or 2–1000, not {value}")
+    return value
+
+
+def _spread_line(p90: float, p50: float, p10: float, n: int, unit: str = "kWh") -> str:
+    return (
+        f"P90 / P50 / P10 of annual energy over {n} sampled years: "
+        f"[bold]{p90:,.0f}[/] / {p50:,.0f} / {p10:,.0f} {unit} (P90: exceeded in 9 years of 10; "
+        "day-to-day weather only, see simulate.spread)"
+    )
 
 
 def fleet_cmd(
@@ -97,9 +138,11 @@ def fleet_cmd(
     tariff: FlatTariffOpt = None,
     tariff_table: TariffTableOpt = None,
     degradation_pct: DegradationOpt = DEFAULT_DEGRADATION_PCT,
+    spread_years: SpreadYearsOpt = None,
 ) -> None:
-    """Simulate a fleet for a year: per-plant kWh, specific yield, PR, monthly kWh, and the
-    purchase contract's 20 years of energy and income (all the energy sold)."""
+    """Simulate a fleet for a year: per-plant kWh, specific yield, PR, monthly kWh, P90/P50/P10
+    of annual energy on generated weather, and the purchase contract's 20 years of energy and
+    income (all the energy sold)."""
     from simulate.fleet import run_fleet
     from telemetry.registry import load_sample_fleet, read_fleet
     from telemetry.tariffs import project
@@ -116,6 +159,7 @@ def fleet_cmd(
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
     rates = contract_rates(fleet, tariff, tariff_table)
     degradation_per_year = degradation(degradation_pct)
+    n_spread = _spread_years(spread_years, weather)
     warn_unknown_provinces(fleet)
     wx = load_weather(weather)
     summary_path = summary or Path(s.out_dir) / "fleet_summary.csv"
@@ -167,6 +211,21 @@ def fleet_cmd(
                     progress=advance,
                     weather_progress=advance_weather,
                 )
+            spread = None
+            if n_spread:
+                from simulate.spread import yield_spread
+
+                sampled = bar.add_task(f"{n_spread} sampled years, by weather cell", total=None)
+                spread = yield_spread(
+                    fleet,
+                    n_spread,
+                    transposition=transposition,
+                    timezone=s.timezone,
+                    progress=lambda done, total: bar.update(sampled, completed=done, total=total),
+                )
+                for col, values in spread.plants().items():
+                    if col != "plant_id":
+                        run.summary[col] = values.to_numpy()
         warn_far_weather(fleet, wx)
         warn_shifted_weather(fleet, wx)
         # A grid-tied program plant sells all it makes: the year's energy is contract year 1.
@@ -189,6 +248,9 @@ def fleet_cmd(
             n = write_run(run, s)
             written.append(f"{s.influx_url} database {s.influx_db} ({n} points)")
     _print_fleet(run, fleet.source, time.perf_counter() - started)
+    if spread is not None:
+        f = spread.fleet_kwh()
+        console.print(_spread_line(f["p90"], f["p50"], f["p10"], spread.n_years))
     print_contract(lifetime_by_region(contract, fleet), degradation_per_year, tariff)
     for w in written:
         console.print(f"wrote {w}")
@@ -260,10 +322,7 @@ def _print_fleet(run, source: str, seconds: float) -> None:
         f"fleet yearly energy: [bold]{total:,.0f} kWh[/] from {len(s)} plants ({seconds:.1f} s)"
     )
     if run.estimate:
-        console.print(
-            "[yellow]note:[/] weather is an estimate generated from the embedded "
-            "climatology; pass --weather FILE for measured or typical-year data."
-        )
+        print_estimate_note(run.weather_source)
 
 
 def contract_year(run) -> int:
@@ -310,8 +369,10 @@ def site_cmd(
     summary: Annotated[
         Path | None, typer.Option("--summary", help="Also write the summary CSV here.")
     ] = None,
+    spread_years: SpreadYearsOpt = None,
 ) -> None:
-    """Expected yield of one new household site, with its monthly profile."""
+    """Expected yield of one new household site, with its monthly profile and, on generated
+    weather, P90/P50/P10 of its annual energy."""
     from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, run_fleet
     from telemetry.registry import Fleet
 
@@ -329,9 +390,18 @@ def site_cmd(
         "racking": racking,
         "losses_pct": "" if losses_pct is None else losses_pct,
     }
+    n_spread = _spread_years(spread_years, weather)
     fleet = Fleet.from_records([row], source="site options")
     wx = load_weather(weather)
     run = run_fleet(fleet, wx, transposition=transposition, timezone=s.timezone)
+    spread = None
+    if n_spread:
+        from simulate.spread import yield_spread
+
+        spread = yield_spread(fleet, n_spread, transposition=transposition, timezone=s.timezone)
+        for col, values in spread.plants().items():
+            if col != "plant_id":
+                run.summary[col] = values.to_numpy()
     warn_far_weather(fleet, wx)
     warn_shifted_weather(fleet, wx)
     r = run.summary.iloc[0]
@@ -346,6 +416,9 @@ def site_cmd(
     console.print(f"performance ratio  {r.performance_ratio:.3f}")
     console.print(f"capacity factor    {r.capacity_factor_pct:.1f} % (AC)")
     console.print(f"peak AC power      {r.peak_ac_power_w:,.0f} W")
+    if spread is not None:
+        f = spread.fleet_kwh()
+        console.print(_spread_line(f["p90"], f["p50"], f["p10"], spread.n_years))
     t = Table(title="Monthly energy [kWh]")
     for name in ("Gregorian", "kWh", "Solar Hijri", "kWh "):
         t.add_column(name, justify="right" if "kWh" in name else "left")
@@ -358,9 +431,6 @@ def site_cmd(
         )
     console.print(t)
     if run.estimate:
-        console.print(
-            "[yellow]note:[/] an estimate from the embedded climatology; pass "
-            "--weather FILE for measured or typical-year data."
-        )
+        print_estimate_note(run.weather_source)
     if summary is not None:
         console.print(f"wrote {write_summary(run.summary, summary)}")

@@ -40,6 +40,7 @@ from simulate.cli.common import (
     fitted_table,
     load_weather,
     outage_options,
+    print_estimate_note,
     progress,
     warn_far_weather,
     warn_shifted_weather,
@@ -409,7 +410,4 @@ def _print_outage(run, options, seconds: float, lifetime: dict[str, tuple[float,
         f"{f.gas_m3_per_kwh:.3f} m³ gas (sources: telemetry/factors.py)"
     )
     if run.yield_run.estimate:
-        console.print(
-            "[yellow]note:[/] weather is an estimate generated from the embedded "
-            "climatology; pass --weather FILE for measured or typical-year data."
-        )
+        print_estimate_note(run.yield_run.weather_source)
