@@ -86,6 +86,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "outage_hours": ("Cut plant-hours", "ساعت‌نیروگاه خاموشی"),
     "served_hours": ("Served plant-hours", "ساعت‌نیروگاه تأمین‌شده"),
     "unserved_kwh": ("Unserved kWh", "کیلووات‌ساعت تأمین‌نشده"),
+    "lost_to_cuts_kwh": (
+        "Grid-tied kWh lost to cuts (anti-islanding)",
+        "کیلووات‌ساعت ازدست‌رفتهٔ نیروگاه‌های متصل به شبکه در خاموشی",
+    ),
     "outage_months": (
         "Coverage by Solar Hijri month (fleet)",
         "پوشش به تفکیک ماه خورشیدی (کل ناوگان)",

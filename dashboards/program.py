@@ -264,7 +264,8 @@ def program_dashboard() -> Json:
         w=12,
         h=9,
         description="Hours of rotating power cuts fully served by the plants' hybrid inverters "
-        "and batteries, as simulated by `roshanai simulate outage`.",
+        "and batteries, as simulated by `roshanai simulate outage`; and the PV energy the "
+        "grid-tied plants could not deliver while the grid was down (anti-islanding).",
         transformations=[
             _hide_time(
                 {
@@ -273,6 +274,7 @@ def program_dashboard() -> Json:
                     "outage_hours_served": "served plant-hours",
                     "unserved_kwh": "unserved kWh",
                     "exported_kwh": "exported kWh",
+                    "grid_tied_lost_to_cuts_kwh": "grid-tied kWh lost to cuts",
                 }
             )
         ],

@@ -308,6 +308,7 @@ OUTAGE_BY_REGION = (
     'last("outage_hours_served") AS "outage_hours_served", '
     'last("unserved_kwh") AS "unserved_kwh", last("exported_kwh") AS "exported_kwh", '
     'last("income_toman") AS "income_toman", last("co2_avoided_t") AS "co2_avoided_t", '
+    'last("grid_tied_lost_to_cuts_kwh") AS "grid_tied_lost_to_cuts_kwh", '
     f'last("plants") AS "plants" FROM "{MEASUREMENT_OUTAGE_REGION}" WHERE {OUTAGE_RUN} AND '
     '"calendar" = \'year\' GROUP BY "region"'
 )

@@ -268,6 +268,7 @@ def render(
             ("outage_hours_served", "served_hours", 0),
             ("coverage_pct", "coverage_pct", 1),
             ("unserved_kwh", "unserved_kwh", 0),
+            ("grid_tied_lost_to_cuts_kwh", "lost_to_cuts_kwh", 0),
         ],
     )
     p.figure("outage_coverage", L.t("coverage_pct"))
