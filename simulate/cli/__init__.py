@@ -34,14 +34,14 @@ app.command(
 app.command(
     "outage",
     epilog=examples(
-        "roshanai simulate outage --scenario summer",
+        "roshanai simulate outage --scenario summer-2025",
         "roshanai simulate outage my_fleet.csv --schedule cuts.csv --battery-kwh 5",
     ),
 )(outage_cmd)
 app.command(
     "size-battery",
     epilog=examples(
-        "roshanai simulate size-battery --lat 35.69 --lon 51.39 --scenario summer",
+        "roshanai simulate size-battery --lat 35.7 --lon 51.4 --scenario summer-2025",
         "roshanai simulate size-battery --lat 38.08 --lon 46.29 --schedule cuts.csv",
     ),
 )(size_battery_cmd)
