@@ -76,14 +76,40 @@ class ExpectedPower:
 
     def _compute(self) -> None:
         try:
+            from simulate.climatology import covers
             from simulate.fleet import run_fleet
+            from telemetry.registry import Fleet
 
-            n = len(self.fleet)
-            table = np.zeros((n, 12, 24), dtype=np.float32)
+            plants = self.fleet.plants
+            where = [
+                covers(lat, lon)
+                for lat, lon in zip(
+                    plants["latitude"].to_numpy(float),
+                    plants["longitude"].to_numpy(float),
+                    strict=True,
+                )
+            ]
+            rows = np.flatnonzero([w != "none" for w in where])
+            coarse = sum(w == "coarse" for w in where)
+            if len(rows) < len(plants):
+                log.warning(
+                    "no expected power for %d plant(s) with no default weather near them "
+                    "(open sea, or coordinates to check)",
+                    len(plants) - len(rows),
+                )
+            if coarse:
+                log.warning(
+                    "expected power of %d plant(s) outside Iran is a coarse estimate "
+                    "(MERRA-2 3° monthly irradiation, air 20 °C assumed)",
+                    coarse,
+                )
+            fleet = Fleet(plants.iloc[rows].reset_index(drop=True), self.fleet.source)
+            n = len(fleet)
+            table = np.full((len(plants), 12, 24), np.nan, dtype=np.float32)
             step = 2000
             for a in range(0, n, step):
                 run = run_fleet(
-                    self.fleet.subset(a, min(n, a + step)),
+                    fleet.subset(a, min(n, a + step)),
                     None,
                     hourly=True,
                     timezone=self.timezone,
@@ -98,9 +124,10 @@ class ExpectedPower:
                     sel = key == k
                     if sel.any():
                         sums[:, k] = power[:, sel].sum(axis=1)
-                table[a : a + power.shape[0]] = (sums / np.maximum(counts, 1)).reshape(-1, 12, 24)
+                mean = (sums / np.maximum(counts, 1)).reshape(-1, 12, 24)
+                table[rows[a : a + power.shape[0]]] = mean
             self.table = table
-        except Exception as exc:  # outside Iran, say: status works without expectations
+        except Exception as exc:  # status works without expectations
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.warning("no expected power for underperformance checks: %s", self.error)
 
@@ -114,7 +141,8 @@ class ExpectedPower:
         import datetime as dt
 
         local = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=ZoneInfo(self.timezone))
-        return float(self.table[i, local.month - 1, local.hour])
+        value = float(self.table[i, local.month - 1, local.hour])
+        return None if np.isnan(value) else value
 
 
 @dataclass

@@ -41,6 +41,7 @@ from telemetry.errors import InputError
 
 __all__ = [
     "MAX_DISTANCE_KM",
+    "covers",
     "default_weather",
     "load_climatology",
     "monthly_climate",
@@ -103,6 +104,24 @@ def load_climatology() -> pd.DataFrame:
         ``wind_m_s_MM`` (mean wind speed at 10 m) [m/s]. A copy: callers may modify it.
     """
     return _table().copy()
+
+
+def covers(latitude_deg: float, longitude_deg: float) -> str:
+    """How the climate default covers a point: ``"iran"``, ``"coarse"`` or ``"none"``.
+
+    ``"iran"`` within :data:`MAX_DISTANCE_KM` of a capital; ``"coarse"`` elsewhere on land or
+    near it (MERRA-2's monthly irradiation, labelled coarse); ``"none"`` where
+    :func:`default_weather` would refuse the point (open sea, invalid coordinates).
+    """
+    try:
+        lat, lon = _check_point(latitude_deg, longitude_deg)
+    except InputError:
+        return "none"
+    tab = _table()
+    dist_km = _great_circle_km(lat, lon, tab["latitude"].to_numpy(), tab["longitude"].to_numpy())
+    if dist_km.min() <= MAX_DISTANCE_KM:
+        return "iran"
+    return "coarse" if merra2.coverage(lat, lon).covered else "none"
 
 
 def _great_circle_km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:

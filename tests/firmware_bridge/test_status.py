@@ -164,3 +164,30 @@ def test_plant_with_two_inverters_sums_them() -> None:
     assert st.energy_today_wh == 45.0  # each inverter's own counter, never one against another
     t.gateway(GatewayStatus("A", "y", "off"), t0 + 2 * MIN_NS)
     assert (st.ac_power_w, st.inverter_status) == (1100.0, "producing")
+
+
+def test_expected_power_covers_plants_outside_iran_and_skips_the_sea(caplog) -> None:
+    """The bridge's expectation: Tehran from the capitals' table, Berlin as a coarse MERRA-2
+    estimate (warned), a plant at sea without one; none of them costs the others theirs."""
+    import logging
+
+    from firmware_bridge.status import ExpectedPower
+
+    fleet = parse_fleet(
+        "plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg\n"
+        "THR,35.7,51.4,5,5,30,180\nBER,52.5,13.4,5,5,35,180\nSEA,0.0,-140.0,5,5,10,180\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        exp = ExpectedPower(fleet).start()
+        assert exp.wait(300), exp.error
+    noon_tehran = ns("2026-06-15T12:00:00+03:30")
+    noon_berlin = ns("2026-06-15T13:00:00+03:30")  # 11:30 in Berlin (CEST): sun high
+    night = ns("2026-06-15T02:00:00+03:30")
+    assert 2500 < exp.get("THR", noon_tehran) < 5000
+    assert 1000 < exp.get("BER", noon_berlin) < 5000
+    assert exp.get("THR", night) == 0.0
+    assert exp.get("SEA", noon_tehran) is None
+    assert exp.get("nope", noon_tehran) is None
+    text = caplog.text
+    assert "1 plant(s) with no default weather" in text
+    assert "1 plant(s) outside Iran is a coarse estimate" in text
