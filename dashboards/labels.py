@@ -73,6 +73,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "simulation": ("What the simulations expect", "انتظار شبیه‌سازی‌ها"),
     "sim_yield": ("Expected yield of a typical year, run", "تولید مورد انتظار در سال نمونه، اجرای"),
     "expected_mwh": ("Expected MWh/year", "مگاوات‌ساعت در سال"),
+    "expected_p90_mwh": (
+        "P90 MWh/year (exceeded 9 years in 10)",
+        "مگاوات‌ساعت P90 (در ۹ سال از ۱۰ بیشتر)",
+    ),
     "specific_yield": ("kWh per kWp", "کیلووات‌ساعت بر کیلووات‌پیک"),
     "income_year1_mt": (
         "Contract year 1, million toman",

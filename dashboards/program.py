@@ -241,6 +241,7 @@ def program_dashboard() -> Json:
             _hide_time(
                 {
                     "expected_mwh": "expected MWh/year",
+                    "expected_p90_mwh": "P90 MWh/year",
                     "specific_yield_kwh_per_kwp": "kWh/kWp",
                     "income_year1_million_toman": "contract year 1 M toman",
                     "income_lifetime_million_toman": "20 years M toman",

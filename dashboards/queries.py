@@ -290,6 +290,9 @@ SIM_YIELD_BY_PROVINCE = (
     'SELECT sum("ac_energy_kwh") / 1000 AS "expected_mwh", '
     'sum("ac_energy_kwh") / sum("dc_kwp") AS "specific_yield_kwh_per_kwp", '
     'count("ac_energy_kwh") AS "plants", '
+    # P90 over sampled years (simulate.spread), written by runs on the climate default; the
+    # plants' P90s summed (their years are drawn alike, so close to the fleet's own P90)
+    'sum("ac_energy_p90_kwh") / 1000 AS "expected_p90_mwh", '
     # the purchase contract (telemetry.tariffs), written by runs since the tariff table
     'sum("income_year1_toman") / 1000000 AS "income_year1_million_toman", '
     'sum("income_lifetime_toman") / 1000000 AS "income_lifetime_million_toman" '

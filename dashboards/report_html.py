@@ -247,6 +247,7 @@ def render(
         [
             ("plants", "plants_n", 0),
             ("expected_mwh", "expected_mwh", None),
+            ("expected_p90_mwh", "expected_p90_mwh", None),
             ("specific_yield_kwh_per_kwp", "specific_yield", 0),
             ("income_year1_million_toman", "income_year1_mt", 1),
             ("income_lifetime_million_toman", "income_lifetime_mt", 0),

@@ -54,7 +54,8 @@ sim_plant_year
     ``run_id``, ``weather``. Fields: :data:`SIM_YEAR_FIELDS` (``ac_energy_kwh``,
     ``specific_yield_kwh_per_kwp``, ``performance_ratio``, ``capacity_factor_pct``,
     ``peak_ac_power_w``, ``poa_insolation_kwh_m2``, the ratings ``dc_kwp`` and ``ac_kw`` for
-    weighting, and the outage figures when the run has them). Time: 1 January of the
+    weighting, ``ac_energy_p90_kwh``/``_p50_``/``_p10_`` over sampled years on the climate
+    default, and the outage figures when the run has them). Time: 1 January of the
     simulated year, 00:00 UTC.
 sim_plant_month
     One point per plant, Gregorian month and run: ``ac_energy_kwh``. Tags as
@@ -215,6 +216,11 @@ SIM_YEAR_FIELDS = (
     "income_toman",
     "co2_avoided_kg",
     "gas_avoided_m3",
+    # P90/P50/P10 of annual AC energy over sampled years (``simulate fleet`` on the climate
+    # default: simulate.spread; P90 = exceeded in 9 years of 10)
+    "ac_energy_p90_kwh",
+    "ac_energy_p50_kwh",
+    "ac_energy_p10_kwh",
     # the contract's projection (``simulate fleet`` and ``simulate outage``), and the CO2 at
     # the grid's average carbon intensity (``simulate outage``): telemetry.tariffs, .factors
     "co2_avoided_grid_kg",

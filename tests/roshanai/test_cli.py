@@ -326,6 +326,14 @@ def test_fleet_results_to_influxdb(
         "results"
     ][0]["series"][0]["values"]
     assert sorted(v[1] for v in tags) == sorted(summary.plant_id)
+    # The climate default's P90/P50/P10 over sampled years go with the run, as in the summary.
+    assert "P90 / P50 / P10 of annual energy over 20 sampled years" in proc.stdout
+    p90 = influxd.query("SELECT sum(ac_energy_p90_kwh) FROM sim_plant_year", db=influx_db)
+    p90_total = p90["results"][0]["series"][0]["values"][0][1]
+    assert p90_total == pytest.approx(summary.ac_energy_p90_kwh.sum(), rel=1e-9)
+    assert (summary.ac_energy_p90_kwh <= summary.ac_energy_p50_kwh).all()
+    assert (summary.ac_energy_p50_kwh <= summary.ac_energy_p10_kwh).all()
+    assert (summary.ac_energy_p90_kwh < summary.ac_energy_kwh).all()
 
 
 def test_unknown_province_is_warned_about_once(tmp_path: Path, cache_dir: Path) -> None:
