@@ -92,7 +92,7 @@ def _table() -> pd.DataFrame:
 
 
 def load_climatology() -> pd.DataFrame:
-    """The embedded climatology table, one row per province capital.
+    """The climate default's table, one row per province capital (built from its sources).
 
     Returns
     -------
@@ -101,7 +101,9 @@ def load_climatology() -> pd.DataFrame:
         ``altitude_m`` [m], ``temp_range_c`` (annual mean daily max − min) [°C], and for each
         month ``MM`` = 01..12: ``ghi_kwh_m2_day_MM`` (mean daily global horizontal
         irradiation) [kWh/m²/day], ``temp_c_MM`` (mean air temperature) [°C],
-        ``wind_m_s_MM`` (mean wind speed at 10 m) [m/s]. A copy: callers may modify it.
+        ``wind_m_s_MM`` (mean wind speed at 10 m) [m/s]; ``ghi_source``, ``temp_source``,
+        ``wind_source`` (the sources of the row's values: ``simulate.climate_sources``). A copy:
+        callers may modify it.
     """
     return _table().copy()
 
@@ -449,9 +451,10 @@ def default_weather(
     sample: int | None = None,
     climate: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """An hourly typical year for a point in Iran, generated from the embedded climatology.
+    """An hourly typical (or sampled) year at a point, generated from the climate default.
 
-    Deterministic: the same arguments always give the same numbers. Each month's mean daily
+    In Iran from the capitals' table, elsewhere from MERRA-2 (labelled coarse: see
+    :func:`monthly_climate`). Deterministic: the same arguments always give the same numbers. Each month's mean daily
     GHI equals :func:`monthly_climate` (to rounding), as does its mean air temperature.
 
     Parameters
