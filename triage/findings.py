@@ -57,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from telemetry.schema import FINDING_KINDS
 from triage.expected import PEER_RADIUS_KM, Expectation, Peers
 from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE
 from triage.hourly import HourlyReadings
@@ -70,16 +71,7 @@ __all__ = [
     "yoy_rate",
 ]
 
-FINDINGS = (
-    "offline",
-    "comms_loss",
-    "inverter_fault",
-    "string_fault",
-    "shading",
-    "soiling",
-    "degradation",
-    "underperforming",
-)
+FINDINGS = FINDING_KINDS
 FINDING_COLUMNS = ("plant_id", "finding", "start", "lost_kwh_per_day", "confidence", "evidence")
 
 OFFLINE_MIN_HOURS = 3
@@ -160,7 +152,7 @@ def yoy_rate(pi_daily: pd.Series) -> float:
     s = pi_daily.dropna()
     if s.empty:
         return float("nan")
-    back = s.reindex(s.index - pd.Timedelta(days=365))
+    back = s.reindex(pd.DatetimeIndex(s.index) - pd.Timedelta(days=365))
     rate = s.to_numpy() / back.to_numpy() - 1.0
     rate = rate[np.isfinite(rate)]
     return float(np.median(rate)) if len(rate) else float("nan")
@@ -407,10 +399,10 @@ def _plant_findings(p: _Plant) -> list[dict]:
     # underperforming: the rest, with its size
     if not soiled and len(days_ok):
         low = pi[days_ok] < UNDERPERFORMING_RATIO
-        k = onset(low)
-        if k is not None and low[k:].sum() >= UNDERPERFORMING_MIN_DAYS:
-            d0 = int(days_ok[k])
-            sel = days_ok[k:]
+        first_low = onset(low)
+        if first_low is not None and low[first_low:].sum() >= UNDERPERFORMING_MIN_DAYS:
+            d0 = int(days_ok[first_low])
+            sel = days_ok[first_low:]
             lost = float(np.clip(e_day[sel] - m_day[sel], 0, None).sum())
             size = 1.0 - float(m_day[sel].sum() / e_day[sel].sum())
             if size >= 1.0 - UNDERPERFORMING_RATIO:

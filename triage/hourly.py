@@ -158,7 +158,7 @@ def bin_hourly(
     first_begin = int(ends[0]) - HOUR_NS if n_h else 0
     if len(readings):
         t_ns = _ns(readings["time"], "time")
-        row = row_of.get_indexer(readings["plant_id"].astype(str))
+        row = row_of.get_indexer(pd.Index(readings["plant_id"].astype(str)))
         col = (t_ns - first_begin) // HOUR_NS
         keep = (row >= 0) & (col >= 0) & (col < n_h)
     else:
