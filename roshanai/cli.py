@@ -26,6 +26,7 @@ from roshanai.deploy.cli import app as deploy_app
 from simulate.cli import app as simulate_app
 from telemetry.errors import RoshanaiError
 from telemetry.helptext import examples
+from triage.cli import triage_command
 
 __all__ = ["app", "main"]
 
@@ -53,7 +54,8 @@ app = typer.Typer(
         "Planners and managers: **roshanai simulate fleet** (yield of a fleet, sample "
         "fleet by default), **roshanai simulate site** (one new household). "
         "Technicians and operators: **roshanai bridge run** (MQTT → InfluxDB), "
-        "**roshanai emulate** (a fleet of emulated gateways). "
+        "**roshanai emulate** (a fleet of emulated gateways), **roshanai triage** (which "
+        "plants need a visit, and why). "
         "Settings come from flags, ROSHANAI_* variables, then roshanai.toml: "
         "**roshanai config show**."
     ),
@@ -79,6 +81,14 @@ app.command(
         "roshanai report --province Tehran --from 1405-04-01 --lang fa",
     ),
 )(report_command)
+app.command(
+    "triage",
+    epilog=examples(
+        "roshanai triage --fleet fleet.csv --since 2026-07-01 --until 2026-07-03",
+        "roshanai triage --since 2026-07-01 --until 2026-07-15 --schedule cuts.csv",
+        "roshanai triage --since 2026-07-01T06:00 --until 2026-07-02 --out w.csv",
+    ),
+)(triage_command)
 app.add_typer(deploy_app, name="deploy")
 
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)

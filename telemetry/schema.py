@@ -49,6 +49,14 @@ plant_status
     ``roshanai/v1/<plant_id>/status``. A DTU gateway's ``status/reachable``,
     ``status/producing`` (OpenDTU) and ``available`` (AhoyDTU) set ``inverter_status`` (and
     ``ac_power_w`` to 0 when the inverter is off or on standby) on their own, values or not.
+plant_finding
+    Written by ``roshanai triage``: one point per finding of a plant (:mod:`triage.findings`).
+    Tags ``plant_id``, ``province``, ``finding`` (:data:`FINDING_KINDS`). Fields
+    :data:`FINDING_FIELDS`: ``lost_kwh_per_day`` (energy lost per day since the start
+    [kWh/day]; 0 for ``comms_loss``), ``confidence`` (0–1), ``evidence`` (a line: which peers,
+    which hours), ``triaged_until`` (end of the period it was found in, ISO 8601 UTC). Time: the
+    finding's start, so a later run that finds the same fault again overwrites its point (with
+    the newer figures) instead of adding one.
 sim_plant_year
     One point per plant and simulation run: annual figures. Tags: ``plant_id``, ``province``,
     ``run_id``, ``weather``. Fields: :data:`SIM_YEAR_FIELDS` (``ac_energy_kwh``,
@@ -125,6 +133,8 @@ from __future__ import annotations
 
 __all__ = [
     "DATABASE",
+    "FINDING_FIELDS",
+    "FINDING_KINDS",
     "INVERTER_FIELDS",
     "MEASUREMENT_BATTERY_SIZING",
     "MEASUREMENT_BRIDGE",
@@ -132,6 +142,7 @@ __all__ = [
     "MEASUREMENT_INVERTER",
     "MEASUREMENT_OUTAGE_HEATMAP",
     "MEASUREMENT_OUTAGE_REGION",
+    "MEASUREMENT_PLANT_FINDING",
     "MEASUREMENT_PLANT_REGISTRY",
     "MEASUREMENT_PLANT_STATUS",
     "MEASUREMENT_SIM_EXPECTED",
@@ -141,6 +152,7 @@ __all__ = [
     "OUTAGE_REGION_FIELDS",
     "REGISTRY_TAGS",
     "SIM_YEAR_FIELDS",
+    "TAG_FINDING",
     "TAG_HIJRI_MONTH",
     "TAG_INVERTER",
     "TAG_MONTH",
@@ -159,6 +171,7 @@ MEASUREMENT_SIM_HIJRI_MONTH = "sim_plant_hijri_month"
 MEASUREMENT_SIM_EXPECTED = "sim_expected"
 MEASUREMENT_PLANT_STATUS = "plant_status"
 MEASUREMENT_PLANT_REGISTRY = "plant_registry"
+MEASUREMENT_PLANT_FINDING = "plant_finding"
 MEASUREMENT_BRIDGE_QUARANTINE = "bridge_quarantine"
 MEASUREMENT_OUTAGE_REGION = "sim_outage_region"
 MEASUREMENT_OUTAGE_HEATMAP = "sim_outage_heatmap"
@@ -172,6 +185,8 @@ TAG_RUN_ID = "run_id"
 TAG_WEATHER = "weather"
 TAG_MONTH = "month"
 TAG_HIJRI_MONTH = "hijri_month"
+#: Tag of ``plant_finding``: the kind of finding.
+TAG_FINDING = "finding"
 #: Registry columns copied as tags onto every point of a plant (coarse location only; never
 #: personal data).
 REGISTRY_TAGS = ("province",)
@@ -189,6 +204,26 @@ INVERTER_FIELDS: dict[str, type] = {
     "alarm_code": int,
     "rssi_dbm": float,
     "seq": int,
+}
+
+#: Kinds of finding (tag ``finding`` of ``plant_finding``), as ``roshanai triage`` names them.
+FINDING_KINDS = (
+    "offline",
+    "comms_loss",
+    "inverter_fault",
+    "string_fault",
+    "shading",
+    "soiling",
+    "degradation",
+    "underperforming",
+)
+
+#: Fields of ``plant_finding`` and their InfluxDB types.
+FINDING_FIELDS: dict[str, type] = {
+    "lost_kwh_per_day": float,
+    "confidence": float,
+    "evidence": str,
+    "triaged_until": str,
 }
 
 #: Fields of ``sim_plant_year`` (summary columns of the same names; the outage ones only when

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("roshanai", "telemetry", "simulate", "firmware_bridge", "dashboards")
+PACKAGES = ("roshanai", "telemetry", "simulate", "firmware_bridge", "dashboards", "triage")
 
 _SCRIPT = """
 import importlib, sys
@@ -59,7 +59,8 @@ MAY_IMPORT = {
     "simulate": {"telemetry"},
     "firmware_bridge": {"telemetry", "simulate"},
     "dashboards": {"telemetry"},
-    "roshanai": {"telemetry", "simulate", "firmware_bridge", "dashboards"},
+    "triage": {"telemetry", "simulate"},
+    "roshanai": {"telemetry", "simulate", "firmware_bridge", "dashboards", "triage"},
 }
 
 

@@ -1,0 +1,58 @@
+"""Silent plant-hours: grid cut, comms loss, offline, late."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulate.outages import parse_schedule
+from tests.triage.conftest import CUT_TEXT, Scenario
+from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE, REPORTED, classify_gaps, cut_mask
+from triage.hourly import bin_hourly
+
+
+def _hours(scenario: Scenario, plant: str, code: int) -> pd.DatetimeIndex:
+    i = scenario.fleet.plant_ids.index(plant)
+    return scenario.result.hourly.labels[scenario.result.gaps[i] == code]
+
+
+def test_scheduled_cut_hours_are_grid_cut(scenario: Scenario) -> None:
+    # zone THR-Z1: cut 09:00–13:00 local (05:30–09:30 UTC) on 03-12; the hours half cut
+    # still have readings (reported), the three wholly silent ones are the grid's
+    hours = _hours(scenario, "THR-000", GRID_CUT)
+    assert list(hours.hour) == [7, 8, 9]
+    assert (hours.day == 12).all()
+
+
+def test_counter_running_on_is_comms_loss(scenario: Scenario) -> None:
+    hours = _hours(scenario, "THR-008", COMMS_LOSS)
+    assert 4 <= len(hours) <= 6
+    assert len(_hours(scenario, "THR-008", OFFLINE)) == 0
+
+
+def test_silence_with_peers_reporting_is_offline(scenario: Scenario) -> None:
+    hours = _hours(scenario, "THR-007", OFFLINE)
+    assert len(hours) >= 8
+    assert hours.min() > pd.Timestamp("1990-03-14T18:00Z")
+
+
+def test_late_batch_is_flagged_late() -> None:
+    from tests.triage import synthetic as syn
+    from triage import expected as ex
+
+    fleet = syn.make_fleet()
+    labels, P = syn.hourly_power()
+    r = syn.readings_from_power(fleet, labels, P)
+    r["stored_at"] = r["time"] + pd.Timedelta(seconds=5)
+    m = (r.plant_id == "ISF-001") & (r.time.dt.day == 9)
+    r.loc[m, "stored_at"] = pd.Timestamp("1990-03-10T12:00Z")
+    h = bin_hourly(r, fleet.plant_ids, labels)
+    rating = np.full(len(fleet), 5000.0)
+    cs = ex.clear_sky_power(fleet, labels)
+    daylight = cs >= ex.CLEAR_SKY_FLOOR * rating[:, None]
+    cut = cut_mask(parse_schedule(CUT_TEXT), fleet.plants.outage_zone.to_numpy(), labels)
+    gaps = classify_gaps(h, cs, daylight, cut, ex.peers_of_fleet(fleet))
+    i = fleet.plant_ids.index("ISF-001")
+    assert (gaps[i][labels.day == 9] == LATE).sum() >= 20
+    assert (gaps[fleet.plant_ids.index("ISF-002")] == LATE).sum() == 0
+    assert (gaps == REPORTED).any()

@@ -1,0 +1,530 @@
+"""Expected AC power from the peers: the fleet as its own irradiance sensor.
+
+For plant *i* and hour *t*::
+
+    expected_w[i, t] = clear_sky_w[i, t] × K[i, t]
+
+- ``clear_sky_w`` is the fleet kernel's output for the plant under a clear sky: pvlib's
+  Ineichen clear-sky irradiance (Linke turbidity climatology) for each 0.5° weather cell of the
+  climate default, air temperature the cell's monthly mean (:func:`clear_sky_power`). The same
+  model chain as every other figure of the project, so the plant's orientation, rating, losses
+  and temperature are in it.
+- ``K`` is the **local sky index**: the weighted median, over the plant's peers, of each peer's
+  own index ``measured_w / clear_sky_w`` (:func:`peer_sky_index`). Peers are the other plants
+  within :data:`PEER_RADIUS_KM` (25 km: the scale over which hourly clear-sky indices of
+  neighbouring sites still correlate strongly, r ≳ 0.8 in Perez et al. 2012 and Lave & Kleissl
+  2013), at most :data:`MAX_PEERS` nearest ones, weighted by distance
+  (``exp(−d / DISTANCE_SCALE_KM)``) and orientation similarity
+  (``exp(−½ (Δazimuth / AZIMUTH_SCALE_DEG)² − ½ (Δtilt / TILT_SCALE_DEG)²)``; the clear-sky
+  normalisation already removes most of the orientation's effect, what is left is the different
+  response to diffuse light). A median, not a mean, so a faulty, soiled or cut peer among them
+  does not move it; plant-hours already flagged (a fault, a cut, a day far off its peers) are
+  left out (:func:`fleet_expectation` does it in two passes), and so is the plant itself.
+- Where fewer than :data:`MIN_PEERS` peers (5) report, ``K`` falls back to the climate default's
+  mean clear-sky index of the month at the plant's cell (:func:`climate_sky_index`: the month's
+  mean daily GHI of the climate default over the clear-sky model's): an estimate that knows the
+  season, not the day's clouds.
+
+The sky index is only defined where the clear-sky output is at least :data:`CLEAR_SKY_FLOOR`
+of the plant's AC rating (dawn, dusk and night are left out; their expectation is
+``clear_sky_w × K`` of the nearest defined index, or 0 at night).
+
+Everything here takes and returns arrays (plants × hours), so the bridge can call
+:func:`expected_power` on a rolling window of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simulate.weather import COLUMNS, Weather
+from telemetry.registry import Fleet
+
+__all__ = [
+    "AZIMUTH_SCALE_DEG",
+    "CLEAR_SKY_FLOOR",
+    "DISTANCE_SCALE_KM",
+    "MAX_PEERS",
+    "MIN_PEERS",
+    "PEER_RADIUS_KM",
+    "SKY_INDEX_MAX",
+    "TILT_SCALE_DEG",
+    "Expectation",
+    "Peers",
+    "clear_sky_power",
+    "clear_sky_weather",
+    "climate_sky_index",
+    "expected_power",
+    "find_peers",
+    "fleet_expectation",
+    "month_hour_expectation",
+    "nmae",
+    "peer_sky_index",
+    "peers_of_fleet",
+    "sky_index",
+]
+
+#: Peers are the plants within this distance. [km]
+PEER_RADIUS_KM = 25.0
+#: Fewer reporting peers than this: the climate default instead.
+MIN_PEERS = 5
+#: At most this many nearest peers per plant (bounds the work in dense cities).
+MAX_PEERS = 30
+#: Distance weight ``exp(-d / DISTANCE_SCALE_KM)``. [km]
+DISTANCE_SCALE_KM = 10.0
+#: Orientation weight scales. [degree]
+AZIMUTH_SCALE_DEG = 45.0
+TILT_SCALE_DEG = 20.0
+#: The sky index is defined where the clear-sky output is at least this share of the AC rating.
+CLEAR_SKY_FLOOR = 0.05
+#: Sky indices are clipped to ``[0, SKY_INDEX_MAX]`` (cloud enhancement; bad readings).
+SKY_INDEX_MAX = 1.5
+#: :func:`fleet_expectation` leaves out of the peers the plant-days whose energy is outside
+#: this range of their first-pass expectation.
+PEER_DAY_RANGE = (0.8, 1.25)
+
+_EARTH_RADIUS_KM = 6371.0
+
+
+# --------------------------------------------------------------------------- clear sky
+
+
+def clear_sky_weather(fleet: Fleet, labels: pd.DatetimeIndex) -> tuple[Weather, np.ndarray]:
+    """Clear-sky weather for the fleet's 0.5° cells over the hours ``labels``.
+
+    Ineichen clear sky (pvlib, Linke turbidity climatology) at each interval's midpoint;
+    air temperature: the climate default's monthly mean at the cell (20 °C where it has none);
+    wind 1 m/s.
+
+    Parameters
+    ----------
+    fleet : telemetry.registry.Fleet
+    labels : pandas.DatetimeIndex
+        UTC end-of-hour labels, regular and hourly.
+
+    Returns
+    -------
+    (simulate.weather.Weather, numpy.ndarray)
+        A multi-cell weather (``simulate.fleet.run_fleet``'s ``weather_index`` form) and each
+        plant's cell.
+    """
+    import pvlib
+
+    from simulate.climatology import covers, monthly_climate
+    from simulate.fleet import fleet_cells
+
+    centres, index = fleet_cells(fleet)
+    mid = labels - pd.Timedelta(minutes=30)
+    months = mid.month.to_numpy()
+    frames = []
+    for lat, lon in centres:
+        alt = float(pvlib.location.lookup_altitude(lat, lon))
+        cs = pvlib.location.Location(lat, lon, altitude=alt).get_clearsky(mid, model="ineichen")
+        temp = np.full(len(mid), 20.0)
+        if covers(float(lat), float(lon)) != "none":
+            monthly = monthly_climate(float(lat), float(lon), alt)["temp_c"]
+            temp = monthly.reindex(range(1, 13)).to_numpy(float)[months - 1]
+        frame = pd.DataFrame(
+            {
+                "ghi": cs["ghi"].to_numpy(float),
+                "dni": cs["dni"].to_numpy(float),
+                "dhi": cs["dhi"].to_numpy(float),
+                "temp_air": temp,
+                "wind_speed": np.full(len(mid), 1.0),
+            },
+            index=labels,
+        )[list(COLUMNS)]
+        frames.append(frame)
+    data = pd.concat(frames, axis=1, keys=range(len(frames)))
+    return Weather(data=data, source="Ineichen clear sky", estimate=True), index
+
+
+def clear_sky_power(
+    fleet: Fleet,
+    labels: pd.DatetimeIndex,
+    *,
+    timezone: str = "Asia/Tehran",
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Each plant's AC power under a clear sky, through the fleet kernel.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_plants, n_hours) mean AC power of each hour. [W]
+    """
+    from simulate.fleet import run_fleet
+
+    weather, index = clear_sky_weather(fleet, labels)
+    run = run_fleet(
+        fleet, weather, hourly=True, timezone=timezone, weather_index=index, progress=progress
+    )
+    assert run.ac_power_w is not None
+    return np.asarray(run.ac_power_w, dtype=float)
+
+
+def climate_sky_index(fleet: Fleet, labels: pd.DatetimeIndex) -> np.ndarray:
+    """The climate default's mean clear-sky index of each plant's cell and month.
+
+    The month's mean daily GHI of the climate default (:func:`simulate.climatology.
+    monthly_climate`) over the mean daily clear-sky GHI of the same cell in that month's hours
+    of ``labels``: the fallback sky index where too few peers report.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_plants, n_hours) [-]; NaN where the climate default has no value (open sea).
+    """
+    import pvlib
+
+    from simulate.climatology import covers, monthly_climate
+    from simulate.fleet import fleet_cells
+
+    centres, index = fleet_cells(fleet)
+    mid = labels - pd.Timedelta(minutes=30)
+    months = mid.month.to_numpy()
+    out = np.full((len(centres), len(mid)), np.nan)
+    for c, (lat, lon) in enumerate(centres):
+        if covers(float(lat), float(lon)) == "none":
+            continue
+        alt = float(pvlib.location.lookup_altitude(lat, lon))
+        clim = monthly_climate(float(lat), float(lon), alt)["ghi_kwh_m2_day"]
+        # The clear sky over whole local-solar days of each month touched (a partial day at
+        # the period's ends would bias the daily mean).
+        for m in np.unique(months):
+            year = int(mid[months == m][0].year)
+            days = pd.date_range(
+                pd.Timestamp(year=year, month=int(m), day=1, tz="UTC"),
+                periods=pd.Timestamp(year=year, month=int(m), day=1).days_in_month * 24,
+                freq="h",
+            )
+            cs = pvlib.location.Location(lat, lon, altitude=alt).get_clearsky(days, "ineichen")
+            cs_daily_kwh_m2 = float(cs["ghi"].sum()) / 1000.0 / (len(days) / 24)
+            out[c, months == m] = min(1.0, float(clim.loc[int(m)]) / cs_daily_kwh_m2)
+    return out[index]
+
+
+def month_hour_expectation(
+    fleet: Fleet, labels: pd.DatetimeIndex, timezone: str = "Asia/Tehran"
+) -> np.ndarray:
+    """The expectation ``plant_status`` uses today: the climate default's typical-year mean AC
+    power of the plant's month and local hour (:class:`firmware_bridge.status.ExpectedPower`'s
+    table), on the hours ``labels`` — the reference the peers' expectation is measured against.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_plants, n_hours) [W].
+    """
+    from simulate.fleet import run_fleet
+
+    run = run_fleet(fleet, None, hourly=True, timezone=timezone)
+    assert run.ac_power_w is not None
+    local = (run.labels - pd.Timedelta(minutes=30)).tz_convert(timezone)
+    key = (local.month.to_numpy() - 1) * 24 + local.hour.to_numpy()
+    counts = np.bincount(key, minlength=288).astype(float)
+    table = np.stack(
+        [np.bincount(key, weights=row, minlength=288) for row in run.ac_power_w]
+    ) / np.maximum(counts, 1)
+    want = (labels - pd.Timedelta(minutes=30)).tz_convert(timezone)
+    return table[:, (want.month.to_numpy() - 1) * 24 + want.hour.to_numpy()]
+
+
+# --------------------------------------------------------------------------- peers
+
+
+@dataclass(frozen=True)
+class Peers:
+    """Each plant's peers.
+
+    Attributes
+    ----------
+    index : numpy.ndarray
+        (n_plants, MAX_PEERS) row of each peer, -1 where there is none (nearest first).
+    weight : numpy.ndarray
+        (n_plants, MAX_PEERS) distance × orientation weight, 0 where there is no peer. [-]
+    distance_km : numpy.ndarray
+        (n_plants, MAX_PEERS) [km], inf where there is no peer.
+    radius_km : float
+    """
+
+    index: np.ndarray
+    weight: np.ndarray
+    distance_km: np.ndarray
+    radius_km: float
+
+    @property
+    def count(self) -> np.ndarray:
+        """(n_plants,) number of peers within the radius."""
+        return (self.index >= 0).sum(axis=1)
+
+
+def find_peers(
+    latitude_deg: np.ndarray,
+    longitude_deg: np.ndarray,
+    tilt_deg: np.ndarray,
+    azimuth_deg: np.ndarray,
+    *,
+    radius_km: float = PEER_RADIUS_KM,
+    max_peers: int = MAX_PEERS,
+) -> Peers:
+    """The nearest other plants within ``radius_km`` and their weights.
+
+    Parameters
+    ----------
+    latitude_deg, longitude_deg : numpy.ndarray
+        (n_plants,) [degree]
+    tilt_deg, azimuth_deg : numpy.ndarray
+        (n_plants,) [degree], pvlib convention (180 = south).
+    radius_km : float
+        [km]
+    max_peers : int
+
+    Returns
+    -------
+    Peers
+    """
+    from scipy.spatial import cKDTree
+
+    lat = np.radians(np.asarray(latitude_deg, float))
+    lon = np.radians(np.asarray(longitude_deg, float))
+    xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+    n = len(lat)
+    k = min(max_peers + 1, n)
+    chord = 2.0 * math.sin(radius_km / _EARTH_RADIUS_KM / 2.0)
+    index = np.full((n, max_peers), -1, dtype=np.int64)
+    dist = np.full((n, max_peers), np.inf)
+    if n > 1:
+        d, j = cKDTree(xyz).query(xyz, k=k, distance_upper_bound=chord)
+        d, j = np.atleast_2d(d).reshape(n, k), np.atleast_2d(j).reshape(n, k)
+        self_hit = j == np.arange(n)[:, None]
+        d = np.where(self_hit, np.inf, d)
+        order = np.argsort(d, axis=1, kind="stable")[:, :max_peers]
+        d = np.take_along_axis(d, order, axis=1)
+        j = np.take_along_axis(j, order, axis=1)
+        ok = np.isfinite(d)
+        width = d.shape[1]
+        index[:, :width] = np.where(ok, j, -1)
+        dist[:, :width] = np.where(
+            ok, 2.0 * _EARTH_RADIUS_KM * np.arcsin(np.minimum(d, 2) / 2), np.inf
+        )
+    tilt = np.asarray(tilt_deg, float)
+    az = np.asarray(azimuth_deg, float)
+    safe = np.maximum(index, 0)
+    d_az = np.abs((az[safe] - az[:, None] + 180.0) % 360.0 - 180.0)
+    d_tilt = tilt[safe] - tilt[:, None]
+    weight = np.exp(-dist / DISTANCE_SCALE_KM) * np.exp(
+        -0.5 * (d_az / AZIMUTH_SCALE_DEG) ** 2 - 0.5 * (d_tilt / TILT_SCALE_DEG) ** 2
+    )
+    weight = np.where(index >= 0, weight, 0.0)
+    return Peers(index, weight, dist, float(radius_km))
+
+
+def peers_of_fleet(fleet: Fleet, radius_km: float = PEER_RADIUS_KM) -> Peers:
+    """:func:`find_peers` on a fleet's coordinates and orientations."""
+    p = fleet.plants
+    return find_peers(
+        p["latitude"].to_numpy(float),
+        p["longitude"].to_numpy(float),
+        p["tilt_deg"].to_numpy(float),
+        p["azimuth_deg"].to_numpy(float),
+        radius_km=radius_km,
+    )
+
+
+# --------------------------------------------------------------------------- sky index
+
+
+def sky_index(ac_power_w: np.ndarray, clear_sky_w: np.ndarray, rating_w: np.ndarray) -> np.ndarray:
+    """Each plant's own clear-sky index ``measured / clear sky``, clipped to
+    ``[0, SKY_INDEX_MAX]``; NaN where nothing was measured or the clear sky is below
+    :data:`CLEAR_SKY_FLOOR` of the rating.
+
+    Parameters
+    ----------
+    ac_power_w, clear_sky_w : numpy.ndarray
+        (n_plants, n_hours) [W]
+    rating_w : numpy.ndarray
+        (n_plants,) AC rating. [W]
+    """
+    floor = CLEAR_SKY_FLOOR * np.asarray(rating_w, float)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.clip(ac_power_w / clear_sky_w, 0.0, SKY_INDEX_MAX)
+    return np.where(clear_sky_w >= floor, k, np.nan)
+
+
+def peer_sky_index(
+    k: np.ndarray, peers: Peers, usable: np.ndarray | None = None, chunk_plants: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted median of the peers' sky indices, for every plant and hour.
+
+    Parameters
+    ----------
+    k : numpy.ndarray
+        (n_plants, n_hours) each plant's own index (:func:`sky_index`), NaN where undefined.
+    peers : Peers
+    usable : numpy.ndarray, optional
+        (n_plants, n_hours) bool: plant-hours that may serve as a peer (False: flagged, cut).
+    chunk_plants : int
+        Plants per step (bounds the (chunk, MAX_PEERS, n_hours) work array).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The index (n_plants, n_hours), NaN where no peer reports, and the number of peers
+        that report (n_plants, n_hours).
+    """
+    if usable is not None:
+        k = np.where(usable, k, np.nan)
+    n_p, n_h = k.shape
+    out = np.full((n_p, n_h), np.nan)
+    count = np.zeros((n_p, n_h), dtype=np.int64)
+    for a in range(0, n_p, chunk_plants):
+        b = min(n_p, a + chunk_plants)
+        idx = peers.index[a:b]
+        vals = k[np.maximum(idx, 0)]  # (c, K, n_h)
+        valid = (idx >= 0)[:, :, None] & np.isfinite(vals)
+        w = np.where(valid, peers.weight[a:b, :, None], 0.0)
+        vals = np.where(valid, vals, np.inf)
+        order = np.argsort(vals, axis=1, kind="stable")
+        vs = np.take_along_axis(vals, order, axis=1)
+        ws = np.take_along_axis(w, order, axis=1)
+        cum = np.cumsum(ws, axis=1)
+        total = cum[:, -1:, :]
+        pos = np.argmax(cum >= 0.5 * total, axis=1)  # (c, n_h)
+        med = np.take_along_axis(vs, pos[:, None, :], axis=1)[:, 0, :]
+        have = total[:, 0, :] > 0
+        out[a:b] = np.where(have, med, np.nan)
+        count[a:b] = valid.sum(axis=1)
+    return out, count
+
+
+# --------------------------------------------------------------------------- expectation
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Expected power of every plant-hour and where it came from.
+
+    Attributes
+    ----------
+    clear_sky_w : numpy.ndarray
+        (n_plants, n_hours) [W]
+    sky_index : numpy.ndarray
+        (n_plants, n_hours) the index used (peers' or the climate's). [-]
+    expected_w : numpy.ndarray
+        (n_plants, n_hours) [W]; NaN where neither peers nor the climate default know.
+    peers_reporting : numpy.ndarray
+        (n_plants, n_hours) int: peers whose index went into the median.
+    from_peers : numpy.ndarray
+        (n_plants, n_hours) bool: at least :data:`MIN_PEERS` peers reported.
+    """
+
+    clear_sky_w: np.ndarray
+    sky_index: np.ndarray
+    expected_w: np.ndarray
+    peers_reporting: np.ndarray
+    from_peers: np.ndarray
+
+
+def expected_power(
+    ac_power_w: np.ndarray,
+    clear_sky_w: np.ndarray,
+    climate_index: np.ndarray,
+    rating_w: np.ndarray,
+    peers: Peers,
+    *,
+    usable: np.ndarray | None = None,
+    min_peers: int = MIN_PEERS,
+) -> Expectation:
+    """One pass of the peers' expectation (see the module docstring).
+
+    Parameters
+    ----------
+    ac_power_w : numpy.ndarray
+        (n_plants, n_hours) measured hourly mean AC power, NaN where silent. [W]
+    clear_sky_w : numpy.ndarray
+        (n_plants, n_hours) :func:`clear_sky_power`. [W]
+    climate_index : numpy.ndarray
+        (n_plants, n_hours) :func:`climate_sky_index` (the fallback). [-]
+    rating_w : numpy.ndarray
+        (n_plants,) AC rating. [W]
+    peers : Peers
+    usable : numpy.ndarray, optional
+        (n_plants, n_hours) bool: plant-hours allowed as peers.
+    min_peers : int
+
+    Returns
+    -------
+    Expectation
+    """
+    k = sky_index(ac_power_w, clear_sky_w, rating_w)
+    k_peer, count = peer_sky_index(k, peers, usable)
+    from_peers = (count >= min_peers) & np.isfinite(k_peer)
+    index = np.where(from_peers, k_peer, climate_index)
+    # Dawn, dusk, night: the sky index is undefined there; the clear sky is ~0 anyway, so
+    # carry the day's nearest index (else the climate's).
+    index_df = pd.DataFrame(index.T)
+    defined = CLEAR_SKY_FLOOR * np.asarray(rating_w, float)[None, :] <= clear_sky_w.T
+    filled = index_df.where(defined).ffill(limit=3).bfill(limit=3).to_numpy().T
+    index = np.where(np.isfinite(filled), filled, climate_index)
+    expected = clear_sky_w * index
+    return Expectation(clear_sky_w, index, expected, count, from_peers)
+
+
+def fleet_expectation(
+    ac_power_w: np.ndarray,
+    clear_sky_w: np.ndarray,
+    climate_index: np.ndarray,
+    rating_w: np.ndarray,
+    peers: Peers,
+    *,
+    excluded: np.ndarray | None = None,
+    min_peers: int = MIN_PEERS,
+) -> Expectation:
+    """The expectation in two passes: the second leaves out of the peers every plant-day whose
+    energy lay outside :data:`PEER_DAY_RANGE` of its first-pass expectation (a fault, soiling,
+    a trip), and the plant-hours in ``excluded`` (cuts, alarms) in both passes.
+
+    Parameters and result as :func:`expected_power`; ``excluded`` (n_plants, n_hours) bool.
+    """
+    usable = np.ones(ac_power_w.shape, bool) if excluded is None else ~excluded
+    first = expected_power(
+        ac_power_w, clear_sky_w, climate_index, rating_w, peers, usable=usable, min_peers=min_peers
+    )
+    n_h = ac_power_w.shape[1]
+    day = np.arange(n_h) // 24
+    measured = np.where(np.isfinite(ac_power_w) & usable, ac_power_w, 0.0)
+    expected = np.where(np.isfinite(ac_power_w) & usable, first.expected_w, 0.0)
+    n_days = int(day[-1]) + 1 if n_h else 0
+    m_day = np.stack([np.bincount(day, weights=r, minlength=n_days) for r in measured])
+    e_day = np.stack([np.bincount(day, weights=r, minlength=n_days) for r in expected])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = m_day / e_day
+    low, high = PEER_DAY_RANGE
+    off_day = np.isfinite(ratio) & ((ratio < low) | (ratio > high))
+    usable2 = usable & ~off_day[:, day]
+    return expected_power(
+        ac_power_w,
+        clear_sky_w,
+        climate_index,
+        rating_w,
+        peers,
+        usable=usable2,
+        min_peers=min_peers,
+    )
+
+
+def nmae(measured: np.ndarray, expected: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Normalised mean absolute error ``Σ|expected − measured| / Σ measured`` over ``mask``
+    (and where both are finite). [-]"""
+    ok = np.isfinite(measured) & np.isfinite(expected)
+    if mask is not None:
+        ok &= mask
+    total = float(np.sum(measured[ok]))
+    return float(np.sum(np.abs(expected[ok] - measured[ok])) / total) if total > 0 else math.nan

@@ -1,0 +1,491 @@
+"""Findings: what is wrong with a plant, since when, what it costs, how sure, and why.
+
+Each finding is one row: ``plant_id``, ``finding``, ``start`` (UTC, the first hour of it),
+``lost_kwh_per_day`` (the energy lost from ``start`` to the end of the period, per day; 0 for
+``comms_loss``, whose energy was produced), ``confidence`` (0–1), ``evidence`` (which peers,
+which hours, in a line). The detectors, in the order they claim hours, with their thresholds:
+
+``offline``
+    At least :data:`OFFLINE_MIN_HOURS` daylight hours silent while peers report, the grid is up
+    and the counter did not move (:mod:`triage.gaps`). Loss: the expectation of those hours.
+``comms_loss``
+    At least :data:`COMMS_MIN_HOURS` daylight hours silent with the counter advancing across
+    them, or whose readings arrived late. Loss 0: a remote fix, ranked last.
+``inverter_fault``
+    At least :data:`INVERTER_MIN_HOURS` reported daylight hours with an alarm code, or with AC
+    power at most :data:`ZERO_POWER_SHARE` of the rating while the expectation from the peers
+    is at least :data:`PRODUCING_SHARE` of it. Loss: expected − measured in those hours.
+``string_fault``
+    With two or more DC inputs: one input below :data:`STRING_SHARE` of its rated share (equal
+    shares: the fleet file has no per-input rating) in at least :data:`STRING_MIN_HOURS`
+    daylight hours, in most hours from its onset on. Loss: the missing DC power × 0.96.
+``shading``
+    On clear hours (peers' sky index ≥ :data:`CLEAR_SKY_INDEX`), some local hours of the day
+    recur below :data:`SHADING_RATIO` of the expectation (median over at least 2 clear days,
+    and on :data:`SHADING_RECUR` of them), at most half the day's hours, the other hours
+    fine (≥ :data:`FINE_RATIO`). Loss: the deficit of those hours.
+``soiling``
+    A stochastic-rate-and-recovery reading of the plant's daily performance index (its energy
+    over the peers' expectation), after Deceglie, Micheli & Muller, "Quantifying soiling loss
+    directly from PV yield", IEEE J. Photovoltaics 8(2), 547–551 (2018) — RdTools'
+    ``soiling_srr``, simplified (RdTools itself was not taken on: see the README): cleaning
+    events are rises of at least :data:`CLEANING_JUMP` over the days before; within the last
+    interval between them (≥ :data:`SOILING_MIN_DAYS` days) a Theil–Sen slope at most
+    −:data:`SOILING_RATE_MIN` per day, its 95 % interval below zero, a straight decline
+    fitting better than one step (a step is another fault), and at least
+    :data:`SOILING_MIN_LOSS` lost by the end. Loss: the fitted decline × daily expectation.
+``degradation``
+    Only with at least :data:`DEGRADATION_MIN_DAYS` days of history: the year-on-year median
+    rate of the daily index (Jordan et al. 2018, RdTools' ``degradation_year_on_year``) at most
+    :data:`DEGRADATION_RATE_MIN` per year against the peers. Not reported otherwise.
+``underperforming``
+    Anything else: from its onset, the plant's energy below :data:`UNDERPERFORMING_RATIO` of the
+    peers' expectation on at least :data:`UNDERPERFORMING_MIN_DAYS` days, with the size.
+
+The thresholds aim at the goal of issue 17: faults costing ≥ 10 % of a plant's energy found
+within 2 days, ≤ 1 % of fault-free plants flagged, no cut ever a fault (cut hours, scheduled or
+inferred from a silent neighbourhood, are left out of every detector). Confidence:
+``0.5 + 0.45 × min(1, hours / FULL_EVIDENCE_HOURS) × peer_share`` (peer_share: the share of
+the evidence hours whose expectation came from ≥ 5 peers; the climate fallback counts 0.3);
+an alarm code gives 0.95.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from telemetry.schema import FINDING_KINDS
+from triage.expected import PEER_RADIUS_KM, Expectation, Peers
+from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE
+from triage.hourly import HourlyReadings
+
+__all__ = [
+    "FINDINGS",
+    "FINDING_COLUMNS",
+    "Context",
+    "detect",
+    "onset",
+    "yoy_rate",
+]
+
+FINDINGS = FINDING_KINDS
+FINDING_COLUMNS = ("plant_id", "finding", "start", "lost_kwh_per_day", "confidence", "evidence")
+
+OFFLINE_MIN_HOURS = 3
+COMMS_MIN_HOURS = 2
+INVERTER_MIN_HOURS = 2
+ZERO_POWER_SHARE = 0.01
+PRODUCING_SHARE = 0.10
+STRING_SHARE = 0.5
+STRING_MIN_HOURS = 3
+CLEAR_SKY_INDEX = 0.75
+SHADING_RATIO = 0.8
+SHADING_RECUR = 0.7
+#: Shading is reported when it costs at least this share of the plant's daily expectation.
+SHADING_MIN_LOSS = 0.05
+FINE_RATIO = 0.9
+CLEANING_JUMP = 0.05
+SOILING_MIN_DAYS = 5
+SOILING_RATE_MIN = 0.003
+SOILING_MIN_LOSS = 0.04
+DEGRADATION_MIN_DAYS = 730
+DEGRADATION_RATE_MIN = -0.015
+UNDERPERFORMING_RATIO = 0.9
+UNDERPERFORMING_MIN_DAYS = 2
+#: Evidence hours that give a detector full weight in the confidence.
+FULL_EVIDENCE_HOURS = 6
+#: An hour takes part in the performance checks when its expectation is at least this share
+#: of the rating.
+DAYLIGHT_SHARE = 0.10
+_INVERTER_EFFICIENCY = 0.96
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the detectors look at, for a set of plants over the same hours.
+
+    Attributes
+    ----------
+    hourly : HourlyReadings
+    expectation : Expectation
+    gaps : numpy.ndarray
+        (n_plants, n_hours) :func:`triage.gaps.classify_gaps` codes.
+    cut : numpy.ndarray
+        (n_plants, n_hours) bool: scheduled cuts.
+    rating_w : numpy.ndarray
+        (n_plants,) AC rating. [W]
+    peers : Peers
+    until : pandas.Timestamp
+        End of the period (UTC).
+    timezone : str
+        Zone of the local hours and days. [IANA name]
+    """
+
+    hourly: HourlyReadings
+    expectation: Expectation
+    gaps: np.ndarray
+    cut: np.ndarray
+    rating_w: np.ndarray
+    peers: Peers
+    until: pd.Timestamp
+    timezone: str = "Asia/Tehran"
+
+
+def onset(flags: np.ndarray, share: float = 0.8) -> int | None:
+    """The earliest position ``t`` with ``flags[t]`` set and at least ``share`` of
+    ``flags[t:]`` set (a fault that began and stayed); None if there is none."""
+    flags = np.asarray(flags, bool)
+    n = len(flags)
+    if not flags.any():
+        return None
+    tail = np.cumsum(flags[::-1])[::-1] / np.arange(n, 0, -1)
+    hits = np.flatnonzero(flags & (tail >= share))
+    return int(hits[0]) if len(hits) else None
+
+
+def yoy_rate(pi_daily: pd.Series) -> float:
+    """Year-on-year degradation rate of a daily index (Jordan et al. 2018): the median of
+    ``pi[d] / pi[d − 365 days] − 1`` over every day with a pair. [1/year]; NaN if none."""
+    s = pi_daily.dropna()
+    if s.empty:
+        return float("nan")
+    back = s.reindex(pd.DatetimeIndex(s.index) - pd.Timedelta(days=365))
+    rate = s.to_numpy() / back.to_numpy() - 1.0
+    rate = rate[np.isfinite(rate)]
+    return float(np.median(rate)) if len(rate) else float("nan")
+
+
+def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    from scipy.stats import theilslopes
+
+    slope, intercept, low, high = theilslopes(y, x, alpha=0.95)
+    return float(slope), float(intercept), float(low), float(high)
+
+
+def _step_beats_line(y: np.ndarray, x: np.ndarray, slope: float, intercept: float) -> bool:
+    """Whether two levels fit ``y`` better than the line (a step fault, not soiling)."""
+    line_sse = float(np.sum((y - (intercept + slope * x)) ** 2))
+    best = np.inf
+    for k in range(2, len(y) - 1):
+        a, b = y[:k], y[k:]
+        best = min(best, float(np.sum((a - a.mean()) ** 2) + np.sum((b - b.mean()) ** 2)))
+    return best < line_sse
+
+
+class _Plant:
+    """One plant's arrays, cut out of the context once."""
+
+    def __init__(self, ctx: Context, i: int, local: pd.DatetimeIndex, day: np.ndarray) -> None:
+        h, e = ctx.hourly, ctx.expectation
+        self.i = i
+        self.pid = h.plant_ids[i]
+        self.labels = h.labels
+        self.local = local
+        self.day = day
+        self.power_w = h.ac_power_w[i]
+        self.expected_w = np.nan_to_num(e.expected_w[i], nan=0.0)
+        self.from_peers = e.from_peers[i]
+        self.sky_index = e.sky_index[i]
+        self.gaps = ctx.gaps[i]
+        self.rating_w = float(ctx.rating_w[i])
+        self.alarm = h.alarm_code[i]
+        self.dc_w = None if h.dc_power_w is None else h.dc_power_w[i]
+        self.excluded = ctx.cut[i] | (self.gaps == GRID_CUT)
+        self.daylight = self.expected_w >= DAYLIGHT_SHARE * self.rating_w
+        self.valid = h.reported[i] & ~self.excluded & self.daylight & np.isfinite(self.power_w)
+        peers = ctx.peers.index[i]
+        self.peer_ids = [ctx.hourly.plant_ids[j] for j in peers[peers >= 0]]
+        self.until = ctx.until
+
+    def start_of(self, t: int) -> pd.Timestamp:
+        return self.labels[t] - pd.Timedelta(hours=1)
+
+    def per_day(self, lost_wh: float, t: int) -> float:
+        days = max(1.0, (self.until - self.start_of(t)) / pd.Timedelta(days=1))
+        return round(lost_wh / 1000.0 / days, 2)
+
+    def confidence(self, hours: np.ndarray) -> float:
+        n = int(hours.sum())
+        if n == 0:
+            return 0.5
+        peer_share = float(np.mean(np.where(self.from_peers[hours], 1.0, 0.3)))
+        return round(min(0.99, 0.5 + 0.45 * min(1.0, n / FULL_EVIDENCE_HOURS) * peer_share), 2)
+
+    def peers_text(self, hours: np.ndarray) -> str:
+        if not self.peer_ids or not self.from_peers[hours].any():
+            return "too few peers: climate default"
+        names = ", ".join(self.peer_ids[:3]) + (" …" if len(self.peer_ids) > 3 else "")
+        return f"{len(self.peer_ids)} peers ≤ {PEER_RADIUS_KM:g} km ({names})"
+
+    def hours_text(self, hours: np.ndarray) -> str:
+        lh = self.local.hour.to_numpy()[hours]
+        days = pd.Index(self.local.normalize()[hours]).unique()
+        span = f"{days[0]:%m-%d}" + (f"…{days[-1]:%m-%d}" if len(days) > 1 else "")
+        return f"{int(hours.sum())} h, {lh.min():02d}–{lh.max() + 1:02d} h local, {span}"
+
+    def row(self, finding: str, t: int, lost_wh: float, conf: float, evidence: str) -> dict:
+        return {
+            "plant_id": self.pid,
+            "finding": finding,
+            "start": self.start_of(t),
+            "lost_kwh_per_day": 0.0 if finding == "comms_loss" else self.per_day(lost_wh, t),
+            "confidence": conf,
+            "evidence": evidence,
+        }
+
+
+def _plant_findings(p: _Plant) -> list[dict]:
+    out: list[dict] = []
+    E, P = p.expected_w, p.power_w
+    # offline
+    off = (p.gaps == OFFLINE) & p.daylight
+    if off.sum() >= OFFLINE_MIN_HOURS:
+        t = int(np.flatnonzero(off)[0])
+        out.append(
+            p.row(
+                "offline",
+                t,
+                float(E[off].sum()),
+                p.confidence(off),
+                f"silent {p.hours_text(off)}; grid up; {p.peers_text(off)} report",
+            )
+        )
+    # comms loss
+    comms = ((p.gaps == COMMS_LOSS) | (p.gaps == LATE)) & p.daylight
+    if comms.sum() >= COMMS_MIN_HOURS:
+        t = int(np.flatnonzero(comms)[0])
+        late = int(((p.gaps == LATE) & p.daylight).sum())
+        what = f"{late} h arrived late, " if late else ""
+        out.append(
+            p.row(
+                "comms_loss",
+                t,
+                0.0,
+                p.confidence(comms),
+                f"{what}counter ran on through silence; {p.hours_text(comms)}",
+            )
+        )
+    # inverter fault
+    alarm = p.valid & (p.alarm != 0)
+    zero = (
+        p.valid
+        & (np.nan_to_num(P, nan=0.0) <= max(20.0, ZERO_POWER_SHARE * p.rating_w))
+        & (PRODUCING_SHARE * p.rating_w <= E)
+        & p.from_peers
+    )
+    inv = alarm | zero
+    if inv.sum() >= INVERTER_MIN_HOURS:
+        t = int(np.flatnonzero(inv)[0])
+        codes = sorted({int(c) for c in p.alarm[alarm]})
+        why = f"alarm {', '.join(map(str, codes))}; " if codes else ""
+        conf = 0.95 if codes else p.confidence(inv)
+        out.append(
+            p.row(
+                "inverter_fault",
+                t,
+                float(np.clip(E[inv] - np.nan_to_num(P[inv]), 0, None).sum()),
+                conf,
+                f"{why}0 W in {p.hours_text(inv)} while {p.peers_text(inv)} produce"
+                if not codes
+                else f"{why}{p.hours_text(inv)}",
+            )
+        )
+    perf = p.valid & ~inv  # hours left for the slower findings
+    adjusted = np.nan_to_num(P, nan=0.0).copy()
+    # string fault
+    if p.dc_w is not None and p.dc_w.shape[0] >= 2:
+        dc = p.dc_w
+        total = np.nansum(dc, axis=0)
+        n_in = np.isfinite(dc).sum(axis=0)
+        hours = perf & (n_in >= 2) & (total >= DAYLIGHT_SHARE * p.rating_w)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = dc / total * n_in  # 1 = the input's equal rated share
+        weak_in = np.argmin(np.where(np.isfinite(share), share, np.inf), axis=0)
+        weak_share = np.take_along_axis(share, weak_in[None, :], axis=0)[0]
+        weak = hours & (weak_share < STRING_SHARE)
+        first = onset(weak[hours]) if hours.any() else None
+        if first is not None and weak.sum() >= STRING_MIN_HOURS:
+            t = int(np.flatnonzero(hours)[first])
+            weak &= np.arange(len(weak)) >= t
+            w = dc[weak_in, np.arange(dc.shape[1])]
+            others = (total - w) / np.maximum(n_in - 1, 1)
+            missing_w = np.where(weak, np.clip(others - w, 0, None) * _INVERTER_EFFICIENCY, 0.0)
+            adjusted += missing_w
+            idx = int(np.bincount(weak_in[weak]).argmax()) + 1
+            out.append(
+                p.row(
+                    "string_fault",
+                    t,
+                    float(missing_w.sum()),
+                    p.confidence(weak),
+                    f"DC input {idx} at {np.nanmedian(weak_share[weak]) * 100:.0f} % of its "
+                    f"share; {p.hours_text(weak)}",
+                )
+            )
+    # shading: deficits recurring at the same local hours on clear days
+    lh = p.local.hour.to_numpy()
+    shading, shaded_hours = _shading(p, perf, adjusted, lh)
+    if shading is not None:
+        out.append(shading)
+    daily = perf & ~np.isin(lh, shaded_hours)
+    # daily performance index
+    n_days = int(p.day.max()) + 1
+    e_day = np.bincount(p.day[daily], weights=E[daily], minlength=n_days)
+    m_day = np.bincount(p.day[daily], weights=adjusted[daily], minlength=n_days)
+    n_hours = np.bincount(p.day[daily], minlength=n_days)
+    ok_day = (n_hours >= 3) & (e_day > 0)
+    pi = np.where(ok_day, m_day / np.where(e_day > 0, e_day, 1.0), np.nan)
+    first_hour_of_day = np.array(
+        [int(np.flatnonzero(p.day == d)[0]) if (p.day == d).any() else 0 for d in range(n_days)]
+    )
+    soiled = False
+    days_ok = np.flatnonzero(ok_day)
+    if len(days_ok) >= SOILING_MIN_DAYS:
+        y_all = pi[days_ok]
+        starts = [0]
+        for k in range(1, len(days_ok)):
+            before = y_all[max(0, k - 3) : k]
+            if y_all[k] - np.median(before) >= CLEANING_JUMP:
+                starts.append(k)
+        a = starts[-1]
+        x, y = days_ok[a:].astype(float), y_all[a:]
+        if len(y) >= SOILING_MIN_DAYS:
+            slope, intercept, _low, high = _theil_sen(x, y)
+            level0 = intercept + slope * x[0]
+            fit = intercept + slope * x
+            loss_end = 1.0 - fit[-1] / level0 if level0 > 0 else 0.0
+            if (
+                slope <= -SOILING_RATE_MIN
+                and high < 0
+                and loss_end >= SOILING_MIN_LOSS
+                and not _step_beats_line(y, x, slope, intercept)
+            ):
+                soiled = True
+                d0 = int(days_ok[a])
+                lost = float(np.sum(np.clip(1.0 - fit / level0, 0, None) * e_day[days_ok[a:]]))
+                hrs = daily & (p.day >= d0)
+                reset = " after a cleaning" if len(starts) > 1 else ""
+                out.append(
+                    p.row(
+                        "soiling",
+                        first_hour_of_day[d0],
+                        lost,
+                        p.confidence(hrs),
+                        f"{-slope * 100:.1f} %/day against peers over {len(y)} days{reset}, "
+                        f"{loss_end * 100:.0f} % lost by the end",
+                    )
+                )
+    # degradation: only with two years of history
+    if len(days_ok) and days_ok[-1] - days_ok[0] + 1 >= DEGRADATION_MIN_DAYS:
+        dates = pd.DatetimeIndex(
+            [p.local[first_hour_of_day[d]].normalize().tz_localize(None) for d in days_ok]
+        )
+        rate = yoy_rate(pd.Series(pi[days_ok], index=dates))
+        if np.isfinite(rate) and rate <= DEGRADATION_RATE_MIN:
+            last_year = days_ok[days_ok >= days_ok[-1] - 365]
+            lost = float(np.sum(-rate * e_day[last_year]))
+            out.append(
+                p.row(
+                    "degradation",
+                    first_hour_of_day[last_year[0]],
+                    lost,
+                    p.confidence(daily),
+                    f"{rate * 100:.1f} %/year against peers (year on year, {len(days_ok)} days)",
+                )
+            )
+    # underperforming: the rest, with its size
+    if not soiled and len(days_ok):
+        low = pi[days_ok] < UNDERPERFORMING_RATIO
+        first_low = onset(low)
+        if first_low is not None and low[first_low:].sum() >= UNDERPERFORMING_MIN_DAYS:
+            d0 = int(days_ok[first_low])
+            sel = days_ok[first_low:]
+            lost = float(np.clip(e_day[sel] - m_day[sel], 0, None).sum())
+            size = 1.0 - float(m_day[sel].sum() / e_day[sel].sum())
+            if size >= 1.0 - UNDERPERFORMING_RATIO:
+                hrs = daily & (p.day >= d0)
+                out.append(
+                    p.row(
+                        "underperforming",
+                        first_hour_of_day[d0],
+                        lost,
+                        p.confidence(hrs),
+                        f"{(1 - size) * 100:.0f} % of expected over {len(sel)} days; "
+                        f"{p.peers_text(hrs)}",
+                    )
+                )
+    return out
+
+
+def _shading(
+    p: _Plant, perf: np.ndarray, adjusted: np.ndarray, lh: np.ndarray
+) -> tuple[dict | None, list[int]]:
+    """The shading finding of a plant (or None) and the local hours it claims."""
+    E = p.expected_w
+    clear = perf & p.from_peers & (p.sky_index >= CLEAR_SKY_INDEX)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = adjusted / E
+    by_hour = {}
+    for h in np.unique(lh[clear]):
+        r = ratio[clear & (lh == h)]
+        if len(r) >= 2:
+            by_hour[int(h)] = r
+    if not by_hour:
+        return None, []
+    med = {h: float(np.median(r)) for h, r in by_hour.items()}
+    shaded = [
+        h
+        for h, r in by_hour.items()
+        if med[h] < SHADING_RATIO and np.mean(r < SHADING_RATIO + 0.05) >= SHADING_RECUR
+    ]
+    rest = [r for h, r in by_hour.items() if h not in shaded]
+    fine = bool(rest) and float(np.median(np.concatenate(rest))) >= FINE_RATIO
+    if not shaded or not fine or len(shaded) > len(by_hour) / 2:
+        return None, []
+    sh = perf & np.isin(lh, shaded)
+    hit = sh & clear & (ratio < SHADING_RATIO)
+    t = int(np.flatnonzero(hit)[0]) if hit.any() else int(np.flatnonzero(sh)[0])
+    since_t = np.arange(len(E)) >= t
+    lost = sum((1 - med[h]) * float(E[perf & (lh == h) & since_t].sum()) for h in shaded)
+    days_since = max(1, len(np.unique(p.day[perf & since_t])))
+    daily_expected = float(E[perf].sum()) / max(1, len(np.unique(p.day[perf])))
+    if lost / days_since < SHADING_MIN_LOSS * daily_expected:
+        return None, []  # real but immaterial (an evening chimney): not worth a visit
+    pct = np.mean([med[h] for h in shaded]) * 100
+    hrs = f"{min(shaded):02d}–{max(shaded) + 1:02d} h local"
+    n_clear = len(pd.Index(p.local.normalize()[clear]).unique())
+    row = p.row(
+        "shading",
+        t,
+        lost,
+        p.confidence(sh & clear),
+        f"clear days: {hrs} at {pct:.0f} % of peers ({n_clear} clear days), other hours fine",
+    )
+    return row, shaded
+
+
+def detect(ctx: Context) -> pd.DataFrame:
+    """All findings of every plant, most kWh lost per day first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`FINDING_COLUMNS`.
+    """
+    local = (ctx.hourly.labels - pd.Timedelta(minutes=30)).tz_convert(ctx.timezone)
+    dates = local.normalize()
+    day = np.asarray(pd.factorize(dates)[0], dtype=np.int64)
+    rows: list[dict] = []
+    for i in range(len(ctx.hourly.plant_ids)):
+        rows += _plant_findings(_Plant(ctx, i, local, day))
+    frame = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    if frame.empty:
+        frame["start"] = pd.to_datetime(frame["start"], utc=True)
+        return frame
+    frame["start"] = pd.to_datetime(frame["start"], utc=True).dt.tz_convert("UTC")
+    return frame.sort_values(
+        ["lost_kwh_per_day", "confidence", "plant_id"], ascending=[False, False, True]
+    ).reset_index(drop=True)

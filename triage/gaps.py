@@ -1,0 +1,174 @@
+"""Silent plant-hours explained: grid cut, comms loss, or the plant offline.
+
+Every daylight plant-hour without a reading gets one class (:func:`classify_gaps`), in this
+order:
+
+1. ``grid_cut``: the plant's ``outage_zone`` is cut in the schedule for at least half the hour
+   (:func:`cut_mask`), or — no schedule needed — at least :data:`NEIGHBOURHOOD_SILENT_SHARE` of
+   its peers (at least ``MIN_PEERS`` of them) are silent in the same hour: a neighbourhood that
+   goes quiet at once is the grid (or the mobile network), not each plant;
+2. ``comms_loss``: the lifetime energy counter advanced across the gap (by at least
+   :data:`COUNTER_ADVANCE_SHARE` of the energy expected in the gap's daylight, and at least
+   :data:`COUNTER_ADVANCE_MIN_WH`): the plant produced, the link did not carry it;
+3. ``offline``: peers report, the grid is up, nothing arrives and the counter (if it ever
+   comes back) did not move.
+
+Reported hours whose readings reached the database more than :data:`LATE_S` after the hour
+(``stored_at``: a gateway's batch uploaded later) are ``late``: comms loss with the data
+recovered. Night-time silence is not classed (``NIGHT``).
+
+Cut hours are never a fault nor the plant's lost production: their expected energy is the
+program's figure (:func:`cut_energy_kwh`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from simulate.outages import Schedule, cut_fractions, plant_zone_index
+from triage.expected import MIN_PEERS, Peers
+from triage.hourly import HourlyReadings
+
+__all__ = [
+    "COMMS_LOSS",
+    "COUNTER_ADVANCE_MIN_WH",
+    "COUNTER_ADVANCE_SHARE",
+    "GAP_NAMES",
+    "GRID_CUT",
+    "LATE",
+    "LATE_S",
+    "NEIGHBOURHOOD_SILENT_SHARE",
+    "NIGHT",
+    "OFFLINE",
+    "REPORTED",
+    "classify_gaps",
+    "cut_energy_kwh",
+    "cut_mask",
+]
+
+REPORTED, GRID_CUT, COMMS_LOSS, OFFLINE, LATE, NIGHT = 0, 1, 2, 3, 4, 5
+#: Class codes of :func:`classify_gaps` → names.
+GAP_NAMES = {
+    REPORTED: "reported",
+    GRID_CUT: "grid_cut",
+    COMMS_LOSS: "comms_loss",
+    OFFLINE: "offline",
+    LATE: "late",
+    NIGHT: "night",
+}
+#: Share of a plant's peers silent in the same hour that makes its silence a (grid) cut.
+NEIGHBOURHOOD_SILENT_SHARE = 0.6
+#: A counter advance of at least this share of the gap's expected energy means comms loss.
+COUNTER_ADVANCE_SHARE = 0.2
+#: ... and at least this much. [Wh]
+COUNTER_ADVANCE_MIN_WH = 20.0
+#: Readings stored more than this after their hour arrived late (a batch). [s]
+LATE_S = 3600.0
+
+
+def cut_mask(
+    schedule: Schedule | None,
+    outage_zone: Sequence[str] | np.ndarray,
+    labels: pd.DatetimeIndex,
+    min_share: float = 0.5,
+) -> np.ndarray:
+    """(n_plants, n_hours) bool: the plant's zone is cut for at least ``min_share`` of the
+    hour (an unzoned schedule cuts every plant; no schedule: nothing)."""
+    n_p = len(outage_zone)
+    if schedule is None or len(schedule) == 0:
+        return np.zeros((n_p, len(labels)), bool)
+    cuts = cut_fractions(schedule, labels, 1.0)
+    row = plant_zone_index(cuts, outage_zone)
+    frac = np.where((row >= 0)[:, None], cuts.fraction[np.maximum(row, 0)], 0.0)
+    return frac >= min_share
+
+
+def _runs(reported: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every hour, the last reported hour before it and the first after it (-1 / n if
+    none), per plant."""
+    n_p, n_h = reported.shape
+    idx = np.broadcast_to(np.arange(n_h), (n_p, n_h))
+    before = pd.DataFrame(np.where(reported, idx, np.nan).T).ffill().shift(1).to_numpy().T
+    after = pd.DataFrame(np.where(reported, idx, np.nan).T).bfill().shift(-1).to_numpy().T
+    # shift() moved the neighbours' own hour in; for a silent hour the previous reported hour
+    # is the ffill of the hour before, which is what shift gives.
+    before = np.where(np.isnan(before), -1, before).astype(np.int64)
+    after = np.where(np.isnan(after), n_h, after).astype(np.int64)
+    return before, after
+
+
+def classify_gaps(
+    hourly: HourlyReadings,
+    expected_w: np.ndarray,
+    daylight: np.ndarray,
+    cut: np.ndarray,
+    peers: Peers,
+    *,
+    min_peers: int = MIN_PEERS,
+) -> np.ndarray:
+    """Class of every plant-hour (codes :data:`GAP_NAMES`; see the module docstring).
+
+    Parameters
+    ----------
+    hourly : HourlyReadings
+    expected_w : numpy.ndarray
+        (n_plants, n_hours) expected power (:mod:`triage.expected`). [W]
+    daylight : numpy.ndarray
+        (n_plants, n_hours) bool: hours in which the plant should produce.
+    cut : numpy.ndarray
+        (n_plants, n_hours) bool: scheduled cuts (:func:`cut_mask`).
+    peers : Peers
+    min_peers : int
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_plants, n_hours) int8.
+    """
+    reported = hourly.reported
+    n_p, n_h = reported.shape
+    out = np.full((n_p, n_h), REPORTED, dtype=np.int8)
+    silent = ~reported
+    out[silent & ~daylight] = NIGHT
+    if hourly.late_s is not None:
+        out[reported & (np.nan_to_num(hourly.late_s, nan=0.0) > LATE_S)] = LATE
+    todo = silent & daylight
+    # 1. the grid: the schedule, or the neighbourhood silent at once
+    idx = peers.index
+    has = idx >= 0
+    peer_silent = np.where(has[:, :, None], silent[np.maximum(idx, 0)], False)  # (n_p, K, n_h)
+    n_peers = has.sum(axis=1)[:, None]
+    share = peer_silent.sum(axis=1) / np.maximum(n_peers, 1)
+    hood = (n_peers >= min_peers) & (share >= NEIGHBOURHOOD_SILENT_SHARE)
+    grid = todo & (cut | hood)
+    out[grid] = GRID_CUT
+    todo &= ~grid
+    if not todo.any():
+        return out
+    # 2. the counter across the gap
+    before, after = _runs(reported)
+    rows = np.arange(n_p)[:, None]
+    last_wh = hourly.energy_last_wh[rows, np.clip(before, 0, n_h - 1)]
+    first_wh = hourly.energy_first_wh[rows, np.clip(after, 0, n_h - 1)]
+    last_wh = np.where(before >= 0, last_wh, np.nan)
+    first_wh = np.where(after < n_h, first_wh, np.nan)
+    advance_wh = first_wh - last_wh
+    e_wh = np.where(daylight & silent, np.nan_to_num(expected_w, nan=0.0), 0.0)
+    cum = np.concatenate([np.zeros((n_p, 1)), np.cumsum(e_wh, axis=1)], axis=1)
+    gap_expected_wh = cum[rows, np.clip(after, 0, n_h)] - cum[rows, np.clip(before + 1, 0, n_h)]
+    with np.errstate(invalid="ignore"):
+        advanced = (advance_wh >= COUNTER_ADVANCE_MIN_WH) & (
+            advance_wh >= COUNTER_ADVANCE_SHARE * gap_expected_wh
+        )
+    out[todo & advanced] = COMMS_LOSS
+    out[todo & ~advanced] = OFFLINE
+    return out
+
+
+def cut_energy_kwh(expected_w: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """(n_plants,) energy the cuts kept the plants from producing: the expected energy of the
+    cut hours (the program's figure, never the plant's loss). [kWh]"""
+    return np.where(cut, np.nan_to_num(expected_w, nan=0.0), 0.0).sum(axis=1) / 1000.0
