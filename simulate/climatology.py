@@ -454,8 +454,9 @@ def default_weather(
     """An hourly typical (or sampled) year at a point, generated from the climate default.
 
     In Iran from the capitals' table, elsewhere from MERRA-2 (labelled coarse: see
-    :func:`monthly_climate`). Deterministic: the same arguments always give the same numbers. Each month's mean daily
-    GHI equals :func:`monthly_climate` (to rounding), as does its mean air temperature.
+    :func:`monthly_climate`). Deterministic: the same arguments always give the same numbers.
+    Each month's mean daily GHI equals :func:`monthly_climate` (to rounding), as does its mean
+    air temperature.
 
     Parameters
     ----------
