@@ -36,6 +36,85 @@ def _parse_start(value: str | None) -> int | None:
     return int(dt.astimezone(UTC).timestamp() * 1000) * 1_000_000
 
 
+def _fleet_of(path: str | None, plants: int | None, seed: int):
+    """The fleet file's first ``plants`` plants, or a synthetic fleet (100 by default)."""
+    from telemetry.registry import read_fleet
+
+    if path:
+        fl = read_fleet(path)
+        if plants is not None:
+            if plants > len(fl):
+                raise InputError(
+                    f"--plants {plants}: the fleet {fl.source} has only {len(fl)} plants"
+                )
+            fl = fl.subset(0, plants)
+        return fl
+    return synthetic_fleet(100 if plants is None else plants, seed)
+
+
+def _run_offline(
+    fl: Any,
+    out: Path,
+    start_ns: int | None,
+    *,
+    days: float,
+    step_s: float,
+    seed: int,
+    timezone: str,
+    faults: list,
+    draw: bool,
+    rates: dict[str, float] | None,
+    faults_out: Path | None,
+    cuts: str,
+) -> None:
+    """``roshanai emulate --offline``: the readings, the cuts beside, the truth."""
+    import time
+
+    import pandas as pd
+
+    from firmware_bridge.emulator.faults import random_faults, write_faults
+    from firmware_bridge.emulator.offline import emulated_readings
+    from telemetry.fileio import atomic_path
+
+    cut_arg: bool | str = {"real": True, "none": False}.get(cuts, cuts)
+    if start_ns is None:  # the last whole days before today (UTC)
+        today = pd.Timestamp.now(tz="UTC").normalize()
+        start_ts = today - pd.Timedelta(days=days)
+    else:
+        start_ts = pd.Timestamp(start_ns, tz="UTC")
+    end_ts = start_ts + pd.Timedelta(days=days)
+    if draw:
+        faults = random_faults(fl, start_ts, end_ts, rates, seed, timezone)
+    t0 = time.perf_counter()
+    run = emulated_readings(
+        fl,
+        start_ts,
+        end_ts,
+        step_s=step_s,
+        faults=faults,
+        cuts=cut_arg,
+        seed=seed,
+        timezone=timezone,
+        sample=seed,
+    )
+    with atomic_path(out) as tmp:
+        if out.suffix.lower() == ".parquet":
+            run.readings.to_parquet(tmp, index=False)
+        else:
+            run.readings.to_csv(tmp, index=False)
+    cuts_path = out.with_name(out.stem + "_cuts.csv")
+    run.schedule.write_csv(cuts_path, timezone)
+    if faults_out is not None:
+        write_faults(run.faults, faults_out, lost_kwh_per_day=run.lost_kwh_per_day())
+    print(
+        f"wrote {len(run.readings):,} readings of {len(fl):,} plants "
+        f"({start_ts:%Y-%m-%d %H:%M} to {end_ts:%Y-%m-%d %H:%M} UTC, every {step_s:g} s) to "
+        f"{out}, {len(run.schedule):,} cuts to {cuts_path}, {len(run.faults):,} faults"
+        + (f" to {faults_out}" if faults_out is not None else "")
+        + f" in {time.perf_counter() - t0:.1f} s"
+    )
+
+
 def _default_client_id() -> str:
     host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_")[:40]
     return f"roshanai-emulate-{host or 'local'}-{os.getpid()}"
@@ -85,9 +164,14 @@ def emulate_command(
         ),
     ] = None,
     interval_s: Annotated[
-        float,
-        typer.Option("--interval", min=0.001, help="Seconds between two readings of a gateway."),
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            "--interval",
+            min=0.001,
+            help="Seconds between two readings of a gateway (default 60; --offline 300).",
+            show_default=False,
+        ),
+    ] = None,
     speed: Annotated[
         float,
         typer.Option(
@@ -170,39 +254,140 @@ def emulate_command(
             show_default=False,
         ),
     ] = None,
+    faults_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--faults",
+            help="Inject the faults of this file (CSV plant_id,kind,start,end,severity"
+            "[,hours][,alarm_code]; kinds offline, comms_loss, inverter_fault, string_fault, "
+            "soiling, shading).",
+            show_default=False,
+        ),
+    ] = None,
+    faults_random: Annotated[
+        bool,
+        typer.Option(
+            "--faults-random",
+            help="Inject random faults at the default rates (the README's table).",
+        ),
+    ] = False,
+    fault_rates: Annotated[
+        str | None,
+        typer.Option(
+            "--fault-rates",
+            help="Inject random faults at these rates, the share of plants given each kind "
+            "over the run, e.g. offline=0.02,string_fault=0.03 (others none).",
+            show_default=False,
+        ),
+    ] = None,
+    faults_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--faults-out",
+            help="Write the injected faults here (the truth file; with --offline also their "
+            "lost_kwh_per_day).",
+            show_default=False,
+        ),
+    ] = None,
+    offline: Annotated[
+        Path | None,
+        typer.Option(
+            "--offline",
+            help="No broker: write the readings as the bridge stores them to this file "
+            "(.parquet, else CSV), and the cuts beside it (<stem>_cuts.csv).",
+            show_default=False,
+        ),
+    ] = None,
+    days: Annotated[
+        float,
+        typer.Option("--days", min=0.01, help="--offline: days emulated from --start."),
+    ] = 14.0,
+    cuts: Annotated[
+        str,
+        typer.Option(
+            "--cuts",
+            help="--offline: power cuts, 'real' (summer-2025 and winter-2024 as they "
+            "happened, by the dates), 'generic', 'none' or one scenario's name.",
+        ),
+    ] = "real",
 ) -> None:
     """Publish realistic telemetry from emulated gateways, for demos and load tests.
 
     Power from the simulator, growing energy counters, power cuts with batch uploads, faults.
     No reading is ever published ahead of the wall clock, and no message is longer than
-    --max-message-kb (64 KiB).
+    --max-message-kb (64 KiB). With --offline, write a run's readings to a file instead
+    (no broker; a sampled year of weather, for detection benchmarks).
     """
+    import pandas as pd
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from firmware_bridge.emulator.faults import (
+        parse_fault_rates,
+        random_faults,
+        read_faults,
+        write_faults,
+    )
     from firmware_bridge.mqtt import MqttLink
     from firmware_bridge.plant_links import PlantLinks, read_plant_passwords
-    from telemetry.registry import read_fleet
     from telemetry.settings import command_settings
 
     s = command_settings(
         ctx, mqtt_url=mqtt_url, fleet=None if fleet is None else str(fleet), timezone=timezone
     )
     start_ns = _parse_start(start)
+    if faults_file is not None and (faults_random or fault_rates is not None):
+        raise InputError("--faults FILE and --faults-random/--fault-rates exclude each other")
+    rates = parse_fault_rates(fault_rates) if fault_rates is not None else None
+    drawn = faults_random or rates is not None
+    if faults_out is not None and faults_file is None and not drawn:
+        raise InputError("--faults-out needs --faults, --faults-random or --fault-rates")
+    injected = read_faults(faults_file) if faults_file is not None else []
+    if offline is not None:
+        if credentials is not None or backfill_hours > 0 or duration is not None:
+            raise InputError(
+                "--offline writes a file: no --credentials, --backfill-hours, --duration"
+            )
+        fl = _fleet_of(s.fleet, plants, seed)
+        if fleet_out is not None:
+            write_fleet(fl, fleet_out)
+        _run_offline(
+            fl,
+            offline,
+            start_ns,
+            days=days,
+            step_s=300.0 if interval_s is None else interval_s,
+            seed=seed,
+            timezone=s.timezone,
+            faults=injected,
+            draw=drawn,
+            rates=rates,
+            faults_out=faults_out,
+            cuts=cuts,
+        )
+        return
+    interval_s = 60.0 if interval_s is None else interval_s
     # Checked now, before the fleet is simulated; run() picks a default start when it begins.
     plan_start_ns(start_ns, duration, speed, backfill_hours, what="--start")
-    if s.fleet:
-        fl = read_fleet(s.fleet)
-        if plants is not None:
-            if plants > len(fl):
-                raise InputError(
-                    f"--plants {plants}: the fleet {fl.source} has only {len(fl)} plants"
-                )
-            fl = fl.subset(0, plants)
-    else:
-        fl = synthetic_fleet(100 if plants is None else plants, seed)
+    fl = _fleet_of(s.fleet, plants, seed)
     if fleet_out is not None:
         write_fleet(fl, fleet_out)
+    if drawn:
+        # The faults fall in the run: from the backfill's start to the run's end (a day
+        # without --duration).
+        if start_ns is None:
+            start_ns = plan_start_ns(None, duration, speed, backfill_hours)
+        span_s = 86_400.0 if duration is None else max(duration * speed, 1.0)
+        injected = random_faults(
+            fl,
+            pd.Timestamp(start_ns - round(backfill_hours * 3600e9), tz="UTC"),
+            pd.Timestamp(start_ns + round(span_s * 1e9), tz="UTC"),
+            rates,
+            seed,
+            s.timezone,
+        )
+    if faults_out is not None:
+        write_faults(injected, faults_out)
     out = Console(highlight=False, soft_wrap=True)  # the summary stays one line
     err = Console(stderr=True, highlight=False)
     with Progress(
@@ -231,6 +416,7 @@ def emulate_command(
             start_ns=start_ns,
             max_message_bytes=int(max_message_kb * 1024),
             progress=prepare,
+            faults=injected,
         )
     link: MqttLink | PlantLinks
     if credentials is not None:

@@ -14,17 +14,36 @@ repeats every year (:mod:`firmware_bridge.emulator.cuts`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from firmware_bridge.emulator import streams as rs
-from firmware_bridge.emulator.cuts import DAYS, SEGS, CutCalendar, template_day, utc_calendar
+from firmware_bridge.emulator.cuts import (
+    DAY_NS,
+    DAYS,
+    SEGS,
+    CutCalendar,
+    template_day,
+    utc_calendar,
+)
 from telemetry.errors import InputError
 from telemetry.registry import Fleet
 
-__all__ = ["FAULT_CODES", "HOURS", "DayTable", "PlantEnergy", "TypicalYear", "typical_year"]
+if TYPE_CHECKING:
+    from firmware_bridge.emulator.faults import Fault
+
+__all__ = [
+    "FAULT_CODES",
+    "HOURS",
+    "DayTable",
+    "InjectedFaults",
+    "PlantEnergy",
+    "TypicalYear",
+    "typical_year",
+]
 
 HOURS = 8760
 FAULT_CODES = (101, 202, 301, 404, 505)
@@ -189,6 +208,8 @@ class PlantEnergy:
         self.hybrid = (p["inverter_type"] == "hybrid").to_numpy()
         self.loads = plant_loads(p["plant_id"].tolist(), p["essential_load_w"].to_numpy(float))
         self._days: dict[int, DayTable] = {}
+        self.injected: InjectedFaults | None = None
+        """Injected faults (:meth:`inject`), None without."""
         segs = np.arange(SEGS, dtype=np.uint64)
         self._cut_mask = ((calendar.bits[..., None] >> segs) & np.uint64(1)).astype(bool)
         # Whole watt-hours per day: the counter is exact integer arithmetic across days, so it
@@ -292,9 +313,22 @@ class PlantEnergy:
         self._days[tday] = table
         return table
 
+    def inject(self, faults: Sequence[Fault], plant_ids: Sequence[str]) -> None:
+        """Apply injected faults from now on (:class:`InjectedFaults`); none: no change."""
+        self.injected = InjectedFaults(self, faults, plant_ids) if faults else None
+        self._days.clear()
+
     # ------------------------------------------------------------------ counters
 
     def _cumulative(self, pidx: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+        """Energy delivered since 1 January of the reference year (template repeated), less
+        what injected faults cost. [Wh]"""
+        out = self._cumulative_free(pidx, t_ns)
+        if self.injected is not None:
+            self.injected.apply_counter(pidx, np.asarray(t_ns, dtype=np.int64), out)
+        return out
+
+    def _cumulative_free(self, pidx: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
         """Energy delivered since 1 January of the reference year (template repeated). [Wh]"""
         year, doy, leap, pos = utc_calendar(t_ns)
         tday, _ = template_day(t_ns)
@@ -350,6 +384,8 @@ class PlantEnergy:
             cut[sel] = ((table.cut_bits[p] >> j.astype(np.uint64)) & np.uint64(1)).astype(bool)
             hour = np.minimum(int(d) * 24 + j // 2, HOURS - 1)
             temp_air[sel] = ty.temp_air_c[ty.temp_index[p], hour]
+        if self.injected is not None:
+            self.injected.apply_state(pidx, np.asarray(t_ns, dtype=np.int64), power, alarm)
         return {
             "ac_power_w": np.where(power < 1.0, 0.0, power),
             "alarm_code": alarm,
@@ -368,3 +404,185 @@ def _leaps_before(year: np.ndarray) -> np.ndarray:
     y = year - 1
     r = _REF_YEAR - 1
     return (y // 4 - y // 100 + y // 400) - (r // 4 - r // 100 + r // 400)
+
+
+# ---------------------------------------------------------------------------- injected faults
+
+_POWER_KINDS = ("string_fault", "soiling", "shading", "inverter_fault")
+_NO_END = np.iinfo(np.int64).max
+
+
+class InjectedFaults:
+    """Injected faults (:mod:`firmware_bridge.emulator.faults`) on the live emulator's grid.
+
+    Power faults act per half-hour segment of a real UTC day, on the segments whose midpoint
+    lies within the fault: a DC-side loss (dead string, soiling, shading) scales the
+    segment's uncapped power before the cap, so a clipped hour loses less; a trip caps the
+    segment at 0 and sets the alarm while the sun is up. The counter stays exact integer
+    arithmetic: the free counter at the day's start, less the whole watt-hours the faults cost
+    on the days before, plus the faulted day's own integral (clamped to its total), so it
+    never goes backwards. ``offline`` and ``comms_loss`` silence the gateway by reading time.
+
+    Parameters
+    ----------
+    energy : PlantEnergy
+    faults : sequence of Fault
+    plant_ids : sequence of str
+        The fleet's plant ids (row order); every fault's plant must be among them.
+    """
+
+    def __init__(self, energy: PlantEnergy, faults: Sequence[Fault], plant_ids: Sequence[str]):
+        row = {pid: i for i, pid in enumerate(plant_ids)}
+        unknown = sorted({f.plant_id for f in faults} - set(row))
+        if unknown:
+            raise InputError(f"fault of plant {unknown[0]!r}, which is not in the fleet")
+        self.energy = energy
+        self.power: dict[int, list[Fault]] = {}
+        self.silence: dict[int, list[tuple[int, int, str]]] = {}
+        for f in faults:
+            r = row[f.plant_id]
+            if f.kind in _POWER_KINDS:
+                self.power.setdefault(r, []).append(f)
+            else:
+                end = _NO_END if f.end is None else int(f.end.value)
+                self.silence.setdefault(r, []).append((int(f.start.value), end, f.kind))
+        self.first_day = {
+            r: min(int(f.start.value) // DAY_NS for f in fs) for r, fs in self.power.items()
+        }
+        self._power_rows = np.array(sorted(self.power), dtype=np.int64)
+        self._silent_rows = np.array(sorted(self.silence), dtype=np.int64)
+        self._tables: dict[tuple[int, int], tuple[Any, ...]] = {}
+        self._lost: dict[tuple[int, int], int] = {}
+
+    # ------------------------------------------------------------------ tables
+
+    def day_table(self, r: int, day: int) -> tuple[Any, ...]:
+        """(a, b, cap, alarm, cum, day_wh, string) of plant row ``r`` on UTC day ``day``: segment
+        end powers [W], ceilings [W], alarm codes, cumulative energy (49,) [Wh], the day's whole
+        watt-hours and the DC share lost to a dead string per segment."""
+        hit = self._tables.get((r, day))
+        if hit is not None:
+            return hit
+        e = self.energy
+        tday = int(template_day(np.array([day * DAY_NS]))[0][0])
+        base = e.day(tday)
+        a, b, cap = base.grid[r, :-1].copy(), base.grid[r, 1:].copy(), base.cap[r].copy()
+        mids = day * DAY_NS + (np.arange(SEGS) * 2 + 1) * (DAY_NS // SEGS // 2)
+        keep = np.ones(SEGS)
+        string = np.zeros(SEGS)
+        trip = np.zeros(SEGS, dtype=bool)
+        code = np.zeros(SEGS, dtype=np.int64)
+        hour = e.calendar.local_hour[tday]
+        for f in self.power.get(r, ()):
+            start = int(f.start.value)
+            on = (mids >= start) & (mids < (_NO_END if f.end is None else int(f.end.value)))
+            if f.kind == "soiling":
+                lost = np.minimum(f.severity * (mids - start) / DAY_NS, 1.0)
+                keep *= np.where(on, 1.0 - lost, 1.0)
+            elif f.kind == "shading":
+                assert f.hours is not None
+                on &= (hour >= f.hours[0]) & (hour < f.hours[1])
+                keep *= np.where(on, 1.0 - f.severity, 1.0)
+            elif f.kind == "string_fault":
+                keep *= np.where(on, 1.0 - f.severity, 1.0)
+                string = np.where(on, np.maximum(string, f.severity), string)
+            else:
+                trip |= on
+                code = np.where(on, f.alarm_code or FAULT_CODES[0], code)
+        a, b = a * keep, b * keep
+        cap = np.where(trip, 0.0, cap)
+        alarm = np.where(trip & ((a > 0) | (b > 0)), code, 0)
+        cum = np.zeros(SEGS + 1)
+        np.cumsum(segment_wh(a, b, cap), out=cum[1:])
+        table = (a, b, cap, alarm, cum, int(np.floor(cum[-1])), string)
+        if len(self._tables) > 4096:
+            self._tables.clear()
+        self._tables[(r, day)] = table
+        return table
+
+    def lost_before(self, r: int, day: int) -> int:
+        """Whole watt-hours the faults cost plant row ``r`` before UTC day ``day``. [Wh]"""
+        first = self.first_day[r]
+        if day <= first:
+            return 0
+        hit = self._lost.get((r, day))
+        if hit is not None:
+            return hit
+        d = day - 1
+        while d > first and (r, d) not in self._lost:
+            d -= 1
+        lost = self._lost.get((r, d), 0)
+        for dd in range(d, day):
+            tday = int(template_day(np.array([dd * DAY_NS]))[0][0])
+            lost += int(self.energy._day_wh[r, tday]) - self.day_table(r, dd)[5]
+            self._lost[(r, dd + 1)] = lost
+        return lost
+
+    def _pairs(self, pidx: np.ndarray, t_ns: np.ndarray):
+        """(indices, row, day) groups of the pairs a power fault may touch."""
+        if not len(self._power_rows):
+            return
+        sel = np.flatnonzero(np.isin(pidx, self._power_rows))
+        if not len(sel):
+            return
+        days = t_ns[sel] // DAY_NS
+        keys = np.stack([pidx[sel], days], axis=1)
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        for k, (r, d) in enumerate(uniq.tolist()):
+            if d >= self.first_day[r]:
+                yield sel[inv == k], r, d
+
+    # ------------------------------------------------------------------ overrides
+
+    def apply_counter(self, pidx: np.ndarray, t_ns: np.ndarray, out: np.ndarray) -> None:
+        """Replace the free counters ``out`` of faulted plants by their faulted ones. [Wh]"""
+        for i, r, d in self._pairs(pidx, t_ns):
+            a, b, cap, _, cum, day_wh, _ = self.day_table(r, d)
+            pos = (t_ns[i] - d * DAY_NS) / (DAY_NS // SEGS)
+            j = np.minimum(pos.astype(np.int64), SEGS - 1)
+            within = cum[j] + area_wh(a[j], b[j], cap[j], pos - j)
+            within = np.minimum(np.floor(within).astype(np.int64), day_wh)
+            start = self.energy._cumulative_free(np.array([r]), np.array([d * DAY_NS]))[0]
+            out[i] = start - self.lost_before(r, d) + within
+
+    def apply_state(
+        self, pidx: np.ndarray, t_ns: np.ndarray, power: np.ndarray, alarm: np.ndarray
+    ) -> None:
+        """Replace the power [W] and alarm of faulted plants' readings (in place)."""
+        for i, r, d in self._pairs(pidx, t_ns):
+            a, b, cap, code, *_ = self.day_table(r, d)
+            pos = (t_ns[i] - d * DAY_NS) / (DAY_NS // SEGS)
+            j = np.minimum(pos.astype(np.int64), SEGS - 1)
+            f = pos - j
+            power[i] = np.minimum(a[j] + (b[j] - a[j]) * f, cap[j])
+            alarm[i] = np.where(code[j] > 0, code[j], alarm[i])
+
+    def string_loss(self, pidx: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+        """Share of DC lost to a dead string at each reading (0 without). [0–1]"""
+        out = np.zeros(len(pidx))
+        for i, r, d in self._pairs(pidx, t_ns):
+            string = self.day_table(r, d)[6]
+            j = np.minimum((t_ns[i] - d * DAY_NS) // (DAY_NS // SEGS), SEGS - 1)
+            out[i] = string[j]
+        return out
+
+    def silent(
+        self, pidx: np.ndarray, t_ns: np.ndarray, kinds: tuple[str, ...] = ("offline", "comms_loss")
+    ) -> np.ndarray:
+        """Whether each reading falls in an offline or comms-loss window of its plant."""
+        out = np.zeros(len(pidx), dtype=bool)
+        if not len(self._silent_rows):
+            return out
+        for i in np.flatnonzero(np.isin(pidx, self._silent_rows)).tolist():
+            t = int(t_ns[i])
+            out[i] = any(a <= t < e and k in kinds for a, e, k in self.silence[int(pidx[i])])
+        return out
+
+    def backlog(self, r: int, t_ns: int, step_ns: int) -> tuple[int, int] | None:
+        """The comms loss of plant row ``r`` that ended at or before ``t_ns`` and covered
+        ``t_ns - step_ns``: its (start, end) [ns], or None."""
+        for a, e, k in self.silence.get(r, ()):
+            if k == "comms_loss" and a <= t_ns - step_ns < e <= t_ns:
+                return a, e
+        return None

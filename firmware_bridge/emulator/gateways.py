@@ -9,8 +9,8 @@ start, uploaded as batches at once, as gateways coming back after a long cut.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from firmware_bridge.emulator.energy import HOURS, PlantEnergy, TypicalYear, typ
 from firmware_bridge.emulator.pacing import Link, Message, plan_start_ns, publish_paced
 from telemetry.errors import InputError
 from telemetry.registry import Fleet
+
+if TYPE_CHECKING:
+    from firmware_bridge.emulator.faults import Fault
 
 __all__ = ["Emulator"]
 
@@ -63,6 +66,11 @@ class Emulator:
         Precomputed inputs (default: :func:`typical_year` of the fleet).
     progress : callable, optional
         Passed to :func:`typical_year`.
+    faults : sequence of Fault, optional
+        Faults to inject (:mod:`firmware_bridge.emulator.faults`; power faults by half hour,
+        :class:`~firmware_bridge.emulator.energy.InjectedFaults`): an ``offline`` gateway
+        publishes nothing, a ``comms_loss`` one uploads its readings as batches when it ends.
+        None given: the emulator's messages are exactly those without this parameter.
     """
 
     def __init__(
@@ -80,6 +88,7 @@ class Emulator:
         max_message_bytes: int = pl.MAX_MESSAGE_BYTES,
         typical_year: TypicalYear | None = None,
         progress: Callable[[str, int, int], None] | None = None,
+        faults: Sequence[Fault] = (),
     ) -> None:
         import time
 
@@ -140,15 +149,24 @@ class Emulator:
             fault_rate=float(fault_rate),
             install_ns=self._plants.install_ns,
         )
+        self.faults = tuple(faults)
+        if self.faults:
+            self.energy.inject(self.faults, self.plant_ids)
         self.rating_w = self.energy.rating_w
         self.hybrid = self.energy.hybrid
         self.annual_energy_wh = self.energy.annual_energy_wh
 
     # ------------------------------------------------------------------ readings
 
-    def _compute(self, pidx: np.ndarray, t_ns: np.ndarray) -> dict[str, np.ndarray]:
-        """Every field of the readings of plants ``pidx`` at times ``t_ns`` (vectorised)."""
-        return pl.reading_fields(
+    def _compute(
+        self,
+        pidx: np.ndarray,
+        t_ns: np.ndarray,
+        silenced_by: tuple[str, ...] = ("offline", "comms_loss"),
+    ) -> dict[str, np.ndarray]:
+        """Every field of the readings of plants ``pidx`` at times ``t_ns`` (vectorised);
+        ``silent`` also where an injected fault of a kind in ``silenced_by`` holds it back."""
+        r = pl.reading_fields(
             self.energy.state(pidx, t_ns),
             pidx,
             t_ns,
@@ -158,6 +176,13 @@ class Emulator:
             hybrid=self.hybrid,
             rating_w=self.rating_w,
         )
+        inj = self.energy.injected
+        if inj is not None:
+            # A dead string on a two-input plant: its second input reads 0 W.
+            dead = (inj.string_loss(pidx, t_ns) > 0) & (r["n_strings"] == 2)
+            r["share"] = np.where(dead, 1.0, r["share"])
+            r["silent"] = r["silent"] | inj.silent(pidx, t_ns, silenced_by)
+        return r
 
     def readings(self, plant_index: np.ndarray, t_ns: np.ndarray) -> list[dict[str, Any]]:
         """Readings as dicts (the canonical single-reading payload) — for tests and tools."""
@@ -221,10 +246,16 @@ class Emulator:
                 if self.bad_rate
                 else np.zeros(len(pidx), bool)
             )
+            inj = self.energy.injected
             for i, (p, ts) in enumerate(zip(pidx.tolist(), t.tolist(), strict=True)):
                 if back[i]:
                     for m in self._after_cut(p, ts, uploaded_until_ns):
                         yield Message(ts, *m)
+                if inj is not None and p in inj.silence:
+                    gap = inj.backlog(p, ts, step)
+                    if gap is not None:
+                        for m in self._after_comms(p, gap, uploaded_until_ns):
+                            yield Message(ts, *m)
                 if bad[i]:
                     other = ids[(p + 1) % self.n_plants] if self.n_plants > 1 else "XXX-999999"
                     garbled, reason = pl.bad_payload(
@@ -255,7 +286,28 @@ class Emulator:
             return
         times = last - self.interval_ns * np.arange(n - 1, -1, -1, dtype=np.int64)
         r = self._compute(np.full(n, p, dtype=np.int64), times)
+        if self.energy.injected is not None:  # a dead gateway buffered nothing
+            dead = self.energy.injected.silent(np.full(n, p, dtype=np.int64), times, ("offline",))
+            r = {key: v[~dead] for key, v in r.items()}
         yield from self._batches(p, pl.bodies(r))
+
+    def _after_comms(
+        self, p: int, gap: tuple[int, int], uploaded_until_ns: int | None
+    ) -> Iterator[tuple[str, bytes, str, str]]:
+        """Batches of plant ``p``'s readings held back by the comms loss ``gap`` = (start,
+        end) [ns], uploaded when it ends (those a cut or a dead gateway silenced left out)."""
+        a, e = gap
+        if uploaded_until_ns is not None:
+            a = max(a, uploaded_until_ns)
+        step, phase = self.interval_ns, int(self._plants.phase_ns[p])
+        k0, k1 = -((phase - a) // step), -((phase - e) // step)  # first ticks at or after
+        if k1 <= k0:
+            return
+        times = np.arange(k0, k1, dtype=np.int64) * step + phase
+        r = self._compute(np.full(len(times), p, dtype=np.int64), times, ("offline",))
+        r = {key: v[~r["silent"]] for key, v in r.items()}
+        if len(r["t_ns"]):
+            yield from self._batches(p, pl.bodies(r))
 
     def messages(self, start_ns: int, end_ns: int) -> Iterator[tuple[str, bytes, str]]:
         """Every message of the simulated window [start_ns, end_ns), in time order.
@@ -284,6 +336,10 @@ class Emulator:
             rep = np.repeat(pidx, counts)
             offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
             times = (np.repeat(first, counts) + offs) * step + phase[rep]
+            if self.energy.injected is not None:  # dead gateways buffered nothing
+                alive = ~self.energy.injected.silent(rep, times, ("offline",))
+                counts = np.bincount(rep[alive] - a, minlength=len(pidx))
+                rep, times = rep[alive], times[alive]
             bodies = pl.bodies(self._compute(rep, times)) if len(rep) else []
             at = 0
             for p, c in zip(pidx.tolist(), counts.tolist(), strict=True):
