@@ -294,7 +294,7 @@ def emulate_command(
         typer.Option(
             "--offline",
             help="No broker: write the readings as the bridge stores them to this file "
-            "(.parquet, else CSV), and the cuts beside it (<stem>_cuts.csv).",
+            "(.parquet, else CSV), and the cuts beside it (`<stem>_cuts.csv`).",
             show_default=False,
         ),
     ] = None,
