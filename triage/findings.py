@@ -40,7 +40,11 @@ which hours, in a line). The detectors, in the order they claim hours, with thei
     :data:`DEGRADATION_RATE_MIN` per year against the peers. Not reported otherwise.
 ``underperforming``
     Anything else: from its onset, the plant's energy below :data:`UNDERPERFORMING_RATIO` of the
-    peers' expectation on at least :data:`UNDERPERFORMING_MIN_DAYS` days, with the size.
+    peers' expectation on at least :data:`UNDERPERFORMING_MIN_DAYS` days, with the size — or on
+    one day when the loss is at least :data:`UNDERPERFORMING_FAST_SIZE` and the expectation
+    of at least :data:`UNDERPERFORMING_FAST_PEERS` of its hours came from the peers (a large
+    step is worth a visit the next morning; the climate fallback does not know the day's
+    clouds, so it alone never gives the one-day finding).
 
 The thresholds aim at the goal of issue 17: faults costing ≥ 10 % of a plant's energy found
 within 2 days, ≤ 1 % of fault-free plants flagged, no cut ever a fault (cut hours, scheduled or
@@ -95,6 +99,10 @@ DEGRADATION_MIN_DAYS = 730
 DEGRADATION_RATE_MIN = -0.015
 UNDERPERFORMING_RATIO = 0.9
 UNDERPERFORMING_MIN_DAYS = 2
+#: ... or 1 day when the loss is at least this large and at least this share of the day's
+#: hours have their expectation from the peers.
+UNDERPERFORMING_FAST_SIZE = 0.25
+UNDERPERFORMING_FAST_PEERS = 0.8
 #: Evidence hours that give a detector full weight in the confidence.
 FULL_EVIDENCE_HOURS = 6
 #: An hour takes part in the performance checks when its expectation is at least this share
@@ -400,12 +408,20 @@ def _plant_findings(p: _Plant) -> list[dict]:
     if not soiled and len(days_ok):
         low = pi[days_ok] < UNDERPERFORMING_RATIO
         first_low = onset(low)
-        if first_low is not None and low[first_low:].sum() >= UNDERPERFORMING_MIN_DAYS:
+        n_low = 0 if first_low is None else int(low[first_low:].sum())
+        if first_low is not None and n_low >= 1:
             d0 = int(days_ok[first_low])
             sel = days_ok[first_low:]
             lost = float(np.clip(e_day[sel] - m_day[sel], 0, None).sum())
             size = 1.0 - float(m_day[sel].sum() / e_day[sel].sum())
-            if size >= 1.0 - UNDERPERFORMING_RATIO:
+            # A large step (a dead string on a one-input inverter, a broken panel) is worth a
+            # visit after one day, when the peers, not the climate, vouch for that day.
+            sel_hours = daily & np.isin(p.day, sel)
+            fast = (
+                size >= UNDERPERFORMING_FAST_SIZE
+                and float(p.from_peers[sel_hours].mean()) >= UNDERPERFORMING_FAST_PEERS
+            )
+            if size >= 1.0 - UNDERPERFORMING_RATIO and (n_low >= UNDERPERFORMING_MIN_DAYS or fast):
                 hrs = daily & (p.day >= d0)
                 out.append(
                     p.row(

@@ -5,8 +5,10 @@ order:
 
 1. ``grid_cut``: the plant's ``outage_zone`` is cut in the schedule for at least half the hour
    (:func:`cut_mask`), or — no schedule needed — at least :data:`NEIGHBOURHOOD_SILENT_SHARE` of
-   its peers (at least ``MIN_PEERS`` of them) are silent in the same hour: a neighbourhood that
-   goes quiet at once is the grid (or the mobile network), not each plant;
+   its peers, or of the other plants of its ``outage_zone`` (at least ``MIN_PEERS`` of either),
+   are silent in the same hour (:func:`inferred_cut_mask`): a neighbourhood or a feeder that
+   goes quiet at once is the grid (or the mobile network), not each plant. Cuts go by feeder
+   zone, so a cut silences a third of a city's peers but most of its zone;
 2. ``comms_loss``: the lifetime energy counter advanced across the gap (by at least
    :data:`COUNTER_ADVANCE_SHARE` of the energy expected in the gap's daylight, and at least
    :data:`COUNTER_ADVANCE_MIN_WH`): the plant produced, the link did not carry it;
@@ -44,9 +46,11 @@ __all__ = [
     "NIGHT",
     "OFFLINE",
     "REPORTED",
+    "ZONE_MIN_PLANTS",
     "classify_gaps",
     "cut_energy_kwh",
     "cut_mask",
+    "inferred_cut_mask",
 ]
 
 REPORTED, GRID_CUT, COMMS_LOSS, OFFLINE, LATE, NIGHT = 0, 1, 2, 3, 4, 5
@@ -61,6 +65,9 @@ GAP_NAMES = {
 }
 #: Share of a plant's peers silent in the same hour that makes its silence a (grid) cut.
 NEIGHBOURHOOD_SILENT_SHARE = 0.6
+#: The outage-zone rule of :func:`inferred_cut_mask` needs at least this many other plants of
+#: the zone that a cut silences (a feeder is a stronger hint than distance, so fewer suffice).
+ZONE_MIN_PLANTS = 3
 #: A counter advance of at least this share of the gap's expected energy means comms loss.
 COUNTER_ADVANCE_SHARE = 0.2
 #: ... and at least this much. [Wh]
@@ -84,6 +91,57 @@ def cut_mask(
     row = plant_zone_index(cuts, outage_zone)
     frac = np.where((row >= 0)[:, None], cuts.fraction[np.maximum(row, 0)], 0.0)
     return frac >= min_share
+
+
+def inferred_cut_mask(
+    readings: np.ndarray,
+    outage_zone: Sequence[str] | np.ndarray,
+    peers: Peers,
+    *,
+    hybrid: np.ndarray | None = None,
+    min_peers: int = MIN_PEERS,
+) -> np.ndarray:
+    """(n_plants, n_hours) bool: hours in which the plant's outage zone or its neighbourhood
+    went quiet at once — a cut nobody scheduled. True for every plant of the zone (or
+    neighbourhood), reporting or not: a hybrid plant keeps reporting through a cut, capped at
+    the household's load, and that is not its fault either.
+
+    A plant-hour is *quiet* when it has at most half the plant's usual readings per hour (a
+    cut starting at half past silences half an hour, as :func:`cut_mask` counts an hour cut
+    from half of it). Only plants a cut silences are counted: not the ``hybrid`` ones, whose
+    gateways run on the battery. The zone is quiet when at least
+    :data:`NEIGHBOURHOOD_SILENT_SHARE` of the *other* such plants of its ``outage_zone`` (at
+    least :data:`ZONE_MIN_PLANTS` of them) are quiet; the neighbourhood, when that share of its
+    such peers (at least ``min_peers``) is. Quiet at night too: gateways report at night (0 W).
+    """
+    counts = np.asarray(readings)
+    n_p = counts.shape[0]
+    usual = np.array([np.median(r[r > 0]) if (r > 0).any() else 0.0 for r in counts], dtype=float)
+    quiet = counts <= 0.5 * usual[:, None]
+    witness = np.ones(n_p, bool) if hybrid is None else ~np.asarray(hybrid, bool)
+    out = np.zeros(counts.shape, bool)
+    zone = np.asarray(["" if z is None else str(z) for z in outage_zone], dtype=object)
+    codes, names = pd.factorize(pd.Index(zone))
+    for c, name in enumerate(names):
+        if name in ("", "nan"):
+            continue
+        rows = np.flatnonzero(codes == c)
+        w = rows[witness[rows]]
+        n_quiet = quiet[w].sum(axis=0)
+        # each member's share among the other witnesses (itself left out)
+        others = len(w) - witness[rows].astype(int)
+        mine = np.where(witness[rows, None], quiet[rows], False)
+        share = (n_quiet[None, :] - mine) / np.maximum(others, 1)[:, None]
+        out[rows] |= (others >= ZONE_MIN_PLANTS)[:, None] & (share >= NEIGHBOURHOOD_SILENT_SHARE)
+    idx = peers.index
+    has = (idx >= 0) & witness[np.maximum(idx, 0)]
+    n_peers = has.sum(axis=1)
+    ok = n_peers >= min_peers
+    if ok.any():
+        peer_quiet = np.where(has[:, :, None], quiet[np.maximum(idx, 0)], False)
+        share = peer_quiet.sum(axis=1) / np.maximum(n_peers, 1)[:, None]
+        out |= ok[:, None] & (share >= NEIGHBOURHOOD_SILENT_SHARE)
+    return out
 
 
 def _runs(reported: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

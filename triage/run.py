@@ -16,7 +16,7 @@ from simulate.outages import Schedule
 from telemetry.registry import Fleet
 from triage import expected as ex
 from triage.findings import Context, detect
-from triage.gaps import GRID_CUT, classify_gaps, cut_energy_kwh, cut_mask
+from triage.gaps import GRID_CUT, classify_gaps, cut_energy_kwh, cut_mask, inferred_cut_mask
 from triage.hourly import HourlyReadings, bin_hourly, hour_labels
 
 __all__ = ["TriageResult", "triage_fleet"]
@@ -106,7 +106,13 @@ def triage_fleet(
     if climate_index is None:
         climate_index = ex.climate_sky_index(fleet, labels)
     peers = ex.peers_of_fleet(fleet)
-    cut = cut_mask(schedule, fleet.plants["outage_zone"].to_numpy(), labels)
+    zones = fleet.plants["outage_zone"].to_numpy()
+    # Scheduled cuts, and the ones nobody scheduled (a zone or neighbourhood silent at once):
+    # left out of the peers, of every detector and of the plants' losses.
+    hybrid = (fleet.plants["inverter_type"] == "hybrid").to_numpy()
+    cut = cut_mask(schedule, zones, labels) | inferred_cut_mask(
+        hourly.readings, zones, peers, hybrid=hybrid
+    )
     step("expected power from the peers")
     alarm = hourly.alarm_code != 0
     expectation = ex.fleet_expectation(
