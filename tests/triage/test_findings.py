@@ -99,3 +99,42 @@ def test_onset_finds_a_fault_that_began_and_stayed() -> None:
     flags = np.array([0, 1, 0, 0, 0, 1, 1, 1, 0, 1, 1], bool)
     assert onset(flags) == 5
     assert onset(np.zeros(5, bool)) is None
+
+
+def test_zone_cut_without_a_schedule_is_no_finding(scenario: Scenario) -> None:
+    # One outage zone of a city (half its plants) silent for 4 h, nobody told triage: the peers
+    # alone (6 of 12 silent) would not call it a cut; the zone does.
+    from triage.run import triage_fleet
+
+    labels, P = syn.hourly_power()
+    r = syn.readings_from_power(scenario.fleet, labels, P)
+    zone = r.plant_id.map(scenario.fleet.plants.set_index("plant_id")["outage_zone"])
+    t = r.time
+    blackout = (
+        zone.eq("THR-Z1")
+        & (t >= pd.Timestamp("1990-03-12T06:00Z"))
+        & (t < pd.Timestamp("1990-03-12T10:00Z"))
+    )
+    res = triage_fleet(r[~blackout], scenario.fleet, syn.SINCE, syn.UNTIL)
+    assert res.findings.empty, res.findings.to_string()
+    assert res.cut_kwh_total > 5.0
+
+
+def test_a_large_step_loss_is_found_after_one_day(scenario: Scenario) -> None:
+    from triage.run import triage_fleet
+
+    labels, P = syn.hourly_power()
+    P[scenario.fleet.plant_ids.index("ISF-007"), labels > syn.UNTIL - pd.Timedelta(days=1)] *= 0.55
+    r = syn.readings_from_power(scenario.fleet, labels, P)
+    f = triage_fleet(r, scenario.fleet, syn.SINCE, syn.UNTIL).findings
+    assert f.plant_id.tolist() == ["ISF-007"], f.to_string()
+    row = f.iloc[0]
+    assert row.finding == "underperforming"
+    assert abs(row.start - (syn.UNTIL - pd.Timedelta(days=1))) <= pd.Timedelta(hours=12)
+    # a 15 % loss for one day is not enough (two days needed below 25 %)
+    P2 = syn.hourly_power()[1]
+    P2[scenario.fleet.plant_ids.index("ISF-007"), labels > syn.UNTIL - pd.Timedelta(days=1)] *= 0.85
+    clean = triage_fleet(
+        syn.readings_from_power(scenario.fleet, labels, P2), scenario.fleet, syn.SINCE, syn.UNTIL
+    ).findings
+    assert clean.empty, clean.to_string()

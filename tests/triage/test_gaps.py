@@ -56,3 +56,23 @@ def test_late_batch_is_flagged_late() -> None:
     assert (gaps[i][labels.day == 9] == LATE).sum() >= 20
     assert (gaps[fleet.plant_ids.index("ISF-002")] == LATE).sum() == 0
     assert (gaps == REPORTED).any()
+
+
+def test_a_quiet_outage_zone_is_an_unscheduled_cut() -> None:
+    from triage.expected import find_peers
+    from triage.gaps import inferred_cut_mask
+
+    # zone A: 6 plants, the last 2 hybrid (they report through the cut); zone B: 6 plants.
+    readings = np.full((12, 8), 12)
+    readings[0:4, 3:5] = 0  # zone A's grid-tied plants silent for two hours ...
+    readings[0:4, 5] = 6  # ... and half of the next (a cut ending at half past)
+    readings[6, 3:7] = 0  # one plant of zone B alone: not a cut
+    zone = np.array(["A"] * 6 + ["B"] * 6, dtype=object)
+    hybrid = np.array([False] * 4 + [True] * 2 + [False] * 6)
+    far = find_peers(np.arange(12) * 2.0, np.full(12, 51.0), np.full(12, 30.0), np.full(12, 180.0))
+    got = inferred_cut_mask(readings, zone, far, hybrid=hybrid)
+    assert got[:6, 3:6].all()  # hybrids included: their capped power is not their fault
+    assert not got[:6, [0, 1, 2, 6, 7]].any()
+    assert not got[6:].any()
+    # without knowing the hybrids, 4 of 5 others quiet still make the zone's cut
+    assert inferred_cut_mask(readings, zone, far)[:4, 3:5].all()
