@@ -44,6 +44,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -147,7 +148,7 @@ def match(run: Run, windows: list[tuple[pd.Timestamp, pd.DataFrame]]) -> pd.Data
     ]
     first_any: list[float] = []
     first_kind: list[float] = []
-    for f in truth.itertuples():
+    for f in cast(Any, truth).itertuples():
         got_any = got_kind = np.nan
         for until, found in windows:
             if until <= f.start:
@@ -163,7 +164,7 @@ def match(run: Run, windows: list[tuple[pd.Timestamp, pd.DataFrame]]) -> pd.Data
     out["days_kind"] = first_kind
     final_until, final = windows[-1]
     names, lost = [], []
-    for f in truth.itertuples():
+    for f in cast(Any, truth).itertuples():
         mine = final[final.plant_id == f.plant_id]
         names.append(",".join(sorted(set(mine.finding))))
         right = mine[mine.finding == f.kind]
@@ -175,7 +176,7 @@ def match(run: Run, windows: list[tuple[pd.Timestamp, pd.DataFrame]]) -> pd.Data
             lost.append(np.nan)
     out["found_as"] = names
     out["found_lost_kwh"] = lost
-    out["observable"] = (run.end - truth.start) / DAY >= GOAL_DAYS
+    out["observable"] = (run.end - cast(Any, truth).start) / DAY >= GOAL_DAYS
     return out
 
 
@@ -238,8 +239,8 @@ def cut_checks(run: Run, res: TriageResult) -> tuple[int, int, int]:
     col = pd.Index(labels - pd.Timedelta(hours=1))
     in_cut = 0
     faulty = set(run.tele.truth.plant_id)
-    for f in res.findings[~res.findings.plant_id.isin(faulty)].itertuples():
-        j = col.get_indexer([f.start])[0]
+    for f in cast(Any, res.findings[~res.findings.plant_id.isin(faulty)]).itertuples():
+        j = col.get_indexer(pd.Index([f.start]))[0]
         if j >= 0 and cut[row_of[f.plant_id], j]:
             in_cut += 1
     as_fault = int((cut & ((res.gaps == OFFLINE) | (res.gaps == COMMS_LOSS))).sum())
@@ -386,7 +387,7 @@ def speed(n: int, days: int, start: pd.Timestamp, seed: int, chunk: int) -> tupl
         return np.concatenate([getattr(p, name) for p in parts], axis=0)
 
     hourly = HourlyReadings(
-        fleet.plant_ids,
+        tuple(fleet.plant_ids),
         labels,
         cat("ac_power_w"),
         cat("readings"),
@@ -398,7 +399,7 @@ def speed(n: int, days: int, start: pd.Timestamp, seed: int, chunk: int) -> tupl
     )
     parts.clear()
     steps: dict[str, float] = {}
-    mark = [time.perf_counter(), ""]
+    mark: list[Any] = [time.perf_counter(), ""]
 
     def progress(name: str) -> None:
         now = time.perf_counter()
