@@ -9,9 +9,9 @@ import pandas as pd
 import typer
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from simulate.cli.common import progress
 from telemetry.errors import InputError
 from telemetry.settings import command_settings
 
@@ -44,18 +44,6 @@ def parse_time(value: str, option: str) -> pd.Timestamp:
     if ts.tzinfo is None:
         ts = ts.tz_localize(LOCAL_ZONE)
     return ts.tz_convert("UTC")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
 
 
 def worklist_table(findings: pd.DataFrame, limit: int = 50) -> Table:
@@ -167,7 +155,7 @@ def triage_command(
     with outputs() as staged, InfluxStore.from_settings(s, timeout_s=60) as store:
         tmp = staged.reserve(csv_path)
         store.ping()
-        with _progress() as bar:
+        with progress() as bar:
             reading = bar.add_task("reading InfluxDB", total=None)
             hourly = read_hourly(
                 store,
