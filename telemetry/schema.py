@@ -56,7 +56,24 @@ plant_finding
     [kWh/day]; 0 for ``comms_loss``), ``confidence`` (0–1), ``evidence`` (a line: which peers,
     which hours), ``triaged_until`` (end of the period it was found in, ISO 8601 UTC). Time: the
     finding's start, so a later run that finds the same fault again overwrites its point (with
-    the newer figures) instead of adding one.
+    the newer figures) instead of adding one. A run that writes to InfluxDB carries the
+    worklist on (:mod:`triage.worklist`): a finding of the same plant and kind that is still
+    open keeps its first start (so the point is the same one, "since when" does not creep
+    with the window), and an open finding the run no longer finds among the plants and hours
+    it judged is closed. Fields ``open`` (boolean: still on the worklist) and ``closed_at``
+    (ISO 8601 UTC, end of the run that closed it; only on closed findings). The current
+    worklist is ``SELECT last(*) FROM plant_finding WHERE time > now() - 30d GROUP BY
+    plant_id, finding`` keeping the rows whose ``open`` is true.
+plant_expected
+    Written by ``roshanai triage``: the expectation each plant was judged against, one point
+    per plant and daylight hour. Tags ``plant_id``, ``province``. Fields
+    :data:`EXPECTED_FIELDS`: ``expected_ac_power_w`` (the hour's mean expected AC power
+    [W]: clear-sky output × the local sky index), ``clear_sky_ac_power_w`` [W],
+    ``sky_index`` (the index used, the peers' or the climate default's [-]),
+    ``peers_reporting`` (peers whose index went into the median), ``from_peers`` (boolean:
+    at least the minimum of peers reported), and ``ac_power_w`` (the plant's measured hourly
+    mean [W], absent when it sent nothing). Time: the **start** of the hour (UTC), as
+    InfluxQL's ``GROUP BY time(1h)`` labels the ``inverter`` readings it is drawn beside.
 sim_plant_year
     One point per plant and simulation run: annual figures. Tags: ``plant_id``, ``province``,
     ``run_id``, ``weather``. Fields: :data:`SIM_YEAR_FIELDS` (``ac_energy_kwh``,
@@ -133,6 +150,7 @@ from __future__ import annotations
 
 __all__ = [
     "DATABASE",
+    "EXPECTED_FIELDS",
     "FINDING_FIELDS",
     "FINDING_KINDS",
     "INVERTER_FIELDS",
@@ -142,6 +160,7 @@ __all__ = [
     "MEASUREMENT_INVERTER",
     "MEASUREMENT_OUTAGE_HEATMAP",
     "MEASUREMENT_OUTAGE_REGION",
+    "MEASUREMENT_PLANT_EXPECTED",
     "MEASUREMENT_PLANT_FINDING",
     "MEASUREMENT_PLANT_REGISTRY",
     "MEASUREMENT_PLANT_STATUS",
@@ -172,6 +191,7 @@ MEASUREMENT_SIM_EXPECTED = "sim_expected"
 MEASUREMENT_PLANT_STATUS = "plant_status"
 MEASUREMENT_PLANT_REGISTRY = "plant_registry"
 MEASUREMENT_PLANT_FINDING = "plant_finding"
+MEASUREMENT_PLANT_EXPECTED = "plant_expected"
 MEASUREMENT_BRIDGE_QUARANTINE = "bridge_quarantine"
 MEASUREMENT_OUTAGE_REGION = "sim_outage_region"
 MEASUREMENT_OUTAGE_HEATMAP = "sim_outage_heatmap"
@@ -224,6 +244,18 @@ FINDING_FIELDS: dict[str, type] = {
     "confidence": float,
     "evidence": str,
     "triaged_until": str,
+    "open": bool,
+    "closed_at": str,
+}
+
+#: Fields of ``plant_expected`` and their InfluxDB types.
+EXPECTED_FIELDS: dict[str, type] = {
+    "expected_ac_power_w": float,
+    "clear_sky_ac_power_w": float,
+    "sky_index": float,
+    "peers_reporting": int,
+    "from_peers": bool,
+    "ac_power_w": float,
 }
 
 #: Fields of ``sim_plant_year`` (summary columns of the same names; the outage ones only when
