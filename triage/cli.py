@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -73,17 +73,21 @@ def worklist_table(findings: pd.DataFrame, limit: int = 50) -> Table:
 def triage_command(
     ctx: typer.Context,
     since: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--since",
             help="Start, ISO 8601 (without an offset: Iran's local time).",
             show_default=False,
         ),
-    ],
+    ] = None,
     until: Annotated[
-        str,
-        typer.Option("--until", help="End (excluded), as --since.", show_default=False),
-    ],
+        str | None,
+        typer.Option(
+            "--until",
+            help="End (excluded), as --since. With --every: the first run's end.",
+            show_default=False,
+        ),
+    ] = None,
     fleet_file: Annotated[
         Path | None,
         typer.Option(
@@ -123,16 +127,31 @@ def triage_command(
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows of the worklist shown.")] = 50,
-) -> None:
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            help="Keep running: one run per period (e.g. 1h), each over the last --window "
+            "before the hour (or --until, --until + every, …).",
+            show_default=False,
+        ),
+    ] = None,
+    window: Annotated[
+        str, typer.Option("--window", help="With --every: the period each run covers.")
+    ] = "3d",
+    runs: Annotated[
+        int | None,
+        typer.Option("--runs", help="With --every: stop after this many runs.", show_default=False),
+    ] = None,
+) -> int:
     """Which plants need a visit, why, since when and what it costs: a ranked worklist from
     the fleet's readings, each plant judged against its neighbours (the fleet is its own
-    irradiance sensor). Writes the findings CSV and the `plant_finding` measurement."""
+    irradiance sensor). Writes the findings CSV, the `plant_finding` measurement (the
+    worklist carried on from earlier runs: a finding keeps its first start, a repaired one
+    is closed) and `plant_expected` (the expectation, hourly). With --every it runs on."""
     from simulate.outages import read_schedule
-    from telemetry.fileio import outputs
-    from telemetry.influx import InfluxStore
     from telemetry.registry import read_fleet
-    from triage.io import read_hourly, write_findings, write_findings_csv
-    from triage.run import triage_fleet
+    from triage.watch import parse_duration
 
     s = command_settings(
         ctx,
@@ -140,11 +159,23 @@ def triage_command(
         influx_db=influx_db,
         fleet=None if fleet_file is None else str(fleet_file),
     )
-    t0, t1 = parse_time(since, "--since"), parse_time(until, "--until")
-    if t0 >= t1:
-        raise InputError(f"--since ({since}) must be before --until ({until})")
     if limit < 0:
         raise InputError("--limit must be 0 or more")
+    if every is None:
+        if window != "3d" or runs is not None:
+            raise InputError("--window and --runs go with --every")
+        if since is None or until is None:
+            raise InputError("--since and --until are needed (or --every for runs that go on)")
+        t0, t1 = parse_time(since, "--since"), parse_time(until, "--until")
+        if t0 >= t1:
+            raise InputError(f"--since ({since}) must be before --until ({until})")
+    else:
+        period, span = parse_duration(every, "--every"), parse_duration(window, "--window")
+        if since is not None:
+            raise InputError("--since does not go with --every: each run covers --window")
+        if runs is not None and runs < 1:
+            raise InputError("--runs must be 1 or more")
+        first = None if until is None else parse_time(until, "--until")
     if not s.fleet:
         raise InputError("no fleet file: pass --fleet or set ROSHANAI_FLEET")
     fleet = read_fleet(s.fleet)
@@ -152,27 +183,47 @@ def triage_command(
     if not s.influx_url:
         raise InputError("no InfluxDB URL: pass --influx-url or set ROSHANAI_INFLUX_URL")
     csv_path = out or Path(s.out_dir) / "triage_findings.csv"
+    if every is None:
+        _one_shot(s, fleet, t0, t1, cuts, csv_path, limit)
+        return 0
+    return _continuous(s, fleet, cuts, csv_path, period, span, first, runs)
+
+
+def _one_shot(
+    s: Any,
+    fleet: Any,
+    t0: pd.Timestamp,
+    t1: pd.Timestamp,
+    cuts: Any,
+    csv_path: Path,
+    limit: int,
+) -> None:
+    from telemetry.fileio import outputs
+    from telemetry.influx import InfluxStore
+    from triage.watch import triage_once
+
     with outputs() as staged, InfluxStore.from_settings(s, timeout_s=60) as store:
         tmp = staged.reserve(csv_path)
         store.ping()
         with progress() as bar:
             reading = bar.add_task("reading InfluxDB", total=None)
-            hourly = read_hourly(
-                store,
-                fleet,
-                t0,
-                t1,
-                progress=lambda done, total: bar.update(reading, completed=done, total=total),
-            )
             steps = bar.add_task("triage", total=5)
 
             def step(name: str) -> None:
                 bar.update(steps, description=name, advance=1)
 
-            result = triage_fleet(hourly, fleet, t0, t1, schedule=cuts, progress=step)
-        findings = result.findings
-        write_findings_csv(findings, tmp)
-        n_points = write_findings(store, findings, fleet, t1) if len(findings) else 0
+            rep = triage_once(
+                store,
+                fleet,
+                t0,
+                t1,
+                schedule=cuts,
+                csv_path=tmp,
+                read_progress=lambda done, total: bar.update(reading, completed=done, total=total),
+                step=step,
+            )
+    wl = rep.worklist
+    findings = wl.findings
     if findings.empty:
         console.print(
             f"no findings on {len(fleet)} plants, {t0:%Y-%m-%d %H:%M}–{t1:%Y-%m-%d %H:%M} UTC"
@@ -186,8 +237,70 @@ def triage_command(
             f"{lost:.0f} kWh/day lost"
         )
     console.print(
-        f"cuts kept {result.cut_kwh_total:.0f} kWh from the grid (the program's figure, "
+        f"worklist: {wl.new} new, {wl.carried} open since an earlier run, {len(wl.closed)} "
+        f"closed, {wl.repaired} fine again in the last day"
+    )
+    console.print(
+        f"cuts kept {rep.result.cut_kwh_total:.0f} kWh from the grid (the program's figure, "
         "not counted as faults)"
     )
     console.print(f"wrote {csv_path}")
-    console.print(f"wrote {s.influx_url} database {s.influx_db} ({n_points} points)")
+    console.print(
+        f"wrote {s.influx_url} database {s.influx_db} ({rep.finding_points} plant_finding, "
+        f"{rep.expected_points} plant_expected points) in {rep.seconds:.1f} s"
+    )
+
+
+def _continuous(
+    s: Any,
+    fleet: Any,
+    cuts: Any,
+    csv_path: Path,
+    every: pd.Timedelta,
+    window: pd.Timedelta,
+    first: pd.Timestamp | None,
+    runs: int | None,
+) -> int:
+    from telemetry.fileio import outputs
+    from telemetry.influx import InfluxStore
+    from triage.watch import RunReport, summary_line, triage_once, watch
+
+    def run(t0: pd.Timestamp, t1: pd.Timestamp) -> RunReport:
+        with outputs() as staged, InfluxStore.from_settings(s, timeout_s=60) as store:
+            return triage_once(
+                store, fleet, t0, t1, schedule=cuts, csv_path=staged.reserve(csv_path)
+            )
+
+    def report(k: int, rep: RunReport) -> None:
+        console.print(summary_line(k, rep, len(fleet)))
+
+    def failed(k: int, t0: pd.Timestamp, t1: pd.Timestamp, line: str) -> None:
+        err.print(
+            f"run {k} {t0:%Y-%m-%d %H:%M}–{t1:%Y-%m-%d %H:%M} UTC failed: {line} "
+            "(the next run tries again)",
+            markup=False,
+        )
+
+    def stopped(done: int, failures: int) -> None:
+        err.print(f"stopped after {done} runs ({failures} failed)", markup=False)
+
+    first_text = "the hour" if first is None else f"{first:%Y-%m-%d %H:%M} UTC"
+    console.print(
+        f"triage every {_span(every)} over the last {_span(window)}, first run ending at "
+        f"{first_text}; results to {csv_path} and {s.influx_url} database {s.influx_db}"
+    )
+    return watch(
+        run,
+        every=every,
+        window=window,
+        first_end=first,
+        runs=runs,
+        report=report,
+        failed=failed,
+        stopped=stopped,
+    )
+
+
+def _span(delta: pd.Timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
