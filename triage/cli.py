@@ -272,7 +272,7 @@ def _continuous(
             )
 
     def report(k: int, rep: RunReport) -> None:
-        console.print(summary_line(k, rep, len(fleet)))
+        console.print(summary_line(k, rep, len(fleet)), soft_wrap=True)
 
     def failed(k: int, t0: pd.Timestamp, t1: pd.Timestamp, line: str) -> None:
         err.print(
@@ -287,7 +287,8 @@ def _continuous(
     first_text = "the hour" if first is None else f"{first:%Y-%m-%d %H:%M} UTC"
     console.print(
         f"triage every {_span(every)} over the last {_span(window)}, first run ending at "
-        f"{first_text}; results to {csv_path} and {s.influx_url} database {s.influx_db}"
+        f"{first_text}; results to {csv_path} and {s.influx_url} database {s.influx_db}",
+        soft_wrap=True,
     )
     return watch(
         run,

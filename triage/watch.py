@@ -234,8 +234,8 @@ def watch(
     report: Callable[[int, RunReport], None],
     failed: Callable[[int, pd.Timestamp, pd.Timestamp, str], None],
     stopped: Callable[[int, int], None],
-    now: Callable[[], pd.Timestamp] = _now,
-    sleep_until: Callable[[pd.Timestamp], None] = _sleep_until,
+    now: Callable[[], pd.Timestamp] | None = None,
+    sleep_until: Callable[[pd.Timestamp], None] | None = None,
 ) -> int:
     """Run ``run(since, until)`` repeatedly, each over ``[end − window, end)``.
 
@@ -254,14 +254,16 @@ def watch(
         ``report(k, run_report)`` after run ``k`` (from 1); ``failed(k, since, until, line)``
         when run ``k`` raised (``line``: the reason in one line); ``stopped(done, failures)``
         when Ctrl-C or SIGTERM ended the loop.
-    now, sleep_until : callable
-        The clock and the wait (tz-aware times).
+    now, sleep_until : callable, optional
+        The clock and the wait (tz-aware times); default the wall clock.
 
     Returns
     -------
     int
         Exit code: 0 if the last run succeeded (or none ran), 1 if it failed.
     """
+    now = now or _now
+    sleep_until = sleep_until or _sleep_until
     ends = run_ends(every, first=first_end, now=now)
     done = failures = 0
     last_failed = False
