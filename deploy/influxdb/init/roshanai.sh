@@ -4,8 +4,9 @@
 # - rollup buckets and DBRP mappings, so InfluxQL (Grafana, reports, roshanai) finds
 #   roshanai/autogen, roshanai/rollup_1h and roshanai/rollup_1d;
 # - a read-only v1 authorization for Grafana (username grafana, password from the environment);
-# - write tokens for the bridges and the rollup job, handed over in the tokens volume (0600,
-#   owned by the roshanai image's user 10001), never printed.
+# - write tokens for the bridges, the rollup job and triage (which reads the raw bucket too),
+#   handed over in the tokens volume (0600, owned by the roshanai image's user 10001), never
+#   printed.
 set -eu
 
 org="${DOCKER_INFLUXDB_INIT_ORG:?}"
@@ -40,8 +41,11 @@ influx auth create --org "$org" --description "roshanai bridges" --write-bucket 
 influx auth create --org "$org" --description "roshanai rollups" --read-bucket "$raw" \
     --read-bucket "$h1" --write-bucket "$h1" --read-bucket "$d1" --write-bucket "$d1" --json \
     | json_value token > "$tokens/rollups"
-for f in bridge rollups; do
+influx auth create --org "$org" --description "roshanai triage" --read-bucket "$raw" \
+    --write-bucket "$raw" --json \
+    | json_value token > "$tokens/triage"
+for f in bridge rollups triage; do
     test -s "$tokens/$f" || { echo "roshanai.sh: no $f token was created" >&2; exit 1; }
 done
-chown 10001:10001 "$tokens/bridge" "$tokens/rollups"
+chown 10001:10001 "$tokens/bridge" "$tokens/rollups" "$tokens/triage"
 echo "roshanai: buckets, DBRP mappings, Grafana's read-only login and the writers' tokens made"
