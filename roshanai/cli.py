@@ -85,8 +85,8 @@ app.command(
     "triage",
     epilog=examples(
         "roshanai triage --fleet fleet.csv --since 2026-07-01 --until 2026-07-03",
-        "roshanai triage --since 2026-07-01 --until 2026-07-15 --schedule cuts.csv",
-        "roshanai triage --since 2026-07-01T06:00 --until 2026-07-02 --out w.csv",
+        "roshanai triage --every 1h --window 3d --schedule cuts.csv",
+        "roshanai triage --every 1d --window 3d --until 2026-07-01 --runs 14",
     ),
 )(triage_command)
 app.add_typer(deploy_app, name="deploy")
