@@ -211,7 +211,12 @@ def carry_on(
     kept["carried"] = carried.to_numpy(bool)
     kept = kept.drop(columns="open_start").reset_index(drop=True)
     shut_keys = set(
-        zip(shut["plant_id"], shut["finding"], pd.DatetimeIndex(shut["start"]).asi8, strict=True)
+        zip(
+            shut["plant_id"],
+            shut["finding"],
+            pd.DatetimeIndex(shut["start"]).as_unit("ns").asi8,
+            strict=True,
+        )
     )
     kept["reopen"] = [
         (p, f, int(t.value)) in shut_keys
