@@ -138,7 +138,7 @@ def triage_once(
         result.findings,
         latest,
         result.hourly.plant_ids,
-        judged_plants(result.expectation, rating_w),
+        judged_plants(result.expectation, rating_w, result.gaps),
         recovered_plants(result.hourly, result.expectation, result.gaps, rating_w),
     )
     if csv_path is not None:

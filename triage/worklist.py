@@ -13,7 +13,7 @@ findings still open in ``plant_finding`` (read by :func:`triage.io.read_open_fin
   :data:`REPAIRABLE`) is not on the worklist, even though the detectors still see its faulty
   hours in the window;
 - an open finding the run does not find again (or finds repaired), of a plant the run judged
-  (:func:`judged_plants`: at least one daylight hour with an expectation), is closed;
+  (:func:`judged_plants`: at least one daylight hour with an expectation, not cut), is closed;
 - the rest are new.
 
 Everything here takes and returns arrays and frames; no I/O.
@@ -91,18 +91,29 @@ class Worklist:
         return len(self.findings) - self.carried
 
 
-def judged_plants(expectation: Expectation, rating_w: np.ndarray) -> np.ndarray:
+def judged_plants(
+    expectation: Expectation, rating_w: np.ndarray, gaps: np.ndarray | None = None
+) -> np.ndarray:
     """(n_plants,) bool: the run had at least one daylight hour (clear-sky output ≥
-    :data:`triage.expected.CLEAR_SKY_FLOOR` of the rating) with an expectation for the plant.
+    :data:`triage.expected.CLEAR_SKY_FLOOR` of the rating) with an expectation for the plant,
+    outside a cut.
+
+    Cut hours do not count: when the whole fleet goes silent (the bridge or InfluxDB away,
+    which triage takes for an unscheduled cut), nothing was judged and nothing is closed.
 
     Parameters
     ----------
     expectation : triage.expected.Expectation
     rating_w : numpy.ndarray
         (n_plants,) AC rating. [W]
+    gaps : numpy.ndarray, optional
+        (n_plants, n_hours) :mod:`triage.gaps` codes.
     """
     day = expectation.clear_sky_w >= CLEAR_SKY_FLOOR * np.asarray(rating_w, float)[:, None]
-    return np.asarray((day & np.isfinite(expectation.expected_w)).any(axis=1))
+    day &= np.isfinite(expectation.expected_w)
+    if gaps is not None:
+        day &= gaps != GRID_CUT
+    return np.asarray(day.any(axis=1))
 
 
 def recovered_plants(

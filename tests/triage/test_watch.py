@@ -310,3 +310,18 @@ def test_ctrl_c_ends_cleanly_with_one_line(tmp_path) -> None:
         assert proc.returncode == 0, err
         assert err.strip().splitlines() == ["stopped after 1 runs (1 failed)"], err
         assert "Traceback" not in err
+
+
+def test_a_window_without_any_reading_closes_nothing(influxd, influx_db, tmp_path, capsys):
+    """The bridge away for days (no readings at all) is no repair: the worklist stays."""
+    _seed(influxd.url, influx_db, _readings())
+    args = _args(_fleet_file(tmp_path), influxd.url, influx_db, tmp_path / "f.csv")
+    assert main([*args, "--since", "1990-03-13", "--until", "1990-03-15T00:00Z"]) == 0
+    rc = main([*args, "--since", "1990-03-16T00:00Z", "--until", "1990-03-18T00:00Z"])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "0 closed" in [line for line in printed.splitlines() if "worklist:" in line][-1]
+    points = _findings(influxd.url, influx_db)
+    trip = points[(points.plant_id == "ISF-005") & (points.finding == "inverter_fault")]
+    assert len(trip) == 1
+    assert bool(trip["open"].iloc[0]) is True
