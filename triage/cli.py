@@ -263,16 +263,29 @@ def _continuous(
 ) -> int:
     from telemetry.fileio import outputs
     from telemetry.influx import InfluxStore
+    from telemetry.registry import read_fleet
     from triage.watch import RunReport, summary_line, triage_once, watch
 
+    # The fleet file is read again when it changes (plants added to a running service); a
+    # file that breaks its contract fails that run, in one line, as anything else.
+    state = {"fleet": fleet, "mtime_ns": _mtime_ns(s.fleet)}
+
+    def current_fleet() -> Any:
+        mtime_ns = _mtime_ns(s.fleet)
+        if mtime_ns != state["mtime_ns"]:
+            state["fleet"] = read_fleet(s.fleet)
+            state["mtime_ns"] = mtime_ns
+        return state["fleet"]
+
     def run(t0: pd.Timestamp, t1: pd.Timestamp) -> RunReport:
+        plants = current_fleet()
         with outputs() as staged, InfluxStore.from_settings(s, timeout_s=60) as store:
             return triage_once(
-                store, fleet, t0, t1, schedule=cuts, csv_path=staged.reserve(csv_path)
+                store, plants, t0, t1, schedule=cuts, csv_path=staged.reserve(csv_path)
             )
 
     def report(k: int, rep: RunReport) -> None:
-        console.print(summary_line(k, rep, len(fleet)), soft_wrap=True)
+        console.print(summary_line(k, rep, len(rep.result.hourly.plant_ids)), soft_wrap=True)
 
     def failed(k: int, t0: pd.Timestamp, t1: pd.Timestamp, line: str) -> None:
         err.print(
@@ -300,6 +313,13 @@ def _continuous(
         failed=failed,
         stopped=stopped,
     )
+
+
+def _mtime_ns(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def _span(delta: pd.Timedelta) -> str:

@@ -325,3 +325,27 @@ def test_a_window_without_any_reading_closes_nothing(influxd, influx_db, tmp_pat
     trip = points[(points.plant_id == "ISF-005") & (points.finding == "inverter_fault")]
     assert len(trip) == 1
     assert bool(trip["open"].iloc[0]) is True
+
+
+def test_a_changed_fleet_file_is_read_again_between_runs(
+    influxd, influx_db, tmp_path, capsys, monkeypatch
+):
+    _seed(influxd.url, influx_db, _readings())
+    fleet_file = _fleet_file(tmp_path)
+    waits: list[pd.Timestamp] = []
+
+    def wait(when: pd.Timestamp) -> None:  # between the runs: the lone plant leaves the fleet
+        waits.append(when)
+        if len(waits) == 2:
+            frame = pd.read_csv(fleet_file)
+            frame[frame.plant_id != "ZAH-000"].to_csv(fleet_file, index=False)
+
+    monkeypatch.setattr(tw, "_sleep_until", wait)
+    args = _args(fleet_file, influxd.url, influx_db, tmp_path / "f.csv")
+    every = ["--every", "1d", "--window", "2d", "--runs", "2", "--until", "1990-03-15T00:00Z"]
+    rc = main([*args, *every])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    runs = [line for line in out.splitlines() if line.startswith("run ")]
+    assert "of 37 plants" in runs[0]
+    assert "of 36 plants" in runs[1]
