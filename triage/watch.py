@@ -31,6 +31,7 @@ from triage.run import TriageResult, triage_fleet
 from triage.worklist import Worklist, carry_on, judged_plants, recovered_plants
 
 __all__ = [
+    "SETTLE",
     "RunReport",
     "parse_duration",
     "run_ends",
@@ -39,6 +40,8 @@ __all__ = [
     "watch",
 ]
 
+#: Wall-clock runs start this long after their hour (the last readings arrive).
+SETTLE = pd.Timedelta(minutes=5)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -247,7 +250,8 @@ def watch(
     first_end : pandas.Timestamp, optional
         The first run's end (``--until``); then the ends are ``first_end + k·every``, each
         waited for if it lies in the future. Without it, each run ends at the wall clock
-        floored to the hour, one run per ``every`` (the first at once).
+        floored to the hour: the first run at once, the next ones :data:`SETTLE` after the
+        hour ``every`` after the previous end (at once if that is past).
     runs : int, optional
         Stop after this many runs (else: until interrupted).
     report, failed, stopped : callable
@@ -273,9 +277,12 @@ def watch(
             while runs is None or done < runs:
                 if first_end is None:
                     sleep_until(due)
-                    due = max(due + every, now())
                 end = next(ends)
-                if first_end is not None:
+                if first_end is None:
+                    # The next run a few minutes after its hour, when that hour's readings
+                    # are in (the first one ran at once).
+                    due = end + every + SETTLE
+                else:
                     sleep_until(end)
                 since = end - window
                 done += 1

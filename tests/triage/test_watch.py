@@ -349,3 +349,42 @@ def test_a_changed_fleet_file_is_read_again_between_runs(
     runs = [line for line in out.splitlines() if line.startswith("run ")]
     assert "of 37 plants" in runs[0]
     assert "of 36 plants" in runs[1]
+
+
+def test_wall_clock_runs_wait_for_the_next_hour_and_go_on_after_a_failure() -> None:
+    clock = [pd.Timestamp("2026-07-01T09:47Z")]
+    waited: list[pd.Timestamp] = []
+    periods: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    lines: list[str] = []
+
+    def wait(when: pd.Timestamp) -> None:
+        waited.append(when)
+        clock[0] = max(clock[0], when)
+
+    def run(t0: pd.Timestamp, t1: pd.Timestamp) -> tw.RunReport:
+        periods.append((t0, t1))
+        clock[0] += pd.Timedelta(minutes=2)
+        if len(periods) == 2:
+            raise ConnectionError("InfluxDB away\nsecond line")
+        raise tw.InputError("bad reading")
+
+    rc = tw.watch(
+        run,
+        every=pd.Timedelta(hours=1),
+        window=pd.Timedelta(days=3),
+        runs=3,
+        report=lambda k, rep: None,
+        failed=lambda k, t0, t1, line: lines.append(line),
+        stopped=lambda done, failures: None,
+        now=lambda: clock[0],
+        sleep_until=wait,
+    )
+    assert rc == 1
+    assert [t1 for _, t1 in periods] == [
+        pd.Timestamp("2026-07-01T09:00Z"),
+        pd.Timestamp("2026-07-01T10:00Z"),
+        pd.Timestamp("2026-07-01T11:00Z"),
+    ]
+    assert periods[0][0] == pd.Timestamp("2026-06-28T09:00Z")
+    assert waited[1:] == [pd.Timestamp("2026-07-01T10:05Z"), pd.Timestamp("2026-07-01T11:05Z")]
+    assert lines == ["bad reading", "ConnectionError: InfluxDB away", "bad reading"]
