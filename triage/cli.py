@@ -137,8 +137,13 @@ def triage_command(
         ),
     ] = None,
     window: Annotated[
-        str, typer.Option("--window", help="With --every: the period each run covers.")
-    ] = "3d",
+        str | None,
+        typer.Option(
+            "--window",
+            help="With --every: the period each run covers (default 3d).",
+            show_default=False,
+        ),
+    ] = None,
     runs: Annotated[
         int | None,
         typer.Option("--runs", help="With --every: stop after this many runs.", show_default=False),
@@ -162,7 +167,7 @@ def triage_command(
     if limit < 0:
         raise InputError("--limit must be 0 or more")
     if every is None:
-        if window != "3d" or runs is not None:
+        if window is not None or runs is not None:
             raise InputError("--window and --runs go with --every")
         if since is None or until is None:
             raise InputError("--since and --until are needed (or --every for runs that go on)")
@@ -170,7 +175,7 @@ def triage_command(
         if t0 >= t1:
             raise InputError(f"--since ({since}) must be before --until ({until})")
     else:
-        period, span = parse_duration(every, "--every"), parse_duration(window, "--window")
+        period, span = parse_duration(every, "--every"), parse_duration(window or "3d", "--window")
         if since is not None:
             raise InputError("--since does not go with --every: each run covers --window")
         if runs is not None and runs < 1:
