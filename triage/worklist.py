@@ -7,7 +7,9 @@ as its faulty days are inside the window. :func:`carry_on` joins a run's finding
 findings still open in ``plant_finding`` (read by :func:`triage.io.read_open_findings`):
 
 - a finding of a plant and kind that is open keeps its first start (its point in InfluxDB is
-  the same one, rewritten with the run's figures);
+  the same one, rewritten with the run's figures), even when this run dates it earlier
+  (readings backfilled later): the point's time is the finding's identity, and a write
+  cannot move a point;
 - a finding whose plant looks repaired in the last :data:`RECOVERY_HOURS` of the window
   (:func:`recovered_plants`; only for the kinds a repair ends at once,
   :data:`REPAIRABLE`) is not on the worklist, even though the detectors still see its faulty
