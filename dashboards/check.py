@@ -42,6 +42,7 @@ GRAFANA_VARIABLES = frozenset(
         "tag_plant_id",
         "tag_province",
         "tag_instance",
+        "tag_finding",
         "tag_reason",
         "col",
         "m",

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import jdatetime
 
 from dashboards.persian import (
+    FINDINGS_FA,
     GREGORIAN_MONTHS_FA,
     HIJRI_MONTHS_EN,
     HIJRI_MONTHS_FA,
@@ -19,10 +20,30 @@ from dashboards.persian import (
 )
 from telemetry.provinces import canonical_province, province_fa
 
-__all__ = ["TEXT", "Labels", "labels_for"]
+__all__ = ["FINDINGS_EN", "TEXT", "Labels", "finding_label", "labels_for"]
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 _GREGORIAN_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+#: English of each kind of triage finding (the tag ``finding`` of ``plant_finding``).
+FINDINGS_EN = {
+    "offline": "Offline",
+    "comms_loss": "Loss of communication",
+    "inverter_fault": "Inverter fault",
+    "string_fault": "String fault",
+    "shading": "Shading",
+    "soiling": "Soiling (dust)",
+    "degradation": "Degradation",
+    "underperforming": "Underperforming",
+}
+
+
+def finding_label(kind: str) -> str:
+    """The dashboards' label of a finding: Persian with the English kind,
+    ``'خطای اینورتر (inverter_fault)'``; an unknown kind as it is."""
+    fa = FINDINGS_FA.get(kind)
+    return f"{fa} ({kind})" if fa else kind
+
 
 #: key → (English, Persian)
 TEXT: dict[str, tuple[str, str]] = {
@@ -160,6 +181,11 @@ class Labels:
     def t(self, key: str) -> str:
         en, fa = TEXT[key]
         return fa if self.lang == "fa" else en
+
+    def finding(self, kind: str) -> str:
+        """A kind of finding in the language (``soiling`` → ``Soiling (dust)``)."""
+        table = FINDINGS_FA if self.lang == "fa" else FINDINGS_EN
+        return table.get(kind, kind)
 
     def digits(self, text: str) -> str:
         return persian_digits(text) if self._fa_digits else text

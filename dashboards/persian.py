@@ -12,6 +12,7 @@ from telemetry.calendar import HIJRI_MONTHS_EN
 from telemetry.provinces import PROVINCES
 
 __all__ = [
+    "FINDINGS_FA",
     "GREGORIAN_MONTHS_FA",
     "HIJRI_MONTHS_EN",
     "HIJRI_MONTHS_FA",
@@ -52,6 +53,22 @@ GREGORIAN_MONTHS_FA = (
 #: Persian names of the provinces as the fleet files spell them in English (the 31 of
 #: :mod:`telemetry.provinces`, and the two rows that are no province).
 PROVINCES_FA = {**PROVINCES, "(none)": "(بدون استان)", "(fleet)": "(کل ناوگان)"}
+
+#: Persian of each kind of triage finding (``telemetry.schema.FINDING_KINDS``), as a technician
+#: says it: out of circuit (produces nothing while the grid is up), loss of communication (the
+#: plant produces, its gateway is silent), inverter fault, string fault (استرینگ, the word used
+#: on site), shading, dust on the panels, gradual power loss (ageing), production under
+#: expectation.
+FINDINGS_FA = {
+    "offline": "خارج از مدار",
+    "comms_loss": "قطع ارتباط",
+    "inverter_fault": "خطای اینورتر",
+    "string_fault": "خرابی استرینگ",
+    "shading": "سایه‌اندازی",
+    "soiling": "گردوغبار روی پنل",
+    "degradation": "افت تدریجی توان (فرسودگی)",
+    "underperforming": "تولید کمتر از انتظار",
+}
 
 _DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _THOUSANDS_FA = "\u066c"  # Arabic thousands separator

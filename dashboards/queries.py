@@ -27,6 +27,8 @@ from telemetry.schema import (
     MEASUREMENT_INVERTER,
     MEASUREMENT_OUTAGE_HEATMAP,
     MEASUREMENT_OUTAGE_REGION,
+    MEASUREMENT_PLANT_EXPECTED,
+    MEASUREMENT_PLANT_FINDING,
     MEASUREMENT_PLANT_REGISTRY,
     MEASUREMENT_PLANT_STATUS,
     MEASUREMENT_SIM_HIJRI_MONTH,
@@ -37,6 +39,8 @@ from telemetry.schema import (
 INV = f'"{MEASUREMENT_INVERTER}"'
 STATUS = f'"{MEASUREMENT_PLANT_STATUS}"'
 REGISTRY = f'"{MEASUREMENT_PLANT_REGISTRY}"'
+FINDING = f'"{MEASUREMENT_PLANT_FINDING}"'
+EXPECTED = f'"{MEASUREMENT_PLANT_EXPECTED}"'
 BRIDGE = f'"{MEASUREMENT_BRIDGE}"'
 QUARANTINE = f'"{MEASUREMENT_BRIDGE_QUARANTINE}"'
 DAY = f'"{RP_DAILY}"."{PROVINCE_DAY}"'
@@ -159,6 +163,89 @@ FLEET_POWER_LIVE = (
     "WHERE $timeFilter GROUP BY time($__interval)"
 )
 
+# -- technicians: the triage worklist ---------------------------------------------------------
+
+#: How far back the worklist looks for findings (their time is their start). [InfluxQL duration]
+WORKLIST_DAYS = "30d"
+_FINDING_TAGS = '"plant_id", "finding", "province"'
+_FINDING_FIELDS = (
+    '"lost_kwh_per_day", "confidence", "evidence", "open", "closed_at", "triaged_until"'
+)
+
+
+def worklist(
+    finding: str | None = None,
+    *,
+    province: bool = True,
+    time_filter: str = f"time > now() - {WORKLIST_DAYS}",
+) -> str:
+    """The open findings now: one row per plant and kind, time = the finding's start.
+
+    The schema's worklist (``last(*)`` per plant and kind over 30 days, rows whose ``open`` is
+    true), written so that it holds on InfluxDB 1.x:
+
+    1. the latest point of each plant and kind: ``last("lost_kwh_per_day")`` with the other
+       fields beside it, which InfluxQL takes from that same point and stamps with its time
+       (``last(*)`` returns each field's own last value, so an open finding would show the
+       ``closed_at`` of an older closed one, and the time of the range's start);
+    2. closed rows are told by ``closed_at`` being set on a row whose ``open`` is not true.
+       A point written before the field existed has no ``open``, and InfluxQL compares a
+       missing boolean as false (``"open" = true`` would drop it, ``"open" = false`` keep it)
+       and cannot test for a missing field. So the rows are tagged ``k`` = 1, the closed ones
+       again with ``k`` = 0, both sets are merged (``FROM (…), (…)``) and ``min("k")`` keeps,
+       per plant and kind, the row that says whether it is closed; rows with ``k`` = 1 are open.
+
+    Every level groups by the tags: without it influxd 1.6 drops rows of nested subqueries.
+
+    Parameters
+    ----------
+    finding : str, optional
+        Only this kind (``telemetry.schema.FINDING_KINDS``); all when omitted.
+    province : bool
+        Apply the dashboard's ``$province`` filter (alert rules have none).
+    time_filter : str
+        Which starts count: the last 30 days, whatever the dashboard's time picker (the
+        ``open`` flags are today's); alert rules pass ``$timeFilter`` with a 30-day range.
+    """
+    where = [time_filter]
+    if finding is not None:
+        where.append(f"\"finding\" = '{finding}'")
+    if province:
+        where.append(PROVINCE)
+    latest = (
+        'SELECT last("lost_kwh_per_day") AS "lost_kwh_per_day", "confidence", "evidence", '
+        f'"open", "closed_at", "triaged_until" FROM {FINDING} WHERE {" AND ".join(where)} '
+        f"GROUP BY {_FINDING_TAGS}"
+    )
+    every = (
+        f'SELECT "lost_kwh_per_day" * 0 + 1 AS "k", {_FINDING_FIELDS} FROM ({latest}) '
+        f"GROUP BY {_FINDING_TAGS}"
+    )
+    closed = (
+        f'SELECT "lost_kwh_per_day" * 0 AS "k", {_FINDING_FIELDS} FROM ({latest}) '
+        f'WHERE "open" = false AND "closed_at" =~ /./ GROUP BY {_FINDING_TAGS}'
+    )
+    merged = (
+        f'SELECT min("k") AS "k", {_FINDING_FIELDS} FROM ({every}), ({closed}) '
+        f"GROUP BY {_FINDING_TAGS}"
+    )
+    return (
+        'SELECT "lost_kwh_per_day", "confidence", "evidence", "triaged_until" '
+        f'FROM ({merged}) WHERE "k" = 1 GROUP BY {_FINDING_TAGS}'
+    )
+
+
+#: The worklist table (ranked by the panel: most kWh/day first).
+WORKLIST = worklist()
+#: Energy lost per day by every open finding of the worklist. [kWh/day]
+WORKLIST_LOST = f'SELECT sum("lost_kwh_per_day") AS "lost_kwh_per_day" FROM ({WORKLIST})'
+#: Open findings on the worklist.
+WORKLIST_COUNT = f'SELECT count("lost_kwh_per_day") AS "findings" FROM ({WORKLIST})'
+#: Open findings by kind (series per ``finding``).
+WORKLIST_BY_KIND = (
+    f'SELECT count("lost_kwh_per_day") AS "findings" FROM ({WORKLIST}) GROUP BY "finding"'
+)
+
 # -- technicians: one plant -------------------------------------------------------------------
 
 PLANT_STATUS_NOW = (
@@ -216,6 +303,49 @@ PLANT_READINGS_PER_HOUR = (
 PLANT_LAST_SEEN = (
     f'SELECT max("last_seen_s") AS "last_seen_s" FROM {STATUS} WHERE $timeFilter AND {PLANT} '
     'GROUP BY time($__interval), "plant_id" fill(none)'
+)
+
+#: Clear-sky output below which the sky index is not drawn (dawn, dusk: a ratio of two small
+#: numbers); triage's own floor is 5 % of the plant's AC rating, 250 W for a 5 kW plant. [W]
+SKY_INDEX_FLOOR_W = 250
+#: The plant's measured hourly mean AC power (gateway inverters of one plant added), labelled
+#: at the start of the hour like ``plant_expected``.
+PLANT_HOURLY_MEASURED = (
+    'SELECT sum("p") AS "ac_power_w" FROM (SELECT mean("ac_power_w") AS "p" '
+    f'FROM {INV} WHERE $timeFilter AND {PLANT} GROUP BY time(1h), "plant_id", "inverter") '
+    'WHERE $timeFilter GROUP BY time(1h), "plant_id" fill(none)'
+)
+#: What triage expected of the plant each hour, from its peers' sky (``plant_expected``).
+PLANT_PEERS_EXPECTED = (
+    f'SELECT "expected_ac_power_w" FROM {EXPECTED} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY "plant_id"'
+)
+#: The plant's output under a clear sky, the same hours.
+PLANT_CLEAR_SKY = (
+    f'SELECT "clear_sky_ac_power_w" FROM {EXPECTED} WHERE $timeFilter AND {PLANT} '
+    'GROUP BY "plant_id"'
+)
+#: The plant's own sky index: measured ÷ clear-sky, where the clear sky gives enough to divide.
+PLANT_OWN_SKY_INDEX = (
+    'SELECT "ac_power_w" / "clear_sky_ac_power_w" AS "sky_index" '
+    f"FROM {EXPECTED} WHERE $timeFilter AND {PLANT} AND "
+    f'"clear_sky_ac_power_w" >= {SKY_INDEX_FLOOR_W} GROUP BY "plant_id"'
+)
+#: The sky index the plant was judged against (the peers' median, or the climate's).
+PLANT_PEERS_SKY_INDEX = (
+    f'SELECT "sky_index" FROM {EXPECTED} WHERE $timeFilter AND {PLANT} AND '
+    f'"clear_sky_ac_power_w" >= {SKY_INDEX_FLOOR_W} GROUP BY "plant_id"'
+)
+#: Peers whose index went into the median.
+PLANT_PEERS_REPORTING = (
+    f'SELECT "peers_reporting" FROM {EXPECTED} WHERE $timeFilter AND {PLANT} GROUP BY "plant_id"'
+)
+#: The plant's findings, open and closed, that started up to 30 days before the range and
+#: until its end, newest first.
+PLANT_FINDINGS = (
+    'SELECT "lost_kwh_per_day", "confidence", "open", "closed_at", "evidence", '
+    f'"triaged_until" FROM {FINDING} WHERE time >= ${{__from}}ms - {WORKLIST_DAYS} AND '
+    f'time <= ${{__to}}ms AND {PLANT} GROUP BY "finding" ORDER BY time DESC'
 )
 
 # -- program managers -------------------------------------------------------------------------
@@ -380,6 +510,15 @@ ALERT_PERFORMANCE_DAY = (
     f'SELECT mean("performance_index") AS "performance_index" FROM {STATUS} '
     'WHERE $timeFilter GROUP BY "plant_id", "province"'
 )
+
+
+def alert_finding(finding: str, field: str = "lost_kwh_per_day") -> str:
+    """One field of the open findings of one kind, a series per plant (alert rules: the rule's
+    relative range, 30 days, is the worklist's)."""
+    inner = worklist(finding, province=False, time_filter="$timeFilter")
+    return f'SELECT "{field}" FROM ({inner}) GROUP BY "plant_id", "province"'
+
+
 ALERT_BRIDGE_LAG = (
     f'SELECT max("lag_s") AS "lag_s" FROM {BRIDGE} WHERE $timeFilter GROUP BY "instance"'
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dashboards import queries as q
+from dashboards.labels import FINDINGS_EN, finding_label
 from dashboards.panels import Dashboard, Json, query_variable, target
+from telemetry.schema import FINDING_KINDS
 
 __all__ = ["fleet_dashboard", "plant_dashboard"]
 
@@ -55,6 +57,130 @@ def _organize(rename: dict[str, str], hide: tuple[str, ...] = ("Time",)) -> Json
     }
 
 
+#: The plant dashboard, opened on one plant from a worklist row (keeps the time range).
+PLANT_LINK = "/d/roshanai-plant/roshanai-plant?var-plant_id=${__value.raw}&${__url_time_range}"
+
+#: Each kind of finding shown as Persian with the English kind (a value mapping).
+FINDING_MAPPINGS: list[Json] = [
+    {
+        "type": "value",
+        "options": {
+            kind: {"text": finding_label(kind), "index": i} for i, kind in enumerate(FINDING_KINDS)
+        },
+    }
+]
+#: Green/red for the finding's ``open`` field; a point written before the field existed has
+#: none, and counts as open.
+OPEN_MAPPINGS: list[Json] = [
+    {
+        "type": "value",
+        "options": {
+            "true": {"text": "open · باز", "color": "red", "index": 0},
+            "false": {"text": "closed · بسته", "color": "green", "index": 1},
+        },
+    },
+    {
+        "type": "special",
+        "options": {"match": "null", "result": {"text": "open · باز", "color": "red", "index": 2}},
+    },
+]
+
+
+def _by_name(name: str, *properties: Json) -> Json:
+    return {"matcher": {"id": "byName", "options": name}, "properties": list(properties)}
+
+
+def _worklist(d: Dashboard) -> None:
+    """The triage worklist: what is lost, how many findings by kind, the ranked table."""
+    d.row("Worklist: open findings of the triage (فهرست کار)")
+    d.add(
+        "stat",
+        "kWh/day lost on the worklist",
+        [target("A", q.WORKLIST_LOST, alias="kWh/day")],
+        w=4,
+        h=5,
+        unit="kwatth",
+        decimals=1,
+        no_value="0",
+        thresholds=[{"color": "orange", "value": None}],
+        description="Sum of lost_kwh_per_day over the open findings (comms_loss loses "
+        "nothing by definition). Findings of the last 30 days, whatever the time picker.",
+    )
+    d.add(
+        "stat",
+        "Open findings",
+        [target("A", q.WORKLIST_COUNT, alias="findings")],
+        w=4,
+        h=5,
+        decimals=0,
+        no_value="0",
+        thresholds=[{"color": "blue", "value": None}],
+    )
+    d.add(
+        "bargauge",
+        "Open findings by kind",
+        [target("A", q.WORKLIST_BY_KIND, alias="$tag_finding")],
+        w=16,
+        h=5,
+        decimals=0,
+        thresholds=[{"color": "blue", "value": None}],
+        description="; ".join(f"{k}: {FINDINGS_EN[k]}" for k in FINDING_KINDS),
+        overrides=[
+            _by_name(kind, {"id": "displayName", "value": finding_label(kind)})
+            for kind in FINDING_KINDS
+        ],
+    )
+    d.add(
+        "table",
+        "Worklist: open findings, most kWh/day lost first",
+        [target("A", q.WORKLIST, table=True)],
+        w=24,
+        h=10,
+        description="What `roshanai triage` found and has not closed: the latest point of "
+        "each plant and kind of plant_finding over the last 30 days, kept when open (a "
+        "point written before the `open` field existed counts as open). 'since' is the "
+        "finding's start (kept while it stays open); the plant opens its dashboard.",
+        transformations=[
+            {
+                "id": "organize",
+                "options": {
+                    "excludeByName": {},
+                    "indexByName": {
+                        "plant_id": 0,
+                        "finding": 1,
+                        "Time": 2,
+                        "lost_kwh_per_day": 3,
+                        "confidence": 4,
+                        "evidence": 5,
+                        "province": 6,
+                        "triaged_until": 7,
+                    },
+                    "renameByName": {
+                        "plant_id": "plant",
+                        "Time": "since",
+                        "lost_kwh_per_day": "kWh/day",
+                        "triaged_until": "triaged until",
+                    },
+                },
+            },
+            {"id": "sortBy", "options": {"sort": [{"field": "kWh/day", "desc": True}]}},
+        ],
+        overrides=[
+            _by_name(
+                "plant",
+                {
+                    "id": "links",
+                    "value": [{"title": "Plant dashboard", "url": PLANT_LINK}],
+                },
+            ),
+            _by_name("finding", {"id": "mappings", "value": FINDING_MAPPINGS}),
+            _by_name("kWh/day", {"id": "decimals", "value": 1}),
+            _by_name("confidence", {"id": "unit", "value": "percentunit"}),
+            _by_name("since", {"id": "unit", "value": "dateTimeAsLocal"}),
+        ],
+    )
+
+
 def fleet_dashboard() -> Json:
     """Fleet status: counts, map, offline/alarm/underperforming lists, status over time."""
     d = Dashboard(
@@ -65,6 +191,7 @@ def fleet_dashboard() -> Json:
         ["roshanai", "technicians"],
     )
     d.variables.append(PROVINCE_VAR)
+    _worklist(d)
     d.row("Now")
     counts = [
         ("Registered", q.PLANTS_REGISTERED, "blue"),
@@ -235,6 +362,93 @@ def fleet_dashboard() -> Json:
     return d.json()
 
 
+def _peers(d: Dashboard) -> None:
+    """What triage expected of the plant from its peers' sky, and its findings."""
+    d.add(
+        "timeseries",
+        "Expected vs actual, from the peers (hourly)",
+        [
+            target("A", q.PLANT_HOURLY_MEASURED, alias="measured (hourly mean)"),
+            target("B", q.PLANT_PEERS_EXPECTED, alias="expected from the peers"),
+            target("C", q.PLANT_CLEAR_SKY, alias="clear sky"),
+        ],
+        w=24,
+        h=9,
+        unit="watt",
+        min_=0,
+        description="Hourly means, each labelled at the start of its hour: the plant's "
+        "measured AC power (GROUP BY time(1h)); what `roshanai triage` expected of it "
+        "(plant_expected: its clear-sky output × the sky index its peers saw); and its "
+        "clear-sky output. Measured well under expected while the peers produce is a fault.",
+        overrides=[
+            _by_name(
+                "clear sky",
+                {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                {"id": "custom.fillOpacity", "value": 0},
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": "#8f8f8f"}},
+            ),
+            _by_name(
+                "expected from the peers",
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": "blue"}},
+            ),
+        ],
+    )
+    d.add(
+        "timeseries",
+        "Sky index: the plant's own and its peers'",
+        [
+            target("A", q.PLANT_OWN_SKY_INDEX, alias="this plant (measured / clear sky)"),
+            target("B", q.PLANT_PEERS_SKY_INDEX, alias="peers (the index it was judged by)"),
+            target("C", q.PLANT_PEERS_REPORTING, alias="peers reporting"),
+        ],
+        w=24,
+        h=8,
+        min_=0,
+        decimals=2,
+        description="Sky index = AC power ÷ the clear-sky output, in hours whose clear sky "
+        f"gives at least {q.SKY_INDEX_FLOOR_W} W. The peers' is the weighted median of the "
+        "neighbours' (or the climate's when fewer than 5 report). A plant below its peers on "
+        "clear and grey days alike has a fault of its own; bars: peers reporting (right axis).",
+        overrides=[
+            _by_name(
+                "peers reporting",
+                {"id": "custom.axisPlacement", "value": "right"},
+                {"id": "custom.drawStyle", "value": "bars"},
+                {"id": "custom.fillOpacity", "value": 30},
+                {"id": "decimals", "value": 0},
+                {"id": "min", "value": 0},
+            )
+        ],
+    )
+    d.add(
+        "table",
+        "Findings of this plant (open and closed)",
+        [target("A", q.PLANT_FINDINGS, table=True)],
+        w=24,
+        h=7,
+        description="Every finding of the plant that started up to 30 days before the range "
+        "and until its end, newest first: 'closed at' is the end of the triage run that no "
+        "longer found it.",
+        transformations=[
+            _organize(
+                {
+                    "Time": "since",
+                    "lost_kwh_per_day": "kWh/day",
+                    "closed_at": "closed at",
+                    "triaged_until": "triaged until",
+                },
+                (),
+            )
+        ],
+        overrides=[
+            _by_name("finding", {"id": "mappings", "value": FINDING_MAPPINGS}),
+            _by_name("open", {"id": "mappings", "value": OPEN_MAPPINGS}),
+            _by_name("confidence", {"id": "unit", "value": "percentunit"}),
+            _by_name("kWh/day", {"id": "decimals", "value": 1}),
+        ],
+    )
+
+
 def plant_dashboard() -> Json:
     """One plant: power against expectation, DC strings, temperature, energy, alarms, link."""
     d = Dashboard(
@@ -275,6 +489,7 @@ def plant_dashboard() -> Json:
         description="Mean AC power per interval; expected = the simulator's typical-year mean "
         "for the month and hour (as the bridge's status carries it).",
     )
+    _peers(d)
     d.add(
         "timeseries",
         "DC strings: power",

@@ -16,6 +16,13 @@ hour the tests run.
 
 Then: ``plant_registry`` and ``bridge_quarantine`` are published, ``roshanai simulate fleet`` and
 ``roshanai simulate outage`` write their results, and the rollups are computed for the window.
+
+Last, triage's side (:func:`seed_triage`): the expectation each plant was judged against
+(``plant_expected``, from :func:`triage.run.triage_fleet` on the stored day, time = the start
+of each hour) and a worklist of ``plant_finding`` points written per the schema — an open
+finding of every kind (the faulted inverter, a dead gateway, and others), one dead gateway's
+finding written before the ``open`` field existed, and closed ones — so the panels and every
+finding's alert rule have something to show.
 """
 
 from __future__ import annotations
@@ -87,6 +94,9 @@ class Scenario:
     state_dir: Path
     published: Counter = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The plant_finding points written: plant_id, finding, start_ns, lost_kwh_per_day,
+    #: confidence, evidence, open (None: the field left out), closed_at.
+    findings: list[dict] = field(default_factory=list)
 
 
 def _choose(fleet, emu, end_ns: int) -> tuple[list[str], str]:
@@ -268,6 +278,9 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
         ]
         for m in ("sim_plant_year", "sim_outage_region")
     }
+    t4 = time.perf_counter()
+    findings = seed_triage(store, fleet, start, end, dead, faulted, fault_start)
+    seconds["triage"] = time.perf_counter() - t4
     store.close()
     return Scenario(
         database,
@@ -282,7 +295,213 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
         state_dir,
         published,
         seconds,
+        findings,
     )
+
+
+def finding_line(f: dict) -> str:
+    """A ``plant_finding`` point as ``roshanai triage`` writes it (telemetry.schema)."""
+    from telemetry.lineprotocol import format_point
+    from telemetry.schema import MEASUREMENT_PLANT_FINDING
+
+    tags = {"plant_id": f["plant_id"], "finding": f["finding"]}
+    if f.get("province"):
+        tags["province"] = f["province"]
+    fields: dict[str, float | bool | str] = {
+        "lost_kwh_per_day": float(f["lost_kwh_per_day"]),
+        "confidence": float(f["confidence"]),
+        "evidence": f["evidence"],
+        "triaged_until": f["triaged_until"],
+    }
+    if f.get("open") is not None:
+        fields["open"] = bool(f["open"])
+    if f.get("closed_at"):
+        fields["closed_at"] = f["closed_at"]
+    return format_point(MEASUREMENT_PLANT_FINDING, tags, fields, int(f["start_ns"]))
+
+
+def _iso(t_ns: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_ns // SEC))
+
+
+def seed_triage(
+    store, fleet, start_ns: int, end_ns: int, dead: list[str], faulted: str, fault_start_ns: int
+) -> list[dict]:
+    """Write ``plant_expected`` (triage's expectation of the stored day) and a worklist of
+    findings (see the module docstring); returns the findings written."""
+    import pandas as pd
+
+    from telemetry.lineprotocol import format_point
+    from telemetry.schema import MEASUREMENT_PLANT_EXPECTED
+    from triage.io import read_hourly
+    from triage.run import triage_fleet
+
+    since = pd.Timestamp(start_ns, unit="ns", tz="UTC")
+    until = pd.Timestamp(end_ns, unit="ns", tz="UTC")
+    result = triage_fleet(read_hourly(store, fleet, since, until), fleet, since, until)
+    ex, hourly = result.expectation, result.hourly
+    province = dict(zip(fleet.plants["plant_id"], fleet.plants["province"], strict=True))
+    starts = (hourly.labels - pd.Timedelta(hours=1)).asi8  # labels are the hours' ends
+    lines = []
+    for i, pid in enumerate(hourly.plant_ids):
+        tags = {"plant_id": pid, "province": str(province[pid] or "")}
+        for j, t_ns in enumerate(starts.tolist()):
+            if not ex.clear_sky_w[i, j] > 0 or not np.isfinite(ex.expected_w[i, j]):
+                continue  # night
+            fields: dict[str, float | int | bool] = {
+                "expected_ac_power_w": float(ex.expected_w[i, j]),
+                "clear_sky_ac_power_w": float(ex.clear_sky_w[i, j]),
+                "sky_index": float(ex.sky_index[i, j]),
+                "peers_reporting": int(ex.peers_reporting[i, j]),
+                "from_peers": bool(ex.from_peers[i, j]),
+            }
+            if np.isfinite(hourly.ac_power_w[i, j]):
+                fields["ac_power_w"] = float(hourly.ac_power_w[i, j])
+            lines.append(format_point(MEASUREMENT_PLANT_EXPECTED, tags, fields, int(t_ns)))
+    store.write_lines(lines)
+
+    hour = lambda t: t // HOUR * HOUR  # noqa: E731 - findings start on the hour
+    others = [p for p in fleet.plant_ids if p not in dead and p != faulted]
+    until_iso = _iso(end_ns)
+    rows: list[tuple] = [  # plant, kind, start, kWh/day, confidence, evidence, open, closed
+        (
+            faulted,
+            "inverter_fault",
+            hour(fault_start_ns),
+            14.2,
+            0.95,
+            f"alarm {FAULT_CODE}, 0 W in daylight while 7 peers produce",
+            True,
+            None,
+        ),
+        (
+            faulted,
+            "underperforming",
+            hour(end_ns - 20 * DAY),
+            3.0,
+            0.6,
+            "62 % of the peers' expectation, hours 09-15",
+            False,
+            _iso(end_ns - 17 * DAY),
+        ),
+        (
+            dead[0],
+            "offline",
+            hour(end_ns - 3 * HOUR),
+            9.1,
+            0.9,
+            "silent 3 h, grid up, 6 peers report",
+            True,
+            None,
+        ),
+        (
+            dead[1],
+            "offline",
+            hour(end_ns - 3 * HOUR),
+            8.4,
+            0.85,
+            "silent 3 h, grid up, 5 peers report",
+            None,
+            None,
+        ),  # written before `open`
+        (
+            others[0],
+            "comms_loss",
+            hour(end_ns - 6 * HOUR),
+            0.0,
+            0.8,
+            "silent 2 h, energy counter advanced 6.1 kWh across the gap",
+            True,
+            None,
+        ),
+        (
+            others[1],
+            "string_fault",
+            hour(end_ns - 2 * DAY),
+            5.3,
+            0.85,
+            "dc2 at 8 % of its share, dc1 normal, hours 08-16",
+            True,
+            None,
+        ),
+        (
+            others[2],
+            "shading",
+            hour(end_ns - 5 * DAY),
+            1.8,
+            0.7,
+            "-35 % at 14-16 local on 4 clear days, peers normal",
+            True,
+            None,
+        ),
+        (
+            others[3],
+            "soiling",
+            hour(end_ns - 9 * DAY),
+            2.6,
+            0.75,
+            "-1.1 %/day against the peers since 9 days, no reset",
+            True,
+            None,
+        ),
+        (
+            others[4],
+            "degradation",
+            hour(end_ns - 12 * DAY),
+            1.2,
+            0.55,
+            "-6 % against the peers on every clear day",
+            True,
+            None,
+        ),
+        (
+            others[5],
+            "underperforming",
+            hour(end_ns - 1 * DAY),
+            3.4,
+            0.65,
+            "80 % of the peers' expectation, hours 08-16",
+            True,
+            None,
+        ),
+        (
+            others[6],
+            "soiling",
+            hour(end_ns - 25 * DAY),
+            4.0,
+            0.7,
+            "-0.9 %/day, reset by rain",
+            False,
+            _iso(end_ns - 15 * DAY),
+        ),
+        (
+            others[7],
+            "string_fault",
+            hour(end_ns - 8 * DAY),
+            6.0,
+            0.9,
+            "dc1 at 0 W for 2 days",
+            False,
+            _iso(end_ns - 5 * DAY),
+        ),
+    ]
+    findings = [
+        {
+            "plant_id": pid,
+            "province": str(province[pid] or ""),
+            "finding": kind,
+            "start_ns": int(t),
+            "lost_kwh_per_day": lost,
+            "confidence": conf,
+            "evidence": evidence,
+            "open": is_open,
+            "closed_at": closed,
+            "triaged_until": until_iso,
+        }
+        for pid, kind, t, lost, conf, evidence, is_open, closed in rows
+    ]
+    store.write_lines([finding_line(f) for f in findings])
+    return findings
 
 
 def _ts_ns(ts: str | int) -> int:

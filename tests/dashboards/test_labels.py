@@ -19,3 +19,15 @@ def test_fleet_none_and_unknown_provinces() -> None:
     assert en.province("(fleet)") == "All plants"
     assert fa.province("(fleet)") == "(کل ناوگان)"
     assert en.province("Atlantis") == fa.province("Atlantis") == "Atlantis"  # kept as written
+
+
+def test_every_finding_kind_has_an_english_and_a_persian_name() -> None:
+    from telemetry.schema import FINDING_KINDS
+
+    en, fa = labels_for("en"), labels_for("fa")
+    assert en.finding("soiling") == "Soiling (dust)"
+    assert fa.finding("comms_loss") == "قطع ارتباط"
+    for kind in FINDING_KINDS:
+        assert en.finding(kind) != kind
+        assert fa.finding(kind) != kind
+    assert en.finding("new_kind") == fa.finding("new_kind") == "new_kind"  # kept as written
