@@ -145,6 +145,31 @@ def forecast_cmd(
             show_default=False,
         ),
     ] = None,
+    schedule: Annotated[
+        Path | None,
+        typer.Option(
+            "--schedule",
+            help="Cut schedule CSV (start,end[,zone][,announced]): each household's cuts in "
+            "the horizon, carried or not by PV and battery.",
+            show_default=False,
+        ),
+    ] = None,
+    cuts_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--cuts",
+            help="Per household and cut, with --schedule. Default: `<out-dir>/forecast_cuts.csv`.",
+            show_default=False,
+        ),
+    ] = None,
+    initial_soc_pct: Annotated[
+        float,
+        typer.Option(
+            "--initial-soc",
+            help="Batteries' charge at the forecast's start, % of the usable range (a "
+            "backup reserve is kept full).",
+        ),
+    ] = 100.0,
     max_km: Annotated[
         float,
         typer.Option(
@@ -160,9 +185,12 @@ def forecast_cmd(
     """Forecast the fleet's output: every plant, every forecast hour, every ensemble member,
     through the same model chain as `simulate fleet`; fleet and province MW per hour and MWh
     per day, with P90/P50/P10 over an ensemble's members."""
+    from simulate.coverage import OutageOptions
     from simulate.forecast import read_forecast
+    from simulate.forecast_cuts import household_cuts
     from simulate.forecast_run import FLEET_REGION, region_table, run_forecast
-    from telemetry.registry import load_sample_fleet, read_fleet
+    from simulate.outages import read_schedule
+    from telemetry.registry import Fleet, load_sample_fleet, read_fleet
 
     s = command_settings(ctx, timezone=timezone, out_dir=None if out_dir is None else str(out_dir))
     if forecast is None:
@@ -172,18 +200,46 @@ def forecast_cmd(
     if not max_km > 0:
         raise InputError(f"--max-km must be above 0, not {max_km:g}")
     check_transposition(transposition)
+    if not 0.0 <= initial_soc_pct <= 100.0:
+        raise InputError(f"--initial-soc must lie in [0, 100], not {initial_soc_pct:g}")
+    if cuts_out is not None and schedule is None:
+        raise InputError("--cuts needs --schedule (the cuts to check)")
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
     fc = read_forecast(forecast)
+    cut_schedule = read_schedule(schedule) if schedule is not None else None
     warn_unknown_provinces(fleet)
     plants_path = summary or Path(s.out_dir) / "forecast_plants.csv"
     regions_path = regions or Path(s.out_dir) / "forecast_regions.csv"
-    written = [plants_path, regions_path, *([hourly] if hourly else [])]
+    cuts_path = cuts_out or Path(s.out_dir) / "forecast_cuts.csv"
+    written = [
+        plants_path,
+        regions_path,
+        *([cuts_path] if cut_schedule is not None else []),
+        *([hourly] if hourly else []),
+    ]
+    per_member_cuts: list[pd.DataFrame] = []
     with outputs() as out:
         staged = [out.reserve(p) for p in written]
         writer = None
-        on_member = None
+        write_hours: MemberWriter | None = None
         if hourly is not None:
-            writer, on_member = _write_hourly_stream(staged[2], fc.members)
+            writer, write_hours = _write_hourly_stream(staged[-1], fc.members)
+        by_id = fleet.plants.set_index("plant_id", drop=False)
+        options = OutageOptions(initial_soc_frac=initial_soc_pct / 100.0)
+
+        def on_member(
+            m: int, ids: tuple[str, ...], labels: pd.DatetimeIndex, power: np.ndarray
+        ) -> None:
+            if write_hours is not None:
+                write_hours(m, ids, labels, power)
+            if cut_schedule is not None:
+                sub = Fleet(by_id.loc[list(ids)].reset_index(drop=True), fleet.source)
+                per_member_cuts.append(
+                    household_cuts(
+                        sub, power, labels, cut_schedule, options=options, timezone=s.timezone
+                    )
+                )
+
         try:
             with progress() as bar:
                 task = bar.add_task("simulating members", total=fc.n_members)
@@ -193,7 +249,7 @@ def forecast_cmd(
                     timezone=s.timezone,
                     transposition=transposition,
                     max_km=max_km,
-                    on_member=on_member,
+                    on_member=on_member if (write_hours or cut_schedule) else None,
                     progress=lambda done, total: bar.update(task, completed=done),
                 )
         finally:
@@ -204,6 +260,10 @@ def forecast_cmd(
         hourly_regions["time"] = [t.isoformat() for t in pd.DatetimeIndex(hourly_regions["time"])]
         with atomic_path(staged[1]) as tmp:
             hourly_regions.to_csv(tmp, index=False, float_format="%.6g")
+        household = None
+        if cut_schedule is not None:
+            household = _cut_table(per_member_cuts)
+            write_summary(household, staged[2])
     for note in fc.notes:
         err.print(f"note: {note}")
     if run.skipped:
@@ -243,5 +303,54 @@ def forecast_cmd(
         f"fleet peak {fleet_hours[k]:.3f} MW in the hour around {local:%Y-%m-%d %H:%M} "
         f"{s.timezone}" + (" (control run)" if run.ensemble else "")
     )
+    if household is not None:
+        _print_cuts(household, run.ensemble)
     for w in written:
         console.print(f"wrote {w}")
+
+
+def _cut_table(per_member: list[pd.DataFrame]) -> pd.DataFrame:
+    """The control (or deterministic) run's cut rows; for an ensemble also
+    ``covered_probability``, the share of members under which the cut is covered."""
+    first = per_member[0].copy()
+    if len(per_member) > 1 and len(first):
+        key = ["plant_id", "cut_start"]
+        covered = pd.concat([f[[*key, "covered"]] for f in per_member]).groupby(key)["covered"]
+        first = first.merge(
+            covered.mean().rename("covered_probability").reset_index(), on=key, how="left"
+        )
+    return first
+
+
+def _print_cuts(household: pd.DataFrame, ensemble: bool) -> None:
+    """The households whose cuts will not be carried, most hours uncovered first."""
+    if household.empty:
+        console.print("no cut of the schedule falls on a plant of the forecast in its horizon")
+        return
+    hybrid = household["inverter_type"] == "hybrid"
+    short = household[hybrid & ~household["covered"]]
+    lost = household["export_lost_kwh"].sum()
+    console.print(
+        f"{len(household)} cut(s) on {household['plant_id'].nunique()} plant(s): "
+        f"{int(hybrid.sum())} on hybrid plants, {len(short)} not carried by PV and battery; "
+        f"{lost:.1f} kWh of export lost to the cuts"
+    )
+    if short.empty:
+        return
+    table = Table(title="households whose cuts will not be covered", title_justify="left")
+    for name in ("plant", "cut (UTC)", "h uncovered", "kWh short", "SoC at start"):
+        table.add_column(name, justify="left" if name in ("plant", "cut (UTC)") else "right")
+    if ensemble:
+        table.add_column("P(covered)", justify="right")
+    for row in short.head(20).to_dict("records"):
+        cells = [
+            str(row["plant_id"]),
+            f"{pd.Timestamp(row['cut_start']):%m-%d %H:%M}",
+            f"{row['hours_uncovered']:.1f}",
+            f"{row['short_kwh']:.2f}",
+            "–" if pd.isna(row["soc_start_pct"]) else f"{row['soc_start_pct']:.0f} %",
+        ]
+        if ensemble:
+            cells.append(f"{row['covered_probability']:.0%}")
+        table.add_row(*cells)
+    console.print(table)

@@ -57,3 +57,48 @@ def test_forecast_bad_input_is_one_line(tmp_path: Path, cache_dir: Path) -> None
     assert_one_line_error(proc, 2, "not valid JSON")
     (tmp_path / "out").mkdir()
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_forecast_with_tomorrows_cuts(tmp_path: Path, cache_dir: Path) -> None:
+    """The sample fleet's Tehran plants: zone THR-Z1 holds two hybrids and a grid-tied plant.
+    A dusk cut after a dark day with empty batteries is not carried; the table says so."""
+    doc = _open_meteo_json()
+    for k in ("shortwave_radiation", "diffuse_radiation", "direct_normal_irradiance"):
+        doc["hourly"][k] = [0.0] * len(doc["hourly"][k])  # a dark sky: nothing recharges
+    (tmp_path / "dark.json").write_text(json.dumps(doc))
+    (tmp_path / "cuts.csv").write_text(
+        "start,end,zone\n2026-07-01T20:00+03:30,2026-07-01T22:00+03:30,THR-Z1\n"
+    )
+    proc = roshanai(
+        "simulate",
+        "forecast",
+        "--forecast",
+        "dark.json",
+        "--schedule",
+        "cuts.csv",
+        "--initial-soc",
+        "0",
+        "--out-dir",
+        "out",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "households whose cuts will not be covered" in proc.stdout
+    cuts = pd.read_csv(tmp_path / "out" / "forecast_cuts.csv")
+    assert set(cuts["plant_id"]) == {"THR-000001", "THR-000003", "THR-000004"}
+    assert (~cuts["covered"]).all()
+    assert (cuts["hours_uncovered"] == 2.0).all()
+    hybrid = cuts[cuts["inverter_type"] == "hybrid"]
+    assert (hybrid["soc_start_pct"] == 10.0).all()  # empty: the depth-of-discharge floor
+    proc = roshanai(
+        "simulate",
+        "forecast",
+        "--forecast",
+        "dark.json",
+        "--cuts",
+        "c.csv",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
+    assert_one_line_error(proc, 2, "--cuts needs --schedule")
