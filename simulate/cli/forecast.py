@@ -12,7 +12,10 @@ import typer
 from rich.table import Table
 
 from simulate.cli.common import (
+    InfluxDbOpt,
+    InfluxUrlOpt,
     TranspositionOpt,
+    check_influx,
     check_transposition,
     console,
     err,
@@ -176,6 +179,8 @@ def forecast_cmd(
             "--max-km", help="Plants farther from every forecast location are left out [km]."
         ),
     ] = MAX_LOCATION_KM,
+    influx_url: InfluxUrlOpt = None,
+    influx_db: InfluxDbOpt = None,
     transposition: TranspositionOpt = "haydavies",
     timezone: Annotated[
         str | None,
@@ -192,7 +197,13 @@ def forecast_cmd(
     from simulate.outages import read_schedule
     from telemetry.registry import Fleet, load_sample_fleet, read_fleet
 
-    s = command_settings(ctx, timezone=timezone, out_dir=None if out_dir is None else str(out_dir))
+    s = command_settings(
+        ctx,
+        timezone=timezone,
+        out_dir=None if out_dir is None else str(out_dir),
+        influx_url=influx_url,
+        influx_db=influx_db,
+    )
     if forecast is None:
         raise InputError(
             "no forecast: pass --forecast FILE (an Open-Meteo response saved as JSON or CSV)"
@@ -218,8 +229,11 @@ def forecast_cmd(
         *([hourly] if hourly else []),
     ]
     per_member_cuts: list[pd.DataFrame] = []
+    kept: dict[str, np.ndarray] = {}  # plants' control and members' mean power, for InfluxDB
+    issued = pd.Timestamp.now(tz="UTC")
     with outputs() as out:
         staged = [out.reserve(p) for p in written]
+        check_influx(s)
         writer = None
         write_hours: MemberWriter | None = None
         if hourly is not None:
@@ -232,6 +246,12 @@ def forecast_cmd(
         ) -> None:
             if write_hours is not None:
                 write_hours(m, ids, labels, power)
+            if s.influx_url:
+                if m == 0:
+                    kept["control"] = power.copy()
+                    kept["sum"] = power.astype(float).copy()
+                else:
+                    kept["sum"] += power
             if cut_schedule is not None:
                 sub = Fleet(by_id.loc[list(ids)].reset_index(drop=True), fleet.source)
                 per_member_cuts.append(
@@ -249,7 +269,7 @@ def forecast_cmd(
                     timezone=s.timezone,
                     transposition=transposition,
                     max_km=max_km,
-                    on_member=on_member if (write_hours or cut_schedule) else None,
+                    on_member=on_member,
                     progress=lambda done, total: bar.update(task, completed=done),
                 )
         finally:
@@ -264,6 +284,30 @@ def forecast_cmd(
         if cut_schedule is not None:
             household = _cut_table(per_member_cuts)
             write_summary(household, staged[2])
+        n_points = 0
+        if s.influx_url:
+            from simulate.forecast_store import forecast_lines
+            from simulate.results import new_run_id
+            from telemetry.influx import InfluxStore
+
+            run_id = new_run_id()
+            province = dict(
+                zip(
+                    fleet.plants["plant_id"].astype(str),
+                    fleet.plants["province"].fillna("").astype(str),
+                    strict=True,
+                )
+            )
+            lines = forecast_lines(
+                run,
+                run_id,
+                issued,
+                plant_ac_power_w=kept["control"],
+                plant_mean_ac_power_w=kept["sum"] / fc.n_members,
+                provinces=province,
+            )
+            with InfluxStore.from_settings(s) as store:
+                n_points = store.write_batches(lines)
     for note in fc.notes:
         err.print(f"note: {note}")
     if run.skipped:
@@ -307,6 +351,11 @@ def forecast_cmd(
         _print_cuts(household, run.ensemble)
     for w in written:
         console.print(f"wrote {w}")
+    if s.influx_url:
+        console.print(
+            f"wrote {s.influx_url} database {s.influx_db} ({n_points:,} points of sim_forecast, "
+            f"run_id {run_id})"
+        )
 
 
 def _cut_table(per_member: list[pd.DataFrame]) -> pd.DataFrame:

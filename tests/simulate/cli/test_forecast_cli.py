@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from tests.roshanai.test_cli import assert_one_line_error, cache_dir, roshanai
 from tests.simulate.test_forecast import _open_meteo_json
@@ -102,3 +103,49 @@ def test_forecast_with_tomorrows_cuts(tmp_path: Path, cache_dir: Path) -> None:
         cache=cache_dir,
     )
     assert_one_line_error(proc, 2, "--cuts needs --schedule")
+
+
+def test_forecast_written_to_influxdb(
+    tmp_path: Path, cache_dir: Path, influxd: object, influx_db: str
+) -> None:
+    """``--influx-url``: sim_forecast points for regions (with P-values) and plants, at the
+    start of each hour, as the schema says."""
+    from telemetry.influx import InfluxStore
+
+    url = influxd.url  # type: ignore[attr-defined]
+    (tmp_path / "ens.json").write_text(json.dumps(_open_meteo_json(members=2)))
+    proc = roshanai(
+        "simulate",
+        "forecast",
+        "--forecast",
+        "ens.json",
+        "--out-dir",
+        "out",
+        "--influx-url",
+        url,
+        "--influx-db",
+        influx_db,
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "points of sim_forecast" in proc.stdout
+    with InfluxStore(url, influx_db) as store:
+        fleet_rows = store.query(
+            "SELECT ac_power_w, ac_power_p90_w, ac_power_p10_w, lead_h FROM sim_forecast "
+            "WHERE kind = 'region' AND region = '(fleet)'",
+            epoch="ns",
+        )
+        plants = store.query(
+            "SELECT count(ac_power_w) FROM sim_forecast WHERE kind = 'plant' GROUP BY plant_id"
+        )
+    values = fleet_rows[0]["values"]
+    assert len(values) == 48
+    # Time = the start of the hour: the first hour ends at 00:00Z, so it starts 23:00Z.
+    assert values[0][0] == int(pd.Timestamp("2026-06-30T23:00Z").value)
+    assert all(v[2] <= v[3] for v in values)  # P90 ≤ P10
+    regions = pd.read_csv(tmp_path / "out" / "forecast_regions.csv")
+    fleet_csv = regions[regions["region"] == "(fleet)"]["ac_power_mw"].to_numpy()
+    assert [v[1] / 1e6 for v in values] == pytest.approx(list(fleet_csv), rel=1e-5)
+    assert len(plants) == 4
+    assert {s["values"][0][1] for s in plants} == {48}
