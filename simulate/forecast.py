@@ -65,6 +65,7 @@ __all__ = [
     "OPEN_METEO_HOURLY",
     "Forecast",
     "forecast_from_arrays",
+    "forecast_from_open_meteo",
     "read_forecast",
 ]
 
@@ -503,6 +504,17 @@ def _times(raw: list, unit: str, offset_s: int, source: str) -> pd.DatetimeIndex
     if local.tz is not None:
         return local.tz_convert("UTC").tz_localize(None)
     return local - pd.Timedelta(seconds=int(offset_s))
+
+
+def forecast_from_open_meteo(doc: object, source: str = "Open-Meteo") -> Forecast:
+    """A :class:`Forecast` from a parsed Open-Meteo JSON response (one object or a list).
+
+    Raises
+    ------
+    WeatherFileError
+        As :func:`read_forecast`.
+    """
+    return _from_open_meteo_json(doc, source)
 
 
 def _from_open_meteo_json(doc: object, source: str) -> Forecast:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,7 +30,9 @@ from telemetry.fileio import atomic_path, outputs
 from telemetry.settings import command_settings
 
 if TYPE_CHECKING:
+    from simulate.forecast import Forecast
     from simulate.forecast_run import ForecastRun
+    from telemetry.registry import Fleet
 
 __all__ = ["forecast_cmd", "plant_daily_table"]
 
@@ -111,6 +114,36 @@ def forecast_cmd(
             "--forecast",
             help="Open-Meteo forecast or ensemble response saved as JSON or CSV, or a CSV "
             "(time,[latitude,longitude,member,]ghi[,dni,dhi,temp_air,wind_speed]).",
+            show_default=False,
+        ),
+    ] = None,
+    fetch: Annotated[
+        bool,
+        typer.Option(
+            "--fetch",
+            help="Ask Open-Meteo for the fleet's 0.5° cells (needs the network); the answer "
+            "is saved as `<out-dir>/forecast_fetched.json` for --forecast later.",
+        ),
+    ] = False,
+    ensemble: Annotated[
+        bool, typer.Option("--ensemble", help="With --fetch: the ensemble API, every member.")
+    ] = False,
+    days: Annotated[
+        int, typer.Option("--days", help="With --fetch: forecast days, today the first.")
+    ] = 2,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="With --fetch: Open-Meteo's models= (ensemble default ecmwf_ifs025_ensemble).",
+            show_default=False,
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            help="With --fetch: the endpoint (default Open-Meteo's forecast or ensemble API).",
             show_default=False,
         ),
     ] = None,
@@ -204,10 +237,15 @@ def forecast_cmd(
         influx_url=influx_url,
         influx_db=influx_db,
     )
-    if forecast is None:
+    if forecast is None and not fetch:
         raise InputError(
-            "no forecast: pass --forecast FILE (an Open-Meteo response saved as JSON or CSV)"
+            "no forecast: pass --forecast FILE (an Open-Meteo response saved as JSON or CSV) "
+            "or --fetch"
         )
+    if forecast is not None and fetch:
+        raise InputError("--forecast and --fetch exclude each other")
+    if not fetch and (ensemble or model or api_url):
+        raise InputError("--ensemble, --model and --api-url go with --fetch")
     if not max_km > 0:
         raise InputError(f"--max-km must be above 0, not {max_km:g}")
     check_transposition(transposition)
@@ -216,28 +254,35 @@ def forecast_cmd(
     if cuts_out is not None and schedule is None:
         raise InputError("--cuts needs --schedule (the cuts to check)")
     fleet = load_sample_fleet() if fleet_file is None else read_fleet(fleet_file)
-    fc = read_forecast(forecast)
     cut_schedule = read_schedule(schedule) if schedule is not None else None
     warn_unknown_provinces(fleet)
     plants_path = summary or Path(s.out_dir) / "forecast_plants.csv"
     regions_path = regions or Path(s.out_dir) / "forecast_regions.csv"
     cuts_path = cuts_out or Path(s.out_dir) / "forecast_cuts.csv"
-    written = [
-        plants_path,
-        regions_path,
-        *([cuts_path] if cut_schedule is not None else []),
-        *([hourly] if hourly else []),
-    ]
+    fetched_path = Path(s.out_dir) / "forecast_fetched.json"
+    targets = {"plants": plants_path, "regions": regions_path}
+    if cut_schedule is not None:
+        targets["cuts"] = cuts_path
+    if hourly:
+        targets["hourly"] = hourly
+    if fetch:
+        targets["fetched"] = fetched_path
+    written = list(targets.values())
     per_member_cuts: list[pd.DataFrame] = []
     kept: dict[str, np.ndarray] = {}  # plants' control and members' mean power, for InfluxDB
     issued = pd.Timestamp.now(tz="UTC")
     with outputs() as out:
-        staged = [out.reserve(p) for p in written]
+        staged = {name: out.reserve(path) for name, path in targets.items()}
         check_influx(s)
+        if fetch:
+            fc = _fetch(fleet, staged["fetched"], days, ensemble, model, api_url)
+        else:
+            assert forecast is not None
+            fc = read_forecast(forecast)
         writer = None
         write_hours: MemberWriter | None = None
         if hourly is not None:
-            writer, write_hours = _write_hourly_stream(staged[-1], fc.members)
+            writer, write_hours = _write_hourly_stream(staged["hourly"], fc.members)
         by_id = fleet.plants.set_index("plant_id", drop=False)
         options = OutageOptions(initial_soc_frac=initial_soc_pct / 100.0)
 
@@ -275,15 +320,15 @@ def forecast_cmd(
         finally:
             if writer is not None:
                 writer.close()
-        write_summary(plant_daily_table(run), staged[0])
+        write_summary(plant_daily_table(run), staged["plants"])
         hourly_regions = region_table(run)
         hourly_regions["time"] = [t.isoformat() for t in pd.DatetimeIndex(hourly_regions["time"])]
-        with atomic_path(staged[1]) as tmp:
+        with atomic_path(staged["regions"]) as tmp:
             hourly_regions.to_csv(tmp, index=False, float_format="%.6g")
         household = None
         if cut_schedule is not None:
             household = _cut_table(per_member_cuts)
-            write_summary(household, staged[2])
+            write_summary(household, staged["cuts"])
         n_points = 0
         if s.influx_url:
             from simulate.forecast_store import forecast_lines
@@ -320,7 +365,7 @@ def forecast_cmd(
         f"{fc.source}: {len(fc.labels)} hours from {first:%Y-%m-%d %H:%M} UTC, "
         f"{fc.n_members} member(s); {len(run.plant_ids):,} plants"
     )
-    days = region_table(run, daily=True)
+    day_table = region_table(run, daily=True)
     table = Table(title="forecast AC energy per local day [MWh]", title_justify="left")
     table.add_column("region")
     table.add_column("date")
@@ -330,7 +375,7 @@ def forecast_cmd(
     else:
         table.add_column("MWh", justify="right")
     table.add_column("hours", justify="right")
-    shown = days[days["region"] == FLEET_REGION] if len(run.regions) > 8 else days
+    shown = day_table[day_table["region"] == FLEET_REGION] if len(run.regions) > 8 else day_table
     for row in shown.to_dict("records"):
         cells = [str(row["region"]), str(row["date"])]
         if run.ensemble:
@@ -356,6 +401,29 @@ def forecast_cmd(
             f"wrote {s.influx_url} database {s.influx_db} ({n_points:,} points of sim_forecast, "
             f"run_id {run_id})"
         )
+
+
+def _fetch(
+    fleet: Fleet, path: Path, days: int, ensemble: bool, model: str | None, url: str | None
+) -> Forecast:
+    """Fetch the fleet's cells from Open-Meteo, save the answer at ``path``, read it back."""
+    from simulate.fleet import fleet_cells
+    from simulate.forecast import forecast_from_open_meteo
+    from simulate.forecast_fetch import fetch_open_meteo
+
+    centres, _ = fleet_cells(fleet)
+    with progress() as bar:
+        bar.add_task(f"fetching {len(centres)} cell(s) from Open-Meteo", total=None)
+        doc = fetch_open_meteo(
+            centres[:, 0].tolist(),
+            centres[:, 1].tolist(),
+            days=days,
+            ensemble=ensemble,
+            model=model,
+            url=url,
+        )
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return forecast_from_open_meteo(doc, f"{url or 'Open-Meteo'} (fetched)")
 
 
 def _cut_table(per_member: list[pd.DataFrame]) -> pd.DataFrame:
