@@ -128,6 +128,15 @@ sim_battery_sizing
     Fields ``battery_kwh``, ``coverage_pct``, ``outage_hours``, ``outage_hours_served``,
     ``unserved_kwh``, ``exported_kwh``, ``cost_toman``, ``target_pct``, ``smallest`` (true on
     the smallest size reaching the target). Time: 1 January of the simulated year.
+sim_forecast
+    Written by ``roshanai simulate forecast`` with ``--influx-url``: one point per region and
+    forecast hour (tag ``kind=region``, ``region`` = a province or ``(fleet)``) and one per
+    plant and hour (``kind=plant``, ``plant_id``, ``province``). Tag ``run_id``. Fields
+    ``ac_power_w`` (the deterministic or control run [W]), ``lead_h`` (hours from ``issued``
+    to the hour's end), ``issued`` (the run's start, ISO 8601 UTC); for an ensemble also
+    ``ac_power_mean_w`` and, on regions, ``ac_power_p90_w``/``_p50_``/``_p10_`` (P90: exceeded
+    with 90 % probability, over the members' sums). Time: the **start** of the forecast hour,
+    as ``GROUP BY time(1h)`` labels the ``inverter`` readings it is compared with.
 plant_registry
     The fleet file as points, for the dashboards' map and availability (``roshanai dashboards
     publish-registry --fleet FLEET.csv``; rerun when the fleet changes). One point per plant,
@@ -165,6 +174,7 @@ __all__ = [
     "MEASUREMENT_PLANT_REGISTRY",
     "MEASUREMENT_PLANT_STATUS",
     "MEASUREMENT_SIM_EXPECTED",
+    "MEASUREMENT_SIM_FORECAST",
     "MEASUREMENT_SIM_HIJRI_MONTH",
     "MEASUREMENT_SIM_MONTH",
     "MEASUREMENT_SIM_YEAR",
@@ -196,6 +206,7 @@ MEASUREMENT_BRIDGE_QUARANTINE = "bridge_quarantine"
 MEASUREMENT_OUTAGE_REGION = "sim_outage_region"
 MEASUREMENT_OUTAGE_HEATMAP = "sim_outage_heatmap"
 MEASUREMENT_BATTERY_SIZING = "sim_battery_sizing"
+MEASUREMENT_SIM_FORECAST = "sim_forecast"
 
 TAG_PLANT_ID = "plant_id"
 #: Tag of the gateway inverter on readings of plants with several (see ``inverter`` above).

@@ -8,6 +8,7 @@ import typer
 from simulate.cli.battery import size_battery_cmd
 from simulate.cli.climate import climate_cmd
 from simulate.cli.fleet import fleet_cmd, site_cmd
+from simulate.cli.forecast import forecast_cmd
 from simulate.cli.outage import outage_cmd
 from telemetry.helptext import examples
 
@@ -45,6 +46,13 @@ app.command(
         "roshanai simulate size-battery --lat 38.08 --lon 46.29 --schedule cuts.csv",
     ),
 )(size_battery_cmd)
+app.command(
+    "forecast",
+    epilog=examples(
+        "roshanai simulate forecast my_fleet.csv --forecast open-meteo.json",
+        "roshanai simulate forecast --forecast ensemble.csv --hourly h.parquet",
+    ),
+)(forecast_cmd)
 app.command(
     "climate",
     epilog=examples(
