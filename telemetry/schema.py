@@ -62,8 +62,11 @@ plant_finding
     with the window), and an open finding the run no longer finds among the plants and hours
     it judged is closed. Fields ``open`` (boolean: still on the worklist) and ``closed_at``
     (ISO 8601 UTC, end of the run that closed it; only on closed findings). The current
-    worklist is ``SELECT last(*) FROM plant_finding WHERE time > now() - 30d GROUP BY
-    plant_id, finding`` keeping the rows whose ``open`` is true.
+    worklist is the latest point of each plant and kind whose ``open`` is not false (a point
+    written before the field existed counts as open): :func:`dashboards.queries.worklist`
+    spells it in InfluxQL that holds on 1.x (``last(*)`` would take each field from a
+    different point and lose the start). Its 30-day look-back drops a finding open longer
+    than that (its point stays at its first start).
 plant_expected
     Written by ``roshanai triage``: the expectation each plant was judged against, one point
     per plant and daylight hour. Tags ``plant_id``, ``province``. Fields
