@@ -392,7 +392,7 @@ def _erbs(
     import pvlib
 
     zen = _zenith(labels, lat, lon)
-    doy = (labels - pd.Timedelta(minutes=30)).dayofyear.to_numpy()
+    doy = (labels - pd.Timedelta(minutes=30)).day_of_year.to_numpy()
     dhi = np.empty_like(ghi)
     dni = np.empty_like(ghi)
     for k in range(ghi.shape[1]):

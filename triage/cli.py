@@ -11,7 +11,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from simulate.cli.common import progress
+from simulate.cli.common import parse_time, progress
 from telemetry.errors import InputError
 from telemetry.settings import command_settings
 
@@ -19,31 +19,6 @@ __all__ = ["parse_time", "triage_command", "worklist_table"]
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-#: Naive ``--since``/``--until`` are read in this zone (the technicians' clock).
-LOCAL_ZONE = "Asia/Tehran"
-
-
-def parse_time(value: str, option: str) -> pd.Timestamp:
-    """``--since``/``--until``: ISO 8601 date or time; without an offset, Iran's local time.
-
-    Raises
-    ------
-    InputError
-        Not a date or time.
-    """
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise InputError(
-            f"{option}: {value!r} is not an ISO 8601 date or time (e.g. 2026-07-01 or "
-            "2026-07-01T06:00+03:30)"
-        ) from None
-    if ts is pd.NaT or pd.isna(ts):
-        raise InputError(f"{option}: {value!r} is not a date or time")
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(LOCAL_ZONE)
-    return ts.tz_convert("UTC")
 
 
 def worklist_table(findings: pd.DataFrame, limit: int = 50) -> Table:

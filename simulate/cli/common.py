@@ -23,6 +23,7 @@ from telemetry.fileio import atomic_path
 
 __all__ = [
     "FAR_WEATHER_KM",
+    "LOCAL_ZONE",
     "SCENARIO_YEAR",
     "check_influx",
     "check_transposition",
@@ -36,6 +37,7 @@ __all__ = [
     "parse_months",
     "parse_pct",
     "parse_peak",
+    "parse_time",
     "progress",
     "warn_far_weather",
     "warn_shifted_weather",
@@ -479,3 +481,29 @@ def outage_options(
         peak_window=parse_peak(peak),
         factors=factors,
     )
+
+
+#: Naive times on the command line are read in this zone (the program's clock).
+LOCAL_ZONE = "Asia/Tehran"
+
+
+def parse_time(value: str, option: str) -> pd.Timestamp:
+    """``--since``/``--until``: ISO 8601 date or time; without an offset, Iran's local time.
+
+    Raises
+    ------
+    InputError
+        Not a date or time.
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise InputError(
+            f"{option}: {value!r} is not an ISO 8601 date or time (e.g. 2026-07-01 or "
+            "2026-07-01T06:00+03:30)"
+        ) from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise InputError(f"{option}: {value!r} is not a date or time")
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(LOCAL_ZONE)
+    return ts.tz_convert("UTC")

@@ -20,11 +20,18 @@ from simulate.cli.common import (
     check_transposition,
     console,
     err,
+    parse_time,
     progress,
     warn_unknown_provinces,
     write_summary,
 )
 from simulate.forecast import MAX_LOCATION_KM
+from simulate.forecast_baseline import (
+    BASELINES,
+    baseline_forecast,
+    hour_labels_from,
+    recent_sky_index,
+)
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path, outputs
 from telemetry.settings import command_settings
@@ -117,6 +124,26 @@ def forecast_cmd(
             show_default=False,
         ),
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="No forecast file: climate (clear sky × the climate's monthly sky index) or "
+            "persistence (the sky the fleet saw the 24 h before, from plant_expected; needs "
+            "--influx-url).",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="With --baseline: first hour, ISO 8601 (without offset: Iran's local time; "
+            "default the next hour).",
+            show_default=False,
+        ),
+    ] = None,
+    hours: Annotated[int, typer.Option("--hours", help="With --baseline: forecast hours.")] = 48,
     fetch: Annotated[
         bool,
         typer.Option(
@@ -237,13 +264,30 @@ def forecast_cmd(
         influx_url=influx_url,
         influx_db=influx_db,
     )
-    if forecast is None and not fetch:
+    sources = [
+        n for n, v in (("--forecast", forecast), ("--fetch", fetch), ("--baseline", baseline)) if v
+    ]
+    if not sources:
         raise InputError(
-            "no forecast: pass --forecast FILE (an Open-Meteo response saved as JSON or CSV) "
-            "or --fetch"
+            "no forecast: pass --forecast FILE (an Open-Meteo response saved as JSON or CSV), "
+            "--fetch or --baseline climate|persistence"
         )
-    if forecast is not None and fetch:
-        raise InputError("--forecast and --fetch exclude each other")
+    if len(sources) > 1:
+        raise InputError(f"{' and '.join(sources)} exclude each other")
+    if baseline is not None and baseline not in BASELINES:
+        raise InputError(f"--baseline must be one of {', '.join(BASELINES)}, not {baseline!r}")
+    if baseline is None and start is not None:
+        raise InputError("--start goes with --baseline (a forecast file has its own hours)")
+    if baseline == "persistence" and not s.influx_url:
+        raise InputError(
+            "--baseline persistence reads plant_expected: pass --influx-url (or use climate)"
+        )
+    t0 = (
+        pd.Timestamp.now(tz="UTC")
+        if start is None
+        else parse_time(start, "--start") - pd.Timedelta(microseconds=1)
+    )
+    baseline_labels = hour_labels_from(t0, hours) if baseline else None
     if not fetch and (ensemble or model or api_url):
         raise InputError("--ensemble, --model and --api-url go with --fetch")
     if not max_km > 0:
@@ -276,6 +320,20 @@ def forecast_cmd(
         check_influx(s)
         if fetch:
             fc = _fetch(fleet, staged["fetched"], days, ensemble, model, api_url)
+        elif baseline_labels is not None:
+            recent = None
+            if baseline == "persistence":
+                from telemetry.influx import InfluxStore
+
+                first = baseline_labels[0] - pd.Timedelta(hours=1)
+                with InfluxStore.from_settings(s) as store:
+                    recent = recent_sky_index(store, fleet, first - pd.Timedelta(hours=24), first)
+                if np.isnan(recent).all():
+                    err.print(
+                        "note: no plant_expected in the 24 h before the start (run roshanai "
+                        "triage): the persistence baseline is the climate one"
+                    )
+            fc = baseline_forecast(fleet, baseline_labels, plant_sky_index=recent)
         else:
             assert forecast is not None
             fc = read_forecast(forecast)

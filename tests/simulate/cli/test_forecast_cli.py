@@ -149,3 +149,39 @@ def test_forecast_written_to_influxdb(
     assert [v[1] / 1e6 for v in values] == pytest.approx(list(fleet_csv), rel=1e-5)
     assert len(plants) == 4
     assert {s["values"][0][1] for s in plants} == {48}
+
+
+def test_forecast_baselines(tmp_path: Path, cache_dir: Path) -> None:
+    """No forecast file: the climate baseline runs on every plant the climate default covers;
+    persistence needs InfluxDB; the sources exclude each other."""
+    proc = roshanai(
+        "simulate",
+        "forecast",
+        "--baseline",
+        "climate",
+        "--start",
+        "2026-07-10T00:00",
+        "--hours",
+        "24",
+        "--out-dir",
+        "out",
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "climate baseline" in proc.stdout
+    plants = pd.read_csv(tmp_path / "out" / "forecast_plants.csv")
+    assert plants["plant_id"].nunique() == 39
+    day = plants[plants["date"] == "2026-07-10"]
+    # A July day on the climate default: about 5–7.5 kWh per kWp.
+    assert day["ac_energy_kwh"].between(15, 40).all()
+    proc = roshanai(
+        "simulate", "forecast", "--baseline", "persistence", cwd=tmp_path, cache=cache_dir
+    )
+    assert_one_line_error(proc, 2, "--influx-url")
+    proc = roshanai(
+        "simulate", "forecast", "--baseline", "climate", "--fetch", cwd=tmp_path, cache=cache_dir
+    )
+    assert_one_line_error(proc, 2, "exclude each other")
+    proc = roshanai("simulate", "forecast", "--baseline", "sunny", cwd=tmp_path, cache=cache_dir)
+    assert_one_line_error(proc, 2, "climate, persistence")
