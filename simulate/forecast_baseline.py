@@ -33,7 +33,8 @@ BASELINES = ("climate", "persistence")
 
 
 def hour_labels_from(start: pd.Timestamp, hours: int) -> pd.DatetimeIndex:
-    """End-of-hour UTC labels of ``hours`` hours from ``start`` (floored to the hour)."""
+    """End-of-hour UTC labels of ``hours`` hours, the first beginning at ``start`` floored to
+    the hour."""
     if not 1 <= hours <= 16 * 24:
         raise InputError(f"--hours must lie in 1–384, not {hours}")
     first = pd.Timestamp(start).tz_convert("UTC").floor("h") + pd.Timedelta(hours=1)

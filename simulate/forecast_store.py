@@ -29,6 +29,7 @@ def forecast_lines(
     plant_ac_power_w: np.ndarray | None = None,
     plant_mean_ac_power_w: np.ndarray | None = None,
     provinces: dict[str, str] | None = None,
+    method: str = "nwp",
 ) -> Iterator[str]:
     """Line protocol of ``sim_forecast``, generated lazily (a large fleet never sits in memory
     as strings).
@@ -43,6 +44,9 @@ def forecast_lines(
         (n_plants, n_hours) control and members' mean AC power [W]; None: no plant points.
     provinces : dict, optional
         plant_id → province, for the plant points' ``province`` tag.
+    method : str
+        Tag ``method``: ``nwp`` (a weather model's forecast), ``climate`` or ``persistence``
+        (the baselines of :mod:`simulate.forecast_baseline`).
     """
     starts = (run.labels - pd.Timedelta(hours=1)).asi8
     issued = pd.Timestamp(issued).tz_convert("UTC")
@@ -52,7 +56,7 @@ def forecast_lines(
     mean = power.mean(axis=0)
     pct = {label: np.percentile(power, q, axis=0) for label, q in QUANTILES.items()}
     for r, region in enumerate(run.regions):
-        tags = {TAG_RUN_ID: run_id, "kind": "region", "region": region}
+        tags = {TAG_RUN_ID: run_id, "method": method, "kind": "region", "region": region}
         for t in range(len(starts)):
             fields: dict[str, float | int | bool | str] = {
                 "ac_power_w": float(power[0, r, t]),
@@ -67,7 +71,7 @@ def forecast_lines(
     if plant_ac_power_w is None:
         return
     for i, pid in enumerate(run.plant_ids):
-        tags = {TAG_RUN_ID: run_id, "kind": "plant", TAG_PLANT_ID: pid}
+        tags = {TAG_RUN_ID: run_id, "method": method, "kind": "plant", TAG_PLANT_ID: pid}
         if provinces and provinces.get(pid):
             tags["province"] = provinces[pid]
         for t in range(len(starts)):

@@ -134,12 +134,23 @@ sim_battery_sizing
 sim_forecast
     Written by ``roshanai simulate forecast`` with ``--influx-url``: one point per region and
     forecast hour (tag ``kind=region``, ``region`` = a province or ``(fleet)``) and one per
-    plant and hour (``kind=plant``, ``plant_id``, ``province``). Tag ``run_id``. Fields
+    plant and hour (``kind=plant``, ``plant_id``, ``province``). Tags ``run_id`` and
+    ``method`` (``nwp``: a weather model's forecast; ``climate``, ``persistence``: the
+    baselines). Fields
     ``ac_power_w`` (the deterministic or control run [W]), ``lead_h`` (hours from ``issued``
     to the hour's end), ``issued`` (the run's start, ISO 8601 UTC); for an ensemble also
     ``ac_power_mean_w`` and, on regions, ``ac_power_p90_w``/``_p50_``/``_p10_`` (P90: exceeded
     with 90 % probability, over the members' sums). Time: the **start** of the forecast hour,
     as ``GROUP BY time(1h)`` labels the ``inverter`` readings it is compared with.
+sim_forecast_skill
+    Written by ``roshanai simulate forecast-skill``: how each ``sim_forecast`` run did against
+    what the plants then produced (:mod:`simulate.forecast_skill`). One point per run and
+    region. Tags ``run_id``, ``method``, ``region`` (a province or ``(fleet)``). Fields
+    ``plant_hours`` (scored: forecast and a measured hourly mean both there), ``mae_w`` [W],
+    ``nmae_pct`` (Σ|forecast − measured| / Σ measured [%]), ``skill_vs_climate`` and
+    ``skill_vs_persistence`` (1 − MAE / the baseline's MAE on the same plant-hours [-]; absent
+    where no baseline covers them), ``scored_since``/``scored_until`` (ISO 8601 UTC). Time: the
+    run's ``issued``.
 plant_registry
     The fleet file as points, for the dashboards' map and availability (``roshanai dashboards
     publish-registry --fleet FLEET.csv``; rerun when the fleet changes). One point per plant,
@@ -178,6 +189,7 @@ __all__ = [
     "MEASUREMENT_PLANT_STATUS",
     "MEASUREMENT_SIM_EXPECTED",
     "MEASUREMENT_SIM_FORECAST",
+    "MEASUREMENT_SIM_FORECAST_SKILL",
     "MEASUREMENT_SIM_HIJRI_MONTH",
     "MEASUREMENT_SIM_MONTH",
     "MEASUREMENT_SIM_YEAR",
@@ -210,6 +222,7 @@ MEASUREMENT_OUTAGE_REGION = "sim_outage_region"
 MEASUREMENT_OUTAGE_HEATMAP = "sim_outage_heatmap"
 MEASUREMENT_BATTERY_SIZING = "sim_battery_sizing"
 MEASUREMENT_SIM_FORECAST = "sim_forecast"
+MEASUREMENT_SIM_FORECAST_SKILL = "sim_forecast_skill"
 
 TAG_PLANT_ID = "plant_id"
 #: Tag of the gateway inverter on readings of plants with several (see ``inverter`` above).

@@ -8,7 +8,7 @@ import typer
 from simulate.cli.battery import size_battery_cmd
 from simulate.cli.climate import climate_cmd
 from simulate.cli.fleet import fleet_cmd, site_cmd
-from simulate.cli.forecast import forecast_cmd
+from simulate.cli.forecast import forecast_cmd, forecast_skill_cmd
 from simulate.cli.outage import outage_cmd
 from telemetry.helptext import examples
 
@@ -53,6 +53,12 @@ app.command(
         "roshanai simulate forecast --forecast ensemble.csv --hourly h.parquet",
     ),
 )(forecast_cmd)
+app.command(
+    "forecast-skill",
+    epilog=examples(
+        "roshanai simulate forecast-skill --since 2026-07-01 --until 2026-07-08",
+    ),
+)(forecast_skill_cmd)
 app.command(
     "climate",
     epilog=examples(

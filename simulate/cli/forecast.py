@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from simulate.forecast_run import ForecastRun
     from telemetry.registry import Fleet
 
-__all__ = ["forecast_cmd", "plant_daily_table"]
+__all__ = ["forecast_cmd", "forecast_skill_cmd", "plant_daily_table"]
 
 #: ``write(member_index, plant_ids, labels, ac_power_w)``: one member's hours to the file.
 MemberWriter = Callable[[int, tuple[str, ...], pd.DatetimeIndex, np.ndarray], None]
@@ -282,11 +282,8 @@ def forecast_cmd(
         raise InputError(
             "--baseline persistence reads plant_expected: pass --influx-url (or use climate)"
         )
-    t0 = (
-        pd.Timestamp.now(tz="UTC")
-        if start is None
-        else parse_time(start, "--start") - pd.Timedelta(microseconds=1)
-    )
+    # The first hour begins at --start (floored to the hour), by default the next whole hour.
+    t0 = pd.Timestamp.now(tz="UTC").ceil("h") if start is None else parse_time(start, "--start")
     baseline_labels = hour_labels_from(t0, hours) if baseline else None
     if not fetch and (ensemble or model or api_url):
         raise InputError("--ensemble, --model and --api-url go with --fetch")
@@ -408,6 +405,7 @@ def forecast_cmd(
                 plant_ac_power_w=kept["control"],
                 plant_mean_ac_power_w=kept["sum"] / fc.n_members,
                 provinces=province,
+                method=baseline or "nwp",
             )
             with InfluxStore.from_settings(s) as store:
                 n_points = store.write_batches(lines)
@@ -529,3 +527,75 @@ def _print_cuts(household: pd.DataFrame, ensemble: bool) -> None:
             cells.append(f"{row['covered_probability']:.0%}")
         table.add_row(*cells)
     console.print(table)
+
+
+def forecast_skill_cmd(
+    ctx: typer.Context,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            help="First hour scored, ISO 8601 (without offset: Iran's local time).",
+            show_default=False,
+        ),
+    ],
+    until: Annotated[
+        str, typer.Option("--until", help="End (excluded), as --since.", show_default=False)
+    ],
+    influx_url: Annotated[
+        str | None,
+        typer.Option(
+            "--influx-url",
+            help="InfluxDB with sim_forecast and the plants' readings (env ROSHANAI_INFLUX_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    influx_db: InfluxDbOpt = None,
+) -> None:
+    """Score the forecasts in InfluxDB against what the plants then produced: hourly nMAE per
+    run, for the fleet and each province, and the skill against the climate and persistence
+    baselines. Writes `sim_forecast_skill`."""
+    from simulate.forecast_skill import read_forecasts, read_measured, skill_lines, skill_table
+    from telemetry.influx import InfluxStore
+
+    s = command_settings(ctx, influx_url=influx_url, influx_db=influx_db)
+    if not s.influx_url:
+        raise InputError("no InfluxDB URL: pass --influx-url or set ROSHANAI_INFLUX_URL")
+    t0, t1 = parse_time(since, "--since"), parse_time(until, "--until")
+    if t0 >= t1:
+        raise InputError(f"--since ({since}) must be before --until ({until})")
+    with InfluxStore.from_settings(s, timeout_s=60) as store:
+        store.ping()
+        forecasts = read_forecasts(store, t0, t1)
+        if forecasts.empty:
+            console.print(f"no sim_forecast in {t0:%Y-%m-%d %H:%M}–{t1:%Y-%m-%d %H:%M} UTC")
+            return
+        measured = read_measured(store, sorted(forecasts["plant_id"].unique()), t0, t1)
+        table = skill_table(forecasts, measured)
+        n_points = store.write_batches(skill_lines(table, t0, t1)) if len(table) else 0
+    if table.empty:
+        console.print("no plant reported in the forecasts' hours: nothing to score")
+        return
+    out = Table(title="forecast skill (hourly, plant by plant)", title_justify="left")
+    for name in ("run", "method", "region", "plant-h", "nMAE", "skill vs climate", "vs persist."):
+        out.add_column(name, justify="left" if name in ("run", "method", "region") else "right")
+
+    def fmt(v: float, pct: bool = False) -> str:
+        return "–" if not np.isfinite(v) else (f"{v:.1f} %" if pct else f"{v:+.2f}")
+
+    fleet_rows = table[table["region"] == "(fleet)"]
+    shown = table if len(table) <= 40 else fleet_rows
+    for row in shown.to_dict("records"):
+        out.add_row(
+            str(row["run_id"]),
+            str(row["method"]),
+            str(row["region"]),
+            f"{int(row['plant_hours']):,}",
+            fmt(row["nmae_pct"], True),
+            fmt(row["skill_vs_climate"]),
+            fmt(row["skill_vs_persistence"]),
+        )
+    console.print(out)
+    console.print(
+        f"wrote {s.influx_url} database {s.influx_db} ({n_points} points of sim_forecast_skill)"
+    )

@@ -1,0 +1,204 @@
+"""Forecast skill: what ``sim_forecast`` said against what the plants then produced.
+
+For the plant-hours of ``[since, until)``:
+
+- **measured**: each plant's hourly mean AC power from ``inverter`` (``GROUP BY time(1h)``,
+  the gateway inverters of one plant added up); plant-hours with no reading are left out
+  (a silent plant, a cut without the gateway's batch yet) rather than counted as zero;
+- **forecast**: every ``sim_forecast`` run's plant points (``kind=plant``), time = the start of
+  the hour, the same label as the measured mean;
+- **nMAE** = Σ|forecast − measured| / Σ measured over a run's plant-hours (the definition of
+  :func:`triage.expected.nmae`), for the fleet and each province;
+- **skill** against a baseline = 1 − MAE(run) / MAE(baseline) over the plant-hours both
+  cover, the baseline's value of a plant-hour being the one of its latest-issued run
+  (``method`` ``climate`` or ``persistence``, :mod:`simulate.forecast_baseline`). Above 0 the
+  forecast beats the baseline, 1 is perfect.
+
+The figures go to ``sim_forecast_skill`` (:mod:`telemetry.schema`), one point per run and
+region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from telemetry.lineprotocol import format_point
+from telemetry.schema import (
+    MEASUREMENT_INVERTER,
+    MEASUREMENT_SIM_FORECAST,
+    MEASUREMENT_SIM_FORECAST_SKILL,
+)
+
+__all__ = ["BASELINE_METHODS", "read_forecasts", "read_measured", "skill_lines", "skill_table"]
+
+BASELINE_METHODS = ("climate", "persistence")
+#: Plants per measured-power query.
+_CHUNK = 200
+
+
+def _iso(t: pd.Timestamp) -> str:
+    return pd.Timestamp(t).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _frames(series_list: list[dict]) -> pd.DataFrame:
+    frames = []
+    for series in series_list:
+        frame = pd.DataFrame(series.get("values", []), columns=series["columns"])
+        for tag, value in (series.get("tags") or {}).items():
+            frame[tag] = value
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def read_forecasts(store: object, since: pd.Timestamp, until: pd.Timestamp) -> pd.DataFrame:
+    """Plant points of every ``sim_forecast`` run whose hours start in ``[since, until)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time`` (UTC, start of the hour), ``run_id``, ``method``, ``plant_id``, ``province``,
+        ``issued``, ``forecast_w``.
+    """
+    q = (
+        f'SELECT "ac_power_w", "issued" FROM "{MEASUREMENT_SIM_FORECAST}" WHERE "kind" = '
+        f"'plant' AND time >= '{_iso(since)}' AND time < '{_iso(until)}' "
+        'GROUP BY "run_id", "method", "plant_id", "province"'
+    )
+    frame = _frames(store.query(q, epoch="ns"))  # type: ignore[attr-defined]
+    cols = ["time", "run_id", "method", "plant_id", "province", "issued", "forecast_w"]
+    if frame.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    frame = frame.rename(columns={"ac_power_w": "forecast_w"})
+    for c in ("method", "province"):
+        if c not in frame:
+            frame[c] = ""
+    frame["method"] = frame["method"].replace("", "nwp")
+    frame["time"] = pd.to_datetime(frame["time"].astype("int64"), unit="ns", utc=True)
+    return frame[cols]
+
+
+def read_measured(
+    store: object, plant_ids: Sequence[str], since: pd.Timestamp, until: pd.Timestamp
+) -> pd.DataFrame:
+    """Hourly mean measured AC power of some plants (their inverters added up).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time`` (UTC, start of the hour), ``plant_id``, ``measured_w``.
+    """
+    parts = []
+    ids = list(plant_ids)
+    for a in range(0, len(ids), _CHUNK):
+        where = " OR ".join(
+            '"plant_id" = \'' + p.replace("'", "\\'") + "'" for p in ids[a : a + _CHUNK]
+        )
+        q = (
+            f'SELECT mean("ac_power_w") AS "w" FROM "{MEASUREMENT_INVERTER}" WHERE ({where}) '
+            f"AND time >= '{_iso(since)}' AND time < '{_iso(until)}' "
+            'GROUP BY time(1h), "plant_id", "inverter" fill(none)'
+        )
+        frame = _frames(store.query(q, epoch="ns"))  # type: ignore[attr-defined]
+        if not frame.empty:
+            parts.append(frame)
+    if not parts:
+        return pd.DataFrame({"time": [], "plant_id": [], "measured_w": []})
+    frame = pd.concat(parts, ignore_index=True)
+    frame["time"] = pd.to_datetime(frame["time"].astype("int64"), unit="ns", utc=True)
+    out = frame.groupby(["time", "plant_id"])["w"].sum().rename("measured_w").reset_index()
+    return pd.DataFrame(out)
+
+
+def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame:
+    """nMAE and skill of every run, for the fleet (``(fleet)``) and each province.
+
+    Parameters
+    ----------
+    forecasts : pandas.DataFrame
+        As :func:`read_forecasts`.
+    measured : pandas.DataFrame
+        As :func:`read_measured`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``run_id``, ``method``, ``issued``, ``region``, ``plant_hours``, ``mae_w``,
+        ``nmae_pct``, ``skill_vs_climate``, ``skill_vs_persistence`` (NaN where the baseline
+        covers none of the run's plant-hours).
+    """
+    cols = [
+        "run_id",
+        "method",
+        "issued",
+        "region",
+        "plant_hours",
+        "mae_w",
+        "nmae_pct",
+        "skill_vs_climate",
+        "skill_vs_persistence",
+    ]
+    both = forecasts.merge(measured, on=["time", "plant_id"], how="inner")
+    if both.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    both["abs_err_w"] = (both["forecast_w"] - both["measured_w"]).abs()
+    base = {}
+    for m in BASELINE_METHODS:
+        b = both[both["method"] == m].sort_values("issued")
+        b = b.drop_duplicates(["time", "plant_id"], keep="last")
+        base[m] = b.set_index(["time", "plant_id"])["abs_err_w"]
+    rows = []
+    for (run_id, method, issued), run in both.groupby(["run_id", "method", "issued"]):
+        run = run.copy()
+        key = pd.MultiIndex.from_frame(run[["time", "plant_id"]])
+        for m in BASELINE_METHODS:
+            run[f"base_{m}"] = base[m].reindex(key).to_numpy() if len(base[m]) else np.nan
+        groups = [("(fleet)", run)] + [
+            (str(p), g) for p, g in run.groupby("province") if str(p) not in ("", "nan")
+        ]
+        for region, g in groups:
+            total = float(g["measured_w"].sum())
+            row = {
+                "run_id": run_id,
+                "method": method,
+                "issued": issued,
+                "region": region,
+                "plant_hours": len(g),
+                "mae_w": float(g["abs_err_w"].mean()),
+                "nmae_pct": 100.0 * float(g["abs_err_w"].sum()) / total if total > 0 else np.nan,
+            }
+            for m in BASELINE_METHODS:
+                ok = g[f"base_{m}"].notna()
+                denom = float(g.loc[ok, f"base_{m}"].sum())
+                row[f"skill_vs_{m}"] = (
+                    1.0 - float(g.loc[ok, "abs_err_w"].sum()) / denom
+                    if ok.any() and denom > 0 and m != method
+                    else np.nan
+                )
+            rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def skill_lines(table: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -> list[str]:
+    """``sim_forecast_skill`` points: one per run and region, time = the run's ``issued``."""
+    lines = []
+    for row in table.to_dict("records"):
+        fields: dict[str, float | int | bool | str] = {
+            "plant_hours": int(row["plant_hours"]),
+            "mae_w": float(row["mae_w"]),
+            "scored_since": _iso(since),
+            "scored_until": _iso(until),
+        }
+        for name in ("nmae_pct", "skill_vs_climate", "skill_vs_persistence"):
+            if np.isfinite(row[name]):
+                fields[name] = float(row[name])
+        tags = {
+            "run_id": str(row["run_id"]),
+            "method": str(row["method"]),
+            "region": str(row["region"]),
+        }
+        time_ns = int(pd.Timestamp(str(row["issued"])).value)
+        lines.append(format_point(MEASUREMENT_SIM_FORECAST_SKILL, tags, fields, time_ns))
+    return lines
