@@ -43,6 +43,7 @@ GRAFANA_VARIABLES = frozenset(
         "tag_province",
         "tag_instance",
         "tag_finding",
+        "tag_method",
         "tag_reason",
         "col",
         "m",

@@ -7,7 +7,11 @@ from dashboards import queries as q
 from dashboards.panels import Dashboard, Json, query_variable, target, textbox_variable
 from dashboards.rollups import PROVINCE_DAY, RP_DAILY
 from telemetry.factors import CO2_KG_PER_KWH, TARIFF_TOMAN_PER_KWH  # the defaults, with sources
-from telemetry.schema import MEASUREMENT_OUTAGE_REGION, MEASUREMENT_SIM_YEAR
+from telemetry.schema import (
+    MEASUREMENT_OUTAGE_REGION,
+    MEASUREMENT_SIM_FORECAST,
+    MEASUREMENT_SIM_YEAR,
+)
 
 __all__ = ["CO2_KG_PER_KWH", "TARIFF_TOMAN_PER_KWH", "program_dashboard"]
 
@@ -76,6 +80,15 @@ def program_dashboard() -> Json:
             include_all=False,
             sort=2,
             description="Newest first (run ids start with their UTC time).",
+        ),
+        query_variable(
+            "forecast_run_id",
+            "Forecast run",
+            f'SHOW TAG VALUES FROM "{MEASUREMENT_SIM_FORECAST}" WITH KEY = "run_id"',
+            multi=False,
+            include_all=False,
+            sort=2,
+            description="Newest first: `roshanai simulate forecast --influx-url`.",
         ),
         query_variable(
             "outage_run_id",
@@ -230,6 +243,42 @@ def program_dashboard() -> Json:
                 )
             ],
         )
+    d.row("Day ahead")
+    d.add(
+        "table",
+        "Forecast by province (forecast run, its whole horizon)",
+        [target("A", q.FORECAST_BY_REGION, table=True)],
+        w=14,
+        h=9,
+        description="`roshanai simulate forecast`: energy over the forecast's hours (MWh), its "
+        "peak hour (MW) and, for an ensemble, the highest hourly P90/P10 (P90: exceeded with "
+        "90 % probability). The horizon's own P90 is not the sum of hourly P90s, so none is "
+        "shown; `forecast_regions.csv` has each hour's.",
+        transformations=[
+            _hide_time(
+                {
+                    "energy_mwh": "MWh",
+                    "energy_mean_mwh": "ensemble mean MWh",
+                    "peak_mw": "peak MW",
+                    "peak_p90_mw": "peak hour P90 MW",
+                    "peak_p10_mw": "peak hour P10 MW",
+                    "hours": "hours",
+                }
+            )
+        ],
+    )
+    d.add(
+        "timeseries",
+        "Forecast skill so far (fleet, hourly nMAE and skill)",
+        [target("A", q.FORECAST_SKILL, alias="$tag_method $col")],
+        w=10,
+        h=9,
+        interval="1d",
+        custom={"drawStyle": "points", "pointSize": 6},
+        description="`roshanai simulate forecast-skill`: hourly nMAE (%) of each method's "
+        "forecasts against what the plants then produced, and the skill against the climate "
+        "and persistence baselines (1 − MAE / the baseline's; above 0 beats it).",
+    )
     d.row("Simulation runs")
     d.add(
         "table",

@@ -31,6 +31,8 @@ from telemetry.schema import (
     MEASUREMENT_PLANT_FINDING,
     MEASUREMENT_PLANT_REGISTRY,
     MEASUREMENT_PLANT_STATUS,
+    MEASUREMENT_SIM_FORECAST,
+    MEASUREMENT_SIM_FORECAST_SKILL,
     MEASUREMENT_SIM_HIJRI_MONTH,
     MEASUREMENT_SIM_MONTH,
     MEASUREMENT_SIM_YEAR,
@@ -525,4 +527,28 @@ ALERT_BRIDGE_LAG = (
 ALERT_BRIDGE_SPOOL = (
     f'SELECT last("spool_depth") AS "spool_depth" FROM {BRIDGE} WHERE $timeFilter '
     'GROUP BY "instance"'
+)
+
+
+# --- day ahead: sim_forecast and sim_forecast_skill (roshanai simulate forecast, forecast-skill)
+
+FORECAST_RUN = "\"run_id\" = '$forecast_run_id'"
+#: A forecast run's regions over its whole horizon (hourly points: the sum of MW is MWh). The
+#: P-columns are the highest hourly P90/P10 (a horizon's P90 energy is not the sum of hourly
+#: P90s, so none is shown).
+FORECAST_BY_REGION = (
+    'SELECT sum("ac_power_w") / 1000000 AS "energy_mwh", '
+    'sum("ac_power_mean_w") / 1000000 AS "energy_mean_mwh", '
+    'max("ac_power_w") / 1000000 AS "peak_mw", '
+    'max("ac_power_p90_w") / 1000000 AS "peak_p90_mw", '
+    'max("ac_power_p10_w") / 1000000 AS "peak_p10_mw", count("ac_power_w") AS "hours" '
+    f'FROM "{MEASUREMENT_SIM_FORECAST}" WHERE "kind" = \'region\' AND {FORECAST_RUN} '
+    'GROUP BY "region"'
+)
+#: The fleet's forecast skill so far, per day the forecasts were issued, per method.
+FORECAST_SKILL = (
+    'SELECT mean("nmae_pct") AS "nMAE %", mean("skill_vs_climate") AS "skill vs climate", '
+    'mean("skill_vs_persistence") AS "skill vs persistence" '
+    f'FROM "{MEASUREMENT_SIM_FORECAST_SKILL}" WHERE "region" = \'(fleet)\' AND $timeFilter '
+    'GROUP BY time(1d), "method" fill(none)'
 )

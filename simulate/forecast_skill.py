@@ -15,7 +15,7 @@ For the plant-hours of ``[since, until)``:
   forecast beats the baseline, 1 is perfect.
 
 The figures go to ``sim_forecast_skill`` (:mod:`telemetry.schema`), one point per run and
-region.
+region at the end of the scored period.
 """
 
 from __future__ import annotations
@@ -182,7 +182,8 @@ def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame
 
 
 def skill_lines(table: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -> list[str]:
-    """``sim_forecast_skill`` points: one per run and region, time = the run's ``issued``."""
+    """``sim_forecast_skill`` points: one per run and region, time = the end of the scored
+    period (when the outcome was known; scoring the same period again overwrites)."""
     lines = []
     for row in table.to_dict("records"):
         fields: dict[str, float | int | bool | str] = {
@@ -190,6 +191,7 @@ def skill_lines(table: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -
             "mae_w": float(row["mae_w"]),
             "scored_since": _iso(since),
             "scored_until": _iso(until),
+            "issued": str(row["issued"]),
         }
         for name in ("nmae_pct", "skill_vs_climate", "skill_vs_persistence"):
             if np.isfinite(row[name]):
@@ -199,6 +201,6 @@ def skill_lines(table: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -
             "method": str(row["method"]),
             "region": str(row["region"]),
         }
-        time_ns = int(pd.Timestamp(str(row["issued"])).value)
+        time_ns = int(pd.Timestamp(until).value)
         lines.append(format_point(MEASUREMENT_SIM_FORECAST_SKILL, tags, fields, time_ns))
     return lines

@@ -266,6 +266,28 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
     ]
     assert main(["simulate", "fleet", str(fleet_csv), *common]) == 0
     assert main(["simulate", "outage", str(fleet_csv), "--scenario", "summer", *common]) == 0
+    # The day ahead: a climate-baseline forecast over the stored window, scored against it.
+    since, until = _iso(start), _iso(end)
+    forecast = [a for a in common if a != "--no-plot"]
+    assert (
+        main(
+            [
+                "simulate",
+                "forecast",
+                str(fleet_csv),
+                "--baseline",
+                "climate",
+                "--start",
+                since,
+                "--hours",
+                "24",
+                *forecast,
+            ]
+        )
+        == 0
+    )
+    db = ["--influx-url", influx_url, "--influx-db", database]
+    assert main(["simulate", "forecast-skill", "--since", since, "--until", until, *db]) == 0
     seconds["simulate"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     apply(store, start_ns=start, end_ns=end)
