@@ -119,6 +119,26 @@ TEXT: dict[str, tuple[str, str]] = {
         "Coverage by Solar Hijri month (fleet)",
         "پوشش به تفکیک ماه خورشیدی (کل ناوگان)",
     ),
+    "day_ahead": (
+        "Day ahead: the latest forecast and the skill so far",
+        "روز آینده: آخرین پیش‌بینی و دقت تاکنون",
+    ),
+    "forecast_run": (
+        "Forecast by province over its horizon, run",
+        "پیش‌بینی به تفکیک استان در افق آن، اجرای",
+    ),
+    "forecast_mwh": ("Forecast MWh", "پیش‌بینی (مگاوات‌ساعت)"),
+    "forecast_peak_mw": ("Peak MW", "بیشینهٔ توان (مگاوات)"),
+    "forecast_peak_p90_mw": ("Peak hour P90 MW", "P90 ساعت اوج (مگاوات)"),
+    "forecast_hours": ("Hours", "ساعت"),
+    "forecast_skill": (
+        "Forecast skill in the period (fleet, hourly)",
+        "دقت پیش‌بینی در این دوره (کل ناوگان، ساعتی)",
+    ),
+    "method": ("Method", "روش"),
+    "nmae_pct": ("nMAE %", "خطای نسبی میانگین ٪"),
+    "skill_climate": ("Skill vs climate", "مهارت نسبت به اقلیم"),
+    "skill_persistence": ("Skill vs persistence", "مهارت نسبت به ماندگاری"),
     "no_data": ("No data for this period.", "برای این دوره داده‌ای نیست."),
     "notes": ("Definitions and sources", "تعاریف و منابع"),
     "queries": (

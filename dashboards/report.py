@@ -23,7 +23,11 @@ from dashboards.runner import rows, run_query
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
 from telemetry.influx import InfluxStore
-from telemetry.schema import MEASUREMENT_OUTAGE_REGION, MEASUREMENT_SIM_YEAR
+from telemetry.schema import (
+    MEASUREMENT_OUTAGE_REGION,
+    MEASUREMENT_SIM_FORECAST,
+    MEASUREMENT_SIM_YEAR,
+)
 
 __all__ = ["SECTIONS", "ReportData", "Section", "collect", "write_report"]
 
@@ -41,12 +45,15 @@ SECTIONS: dict[str, str] = {
     "sim_yield": q.SIM_YIELD_BY_PROVINCE,
     "outage_regions": q.OUTAGE_BY_REGION,
     "outage_months": q.OUTAGE_BY_HIJRI_MONTH,
+    "forecast_regions": q.FORECAST_BY_REGION,
+    "forecast_skill": q.FORECAST_SKILL,
 }
 #: Sections that read a simulation run (left out when there is none).
 _NEEDS_RUN = {
     "sim_yield": "run_id",
     "outage_regions": "outage_run_id",
     "outage_months": "outage_run_id",
+    "forecast_regions": "forecast_run_id",
 }
 
 
@@ -73,6 +80,7 @@ class ReportData:
     run_id: str | None
     outage_run_id: str | None
     database: str
+    forecast_run_id: str | None = None
     sections: dict[str, Section] = field(default_factory=dict)
 
     def one(self, key: str) -> dict[str, Any]:
@@ -100,6 +108,7 @@ def collect(
     co2_kg_per_kwh: float = CO2_KG_PER_KWH,
     run_id: str | None = None,
     outage_run_id: str | None = None,
+    forecast_run_id: str | None = None,
     now_ms: int | None = None,
 ) -> ReportData:
     """Run the report's panel queries for a period.
@@ -113,8 +122,9 @@ def collect(
         Provinces to report on; empty = all (the dashboard's *All*).
     tariff_toman_per_kwh, co2_kg_per_kwh : float
         The dashboard's factors. [toman/kWh], [kg/kWh]
-    run_id, outage_run_id : str, optional
-        Simulation runs; default the newest (as the dashboard's variables default).
+    run_id, outage_run_id, forecast_run_id : str, optional
+        Simulation and forecast runs; default the newest (as the dashboard's variables
+        default).
 
     Raises
     ------
@@ -123,12 +133,14 @@ def collect(
     """
     run_id = run_id or _latest_run(store, MEASUREMENT_SIM_YEAR)
     outage_run_id = outage_run_id or _latest_run(store, MEASUREMENT_OUTAGE_REGION)
+    forecast_run_id = forecast_run_id or _latest_run(store, MEASUREMENT_SIM_FORECAST)
     variables: dict[str, str | Sequence[str]] = {
         "province": list(provinces) if provinces else ".*",
         "tariff_toman_per_kwh": f"{tariff_toman_per_kwh:g}",
         "co2_kg_per_kwh": f"{co2_kg_per_kwh:g}",
         "run_id": run_id or "",
         "outage_run_id": outage_run_id or "",
+        "forecast_run_id": forecast_run_id or "",
     }
     data = ReportData(
         time_range.from_ms,
@@ -140,6 +152,7 @@ def collect(
         run_id,
         outage_run_id,
         store.database,
+        forecast_run_id,
     )
     for key, query in SECTIONS.items():
         if key in _NEEDS_RUN and not variables[_NEEDS_RUN[key]]:

@@ -131,8 +131,13 @@ class _Page:
         self.add("</tbody></table></div>")
 
 
-_KEY_FIELDS = {"province": "province", "month": "month", "hijri": "hijri_month"}
-_KEY_HEADINGS = {"province": "province", "month": "month", "hijri": "month"}
+_KEY_FIELDS = {
+    "province": "province",
+    "month": "month",
+    "hijri": "hijri_month",
+    "method": "method",
+}
+_KEY_HEADINGS = {"province": "province", "month": "month", "hijri": "month", "method": "method"}
 _FIGURE_COLUMNS = [
     ("energy_mwh", "energy_mwh", None),
     ("income_million_toman", "income_mt", None),
@@ -290,6 +295,38 @@ def render(
     )
     p.add("</section>")
 
+    p.add(f'<section id="day_ahead"><h2>{esc(L.t("day_ahead"))}</h2>')
+    p.add(f"<h3>{esc(L.t('forecast_run'))} <code>{esc(data.forecast_run_id or '–')}</code></h3>")
+    fc_regions = sorted(
+        data.table("forecast_regions"),
+        key=lambda r: (r.get("region") == "(fleet)", L.province(r.get("region"))),
+    )
+    p.table(
+        "forecast_regions",
+        [{**r, "province": r.get("region")} for r in fc_regions],
+        "province",
+        L.province,
+        [
+            ("energy_mwh", "forecast_mwh", 2),
+            ("peak_mw", "forecast_peak_mw", 3),
+            ("peak_p90_mw", "forecast_peak_p90_mw", 3),
+            ("hours", "forecast_hours", 0),
+        ],
+    )
+    p.add(f"<h3>{esc(L.t('forecast_skill'))}</h3>")
+    p.table(
+        "forecast_skill",
+        _skill_by_method(data.table("forecast_skill")),
+        "method",
+        str,
+        [
+            ("nMAE %", "nmae_pct", 1),
+            ("skill vs climate", "skill_climate", 2),
+            ("skill vs persistence", "skill_persistence", 2),
+        ],
+    )
+    p.add("</section>")
+
     tariff = L.number(data.tariff_toman_per_kwh, 0)
     co2 = L.number(data.co2_kg_per_kwh, 2)
     p.add(f'<section id="notes"><h2>{esc(L.t("notes"))}</h2><ul>')
@@ -301,3 +338,18 @@ def render(
         p.add(f"<p><code>{esc(s.key)}</code></p><pre>{esc(s.influxql)}</pre>")
     p.add("</details></section></body></html>\n")
     return "".join(p.parts)
+
+
+def _skill_by_method(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The period's mean of the daily skill rows, per method."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        per = out.setdefault(str(r.get("method") or "nwp"), {})
+        for col in ("nMAE %", "skill vs climate", "skill vs persistence"):
+            v = r.get(col)
+            if isinstance(v, int | float):
+                per.setdefault(col, []).append(float(v))
+    return [
+        {"method": m, **{c: sum(v) / len(v) for c, v in cols.items() if v}}
+        for m, cols in sorted(out.items())
+    ]

@@ -47,6 +47,7 @@ def _expected(store, period: TimeRange, data) -> dict[str, float]:
         "co2_kg_per_kwh": f"{data.co2_kg_per_kwh:g}",
         "run_id": data.run_id,
         "outage_run_id": data.outage_run_id,
+        "forecast_run_id": data.forecast_run_id,
     }
     got = {
         key: rows(run_query(store, interpolate(query, period, variables=variables)))
@@ -63,10 +64,22 @@ def _expected(store, period: TimeRange, data) -> dict[str, float]:
         ("sim_yield", "province"),
         ("outage_regions", "region"),
         ("outage_months", "month"),
+        ("forecast_regions", "region"),
     ):
         for r in got[key]:
             for col, value in r.items():
                 out[f"{key}/{r[tag]}/{col}"] = value
+    # The skill section shows the period's mean of the daily rows, per method.
+    per: dict[str, dict[str, list[float]]] = {}
+    for r in got["forecast_skill"]:
+        for col, value in r.items():
+            if col not in ("time", "method"):
+                values = per.setdefault(r["method"], {}).setdefault(col, [])
+                if value is not None:
+                    values.append(value)
+    for method, cols in per.items():
+        for col, values in cols.items():
+            out[f"forecast_skill/{method}/{col}"] = sum(values) / len(values) if values else None
     for key, tag in (
         ("province_hijri_months", "hijri_month"),
         ("province_gregorian_months", "month"),
