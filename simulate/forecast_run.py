@@ -173,12 +173,22 @@ def run_forecast(
     )
 
 
-def region_table(run: ForecastRun, *, daily: bool = False) -> pd.DataFrame:
+def region_table(
+    run: ForecastRun,
+    *,
+    daily: bool = False,
+    error_ratios: dict[str, tuple[float, float, float]] | None = None,
+) -> pd.DataFrame:
     """Fleet and province figures per hour (MW) or per local day (MWh).
 
     Parameters
     ----------
     run : ForecastRun
+    error_ratios : dict, optional
+        For a deterministic forecast: region → the 10th, 50th and 90th percentiles of past
+        forecasts' hourly measured / forecast (:mod:`simulate.forecast_skill`); the hourly table
+        then gets ``ac_power_p90_mw`` (forecast × the 10th percentile), ``_p50_``, ``_p10_``.
+        Regions without their own take the fleet's.
     daily : bool
         False: one row per region and hour, ``ac_power_mw`` (the deterministic or control
         run), and for an ensemble ``ac_power_mean_mw``, ``ac_power_p90_mw``, ``_p50_``,
@@ -219,4 +229,13 @@ def region_table(run: ForecastRun, *, daily: bool = False) -> pd.DataFrame:
         out[f"{name}_mean_{unit}"] = values.mean(axis=0).reshape(-1)
         for label, pct in QUANTILES.items():
             out[f"{name}_{label}_{unit}"] = np.percentile(values, pct, axis=0).reshape(-1)
+    elif error_ratios and not daily:
+        # A deterministic forecast: the spread past forecasts had (measured / forecast).
+        fleet_ratio = error_ratios.get(FLEET_REGION)
+        ratio = np.array(
+            [error_ratios.get(r, fleet_ratio) or (np.nan,) * 3 for r in run.regions], float
+        )  # (regions, 3): the 10th, 50th and 90th percentiles
+        per_row = np.repeat(ratio, n_k, axis=0)
+        for label, col in (("p90", 0), ("p50", 1), ("p10", 2)):
+            out[f"{name}_{label}_{unit}"] = out[f"{name}_{unit}"].to_numpy() * per_row[:, col]
     return out

@@ -14,6 +14,10 @@ For the plant-hours of ``[since, until)``:
   (``method`` ``climate`` or ``persistence``, :mod:`simulate.forecast_baseline`). Above 0 the
   forecast beats the baseline, 1 is perfect.
 
+- **error ratios**: the 10th, 50th and 90th percentiles of the region's hourly measured /
+  forecast (daylight hours, :data:`RATIO_FLOOR`): what a deterministic forecast's spread was,
+  from which :func:`error_ratios` gives later deterministic forecasts their P90/P50/P10.
+
 The figures go to ``sim_forecast_skill`` (:mod:`telemetry.schema`), one point per run and
 region at the end of the scored period.
 """
@@ -32,7 +36,15 @@ from telemetry.schema import (
     MEASUREMENT_SIM_FORECAST_SKILL,
 )
 
-__all__ = ["BASELINE_METHODS", "read_forecasts", "read_measured", "skill_lines", "skill_table"]
+__all__ = [
+    "BASELINE_METHODS",
+    "RATIO_FLOOR",
+    "error_ratios",
+    "read_forecasts",
+    "read_measured",
+    "skill_lines",
+    "skill_table",
+]
 
 BASELINE_METHODS = ("climate", "persistence")
 #: Plants per measured-power query.
@@ -139,6 +151,9 @@ def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame
         "nmae_pct",
         "skill_vs_climate",
         "skill_vs_persistence",
+        "error_ratio_q10",
+        "error_ratio_q50",
+        "error_ratio_q90",
     ]
     both = forecasts.merge(measured, on=["time", "plant_id"], how="inner")
     if both.empty:
@@ -169,6 +184,7 @@ def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame
                 "mae_w": float(g["abs_err_w"].mean()),
                 "nmae_pct": 100.0 * float(g["abs_err_w"].sum()) / total if total > 0 else np.nan,
             }
+            row.update(_error_ratios(g))
             for m in BASELINE_METHODS:
                 ok = g[f"base_{m}"].notna()
                 denom = float(g.loc[ok, f"base_{m}"].sum())
@@ -179,6 +195,53 @@ def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame
                 )
             rows.append(row)
     return pd.DataFrame(rows, columns=cols)
+
+
+#: Hours whose summed forecast is below this share of the run's highest are left out of the
+#: error ratios (dawn and dusk: a ratio of small numbers).
+RATIO_FLOOR = 0.1
+
+
+def _error_ratios(g: pd.DataFrame) -> dict[str, float]:
+    """Percentiles of the region's hourly measured / forecast (sums over its plants)."""
+    hourly = g.groupby("time")[["measured_w", "forecast_w"]].sum()
+    day = hourly["forecast_w"] >= RATIO_FLOOR * float(hourly["forecast_w"].max() or 0.0)
+    day &= hourly["forecast_w"] > 0
+    ratio = (hourly.loc[day, "measured_w"] / hourly.loc[day, "forecast_w"]).to_numpy()
+    if len(ratio) < 3:
+        return {f"error_ratio_q{q}": np.nan for q in (10, 50, 90)}
+    return {f"error_ratio_q{q}": float(np.percentile(ratio, q)) for q in (10, 50, 90)}
+
+
+def error_ratios(
+    store: object, *, method: str = "nwp", runs: int = 30
+) -> tuple[dict[str, tuple[float, float, float]], int]:
+    """The mean error-ratio percentiles of the last ``runs`` scored runs of ``method``, per
+    region (``sim_forecast_skill``), and how many runs they come from.
+
+    Returns
+    -------
+    (dict, int)
+        region → (10th, 50th, 90th percentile of measured / forecast); runs behind the fleet's.
+    """
+    q = (
+        'SELECT "error_ratio_q10", "error_ratio_q50", "error_ratio_q90" FROM '
+        f'"{MEASUREMENT_SIM_FORECAST_SKILL}" WHERE "method" = \'{method}\' GROUP BY "region" '
+        f"ORDER BY time DESC LIMIT {int(runs)}"
+    )
+    out: dict[str, tuple[float, float, float]] = {}
+    n_fleet = 0
+    for series in store.query(q):  # type: ignore[attr-defined]
+        frame = pd.DataFrame(series.get("values") or [], columns=series["columns"]).dropna()
+        if frame.empty:
+            continue
+        region = str((series.get("tags") or {}).get("region", ""))
+        out[region] = tuple(  # type: ignore[assignment]
+            float(frame[f"error_ratio_q{p}"].mean()) for p in (10, 50, 90)
+        )
+        if region == "(fleet)":
+            n_fleet = len(frame)
+    return out, n_fleet
 
 
 def skill_lines(table: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -> list[str]:
@@ -193,7 +256,14 @@ def skill_lines(table: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -
             "scored_until": _iso(until),
             "issued": str(row["issued"]),
         }
-        for name in ("nmae_pct", "skill_vs_climate", "skill_vs_persistence"):
+        for name in (
+            "nmae_pct",
+            "skill_vs_climate",
+            "skill_vs_persistence",
+            "error_ratio_q10",
+            "error_ratio_q50",
+            "error_ratio_q90",
+        ):
             if np.isfinite(row[name]):
                 fields[name] = float(row[name])
         tags = {

@@ -30,6 +30,7 @@ def forecast_lines(
     plant_mean_ac_power_w: np.ndarray | None = None,
     provinces: dict[str, str] | None = None,
     method: str = "nwp",
+    error_ratios: dict[str, tuple[float, float, float]] | None = None,
 ) -> Iterator[str]:
     """Line protocol of ``sim_forecast``, generated lazily (a large fleet never sits in memory
     as strings).
@@ -47,6 +48,9 @@ def forecast_lines(
     method : str
         Tag ``method``: ``nwp`` (a weather model's forecast), ``climate`` or ``persistence``
         (the baselines of :mod:`simulate.forecast_baseline`).
+    error_ratios : dict, optional
+        A deterministic forecast's spread from past skill (as
+        :func:`simulate.forecast_run.region_table`): regions get ``ac_power_p90_w`` etc.
     """
     starts = (run.labels - pd.Timedelta(hours=1)).asi8
     issued = pd.Timestamp(issued).tz_convert("UTC")
@@ -55,6 +59,10 @@ def forecast_lines(
     power = run.region_ac_power_w  # (members, regions, hours)
     mean = power.mean(axis=0)
     pct = {label: np.percentile(power, q, axis=0) for label, q in QUANTILES.items()}
+    ratio = None
+    if error_ratios and not run.ensemble:
+        fleet_ratio = error_ratios.get("(fleet)") or (np.nan,) * 3
+        ratio = np.array([error_ratios.get(r, fleet_ratio) for r in run.regions], float)
     for r, region in enumerate(run.regions):
         tags = {TAG_RUN_ID: run_id, "method": method, "kind": "region", "region": region}
         for t in range(len(starts)):
@@ -67,6 +75,9 @@ def forecast_lines(
                 fields["ac_power_mean_w"] = float(mean[r, t])
                 for label in QUANTILES:
                     fields[f"ac_power_{label}_w"] = float(pct[label][r, t])
+            elif ratio is not None and np.isfinite(ratio[r]).all():
+                for label, k in (("p90", 0), ("p50", 1), ("p10", 2)):
+                    fields[f"ac_power_{label}_w"] = float(power[0, r, t] * ratio[r][k])
             yield format_point(MEASUREMENT_SIM_FORECAST, tags, fields, int(starts[t]))
     if plant_ac_power_w is None:
         return

@@ -149,8 +149,10 @@ sim_forecast_skill
     ``plant_hours`` (scored: forecast and a measured hourly mean both there), ``mae_w`` [W],
     ``nmae_pct`` (Σ|forecast − measured| / Σ measured [%]), ``skill_vs_climate`` and
     ``skill_vs_persistence`` (1 − MAE / the baseline's MAE on the same plant-hours [-]; absent
-    where no baseline covers them), ``scored_since``/``scored_until`` (ISO 8601 UTC), ``issued``
-    (the run's). Time: the end of the scored period (scoring it again overwrites).
+    where no baseline covers them), ``error_ratio_q10``/``_q50``/``_q90`` (percentiles of the
+    region's hourly measured / forecast over daylight hours: the spread later deterministic
+    forecasts take for their P90/P50/P10), ``scored_since``/``scored_until`` (ISO 8601 UTC),
+    ``issued`` (the run's). Time: the end of the scored period (scoring it again overwrites).
 plant_registry
     The fleet file as points, for the dashboards' map and availability (``roshanai dashboards
     publish-registry --fleet FLEET.csv``; rerun when the fleet changes). One point per plant,

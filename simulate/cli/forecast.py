@@ -376,7 +376,19 @@ def forecast_cmd(
             if writer is not None:
                 writer.close()
         write_summary(plant_daily_table(run), staged["plants"])
-        hourly_regions = region_table(run)
+        ratios: dict[str, tuple[float, float, float]] | None = None
+        if s.influx_url and not run.ensemble:
+            from simulate.forecast_skill import error_ratios
+            from telemetry.influx import InfluxStore
+
+            with InfluxStore.from_settings(s) as store:
+                ratios, n_scored = error_ratios(store, method=baseline or "nwp")
+            if ratios:
+                err.print(
+                    f"note: P90/P50/P10 from the errors of the last {n_scored} scored "
+                    f"{baseline or 'nwp'} forecast(s) (sim_forecast_skill)"
+                )
+        hourly_regions = region_table(run, error_ratios=ratios)
         hourly_regions["time"] = [t.isoformat() for t in pd.DatetimeIndex(hourly_regions["time"])]
         with atomic_path(staged["regions"]) as tmp:
             hourly_regions.to_csv(tmp, index=False, float_format="%.6g")
@@ -406,6 +418,7 @@ def forecast_cmd(
                 plant_mean_ac_power_w=kept["sum"] / fc.n_members,
                 provinces=province,
                 method=baseline or "nwp",
+                error_ratios=ratios,
             )
             with InfluxStore.from_settings(s) as store:
                 n_points = store.write_batches(lines)

@@ -103,6 +103,9 @@ def test_skill_hand_checked(
     assert rows["clim-1"]["nmae_pct"] == pytest.approx(50.0)
     assert rows["clim-1"].get("skill_vs_climate") is None  # not against itself
     assert rows["pers-1"]["skill_vs_climate"] == pytest.approx(1 - 0.2 / 0.5)
+    # Hourly measured / forecast of the fleet: 1 / 1.1 every hour.
+    for q in ("error_ratio_q10", "error_ratio_q50", "error_ratio_q90"):
+        assert nwp[q] == pytest.approx(1 / 1.1)
 
 
 def test_skill_bad_input(tmp_path: Path, cache_dir: Path) -> None:
@@ -218,3 +221,23 @@ def test_skill_end_to_end_on_emulated_telemetry(
     assert rows["climate"]["plant_hours"] == rows["nwp"]["plant_hours"]
     assert rows["nwp"]["nmae_pct"] < rows["climate"]["nmae_pct"]
     assert rows["nwp"]["skill_vs_climate"] > 0.2
+    # A later deterministic forecast takes its P90/P50/P10 from those errors.
+    proc = roshanai(
+        "simulate",
+        "forecast",
+        str(sample_fleet_path()),
+        "--forecast",
+        "knew.csv",
+        "--out-dir",
+        "c",
+        *common,
+        cwd=tmp_path,
+        cache=cache_dir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "from the errors of the last 1 scored nwp forecast" in proc.stderr
+    regions = pd.read_csv(tmp_path / "c" / "forecast_regions.csv")
+    fleet_rows = regions[(regions["region"] == "(fleet)") & (regions["ac_power_mw"] > 0.01)]
+    assert (fleet_rows["ac_power_p90_mw"] <= fleet_rows["ac_power_p50_mw"]).all()
+    assert (fleet_rows["ac_power_p50_mw"] <= fleet_rows["ac_power_p10_mw"]).all()
+    assert (fleet_rows["ac_power_p90_mw"] < fleet_rows["ac_power_mw"]).all()
