@@ -292,24 +292,29 @@ def forecast_from_arrays(
             )
     if labels.minute.any() or labels.second.any():
         raise WeatherFileError(f"{source}: hours do not start on the hour")
-    # Beyond a model's horizon the API sends null: drop the trailing hours without GHI.
+    # Beyond a model's horizon the API sends null, and some models have no mean of the
+    # "preceding hour" at their first step: drop the leading and trailing hours without GHI.
     known = ~np.isnan(ghi).any(axis=(0, 1))
     if not known.any():
         raise WeatherFileError(f"{source}: GHI is missing at every hour")
+    first = int(np.flatnonzero(known)[0])
     last = int(np.flatnonzero(known)[-1]) + 1
     notes: list[str] = []
+    if first > 0:
+        notes.append(f"{first} leading hour(s) without GHI dropped (the model's first step)")
     if last < n_t:
         notes.append(f"{n_t - last} trailing hour(s) without GHI dropped (beyond the horizon)")
-    labels = labels[:last]
+    labels = labels[first:last]
     data: dict[str, np.ndarray] = {}
     for c in COLUMNS:
         if c in columns:
-            a = np.asarray(columns[c], float)[:, :, :last].copy()
-            if a.shape != (n_m, n_loc, last):
+            a = np.asarray(columns[c], float).copy()
+            if a.shape != (n_m, n_loc, n_t):
                 raise WeatherFileError(f"{source}: {c} does not have the shape of ghi")
-            if instant and c in _INSTANT:
-                a[:, :, 1:] = 0.5 * (a[:, :, 1:] + a[:, :, :-1])
-            data[c] = a
+            if instant and c in _INSTANT:  # averaged before trimming: a dropped stamp counts
+                prev = a[:, :, :-1].copy()
+                a[:, :, 1:] = np.where(np.isnan(prev), a[:, :, 1:], 0.5 * (a[:, :, 1:] + prev))
+            data[c] = a[:, :, first:last]
     lat = np.full(n_loc, np.nan) if latitude_deg is None else np.asarray(latitude_deg, float)
     lon = np.full(n_loc, np.nan) if longitude_deg is None else np.asarray(longitude_deg, float)
     elev = np.full(n_loc, np.nan) if elevation_m is None else np.asarray(elevation_m, float)
@@ -321,7 +326,7 @@ def forecast_from_arrays(
         notes.append("no DNI: (GHI − DHI) / cos(zenith) at each hour's midpoint")
     for c, value in _DEFAULTS.items():
         if c not in data:
-            data[c] = np.full((n_m, n_loc, last), value)
+            data[c] = np.full((n_m, n_loc, last - first), value)
             unit = "°C" if c == "temp_air" else "m/s"
             notes.append(f"no {c}: {value:g} {unit} assumed (pvlib ModelChain's default)")
     for c in COLUMNS:

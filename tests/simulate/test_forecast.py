@@ -244,3 +244,20 @@ def test_far_plants_skipped_and_none_near_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="no plant is within 50 km"):
         run_forecast(Fleet(far, "t"), fc)
+
+
+def test_leading_null_radiation_of_an_ensemble_dropped(tmp_path: Path) -> None:
+    """Ensemble models often have no "preceding hour" mean at their first step (null)."""
+    doc = _open_meteo_json(members=2)
+    for key in doc["hourly"]:
+        if key.startswith(("shortwave", "diffuse", "direct")):
+            doc["hourly"][key][0] = None
+    doc["hourly"]["temperature_2m_member01"][0] = 10.0
+    path = tmp_path / "ens.json"
+    path.write_text(json.dumps(doc))
+    fc = read_forecast(path)
+    assert fc.labels[0] == pd.Timestamp("2026-07-01T01:00Z")
+    assert any("leading" in n for n in fc.notes)
+    # The dropped stamp's temperature still counts in the first kept hour's mean.
+    t = doc["hourly"]["temperature_2m_member01"]
+    assert fc.data["temp_air"][1, 0, 0] == pytest.approx(0.5 * (t[0] + t[1]))
