@@ -511,7 +511,8 @@ def fleet_expectation(
 
     The first pass takes every peer-hour not in ``excluded`` (cuts, alarms); the second leaves
     out of the peers, besides, every plant-day whose energy lay outside
-    :data:`PEER_DAY_RANGE` of its first-pass expectation (a fault, soiling, a trip). Where
+    :data:`PEER_DAY_RANGE` of its first-pass expectation (a fault, soiling, a trip) unless at
+    least half of its own peers strayed that day too (then the sky did). Where
     fewer than ``min_peers`` are left in an hour the index comes, in this order, from
 
     1. the first pass, if it had ``min_peers``: the second left most of the neighbourhood out
@@ -542,6 +543,12 @@ def fleet_expectation(
         ratio = m_day / e_day
     low, high = PEER_DAY_RANGE
     off_day = np.isfinite(ratio) & ((ratio < low) | (ratio > high))
+    # A plant-day stays in when most of its peers strayed too: the first pass erred that day
+    # (a front across the neighbourhood), the plants did not all fail at once.
+    has = peers.index >= 0
+    peer_off = np.where(has[:, :, None], off_day[np.maximum(peers.index, 0)], False)
+    shared = peer_off.sum(axis=1) >= 0.5 * np.maximum(has.sum(axis=1), 1)[:, None]
+    off_day &= ~shared
     usable2 = usable & ~off_day[:, day]
     k2, n2 = peer_sky_index(k, peers, usable2)
     ok = (n2 >= min_peers) & np.isfinite(k2)

@@ -115,7 +115,7 @@ UNDERPERFORMING_FAST_PEERS = 0.8
 UNDERPERFORMING_FAST_SKY = 0.6
 #: A day is low only when the plant's ratio is also below this quantile of its peers' own
 #: ratios that day (:func:`peer_low_ratio`).
-PEER_LOW_QUANTILE = 0.2
+PEER_LOW_QUANTILE = 0.1
 #: Evidence hours that give a detector full weight in the confidence.
 FULL_EVIDENCE_HOURS = 6
 #: An hour takes part in the performance checks when its expectation is at least this share
