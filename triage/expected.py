@@ -20,10 +20,13 @@ For plant *i* and hour *t*::
   response to diffuse light). A median, not a mean, so a faulty, soiled or cut peer among them
   does not move it; plant-hours already flagged (a fault, a cut, a day far off its peers) are
   left out (:func:`fleet_expectation` does it in two passes), and so is the plant itself.
-- Where fewer than :data:`MIN_PEERS` peers (5) report, ``K`` falls back to the climate default's
+- Where fewer than :data:`MIN_PEERS` peers (5) report, ``K`` comes from the first pass's peers
+  (if the second pass had left most of them out), else from the plants within
+  :data:`FALLBACK_RADIUS_KM` (75 km), and only then falls back to the climate default's
   mean clear-sky index of the month at the plant's cell (:func:`climate_sky_index`: the month's
   mean daily GHI of the climate default over the clear-sky model's): an estimate that knows the
-  season, not the day's clouds.
+  season, not the day's clouds — on a grey December day it errs by a factor of several, so
+  :mod:`triage.findings` never judges a day's energy by it.
 
 The sky index is only defined where the clear-sky output is at least :data:`CLEAR_SKY_FLOOR`
 of the plant's AC rating (dawn, dusk and night are left out; their expectation is

@@ -12,9 +12,11 @@ which hours, in a line). The detectors, in the order they claim hours, with thei
     At least :data:`COMMS_MIN_HOURS` daylight hours silent with the counter advancing across
     them, or whose readings arrived late. Loss 0: a remote fix, ranked last.
 ``inverter_fault``
-    At least :data:`INVERTER_MIN_HOURS` reported daylight hours with an alarm code, or with AC
-    power at most :data:`ZERO_POWER_SHARE` of the rating while the expectation from the peers
-    is at least :data:`PRODUCING_SHARE` of it. Loss: expected − measured in those hours.
+    At least :data:`INVERTER_ALARM_MIN_HOURS` reported hour with an alarm code while the sun is
+    up (clear-sky output ≥ :data:`DAYLIGHT_SHARE` of the rating, whatever the clouds), or at
+    least :data:`INVERTER_MIN_HOURS` daylight hours with AC power at most
+    :data:`ZERO_POWER_SHARE` of the rating while the expectation from the peers is at least
+    :data:`PRODUCING_SHARE` of it. Loss: expected − measured in those hours.
 ``string_fault``
     With two or more DC inputs: one input below :data:`STRING_SHARE` of its rated share (equal
     shares: the fleet file has no per-input rating) in at least :data:`STRING_MIN_HOURS`
@@ -40,11 +42,17 @@ which hours, in a line). The detectors, in the order they claim hours, with thei
     :data:`DEGRADATION_RATE_MIN` per year against the peers. Not reported otherwise.
 ``underperforming``
     Anything else: from its onset, the plant's energy below :data:`UNDERPERFORMING_RATIO` of the
-    peers' expectation on at least :data:`UNDERPERFORMING_MIN_DAYS` days, with the size — or on
-    one day when the loss is at least :data:`UNDERPERFORMING_FAST_SIZE` and the expectation
+    peers' expectation, and below the :data:`PEER_LOW_QUANTILE` quantile of its peers' own day
+    ratios (:func:`peer_low_ratio`: a neighbourhood whose sky is uneven that day spreads its
+    healthy plants' ratios), on at least :data:`UNDERPERFORMING_MIN_DAYS` days, with the size
+    — or on one day when the loss is at least :data:`UNDERPERFORMING_FAST_SIZE` and the expectation
     of at least :data:`UNDERPERFORMING_FAST_PEERS` of its hours came from the peers (a large
     step is worth a visit the next morning; the climate fallback does not know the day's
-    clouds, so it alone never gives the one-day finding).
+    clouds, so it alone never gives the one-day finding) and the day's sky index is at least
+    :data:`UNDERPERFORMING_FAST_SKY`.
+
+The daily index (underperforming, soiling) uses only days with at least :data:`DAY_PEER_SHARE`
+of their hours' expectation from the peers and a sky index of at least :data:`OVERCAST_INDEX`.
 
 The thresholds aim at the goal of issue 17: faults costing ≥ 10 % of a plant's energy found
 within 2 days, ≤ 1 % of fault-free plants flagged, no cut ever a fault (cut hours, scheduled or
@@ -56,7 +64,6 @@ an alarm code gives 0.95.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,6 +195,15 @@ def yoy_rate(pi_daily: pd.Series) -> float:
     return float(np.median(rate)) if len(rate) else float("nan")
 
 
+def _median_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """The Theil–Sen slope alone (the median of the pairwise slopes, as
+    ``scipy.stats.theilslopes``), without scipy's intervals: a cheap first test."""
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else float("nan")
+
+
 def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
     from scipy.stats import theilslopes
 
@@ -237,8 +253,10 @@ class _Plant:
         self.clear_sky_w = e.clear_sky_w[i]
         #: the sun is up whatever the clouds (an alarm counts under a grey sky too)
         self.sun = self.clear_sky_w >= DAYLIGHT_SHARE * self.rating_w
-        self.reported = h.reported[i]
-        self.valid = h.reported[i] & ~self.excluded & self.daylight & np.isfinite(self.power_w)
+        self.reported = h.readings[i] > 0
+        self.valid = (
+            (h.readings[i] > 0) & ~self.excluded & self.daylight & np.isfinite(self.power_w)
+        )
         peers = ctx.peers.index[i]
         self.peer_ids = [ctx.hourly.plant_ids[j] for j in peers[peers >= 0]]
         self.until = ctx.until
@@ -406,7 +424,7 @@ def _plant_findings(p: _Plant) -> list[dict]:
                 starts.append(k)
         a = starts[-1]
         x, y = days_ok[a:].astype(float), y_all[a:]
-        if len(y) >= SOILING_MIN_DAYS:
+        if len(y) >= SOILING_MIN_DAYS and _median_slope(x, y) <= -SOILING_RATE_MIN:
             slope, intercept, _low, high = _theil_sen(x, y)
             level0 = intercept + slope * x[0]
             fit = intercept + slope * x
@@ -559,11 +577,16 @@ def peer_low_ratio(ctx: Context, day: np.ndarray) -> np.ndarray:
         ratio = np.where(e_day > 0, m_day / e_day, np.nan)
     idx = ctx.peers.index
     vals = np.where((idx >= 0)[:, :, None], ratio[np.maximum(idx, 0)], np.nan)
-    enough = np.isfinite(vals).sum(axis=1) >= MIN_PEERS
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.nanquantile(vals, PEER_LOW_QUANTILE, axis=1)
-    return np.where(enough, q, np.nan)
+    n = np.isfinite(vals).sum(axis=1)
+    # numpy.nanquantile's linear rule along the peers, vectorised (NaN sort last)
+    ranked = np.sort(vals, axis=1)
+    pos = PEER_LOW_QUANTILE * np.maximum(n - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    v_lo = np.take_along_axis(ranked, lo[:, None, :], axis=1)[:, 0, :]
+    v_hi = np.take_along_axis(ranked, hi[:, None, :], axis=1)[:, 0, :]
+    q = v_lo + (pos - lo) * (v_hi - v_lo)
+    return np.where(n >= MIN_PEERS, q, np.nan)
 
 
 def detect(ctx: Context) -> pd.DataFrame:
