@@ -11,9 +11,11 @@ readings that have reached the database by then (``stored_at`` before the window
 comms loss's backfill only counts once it arrived), over ``[start, start + d days)`` for
 d = 1 … ``--days``, with the run's schedule. A fault is *found* when a finding names its plant
 (each plant has at most one fault) in a window ending after the fault's start; *as its kind*
-when the finding's name is the fault's kind, *at all* with any name (an ``inverter_fault``
-found as ``offline`` or ``underperforming`` is a detection with the wrong label). Days to
-detect: from the fault's start to the end of the first window that finds it. A fault
+when the finding's name is the truth's ``finding`` (the fault's kind, except that a dead
+gateway that came back, or a comms loss, is ``comms_loss`` and one lasting to the end
+``offline``: issue 17's definitions, ``faults.truth_finding``), *at all* with any name (an
+``inverter_fault`` found as ``offline`` or ``underperforming`` is a detection with the wrong
+label). Days to detect: from the fault's start to the end of the first window that finds it. A fault
 *costs ≥ 10 %* when its true ``lost_kwh_per_day`` is at least 10 % of the plant's mean daily
 energy in the same run without faults. The lost-kWh error compares the finding's energy
 (``lost_kwh_per_day`` × its days from ``start`` to the end) with the truth's ``lost_kwh``, on
@@ -156,7 +158,7 @@ def match(run: Run, windows: list[tuple[pd.Timestamp, pd.DataFrame]]) -> pd.Data
             mine = found[found.plant_id == f.plant_id]
             if len(mine) and np.isnan(got_any):
                 got_any = (until - f.start) / DAY
-            if (mine.finding == f.kind).any() and np.isnan(got_kind):
+            if (mine.finding == f.finding).any() and np.isnan(got_kind):
                 got_kind = (until - f.start) / DAY
         first_any.append(got_any)
         first_kind.append(got_kind)
@@ -167,7 +169,7 @@ def match(run: Run, windows: list[tuple[pd.Timestamp, pd.DataFrame]]) -> pd.Data
     for f in cast(Any, truth).itertuples():
         mine = final[final.plant_id == f.plant_id]
         names.append(",".join(sorted(set(mine.finding))))
-        right = mine[mine.finding == f.kind]
+        right = mine[mine.finding == f.finding]
         if len(right):
             r = right.iloc[0]
             span = max(1.0, (final_until - r.start) / DAY)

@@ -20,10 +20,13 @@ For plant *i* and hour *t*::
   response to diffuse light). A median, not a mean, so a faulty, soiled or cut peer among them
   does not move it; plant-hours already flagged (a fault, a cut, a day far off its peers) are
   left out (:func:`fleet_expectation` does it in two passes), and so is the plant itself.
-- Where fewer than :data:`MIN_PEERS` peers (5) report, ``K`` falls back to the climate default's
+- Where fewer than :data:`MIN_PEERS` peers (5) report, ``K`` comes from the first pass's peers
+  (if the second pass had left most of them out), else from the plants within
+  :data:`FALLBACK_RADIUS_KM` (75 km), and only then falls back to the climate default's
   mean clear-sky index of the month at the plant's cell (:func:`climate_sky_index`: the month's
   mean daily GHI of the climate default over the clear-sky model's): an estimate that knows the
-  season, not the day's clouds.
+  season, not the day's clouds — on a grey December day it errs by a factor of several, so
+  :mod:`triage.findings` never judges a day's energy by it.
 
 The sky index is only defined where the clear-sky output is at least :data:`CLEAR_SKY_FLOOR`
 of the plant's AC rating (dawn, dusk and night are left out; their expectation is
@@ -49,6 +52,7 @@ __all__ = [
     "AZIMUTH_SCALE_DEG",
     "CLEAR_SKY_FLOOR",
     "DISTANCE_SCALE_KM",
+    "FALLBACK_RADIUS_KM",
     "MAX_PEERS",
     "MIN_PEERS",
     "PEER_RADIUS_KM",
@@ -71,6 +75,9 @@ __all__ = [
 
 #: Peers are the plants within this distance. [km]
 PEER_RADIUS_KM = 25.0
+#: Where fewer than :data:`MIN_PEERS` peers report, the plants within this distance stand in
+#: before the climate default (:func:`fleet_expectation`). [km]
+FALLBACK_RADIUS_KM = 75.0
 #: Fewer reporting peers than this: the climate default instead.
 MIN_PEERS = 5
 #: At most this many nearest peers per plant (bounds the work in dense cities).
@@ -381,7 +388,7 @@ def peer_sky_index(
     """
     if usable is not None:
         k = np.where(usable, k, np.nan)
-    n_p, n_h = k.shape
+    n_p, n_h = peers.index.shape[0], k.shape[1]  # peers may be some plants' rows only
     out = np.full((n_p, n_h), np.nan)
     count = np.zeros((n_p, n_h), dtype=np.int64)
     for a in range(0, n_p, chunk_plants):
@@ -432,6 +439,25 @@ class Expectation:
     from_peers: np.ndarray
 
 
+def _fill_and_expect(
+    index: np.ndarray,
+    from_peers: np.ndarray,
+    count: np.ndarray,
+    clear_sky_w: np.ndarray,
+    climate_index: np.ndarray,
+    rating_w: np.ndarray,
+) -> Expectation:
+    """The expectation from a sky index NaN where no peer estimate exists: the climate there,
+    and at dawn, dusk and night (index undefined; the clear sky is ~0 anyway) the day's nearest
+    index (else the climate's)."""
+    index = np.where(from_peers, index, climate_index)
+    index_df = pd.DataFrame(index.T)
+    defined = CLEAR_SKY_FLOOR * np.asarray(rating_w, float)[None, :] <= clear_sky_w.T
+    filled = index_df.where(defined).ffill(limit=3).bfill(limit=3).to_numpy().T
+    index = np.where(np.isfinite(filled), filled, climate_index)
+    return Expectation(clear_sky_w, index, clear_sky_w * index, count, from_peers)
+
+
 def expected_power(
     ac_power_w: np.ndarray,
     clear_sky_w: np.ndarray,
@@ -466,15 +492,11 @@ def expected_power(
     k = sky_index(ac_power_w, clear_sky_w, rating_w)
     k_peer, count = peer_sky_index(k, peers, usable)
     from_peers = (count >= min_peers) & np.isfinite(k_peer)
-    index = np.where(from_peers, k_peer, climate_index)
-    # Dawn, dusk, night: the sky index is undefined there; the clear sky is ~0 anyway, so
-    # carry the day's nearest index (else the climate's).
-    index_df = pd.DataFrame(index.T)
-    defined = CLEAR_SKY_FLOOR * np.asarray(rating_w, float)[None, :] <= clear_sky_w.T
-    filled = index_df.where(defined).ffill(limit=3).bfill(limit=3).to_numpy().T
-    index = np.where(np.isfinite(filled), filled, climate_index)
-    expected = clear_sky_w * index
-    return Expectation(clear_sky_w, index, expected, count, from_peers)
+    return _fill_and_expect(k_peer, from_peers, count, clear_sky_w, climate_index, rating_w)
+
+
+def _rows(peers: Peers, rows: np.ndarray) -> Peers:
+    return Peers(peers.index[rows], peers.weight[rows], peers.distance_km[rows], peers.radius_km)
 
 
 def fleet_expectation(
@@ -486,17 +508,33 @@ def fleet_expectation(
     *,
     excluded: np.ndarray | None = None,
     min_peers: int = MIN_PEERS,
+    wide_peers: Peers | None = None,
 ) -> Expectation:
-    """The expectation in two passes: the second leaves out of the peers every plant-day whose
-    energy lay outside :data:`PEER_DAY_RANGE` of its first-pass expectation (a fault, soiling,
-    a trip), and the plant-hours in ``excluded`` (cuts, alarms) in both passes.
+    """The expectation in two passes, with a fallback chain before the climate.
 
-    Parameters and result as :func:`expected_power`; ``excluded`` (n_plants, n_hours) bool.
+    The first pass takes every peer-hour not in ``excluded`` (cuts, alarms); the second leaves
+    out of the peers, besides, every plant-day whose energy lay outside
+    :data:`PEER_DAY_RANGE` of its first-pass expectation (a fault, soiling, a trip) unless at
+    least half of its own peers strayed that day too (then the sky did). Where
+    fewer than ``min_peers`` are left in an hour the index comes, in this order, from
+
+    1. the first pass, if it had ``min_peers``: the second left most of the neighbourhood out
+       (a grey day on which the whole neighbourhood strayed from its first-pass expectation
+       is the sky varying, not every plant failing at once);
+    2. the peers of ``wide_peers`` (within :data:`FALLBACK_RADIUS_KM`), second-pass usable:
+       a sky index further away still knows the day's clouds, which the climate does not
+       (daily clear-sky indices stay correlated over ~100 km, Perez et al. 2012);
+    3. the climate default.
+
+    Parameters and result as :func:`expected_power`; ``excluded`` (n_plants, n_hours) bool;
+    ``wide_peers`` (:func:`find_peers` with ``radius_km=FALLBACK_RADIUS_KM``), optional.
+    ``from_peers`` is True where any of steps 0–2 had ``min_peers``.
     """
     usable = np.ones(ac_power_w.shape, bool) if excluded is None else ~excluded
-    first = expected_power(
-        ac_power_w, clear_sky_w, climate_index, rating_w, peers, usable=usable, min_peers=min_peers
-    )
+    k = sky_index(ac_power_w, clear_sky_w, rating_w)
+    k1, n1 = peer_sky_index(k, peers, usable)
+    ok1 = (n1 >= min_peers) & np.isfinite(k1)
+    first = _fill_and_expect(k1, ok1, n1, clear_sky_w, climate_index, rating_w)
     n_h = ac_power_w.shape[1]
     day = np.arange(n_h) // 24
     measured = np.where(np.isfinite(ac_power_w) & usable, ac_power_w, 0.0)
@@ -508,16 +546,28 @@ def fleet_expectation(
         ratio = m_day / e_day
     low, high = PEER_DAY_RANGE
     off_day = np.isfinite(ratio) & ((ratio < low) | (ratio > high))
+    # A plant-day stays in when most of its peers strayed too: the first pass erred that day
+    # (a front across the neighbourhood), the plants did not all fail at once.
+    has = peers.index >= 0
+    peer_off = np.where(has[:, :, None], off_day[np.maximum(peers.index, 0)], False)
+    shared = peer_off.sum(axis=1) >= 0.5 * np.maximum(has.sum(axis=1), 1)[:, None]
+    off_day &= ~shared
     usable2 = usable & ~off_day[:, day]
-    return expected_power(
-        ac_power_w,
-        clear_sky_w,
-        climate_index,
-        rating_w,
-        peers,
-        usable=usable2,
-        min_peers=min_peers,
-    )
+    k2, n2 = peer_sky_index(k, peers, usable2)
+    ok = (n2 >= min_peers) & np.isfinite(k2)
+    index = np.where(ok, k2, np.where(ok1, k1, np.nan))
+    count = np.where(ok, n2, n1)
+    ok |= ok1
+    defined = clear_sky_w >= CLEAR_SKY_FLOOR * np.asarray(rating_w, float)[:, None]
+    if wide_peers is not None:
+        short = np.flatnonzero((defined & ~ok).any(axis=1))
+        if len(short):
+            kw, nw = peer_sky_index(k, _rows(wide_peers, short), usable2)
+            okw = (nw >= min_peers) & np.isfinite(kw) & ~ok[short]
+            index[short] = np.where(okw, kw, index[short])
+            count[short] = np.where(okw, nw, count[short])
+            ok[short] |= okw
+    return _fill_and_expect(index, ok, count, clear_sky_w, climate_index, rating_w)
 
 
 def nmae(measured: np.ndarray, expected: np.ndarray, mask: np.ndarray | None = None) -> float:

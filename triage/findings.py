@@ -12,9 +12,11 @@ which hours, in a line). The detectors, in the order they claim hours, with thei
     At least :data:`COMMS_MIN_HOURS` daylight hours silent with the counter advancing across
     them, or whose readings arrived late. Loss 0: a remote fix, ranked last.
 ``inverter_fault``
-    At least :data:`INVERTER_MIN_HOURS` reported daylight hours with an alarm code, or with AC
-    power at most :data:`ZERO_POWER_SHARE` of the rating while the expectation from the peers
-    is at least :data:`PRODUCING_SHARE` of it. Loss: expected − measured in those hours.
+    At least :data:`INVERTER_ALARM_MIN_HOURS` reported hour with an alarm code while the sun is
+    up (clear-sky output ≥ :data:`DAYLIGHT_SHARE` of the rating, whatever the clouds), or at
+    least :data:`INVERTER_MIN_HOURS` daylight hours with AC power at most
+    :data:`ZERO_POWER_SHARE` of the rating while the expectation from the peers is at least
+    :data:`PRODUCING_SHARE` of it. Loss: expected − measured in those hours.
 ``string_fault``
     With two or more DC inputs: one input below :data:`STRING_SHARE` of its rated share (equal
     shares: the fleet file has no per-input rating) in at least :data:`STRING_MIN_HOURS`
@@ -40,11 +42,17 @@ which hours, in a line). The detectors, in the order they claim hours, with thei
     :data:`DEGRADATION_RATE_MIN` per year against the peers. Not reported otherwise.
 ``underperforming``
     Anything else: from its onset, the plant's energy below :data:`UNDERPERFORMING_RATIO` of the
-    peers' expectation on at least :data:`UNDERPERFORMING_MIN_DAYS` days, with the size — or on
-    one day when the loss is at least :data:`UNDERPERFORMING_FAST_SIZE` and the expectation
+    peers' expectation, and below the :data:`PEER_LOW_QUANTILE` quantile of its peers' own day
+    ratios (:func:`peer_low_ratio`: a neighbourhood whose sky is uneven that day spreads its
+    healthy plants' ratios), on at least :data:`UNDERPERFORMING_MIN_DAYS` days, with the size
+    — or on one day when the loss is at least :data:`UNDERPERFORMING_FAST_SIZE` and the expectation
     of at least :data:`UNDERPERFORMING_FAST_PEERS` of its hours came from the peers (a large
     step is worth a visit the next morning; the climate fallback does not know the day's
-    clouds, so it alone never gives the one-day finding).
+    clouds, so it alone never gives the one-day finding) and the day's sky index is at least
+    :data:`UNDERPERFORMING_FAST_SKY`.
+
+The daily index (underperforming, soiling) uses only days with at least :data:`DAY_PEER_SHARE`
+of their hours' expectation from the peers and a sky index of at least :data:`OVERCAST_INDEX`.
 
 The thresholds aim at the goal of issue 17: faults costing ≥ 10 % of a plant's energy found
 within 2 days, ≤ 1 % of fault-free plants flagged, no cut ever a fault (cut hours, scheduled or
@@ -62,7 +70,7 @@ import numpy as np
 import pandas as pd
 
 from telemetry.schema import FINDING_KINDS
-from triage.expected import PEER_RADIUS_KM, Expectation, Peers
+from triage.expected import MIN_PEERS, PEER_RADIUS_KM, Expectation, Peers
 from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE
 from triage.hourly import HourlyReadings
 
@@ -81,6 +89,8 @@ FINDING_COLUMNS = ("plant_id", "finding", "start", "lost_kwh_per_day", "confiden
 OFFLINE_MIN_HOURS = 3
 COMMS_MIN_HOURS = 2
 INVERTER_MIN_HOURS = 2
+#: An alarm code is the inverter's own word: one daylight hour of it is enough.
+INVERTER_ALARM_MIN_HOURS = 1
 ZERO_POWER_SHARE = 0.01
 PRODUCING_SHARE = 0.10
 STRING_SHARE = 0.5
@@ -92,8 +102,12 @@ SHADING_RECUR = 0.7
 SHADING_MIN_LOSS = 0.05
 FINE_RATIO = 0.9
 CLEANING_JUMP = 0.05
-SOILING_MIN_DAYS = 5
+#: RdTools' ``soiling_srr`` default ``min_interval_length``. [day]
+SOILING_MIN_DAYS = 7
 SOILING_RATE_MIN = 0.003
+#: A decline faster than this is not dust settling (published soiling rates reach about
+#: 1 %/day in the dustiest deserts; a dust storm is a step): weather or another fault. [1/day]
+SOILING_RATE_MAX = 0.02
 SOILING_MIN_LOSS = 0.04
 DEGRADATION_MIN_DAYS = 730
 DEGRADATION_RATE_MIN = -0.015
@@ -103,11 +117,26 @@ UNDERPERFORMING_MIN_DAYS = 2
 #: hours have their expectation from the peers.
 UNDERPERFORMING_FAST_SIZE = 0.25
 UNDERPERFORMING_FAST_PEERS = 0.8
+#: ... and the day was mostly clear (the peers' sky index of the day at least this): on a
+#: grey day one day's 25 % is within the spread of healthy neighbours.
+UNDERPERFORMING_FAST_SKY = 0.6
+#: A day is low only when the plant's ratio is also below this quantile of its peers' own
+#: ratios that day (:func:`peer_low_ratio`).
+PEER_LOW_QUANTILE = 0.1
 #: Evidence hours that give a detector full weight in the confidence.
 FULL_EVIDENCE_HOURS = 6
 #: An hour takes part in the performance checks when its expectation is at least this share
 #: of the rating.
 DAYLIGHT_SHARE = 0.10
+#: A day takes part in the daily index (underperforming, soiling) when at least this share of
+#: its hours had their expectation from the peers (the climate default does not know the
+#: day's clouds: on a grey December day it errs by a factor of several) ...
+DAY_PEER_SHARE = 0.8
+#: ... and the peers' sky index of the day (its expected over its clear-sky energy) is at
+#: least this: under an overcast sky the light is mostly diffuse, plants answer it according
+#: to their orientation and horizon, and a day at a tenth of the clear sky tells little about
+#: a loss of 10 %.
+OVERCAST_INDEX = 0.3
 _INVERTER_EFFICIENCY = 0.96
 
 
@@ -166,6 +195,15 @@ def yoy_rate(pi_daily: pd.Series) -> float:
     return float(np.median(rate)) if len(rate) else float("nan")
 
 
+def _median_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """The Theil–Sen slope alone (the median of the pairwise slopes, as
+    ``scipy.stats.theilslopes``), without scipy's intervals: a cheap first test."""
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else float("nan")
+
+
 def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
     from scipy.stats import theilslopes
 
@@ -186,7 +224,16 @@ def _step_beats_line(y: np.ndarray, x: np.ndarray, slope: float, intercept: floa
 class _Plant:
     """One plant's arrays, cut out of the context once."""
 
-    def __init__(self, ctx: Context, i: int, local: pd.DatetimeIndex, day: np.ndarray) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        i: int,
+        local: pd.DatetimeIndex,
+        day: np.ndarray,
+        peer_low: np.ndarray | None = None,
+    ) -> None:
+        #: (n_days,) the peers' low daily ratio (:func:`peer_low_ratio`), NaN where unknown
+        self.peer_low = np.full(int(day.max()) + 1, np.nan) if peer_low is None else peer_low
         h, e = ctx.hourly, ctx.expectation
         self.i = i
         self.pid = h.plant_ids[i]
@@ -203,7 +250,13 @@ class _Plant:
         self.dc_w = None if h.dc_power_w is None else h.dc_power_w[i]
         self.excluded = ctx.cut[i] | (self.gaps == GRID_CUT)
         self.daylight = self.expected_w >= DAYLIGHT_SHARE * self.rating_w
-        self.valid = h.reported[i] & ~self.excluded & self.daylight & np.isfinite(self.power_w)
+        self.clear_sky_w = e.clear_sky_w[i]
+        #: the sun is up whatever the clouds (an alarm counts under a grey sky too)
+        self.sun = self.clear_sky_w >= DAYLIGHT_SHARE * self.rating_w
+        self.reported = h.readings[i] > 0
+        self.valid = (
+            (h.readings[i] > 0) & ~self.excluded & self.daylight & np.isfinite(self.power_w)
+        )
         peers = ctx.peers.index[i]
         self.peer_ids = [ctx.hourly.plant_ids[j] for j in peers[peers >= 0]]
         self.until = ctx.until
@@ -276,8 +329,10 @@ def _plant_findings(p: _Plant) -> list[dict]:
                 f"{what}counter ran on through silence; {p.hours_text(comms)}",
             )
         )
-    # inverter fault
-    alarm = p.valid & (p.alarm != 0)
+    # inverter fault. An alarm counts in any reported hour with the sun up: under a grey sky
+    # (expectation below the daylight share) and in an hour partly cut (a reading came, so the
+    # grid was up when it was taken).
+    alarm = p.reported & p.sun & (p.gaps != GRID_CUT) & np.isfinite(P) & (p.alarm != 0)
     zero = (
         p.valid
         & (np.nan_to_num(P, nan=0.0) <= max(20.0, ZERO_POWER_SHARE * p.rating_w))
@@ -285,7 +340,7 @@ def _plant_findings(p: _Plant) -> list[dict]:
         & p.from_peers
     )
     inv = alarm | zero
-    if inv.sum() >= INVERTER_MIN_HOURS:
+    if zero.sum() >= INVERTER_MIN_HOURS or alarm.sum() >= INVERTER_ALARM_MIN_HOURS:
         t = int(np.flatnonzero(inv)[0])
         codes = sorted({int(c) for c in p.alarm[alarm]})
         why = f"alarm {', '.join(map(str, codes))}; " if codes else ""
@@ -294,7 +349,7 @@ def _plant_findings(p: _Plant) -> list[dict]:
             p.row(
                 "inverter_fault",
                 t,
-                float(np.clip(E[inv] - np.nan_to_num(P[inv]), 0, None).sum()),
+                float(np.clip(E - np.nan_to_num(P), 0, None)[inv & p.valid].sum()),
                 conf,
                 f"{why}0 W in {p.hours_text(inv)} while {p.peers_text(inv)} produce"
                 if not codes
@@ -344,7 +399,16 @@ def _plant_findings(p: _Plant) -> list[dict]:
     e_day = np.bincount(p.day[daily], weights=E[daily], minlength=n_days)
     m_day = np.bincount(p.day[daily], weights=adjusted[daily], minlength=n_days)
     n_hours = np.bincount(p.day[daily], minlength=n_days)
-    ok_day = (n_hours >= 3) & (e_day > 0)
+    n_peer_hours = np.bincount(p.day[daily & p.from_peers], minlength=n_days)
+    cs_day = np.bincount(p.day[daily], weights=p.clear_sky_w[daily], minlength=n_days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        day_sky = e_day / cs_day
+    ok_day = (
+        (n_hours >= 3)
+        & (e_day > 0)
+        & (n_peer_hours >= DAY_PEER_SHARE * n_hours)
+        & (day_sky >= OVERCAST_INDEX)
+    )
     pi = np.where(ok_day, m_day / np.where(e_day > 0, e_day, 1.0), np.nan)
     first_hour_of_day = np.array(
         [int(np.flatnonzero(p.day == d)[0]) if (p.day == d).any() else 0 for d in range(n_days)]
@@ -360,13 +424,13 @@ def _plant_findings(p: _Plant) -> list[dict]:
                 starts.append(k)
         a = starts[-1]
         x, y = days_ok[a:].astype(float), y_all[a:]
-        if len(y) >= SOILING_MIN_DAYS:
+        if len(y) >= SOILING_MIN_DAYS and _median_slope(x, y) <= -SOILING_RATE_MIN:
             slope, intercept, _low, high = _theil_sen(x, y)
             level0 = intercept + slope * x[0]
             fit = intercept + slope * x
             loss_end = 1.0 - fit[-1] / level0 if level0 > 0 else 0.0
             if (
-                slope <= -SOILING_RATE_MIN
+                -SOILING_RATE_MAX <= slope <= -SOILING_RATE_MIN
                 and high < 0
                 and loss_end >= SOILING_MIN_LOSS
                 and not _step_beats_line(y, x, slope, intercept)
@@ -406,7 +470,10 @@ def _plant_findings(p: _Plant) -> list[dict]:
             )
     # underperforming: the rest, with its size
     if not soiled and len(days_ok):
-        low = pi[days_ok] < UNDERPERFORMING_RATIO
+        # Low: below the ratio, and below most of the peers' own ratios that day (a healthy
+        # plant's day ratio strays as far as its neighbourhood's sky is uneven).
+        beyond = ~(p.peer_low[days_ok] <= pi[days_ok])
+        low = (pi[days_ok] < UNDERPERFORMING_RATIO) & beyond
         first_low = onset(low)
         n_low = 0 if first_low is None else int(low[first_low:].sum())
         if first_low is not None and n_low >= 1:
@@ -420,6 +487,7 @@ def _plant_findings(p: _Plant) -> list[dict]:
             fast = (
                 size >= UNDERPERFORMING_FAST_SIZE
                 and float(p.from_peers[sel_hours].mean()) >= UNDERPERFORMING_FAST_PEERS
+                and float(np.nanmin(day_sky[sel])) >= UNDERPERFORMING_FAST_SKY
             )
             if size >= 1.0 - UNDERPERFORMING_RATIO and (n_low >= UNDERPERFORMING_MIN_DAYS or fast):
                 hrs = daily & (p.day >= d0)
@@ -483,6 +551,44 @@ def _shading(
     return row, shaded
 
 
+def peer_low_ratio(ctx: Context, day: np.ndarray) -> np.ndarray:
+    """(n_plants, n_days) the :data:`PEER_LOW_QUANTILE` quantile of each plant's peers' daily
+    ratios (energy over expectation, daylight hours reported outside cuts); NaN where fewer
+    than :data:`triage.expected.MIN_PEERS` peers have one.
+
+    A healthy plant whose day ratio is not below most of its peers' is no evidence of a fault:
+    the expectation errs that day (a front between the plant and its peers, an overcast sky).
+    """
+    h, e = ctx.hourly, ctx.expectation
+    expected = np.nan_to_num(e.expected_w, nan=0.0)
+    ok = (
+        h.reported
+        & ~ctx.cut
+        & (ctx.gaps != GRID_CUT)
+        & np.isfinite(h.ac_power_w)
+        & (expected >= DAYLIGHT_SHARE * ctx.rating_w[:, None])
+    )
+    n_days = int(day.max()) + 1
+    onehot = np.zeros((len(day), n_days))
+    onehot[np.arange(len(day)), day] = 1.0
+    m_day = np.where(ok, h.ac_power_w, 0.0) @ onehot
+    e_day = np.where(ok, expected, 0.0) @ onehot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(e_day > 0, m_day / e_day, np.nan)
+    idx = ctx.peers.index
+    vals = np.where((idx >= 0)[:, :, None], ratio[np.maximum(idx, 0)], np.nan)
+    n = np.isfinite(vals).sum(axis=1)
+    # numpy.nanquantile's linear rule along the peers, vectorised (NaN sort last)
+    ranked = np.sort(vals, axis=1)
+    pos = PEER_LOW_QUANTILE * np.maximum(n - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    v_lo = np.take_along_axis(ranked, lo[:, None, :], axis=1)[:, 0, :]
+    v_hi = np.take_along_axis(ranked, hi[:, None, :], axis=1)[:, 0, :]
+    q = v_lo + (pos - lo) * (v_hi - v_lo)
+    return np.where(n >= MIN_PEERS, q, np.nan)
+
+
 def detect(ctx: Context) -> pd.DataFrame:
     """All findings of every plant, most kWh lost per day first.
 
@@ -494,9 +600,10 @@ def detect(ctx: Context) -> pd.DataFrame:
     local = (ctx.hourly.labels - pd.Timedelta(minutes=30)).tz_convert(ctx.timezone)
     dates = local.normalize()
     day = np.asarray(pd.factorize(dates)[0], dtype=np.int64)
+    peer_low = peer_low_ratio(ctx, day)
     rows: list[dict] = []
     for i in range(len(ctx.hourly.plant_ids)):
-        rows += _plant_findings(_Plant(ctx, i, local, day))
+        rows += _plant_findings(_Plant(ctx, i, local, day, peer_low[i]))
     frame = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
     if frame.empty:
         frame["start"] = pd.to_datetime(frame["start"], utc=True)

@@ -113,6 +113,8 @@ def inferred_cut_mask(
     :data:`NEIGHBOURHOOD_SILENT_SHARE` of the *other* such plants of its ``outage_zone`` (at
     least :data:`ZONE_MIN_PLANTS` of them) are quiet; the neighbourhood, when that share of its
     such peers (at least ``min_peers``) is. Quiet at night too: gateways report at night (0 W).
+    A plant a cut would silence that reports as usual in that hour is never in it (its grid was
+    up: the quiet feeder was a neighbour's).
     """
     counts = np.asarray(readings)
     n_p = counts.shape[0]
@@ -141,7 +143,9 @@ def inferred_cut_mask(
         peer_quiet = np.where(has[:, :, None], quiet[np.maximum(idx, 0)], False)
         share = peer_quiet.sum(axis=1) / np.maximum(n_peers, 1)[:, None]
         out |= ok[:, None] & (share >= NEIGHBOURHOOD_SILENT_SHARE)
-    return out
+    # A plant that a cut silences and that reports as usual is not in the cut, whatever its
+    # neighbours do: its gateway had power, so its grid was up (a feeder next door was cut).
+    return out & (quiet | ~witness[:, None])
 
 
 def _runs(reported: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -116,7 +116,13 @@ def triage_fleet(
     step("expected power from the peers")
     alarm = hourly.alarm_code != 0
     expectation = ex.fleet_expectation(
-        hourly.ac_power_w, clear_sky_w, climate_index, rating_w, peers, excluded=cut | alarm
+        hourly.ac_power_w,
+        clear_sky_w,
+        climate_index,
+        rating_w,
+        peers,
+        excluded=cut | alarm,
+        wide_peers=ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM),
     )
     step("gaps")
     daylight = clear_sky_w >= ex.CLEAR_SKY_FLOOR * rating_w[:, None]

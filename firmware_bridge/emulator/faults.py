@@ -6,6 +6,14 @@ Each :class:`Fault` is one finding's cause on one plant over ``[start, end)`` (U
   resume with the advanced counter when it ends;
 - ``comms_loss`` — the gateway's uplink is down: its readings are buffered and arrive after
   the gap (``stored_at`` = ``end``); without an end they never arrive within the run;
+
+What triage should call each (:func:`truth_finding`, the truth's ``finding``) follows issue 17's
+definitions — *comms loss*: the energy counter advanced across the gap, or the gateway's batch
+arrived later; *plant offline*: the neighbours report, the grid is up, nothing arrives. So a
+dead gateway that comes back within the run is ``comms_loss`` (its counter ran on: the plant
+produced, the link is the fault), and ``offline`` only while it has not come back by the run's
+end; a comms loss whose batch never arrives within the run is ``offline`` (nothing tells it
+from a plant that stopped). The fault's ``kind`` stays what was injected.
 - ``inverter_fault`` — the inverter trips: AC 0 while the sun is up, ``alarm_code`` set, the
   counter flat;
 - ``string_fault`` — a dead string: DC falls by ``severity`` (the dead input's share), taken
@@ -60,6 +68,7 @@ __all__ = [
     "parse_faults",
     "random_faults",
     "read_faults",
+    "truth_finding",
     "write_faults",
 ]
 
@@ -69,7 +78,12 @@ FAULT_KINDS = ("offline", "comms_loss", "inverter_fault", "string_fault", "soili
 FAULT_COLUMNS = ("plant_id", "kind", "start", "end", "severity", "hours", "alarm_code")
 """Columns of the fault file, in order (``hours`` and ``alarm_code`` optional)."""
 
-_TRUTH_COLUMNS = ("lost_kwh_per_day", "lost_kwh", "active_days")  # written, ignored on reading
+_TRUTH_COLUMNS = (
+    "finding",
+    "lost_kwh_per_day",
+    "lost_kwh",
+    "active_days",
+)  # written, ignored on reading
 
 TRIP_CODES = (101, 202, 301, 404)
 """Alarm codes of random inverter trips: grid overvoltage, isolation resistance,
@@ -193,6 +207,28 @@ def _check(f: Fault) -> str:
     elif f.alarm_code is not None:
         return "alarm_code applies to inverter_fault only"
     return ""
+
+
+def truth_finding(fault: Fault, run_end: pd.Timestamp | None = None) -> str:
+    """The finding issue 17's definitions give an injected fault (see the module docstring).
+
+    Parameters
+    ----------
+    fault : Fault
+    run_end : pandas.Timestamp, optional
+        End of the run (UTC); a fault ending at or after it lasts to the end.
+
+    Returns
+    -------
+    str
+        A gateway fault that ends within the run (readings resume with the counter showing the
+        plant produced, or the batch arrives) is ``comms_loss``; one lasting to the run's end
+        is ``offline``; every other kind is its own name.
+    """
+    if fault.kind in ("offline", "comms_loss"):
+        ends = fault.end is not None and (run_end is None or fault.end < run_end)
+        return "comms_loss" if ends else "offline"
+    return fault.kind
 
 
 # ---------------------------------------------------------------------------- the file

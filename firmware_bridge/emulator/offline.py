@@ -41,7 +41,7 @@ import pandas as pd
 
 from firmware_bridge.emulator import streams as rs
 from firmware_bridge.emulator.cuts import template_day
-from firmware_bridge.emulator.faults import Fault, _utc
+from firmware_bridge.emulator.faults import Fault, _utc, truth_finding
 from simulate.outages import Schedule
 from telemetry.errors import InputError
 from telemetry.registry import Fleet
@@ -109,8 +109,11 @@ class EmulatedTelemetry:
     truth : pandas.DataFrame
         The injected faults: ``plant_id``, ``kind``, ``start``, ``end`` (UTC; NaT: to the end
         of the run), ``severity``, ``hours`` (``H0-H1`` or empty), ``alarm_code`` (0 = none),
-        ``lost_kwh_per_day`` [kWh/day] (the true mean daily energy it cost while active,
-        against the same run without it: ``lost_kwh / active_days``), ``lost_kwh`` [kWh] and
+        ``finding`` (what issue 17's definitions call it, :func:`~firmware_bridge.emulator.
+        faults.truth_finding`: a dead gateway that comes back within the run is
+        ``comms_loss``), ``lost_kwh_per_day`` [kWh/day] (the true mean daily energy it cost
+        while active, against the same run without it: ``lost_kwh / active_days``),
+        ``lost_kwh`` [kWh] and
         ``active_days`` [day] (the local days of its window within the run, each weighted by
         the share of its fault-free energy produced within the window: a whole day counts 1,
         a stretch at night 0).
@@ -583,6 +586,7 @@ def emulated_readings(
                 "severity": f.severity,
                 "hours": "" if f.hours is None else f"{f.hours[0]}-{f.hours[1]}",
                 "alarm_code": 0 if f.kind != "inverter_fault" else (f.alarm_code or 101),
+                "finding": truth_finding(f, t1),
                 "lost_kwh_per_day": lost_kwh / days if days > 0 else 0.0,
                 "lost_kwh": lost_kwh,
                 "active_days": days,
@@ -591,7 +595,7 @@ def emulated_readings(
     truth = pd.DataFrame(
         truth_rows,
         columns=[
-            "plant_id", "kind", "start", "end", "severity", "hours", "alarm_code",
+            "plant_id", "kind", "start", "end", "severity", "hours", "alarm_code", "finding",
             "lost_kwh_per_day", "lost_kwh", "active_days",
         ],
     )  # fmt: skip

@@ -83,3 +83,27 @@ def test_orientation_weights_prefer_similar_roofs() -> None:
 def test_nmae_is_relative() -> None:
     assert ex.nmae(np.array([100.0, 100.0]), np.array([110.0, 90.0])) == pytest.approx(0.1)
     assert np.isnan(ex.nmae(np.zeros(2), np.ones(2)))
+
+
+def test_too_few_near_peers_fall_back_to_the_wider_ring_not_the_climate(clean) -> None:
+    # Near peers within 1 km: none, so every hour would be the climate's; with the 75 km ring
+    # the city's plants stand in and the expectation follows the day's clouds.
+    fleet, labels, P, _ = clean
+    h = bin_hourly(syn.readings_from_power(fleet, labels, P), fleet.plant_ids, labels)
+    cs = ex.clear_sky_power(fleet, labels)
+    ci = ex.climate_sky_index(fleet, labels)
+    rating = 1000.0 * fleet.plants.ac_kw.to_numpy(float)
+    near = ex.peers_of_fleet(fleet, radius_km=1.0)
+    wide = ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM)
+    alone = ex.fleet_expectation(h.ac_power_w, cs, ci, rating, near)
+    ringed = ex.fleet_expectation(h.ac_power_w, cs, ci, rating, near, wide_peers=wide)
+    city = np.array([pid != syn.LONE[0] for pid in fleet.plant_ids])
+    day = cs >= 0.2 * rating[:, None]
+    assert not alone.from_peers[city][day[city]].any()
+    assert ringed.from_peers[city][day[city]].mean() > 0.95
+    err_ring = ex.nmae(P[city], ringed.expected_w[city])
+    err_climate = ex.nmae(P[city], alone.expected_w[city])
+    assert err_ring < 0.07
+    assert err_ring < 0.5 * err_climate
+    lone = fleet.plant_ids.index(syn.LONE[0])
+    assert not ringed.from_peers[lone].any()  # nobody within 75 km: the climate

@@ -138,3 +138,23 @@ def test_a_large_step_loss_is_found_after_one_day(scenario: Scenario) -> None:
         syn.readings_from_power(scenario.fleet, labels, P2), scenario.fleet, syn.SINCE, syn.UNTIL
     ).findings
     assert clean.empty, clean.to_string()
+
+
+def test_one_alarm_hour_under_a_grey_sky_is_an_inverter_fault(scenario: Scenario) -> None:
+    # A trip of one daylight hour on a day at a fifth of the clear sky (the expectation below
+    # the daylight share): the alarm code alone is evidence.
+    from triage.run import triage_fleet
+
+    labels, P = syn.hourly_power()
+    local = (labels - pd.Timedelta(minutes=30)).tz_convert("Asia/Tehran")
+    last_day = (syn.UNTIL - pd.Timedelta(hours=12)).tz_convert("Asia/Tehran").normalize()
+    grey = np.asarray(local.normalize() == last_day)
+    P[:, grey] *= 0.2
+    r = syn.readings_from_power(scenario.fleet, labels, P)
+    t_local = r.time.dt.tz_convert("Asia/Tehran")
+    m = (r.plant_id == "SHZ-002") & (t_local.dt.normalize() == last_day) & (t_local.dt.hour == 12)
+    r.loc[m, "alarm_code"] = 301
+    r.loc[m, ["ac_power_w", "dc1_power_w", "dc2_power_w"]] = 0.0
+    f = triage_fleet(r, scenario.fleet, syn.SINCE, syn.UNTIL).findings
+    assert f.set_index("plant_id").loc["SHZ-002", "finding"] == "inverter_fault"
+    assert set(f.plant_id) == {"SHZ-002"}, f.to_string()

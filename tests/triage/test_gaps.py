@@ -76,3 +76,24 @@ def test_a_quiet_outage_zone_is_an_unscheduled_cut() -> None:
     assert not got[6:].any()
     # without knowing the hybrids, 4 of 5 others quiet still make the zone's cut
     assert inferred_cut_mask(readings, zone, far)[:4, 3:5].all()
+
+
+def test_a_reporting_grid_tied_plant_is_not_in_its_neighbours_cut(scenario: Scenario) -> None:
+    from triage.expected import peers_of_fleet
+    from triage.gaps import inferred_cut_mask
+
+    fleet = scenario.fleet
+    readings = np.full((len(fleet), 5), 12)
+    city = np.array([p.startswith("THR") for p in fleet.plant_ids])
+    readings[city, 1:4] = 0  # the city goes quiet for 3 h ...
+    me = fleet.plant_ids.index("THR-003")
+    readings[me] = 12  # ... except one grid-tied plant, which reports on
+    hybrid = np.zeros(len(fleet), bool)
+    hybrid[fleet.plant_ids.index("THR-004")] = True
+    readings[fleet.plant_ids.index("THR-004")] = 12  # a hybrid reports through the cut
+    cut = inferred_cut_mask(
+        readings, fleet.plants["outage_zone"], peers_of_fleet(fleet), hybrid=hybrid
+    )
+    assert cut[fleet.plant_ids.index("THR-005"), 1:4].all()
+    assert not cut[me].any()
+    assert cut[fleet.plant_ids.index("THR-004"), 1:4].all()
