@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simulate.weather import COLUMNS, Weather
+from simulate.weather import Weather
 from telemetry.registry import Fleet
 
 __all__ = [
@@ -120,35 +120,11 @@ def clear_sky_weather(fleet: Fleet, labels: pd.DatetimeIndex) -> tuple[Weather, 
         A multi-cell weather (``simulate.fleet.run_fleet``'s ``weather_index`` form) and each
         plant's cell.
     """
-    import pvlib
-
-    from simulate.climatology import covers, monthly_climate
+    from simulate.clearsky import clear_sky_cells
     from simulate.fleet import fleet_cells
 
     centres, index = fleet_cells(fleet)
-    mid = labels - pd.Timedelta(minutes=30)
-    months = mid.month.to_numpy()
-    frames = []
-    for lat, lon in centres:
-        alt = float(pvlib.location.lookup_altitude(lat, lon))
-        cs = pvlib.location.Location(lat, lon, altitude=alt).get_clearsky(mid, model="ineichen")
-        temp = np.full(len(mid), 20.0)
-        if covers(float(lat), float(lon)) != "none":
-            monthly = monthly_climate(float(lat), float(lon), alt)["temp_c"]
-            temp = monthly.reindex(range(1, 13)).to_numpy(float)[months - 1]
-        frame = pd.DataFrame(
-            {
-                "ghi": cs["ghi"].to_numpy(float),
-                "dni": cs["dni"].to_numpy(float),
-                "dhi": cs["dhi"].to_numpy(float),
-                "temp_air": temp,
-                "wind_speed": np.full(len(mid), 1.0),
-            },
-            index=labels,
-        )[list(COLUMNS)]
-        frames.append(frame)
-    data = pd.concat(frames, axis=1, keys=range(len(frames)))
-    return Weather(data=data, source="Ineichen clear sky", estimate=True), index
+    return clear_sky_cells(centres, labels), index
 
 
 def clear_sky_power(
@@ -187,33 +163,11 @@ def climate_sky_index(fleet: Fleet, labels: pd.DatetimeIndex) -> np.ndarray:
     numpy.ndarray
         (n_plants, n_hours) [-]; NaN where the climate default has no value (open sea).
     """
-    import pvlib
-
-    from simulate.climatology import covers, monthly_climate
+    from simulate.clearsky import climate_sky_index_cells
     from simulate.fleet import fleet_cells
 
     centres, index = fleet_cells(fleet)
-    mid = labels - pd.Timedelta(minutes=30)
-    months = mid.month.to_numpy()
-    out = np.full((len(centres), len(mid)), np.nan)
-    for c, (lat, lon) in enumerate(centres):
-        if covers(float(lat), float(lon)) == "none":
-            continue
-        alt = float(pvlib.location.lookup_altitude(lat, lon))
-        clim = monthly_climate(float(lat), float(lon), alt)["ghi_kwh_m2_day"]
-        # The clear sky over whole local-solar days of each month touched (a partial day at
-        # the period's ends would bias the daily mean).
-        for m in np.unique(months):
-            year = int(mid[months == m][0].year)
-            days = pd.date_range(
-                pd.Timestamp(year=year, month=int(m), day=1, tz="UTC"),
-                periods=pd.Timestamp(year=year, month=int(m), day=1).days_in_month * 24,
-                freq="h",
-            )
-            cs = pvlib.location.Location(lat, lon, altitude=alt).get_clearsky(days, "ineichen")
-            cs_daily_kwh_m2 = float(cs["ghi"].sum()) / 1000.0 / (len(days) / 24)
-            out[c, months == m] = min(1.0, float(clim.loc[int(m)]) / cs_daily_kwh_m2)
-    return out[index]
+    return climate_sky_index_cells(centres, labels)[index]
 
 
 def month_hour_expectation(
