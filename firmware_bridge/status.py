@@ -217,6 +217,9 @@ class StatusTracker:
         Window over which the index is averaged. [s]
     republish_s : float
         Unchanged statuses are still republished (and rewritten) this often. [s]
+    sky_index_every_s : float
+        The local sky index of the fleet is recomputed at a tick at most this often (0.9 s of
+        CPU at 100,000 plants, ``benchmarks/bench_status.py``). [s]
     """
 
     def __init__(
@@ -231,6 +234,7 @@ class StatusTracker:
         peer_underperformance_ratio: float = 0.7,
         underperformance_window_s: float = 3600.0,
         republish_s: float = 300.0,
+        sky_index_every_s: float = 20.0,
     ) -> None:
         self.publish = publish
         self.expected = expected
@@ -239,6 +243,8 @@ class StatusTracker:
         self.ratio = underperformance_ratio
         self.peer_ratio = peer_underperformance_ratio
         self.fresh_ns = int(FRESH_S * 1e9)
+        self.sky_index_every_ns = int(sky_index_every_s * 1e9)
+        self._sky_index_ns = 0
         self.peer = expected if isinstance(expected, PeerExpectation) else None
         self.window_ns = int(underperformance_window_s * 1e9)
         self.republish_ns = int(republish_s * 1e9)
@@ -444,6 +450,9 @@ class StatusTracker:
         peer.refresh(now_ns)
         if not peer.ready or not live.ts_ns.size:
             return
+        if 0 <= now_ns - self._sky_index_ns < self.sky_index_every_ns:
+            return
+        self._sky_index_ns = now_ns
         with self._lock:  # a consistent copy; the work is done outside the lock
             copy = LiveReadings(0)
             for name, value in vars(live).items():

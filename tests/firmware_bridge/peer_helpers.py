@@ -34,8 +34,8 @@ def daylight_site(ahead_s: float = 1800.0) -> tuple[str, float, float]:
     """The site whose sun is highest over the next ``ahead_s`` [s] (the lower of now and then)."""
     import pvlib
 
-    times = pd.DatetimeIndex([pd.Timestamp(time.time(), unit="s", tz="UTC")])
-    times = times.append(times + pd.Timedelta(seconds=ahead_s))
+    now = pd.Timestamp(time.time(), unit="s", tz="UTC")
+    times = pd.DatetimeIndex([now, now + pd.Timedelta(seconds=ahead_s)])
     best = ("", -90.0, 0.0, 0.0)
     for name, (lat, lon) in SITES.items():
         el = float(pvlib.solarposition.get_solarposition(times, lat, lon)["elevation"].min())
