@@ -187,6 +187,10 @@ def bare_paho(
     return Drain("bare paho-mqtt client: receive + ack only (reference)", n / (end - t0), use)
 
 
+EXPECTED = True
+"""Bridges run with the peers' expectation (``--no-expected`` on the command line: without)."""
+
+
 def start_bridges(
     url: str, influx: InfluxD, fleet: Path, count: int, work: Path, db: str, share: bool
 ) -> list[subprocess.Popen]:
@@ -217,6 +221,7 @@ def start_bridges(
                 "--fleet",
                 str(fleet),
                 *group,
+                *([] if EXPECTED else ["--no-expected"]),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -225,7 +230,7 @@ def start_bridges(
         for k, log in enumerate(logs)
     ]
     deadline = time.monotonic() + 120
-    ready = ("subscribed to", "expected power from the peers ready")
+    ready = ("subscribed to", "expected power from the peers ready")[: 2 if EXPECTED else 1]
     while not all(all(r in log.read_text() for r in ready) for log in logs):
         if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
             stop(procs)
@@ -389,14 +394,25 @@ def main() -> None:
         default=0.02,
         help="InfluxDB count poll during the latency stream [s]",
     )
+    ap.add_argument(
+        "--no-expected",
+        action="store_true",
+        help="bridges without the peers' expectation (the status still runs), for comparison",
+    )
     args = ap.parse_args()
+    global EXPECTED
+    EXPECTED = not args.no_expected
     n = args.messages
     console = Console(width=None if sys.stdout.isatty() else 160)
     work = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
     fleet = work / "fleet.csv"
     site, site_lat, site_lon = daylight_site(ahead_s=1800)
     ids = write_local_fleet(fleet, args.plants, site_lat, site_lon)
-    console.print(f"fleet: {len(ids):,} flat 5 kW plants within 3 km of {site} (sun up now)")
+    console.print(
+        f"fleet: {len(ids):,} flat 5 kW plants within 3 km of {site} (sun up now); bridges "
+        + ("with" if EXPECTED else "WITHOUT")
+        + " the peers' expectation"
+    )
     load0 = os.getloadavg()[0]
     with Mosquitto(work / "mosquitto") as broker, InfluxD(work / "influxd") as influx:
         servers = {"mosquitto": broker.pid, "influxd": influx.pid}

@@ -138,6 +138,12 @@ class SkyGrid:
         a, b = self.clear_sky_w[row, j], self.clear_sky_w[row, j + 1]
         return float(a + f * (b - a))
 
+    def climate_one(self, row: int, ts_ns: int) -> float:
+        """Climate fallback sky index of plant ``row`` at ``ts_ns`` (nearest step) [-]."""
+        j = round((ts_ns - self.start_ns) / self.step_ns)
+        j = min(max(j, 0), len(self.month_of_step) - 1)
+        return float(self.climate_index[row, self.month_of_step[j]])
+
     def climate_at(self, ts_ns: int) -> np.ndarray:
         """(n_plants,) climate fallback sky index at ``ts_ns`` (nearest step) [-]."""
         j = round((ts_ns - self.start_ns) / self.step_ns)

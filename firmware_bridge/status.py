@@ -367,7 +367,7 @@ class StatusTracker:
         k, from_peers = float(live.sky_index[row]), bool(live.from_peers[row])
         if now_ns - ts_ns > self.fresh_ns or not math.isfinite(k):
             # a late reading, or no tick yet: the climate's index of the reading's month
-            k, from_peers = float(grid.climate_at(ts_ns)[row]), False
+            k, from_peers = grid.climate_one(row, ts_ns), False
         if not math.isfinite(k):
             st.sky_index = None
             return None, False
