@@ -9,8 +9,10 @@ start-up excluded:
 
 - **bare paho**: a minimal paho-mqtt 2.x client in its own process that only receives and
   acknowledges (the reference: what the MQTT client itself costs);
-- **one bridge**: ``roshanai bridge run`` (decode, validate, fsync'd spool, acks, writes to
-  influxd);
+- **one bridge**: ``roshanai bridge run --fleet`` (decode, validate, fsync'd spool, acks,
+  writes to influxd) with the plant status and the peers' expectation running (its clear-sky
+  grid ready before the drain; the fleet is placed where the sun is up at run time and the
+  readings are of the last half hour, so the local sky index is live);
 - **two bridges** on a shared subscription (``--share-group``).
 
 Beside each rate: the CPU time per message of the consumer processes, mosquitto and influxd
@@ -50,6 +52,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from firmware_bridge.mqtt import MqttLink, parse_mqtt_url
 from telemetry.influx import InfluxStore
+from tests.firmware_bridge.peer_helpers import daylight_site, write_local_fleet
 from tests.servers import InfluxD, Mosquitto
 
 TOPIC = "roshanai/v1/+/telemetry"
@@ -58,8 +61,10 @@ TOPIC = "roshanai/v1/+/telemetry"
 BASE_TS_MS = 1_782_896_400_000  # 2026-07-01, the readings' device time
 
 
-def plants(n: int) -> list[str]:
-    return [f"THR-{i:06d}" for i in range(1, n + 1)]
+def recent_base_ms(n: int, ids: list[str]) -> int:
+    """Device time of the first reading so that ``n`` readings a minute apart per plant end
+    a minute before now (the status takes readings up to 15 min old as fresh). [ms]"""
+    return (time.time_ns() // 10**6) - (-(-n // len(ids)) + 1) * 60_000
 
 
 def reading(i: int, ids: list[str], base_ms: int = BASE_TS_MS) -> tuple[str, bytes]:
@@ -82,8 +87,9 @@ def backlog(url: str, n: int, ids: list[str]) -> float:
     """Publish n canonical readings at QoS 1; return msg/s."""
     link = MqttLink(url, "bench-publisher", clean_start=True, max_pending_publishes=20).start()
     t0 = time.perf_counter()
+    base_ms = recent_base_ms(n, ids)
     for i in range(n):
-        link.publish(*reading(i, ids))
+        link.publish(*reading(i, ids, base_ms))
     link.wait_published(120)
     link.stop()
     return n / (time.perf_counter() - t0)
@@ -181,6 +187,10 @@ def bare_paho(
     return Drain("bare paho-mqtt client: receive + ack only (reference)", n / (end - t0), use)
 
 
+EXPECTED = True
+"""Bridges run with the peers' expectation (``--no-expected`` on the command line: without)."""
+
+
 def start_bridges(
     url: str, influx: InfluxD, fleet: Path, count: int, work: Path, db: str, share: bool
 ) -> list[subprocess.Popen]:
@@ -210,8 +220,8 @@ def start_bridges(
                 f"bench-{db}-{k}",
                 "--fleet",
                 str(fleet),
-                "--no-expected",
                 *group,
+                *([] if EXPECTED else ["--no-expected"]),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -220,7 +230,8 @@ def start_bridges(
         for k, log in enumerate(logs)
     ]
     deadline = time.monotonic() + 120
-    while not all("subscribed to" in log.read_text() for log in logs):
+    ready = ("subscribed to", "expected power from the peers ready")[: 2 if EXPECTED else 1]
+    while not all(all(r in log.read_text() for r in ready) for log in logs):
         if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
             stop(procs)
             raise RuntimeError(f"the bridges did not start; logs in {work}")
@@ -306,7 +317,7 @@ def latency(
     link = MqttLink(
         url, f"bench-stream-{count}", clean_start=True, max_pending_publishes=2000
     ).start()
-    base = BASE_TS_MS + 86_400_000 * (10 + count)
+    base = recent_base_ms(int(rate * seconds) + 1, ids)
     try:
         link.publish(*reading(0, ids, base))  # the bridges are up once this one is stored
         deadline = time.perf_counter() + 120
@@ -383,14 +394,24 @@ def main() -> None:
         default=0.02,
         help="InfluxDB count poll during the latency stream [s]",
     )
+    ap.add_argument(
+        "--no-expected",
+        action="store_true",
+        help="bridges without the peers' expectation (the status still runs), for comparison",
+    )
     args = ap.parse_args()
-    n, ids = args.messages, plants(args.plants)
+    global EXPECTED
+    EXPECTED = not args.no_expected
+    n = args.messages
     console = Console(width=None if sys.stdout.isatty() else 160)
     work = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
     fleet = work / "fleet.csv"
-    fleet.write_text(
-        "plant_id,latitude,longitude,dc_kwp,ac_kw,tilt_deg,azimuth_deg,province\n"
-        + "".join(f"{p},35.7,51.4,5,5,30,180,Tehran\n" for p in ids)
+    site, site_lat, site_lon = daylight_site(ahead_s=1800)
+    ids = write_local_fleet(fleet, args.plants, site_lat, site_lon)
+    console.print(
+        f"fleet: {len(ids):,} flat 5 kW plants within 3 km of {site} (sun up now); bridges "
+        + ("with" if EXPECTED else "WITHOUT")
+        + " the peers' expectation"
     )
     load0 = os.getloadavg()[0]
     with Mosquitto(work / "mosquitto") as broker, InfluxD(work / "influxd") as influx:

@@ -130,7 +130,8 @@ def run_cmd(
     expected: Annotated[
         bool,
         typer.Option(
-            help="Compute the simulator's expected power for underperformance (needs --fleet)."
+            help="Expected power from the peers (clear sky x the neighbours' sky index) for "
+            "the performance index and underperformance (needs --fleet)."
         ),
     ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
@@ -139,7 +140,8 @@ def run_cmd(
     InfluxDB, with plant status and self-metrics."""
     from firmware_bridge.bridge import Bridge, summary
     from firmware_bridge.mqtt import MqttLink
-    from firmware_bridge.status import ExpectedPower, StatusTracker
+    from firmware_bridge.peers import PeerExpectation
+    from firmware_bridge.status import StatusTracker
     from telemetry.influx import InfluxStore
     from telemetry.registry import read_fleet
 
@@ -202,7 +204,7 @@ def run_cmd(
         if links:
             links[0].publish(topic, payload, qos=1, retain=retain, timeout_s=5)
 
-    exp = ExpectedPower(registry).start() if registry is not None and expected else None
+    exp = PeerExpectation(registry).start() if registry is not None and expected else None
     status = StatusTracker(registry, publish=publish, expected=exp)
 
     def link_factory(on_message, topics):

@@ -43,9 +43,15 @@ plant_status
     Written by the bridge when a plant's status changes and every 5 minutes. Tags
     ``plant_id``, ``province``. Fields ``online``, ``producing``, ``alarm``,
     ``underperforming`` (booleans), ``alarm_code``, ``inverter_status``, ``last_seen_s``,
-    ``ac_power_w``, ``energy_today_wh`` (from the counter, robust to resets),
-    ``expected_ac_power_w`` and ``performance_index`` (actual / expected) when the simulator's
-    expectation is known. The same JSON is published retained on
+    ``ac_power_w``, ``energy_today_wh`` (from the counter, robust to resets), and when an
+    expectation is known: ``expected_ac_power_w`` (the plant's clear-sky AC power at the
+    reading's time × ``sky_index`` [W]), ``performance_index`` (actual / expected [-]),
+    ``sky_index`` (the local sky index used [-]: the weighted median of the peers' latest
+    measured ÷ clear-sky power, or the climate default's mean clear-sky index of the month)
+    and ``expected_from_peers`` (boolean: at least ``triage.expected.MIN_PEERS`` peers within
+    25 km reported; false: the climate fallback). ``underperforming`` is the hour's average
+    index below 0.7 against the peers (0.5 against the climate fallback); plants with no
+    default weather (open sea) get no expectation. The same JSON is published retained on
     ``roshanai/v1/<plant_id>/status``. A DTU gateway's ``status/reachable``,
     ``status/producing`` (OpenDTU) and ``available`` (AhoyDTU) set ``inverter_status`` (and
     ``ac_power_w`` to 0 when the inverter is off or on standby) on their own, values or not.
