@@ -5,7 +5,7 @@ For a reading of plant *i* at device time *t*::
     expected_w = clear_sky_w(i, t) × K(i)
 
 ``clear_sky_w`` is the fleet kernel's output under pvlib's Ineichen clear sky
-(:func:`triage.expected.clear_sky_power`) on a 15-minute grid covering the coming
+(:func:`simulate.clearsky.clear_sky_power`) on a 15-minute grid covering the coming
 :data:`HORIZON_H` hours, computed in a background thread at start and again before the grid runs
 out (:class:`PeerExpectation`). ``K`` is the plant's **local sky index**, recomputed at every
 status tick over the whole fleet at once (:func:`local_sky_index`): the weighted median of its
@@ -14,8 +14,8 @@ time; readings no older than :data:`FRESH_S`, no alarm, plant online, clear sky 
 ``CLEAR_SKY_FLOOR`` of the AC rating), leaving out the plant itself, peers flagged
 underperforming and peers in a cut (their outage zone or neighbourhood gone silent). With fewer
 than ``MIN_PEERS`` peers reporting, ``K`` is the climate default's mean clear-sky index of the
-month (:func:`triage.expected.climate_sky_index`). Peers, radius and weights are
-:func:`triage.expected.peers_of_fleet`'s (25 km, distance and orientation).
+month (:func:`simulate.clearsky.climate_sky_index`). Peers, radius and weights are
+:func:`simulate.peers.peers_of_fleet`'s (25 km, distance and orientation).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simulate.peers import Peers
 from telemetry.registry import Fleet
-from triage.expected import Peers
 
 __all__ = [
     "CUT_SILENT_SHARE",
@@ -156,7 +156,7 @@ def compute_grid(
 ) -> SkyGrid:
     """Clear-sky power and climate index of every plant from ``start_ns`` on (see
     :class:`SkyGrid`)."""
-    from triage.expected import clear_sky_power, climate_sky_index
+    from simulate.clearsky import clear_sky_power, climate_sky_index
 
     n_steps = int(horizon_h * 3600 // step_s) + 1
     times = pd.date_range(pd.Timestamp(start_ns, tz="UTC"), periods=n_steps, freq=f"{step_s}s")
@@ -252,7 +252,7 @@ class PeerExpectation:
         t0 = time.monotonic()
         try:
             if self.peers is None:
-                from triage.expected import peers_of_fleet
+                from simulate.peers import peers_of_fleet
 
                 self.peers = peers_of_fleet(self.fleet)
             grid = compute_grid(self.fleet, start_ns, self.horizon_h)
@@ -340,7 +340,7 @@ def local_sky_index(
         (n,) the index used [-] (NaN where neither peers nor climate know), (n,) bool from the
         peers, (n,) number of peers that reported.
     """
-    from triage.expected import CLEAR_SKY_FLOOR, MIN_PEERS, SKY_INDEX_MAX
+    from simulate.peers import CLEAR_SKY_FLOOR, MIN_PEERS, SKY_INDEX_MAX
 
     peers: Peers | None = expectation.peers
     grid = expectation.grid

@@ -13,12 +13,21 @@ power from the peers (:mod:`triage.expected`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from simulate.weather import COLUMNS, Weather
+from telemetry.registry import Fleet
 
-__all__ = ["clear_sky_cells", "climate_sky_index_cells"]
+__all__ = [
+    "clear_sky_cells",
+    "clear_sky_power",
+    "clear_sky_weather",
+    "climate_sky_index",
+    "climate_sky_index_cells",
+]
 
 
 def clear_sky_cells(centres: np.ndarray, labels: pd.DatetimeIndex) -> Weather:
@@ -99,3 +108,70 @@ def climate_sky_index_cells(centres: np.ndarray, labels: pd.DatetimeIndex) -> np
             cs_daily_kwh_m2 = float(cs["ghi"].sum()) / 1000.0 / (len(days) / 24)
             out[c, months == m] = min(1.0, float(clim.loc[int(m)]) / cs_daily_kwh_m2)
     return out
+
+
+def clear_sky_power(
+    fleet: Fleet,
+    labels: pd.DatetimeIndex,
+    *,
+    timezone: str = "Asia/Tehran",
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Each plant's AC power under a clear sky, through the fleet kernel.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_plants, n_hours) mean AC power of each hour. [W]
+    """
+    from simulate.fleet import run_fleet
+
+    weather, index = clear_sky_weather(fleet, labels)
+    run = run_fleet(
+        fleet, weather, hourly=True, timezone=timezone, weather_index=index, progress=progress
+    )
+    assert run.ac_power_w is not None
+    return np.asarray(run.ac_power_w, dtype=float)
+
+
+def climate_sky_index(fleet: Fleet, labels: pd.DatetimeIndex) -> np.ndarray:
+    """The climate default's mean clear-sky index of each plant's cell and month.
+
+    The month's mean daily GHI of the climate default (:func:`simulate.climatology.
+    monthly_climate`) over the mean daily clear-sky GHI of the same cell in that month's hours
+    of ``labels``: the fallback sky index where too few peers report.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_plants, n_hours) [-]; NaN where the climate default has no value (open sea).
+    """
+    from simulate.fleet import fleet_cells
+
+    centres, index = fleet_cells(fleet)
+    return climate_sky_index_cells(centres, labels)[index]
+
+
+def clear_sky_weather(fleet: Fleet, labels: pd.DatetimeIndex) -> tuple[Weather, np.ndarray]:
+    """Clear-sky weather for the fleet's 0.5° cells over the hours ``labels``.
+
+    Ineichen clear sky (pvlib, Linke turbidity climatology) at each interval's midpoint;
+    air temperature: the climate default's monthly mean at the cell (20 °C where it has none);
+    wind 1 m/s.
+
+    Parameters
+    ----------
+    fleet : telemetry.registry.Fleet
+    labels : pandas.DatetimeIndex
+        UTC end-of-hour labels, regular and hourly.
+
+    Returns
+    -------
+    (simulate.weather.Weather, numpy.ndarray)
+        A multi-cell weather (``simulate.fleet.run_fleet``'s ``weather_index`` form) and each
+        plant's cell.
+    """
+    from simulate.fleet import fleet_cells
+
+    centres, index = fleet_cells(fleet)
+    return clear_sky_cells(centres, labels), index
