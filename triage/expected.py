@@ -99,9 +99,10 @@ PEER_DAY_RANGE = (0.8, 1.25)
 def month_hour_expectation(
     fleet: Fleet, labels: pd.DatetimeIndex, timezone: str = "Asia/Tehran"
 ) -> np.ndarray:
-    """The expectation ``plant_status`` uses today: the climate default's typical-year mean AC
-    power of the plant's month and local hour (:class:`firmware_bridge.status.ExpectedPower`'s
-    table), on the hours ``labels`` — the reference the peers' expectation is measured against.
+    """The expectation ``plant_status`` used before the peers': the climate default's
+    typical-year mean AC power of the plant's month and local hour
+    (:class:`firmware_bridge.status.ExpectedPower`'s table), on the hours ``labels`` — the
+    reference the peers' expectation is measured against.
 
     Returns
     -------
