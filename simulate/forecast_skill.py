@@ -124,7 +124,9 @@ def read_measured(
     return pd.DataFrame(out)
 
 
-def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame:
+def skill_table(
+    forecasts: pd.DataFrame, measured: pd.DataFrame, *, plants: bool = True
+) -> pd.DataFrame:
     """nMAE and skill of every run, for the fleet (``(fleet)``) and each province.
 
     Parameters
@@ -133,11 +135,14 @@ def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame
         As :func:`read_forecasts`.
     measured : pandas.DataFrame
         As :func:`read_measured`.
+    plants : bool
+        Also one row per plant and run (``plant_id`` set, ``region`` its province).
 
     Returns
     -------
     pandas.DataFrame
-        ``run_id``, ``method``, ``issued``, ``region``, ``plant_hours``, ``mae_w``,
+        ``run_id``, ``method``, ``issued``, ``region``, ``plant_id`` ("" on region rows),
+        ``plant_hours``, ``mae_w``,
         ``nmae_pct``, ``skill_vs_climate``, ``skill_vs_persistence`` (NaN where the baseline
         covers none of the run's plant-hours).
     """
@@ -146,6 +151,7 @@ def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame
         "method",
         "issued",
         "region",
+        "plant_id",
         "plant_hours",
         "mae_w",
         "nmae_pct",
@@ -194,7 +200,48 @@ def skill_table(forecasts: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame
                     else np.nan
                 )
             rows.append(row)
-    return pd.DataFrame(rows, columns=cols)
+        if plants:
+            rows += _plant_rows(run, str(run_id), str(method), str(issued))
+    out = pd.DataFrame(rows, columns=cols)
+    out["plant_id"] = out["plant_id"].fillna("")
+    return out
+
+
+def _plant_rows(run: pd.DataFrame, run_id: str, method: str, issued: str) -> list[dict]:
+    """One row per plant of a run (vectorised over plants; no error ratios)."""
+    g = run.assign(
+        **{
+            f"err_{m}": run["abs_err_w"].where(run[f"base_{m}"].notna(), 0.0)
+            for m in BASELINE_METHODS
+        }
+    ).groupby("plant_id")
+    agg = g.agg(
+        plant_hours=("abs_err_w", "size"),
+        err=("abs_err_w", "sum"),
+        measured=("measured_w", "sum"),
+        province=("province", "first"),
+        **{f"err_{m}": (f"err_{m}", "sum") for m in BASELINE_METHODS},
+        **{f"base_{m}": (f"base_{m}", "sum") for m in BASELINE_METHODS},
+    )
+    out = []
+    for pid, r in agg.iterrows():
+        row = {
+            "run_id": run_id,
+            "method": method,
+            "issued": issued,
+            "region": str(r["province"] or ""),
+            "plant_id": str(pid),
+            "plant_hours": int(r["plant_hours"]),
+            "mae_w": float(r["err"]) / max(int(r["plant_hours"]), 1),
+            "nmae_pct": 100.0 * float(r["err"]) / r["measured"] if r["measured"] > 0 else np.nan,
+        }
+        for m in BASELINE_METHODS:
+            denom = float(r[f"base_{m}"])
+            row[f"skill_vs_{m}"] = (
+                1.0 - float(r[f"err_{m}"]) / denom if denom > 0 and m != method else np.nan
+            )
+        out.append(row)
+    return out
 
 
 #: Hours whose summed forecast is below this share of the run's highest are left out of the
@@ -226,7 +273,8 @@ def error_ratios(
     """
     q = (
         'SELECT "error_ratio_q10", "error_ratio_q50", "error_ratio_q90" FROM '
-        f'"{MEASUREMENT_SIM_FORECAST_SKILL}" WHERE "method" = \'{method}\' GROUP BY "region" '
+        f'"{MEASUREMENT_SIM_FORECAST_SKILL}" WHERE "method" = \'{method}\' AND "region" != \'\' '
+        'GROUP BY "region" '
         f"ORDER BY time DESC LIMIT {int(runs)}"
     )
     out: dict[str, tuple[float, float, float]] = {}
@@ -266,11 +314,13 @@ def skill_lines(table: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -
         ):
             if np.isfinite(row[name]):
                 fields[name] = float(row[name])
-        tags = {
-            "run_id": str(row["run_id"]),
-            "method": str(row["method"]),
-            "region": str(row["region"]),
-        }
+        tags = {"run_id": str(row["run_id"]), "method": str(row["method"])}
+        if row.get("plant_id"):
+            tags.update(kind="plant", plant_id=str(row["plant_id"]))
+            if row["region"]:
+                tags["province"] = str(row["region"])
+        else:
+            tags.update(kind="region", region=str(row["region"]))
         time_ns = int(pd.Timestamp(until).value)
         lines.append(format_point(MEASUREMENT_SIM_FORECAST_SKILL, tags, fields, time_ns))
     return lines

@@ -151,7 +151,9 @@ sim_forecast
 sim_forecast_skill
     Written by ``roshanai simulate forecast-skill``: how each ``sim_forecast`` run did against
     what the plants then produced (:mod:`simulate.forecast_skill`). One point per run and
-    region. Tags ``run_id``, ``method``, ``region`` (a province or ``(fleet)``). Fields
+    region (tags ``kind=region``, ``region``: a province or ``(fleet)``) and one per run and
+    plant (``kind=plant``, ``plant_id``, ``province``; no error ratios). Tags ``run_id``,
+    ``method``. Fields
     ``plant_hours`` (scored: forecast and a measured hourly mean both there), ``mae_w`` [W],
     ``nmae_pct`` (Σ|forecast − measured| / Σ measured [%]), ``skill_vs_climate`` and
     ``skill_vs_persistence`` (1 − MAE / the baseline's MAE on the same plant-hours [-]; absent

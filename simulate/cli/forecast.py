@@ -589,15 +589,17 @@ def forecast_skill_cmd(
     if table.empty:
         console.print("no plant reported in the forecasts' hours: nothing to score")
         return
-    out = Table(title="forecast skill (hourly, plant by plant)", title_justify="left")
+    out = Table(
+        title="forecast skill (hourly; per plant in sim_forecast_skill)", title_justify="left"
+    )
     for name in ("run", "method", "region", "plant-h", "nMAE", "skill vs climate", "vs persist."):
         out.add_column(name, justify="left" if name in ("run", "method", "region") else "right")
 
     def fmt(v: float, pct: bool = False) -> str:
         return "–" if not np.isfinite(v) else (f"{v:.1f} %" if pct else f"{v:+.2f}")
 
-    fleet_rows = table[table["region"] == "(fleet)"]
-    shown = table if len(table) <= 40 else fleet_rows
+    regions = table[table["plant_id"] == ""]
+    shown = regions if len(regions) <= 40 else regions[regions["region"] == "(fleet)"]
     for row in shown.to_dict("records"):
         out.add_row(
             str(row["run_id"]),

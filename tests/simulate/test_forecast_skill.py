@@ -103,6 +103,16 @@ def test_skill_hand_checked(
     assert rows["clim-1"]["nmae_pct"] == pytest.approx(50.0)
     assert rows["clim-1"].get("skill_vs_climate") is None  # not against itself
     assert rows["pers-1"]["skill_vs_climate"] == pytest.approx(1 - 0.2 / 0.5)
+    with InfluxStore(url, influx_db) as store:
+        plant = store.query(
+            "SELECT * FROM sim_forecast_skill WHERE kind = 'plant' AND plant_id = 'THR-000003' "
+            "AND run_id = 'nwp-1'"
+        )
+    one = dict(zip(plant[0]["columns"], plant[0]["values"][0], strict=True))
+    assert one["plant_hours"] == 4
+    assert one["nmae_pct"] == pytest.approx(10.0)
+    assert one["skill_vs_climate"] == pytest.approx(0.8)
+    assert one["province"] == "Tehran"
     # Hourly measured / forecast of the fleet: 1 / 1.1 every hour.
     for q in ("error_ratio_q10", "error_ratio_q50", "error_ratio_q90"):
         assert nwp[q] == pytest.approx(1 / 1.1)
