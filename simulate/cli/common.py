@@ -25,6 +25,7 @@ __all__ = [
     "FAR_WEATHER_KM",
     "LOCAL_ZONE",
     "SCENARIO_YEAR",
+    "FleetArg",
     "check_influx",
     "check_transposition",
     "console",
@@ -48,6 +49,15 @@ __all__ = [
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # a warning is one line
 
+#: The fleet file argument of the commands that default to the sample fleet.
+FleetArg = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="[FLEET.csv]",
+        help="Fleet file (docs/contracts.md). Default: the sample fleet shipped with roshanai.",
+        show_default=False,
+    ),
+]
 WeatherOpt = Annotated[
     Path | None,
     typer.Option(

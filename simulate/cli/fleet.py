@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from simulate.cli.common import (
+    FleetArg,
     InfluxDbOpt,
     InfluxUrlOpt,
     TranspositionOpt,
@@ -99,14 +100,7 @@ def _spread_line(p90: float, p50: float, p10: float, n: int, unit: str = "kWh") 
 
 def fleet_cmd(
     ctx: typer.Context,
-    fleet_file: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="[FLEET.csv]",
-            help="Fleet file (docs/contracts.md). Default: the sample fleet shipped with roshanai.",
-            show_default=False,
-        ),
-    ] = None,
+    fleet_file: FleetArg = None,
     weather: WeatherOpt = None,
     hourly: Annotated[
         Path | None,

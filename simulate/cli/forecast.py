@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from simulate.cli.common import (
+    FleetArg,
     InfluxDbOpt,
     InfluxUrlOpt,
     TranspositionOpt,
@@ -107,14 +108,7 @@ def _write_hourly_stream(path: Path, members: tuple[str, ...]) -> tuple[Any, Mem
 
 def forecast_cmd(
     ctx: typer.Context,
-    fleet_file: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="[FLEET.csv]",
-            help="Fleet file (docs/contracts.md). Default: the sample fleet shipped with roshanai.",
-            show_default=False,
-        ),
-    ] = None,
+    fleet_file: FleetArg = None,
     forecast: Annotated[
         Path | None,
         typer.Option(
