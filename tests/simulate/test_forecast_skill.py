@@ -18,6 +18,15 @@ T0 = pd.Timestamp("2026-07-10T06:00Z")
 PLANTS = {"THR-000001": 2000.0, "THR-000002": 3000.0, "THR-000003": 1000.0}
 
 
+def _fleet_skill(url: str, db: str, by: str) -> dict[str, dict]:
+    """The fleet's ``sim_forecast_skill`` point of each value of tag ``by``."""
+    with InfluxStore(url, db) as store:
+        series = store.query(
+            f"SELECT * FROM sim_forecast_skill WHERE region = '(fleet)' GROUP BY \"{by}\""
+        )
+    return {s["tags"][by]: dict(zip(s["columns"], s["values"][0], strict=True)) for s in series}
+
+
 def _seed(url: str, db: str) -> None:
     lines = []
     for h in range(4):
@@ -88,13 +97,7 @@ def test_skill_hand_checked(
         cache=cache_dir,
     )
     assert proc.returncode == 0, proc.stderr
-    with InfluxStore(url, influx_db) as store:
-        series = store.query(
-            "SELECT * FROM sim_forecast_skill WHERE region = '(fleet)' GROUP BY \"run_id\""
-        )
-    rows = {
-        s["tags"]["run_id"]: dict(zip(s["columns"], s["values"][0], strict=True)) for s in series
-    }
+    rows = _fleet_skill(url, influx_db, "run_id")
     nwp = rows["nwp-1"]
     assert nwp["plant_hours"] == 12
     assert nwp["nmae_pct"] == pytest.approx(10.0)  # 1.1 × measured, inverters added up
@@ -219,13 +222,7 @@ def test_skill_end_to_end_on_emulated_telemetry(
         cache=cache_dir,
     )
     assert proc.returncode == 0, proc.stderr
-    with InfluxStore(url, influx_db) as store:
-        series = store.query(
-            "SELECT * FROM sim_forecast_skill WHERE region = '(fleet)' GROUP BY \"method\""
-        )
-    rows = {
-        s["tags"]["method"]: dict(zip(s["columns"], s["values"][0], strict=True)) for s in series
-    }
+    rows = _fleet_skill(url, influx_db, "method")
     assert rows["nwp"]["plant_hours"] > 1000
     # Both cover the same hours (a baseline starting an hour early would lose one).
     assert rows["climate"]["plant_hours"] == rows["nwp"]["plant_hours"]
