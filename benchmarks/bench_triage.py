@@ -87,15 +87,19 @@ class Run:
     generate_s: float
 
 
-def generate(n: int, days: int, start: pd.Timestamp, seed: int) -> Run:
+def generate(n: int, days: int, start: pd.Timestamp, seed: int, weather: int) -> Run:
     fleet = synthetic_fleet(n, seed=seed)
     end = start + days * DAY
     t = time.perf_counter()
     faults = random_faults(fleet, start, end, seed=seed)
-    tele = emulated_readings(fleet, start, end, faults=faults, cuts=True, seed=seed)
+    tele = emulated_readings(
+        fleet, start, end, faults=faults, cuts=True, seed=seed, sample=weather
+    )
     generate_s = time.perf_counter() - t
     # The same run without faults: each plant's own fault-free energy (the 10 % yardstick).
-    free = emulated_readings(fleet, start, end, faults=(), cuts=True, seed=seed).readings
+    free = emulated_readings(
+        fleet, start, end, faults=(), cuts=True, seed=seed, sample=weather
+    ).readings
     labels = hour_labels(start, end)
     h = bin_hourly(free, fleet.plant_ids, labels)
     free_kwh_per_day = np.nansum(h.ac_power_w, axis=1) / 1000.0 / days
@@ -279,7 +283,8 @@ def expectation_error(run: Run, res: TriageResult) -> dict[str, float]:
 
 def detection(args: argparse.Namespace) -> None:
     start = pd.Timestamp(args.start)
-    run = generate(args.plants, args.days, start, args.seed)
+    weather = args.seed if args.weather is None else args.weather
+    run = generate(args.plants, args.days, start, args.seed, weather)
     sched = run.tele.schedule
     console.print(
         f"{args.plants:,} plants × {args.days} days from {start:%Y-%m-%d %H:%M} UTC, seed "
@@ -431,6 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--start", default="2025-07-01T00:00Z")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--weather",
+        type=int,
+        default=None,
+        help="sampled year of the climate default (default: the seed's, so seeds differ in sky)",
+    )
     parser.add_argument(
         "--speed-plants", default="10000,100000", help="fleet sizes timed ('' to skip)"
     )
