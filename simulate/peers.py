@@ -6,7 +6,9 @@ indices. Peers are the other plants within :data:`PEER_RADIUS_KM` (25 km: the sc
 hourly clear-sky indices of neighbouring sites still correlate strongly, r ≳ 0.8 in Perez et
 al. 2012 and Lave & Kleissl 2013), at most :data:`MAX_PEERS` nearest ones, weighted by
 distance (``exp(−d / DISTANCE_SCALE_KM)``) and orientation similarity
-(``exp(−½ (Δazimuth / AZIMUTH_SCALE_DEG)² − ½ (Δtilt / TILT_SCALE_DEG)²)``).
+(``exp(−½ (Δazimuth / AZIMUTH_SCALE_DEG)² − ½ (Δtilt / TILT_SCALE_DEG)²)``), no peer above
+:data:`MAX_PEER_SHARE` of the plant's total weight (:func:`cap_weights`: a weighted median in
+which one peer holds half the weight is that peer's value, fault and all).
 """
 
 from __future__ import annotations
@@ -23,15 +25,19 @@ __all__ = [
     "CLEAR_SKY_FLOOR",
     "DISTANCE_SCALE_KM",
     "MAX_PEERS",
+    "MAX_PEER_SHARE",
     "MIN_PEERS",
     "PEER_RADIUS_KM",
     "SKY_INDEX_MAX",
     "TILT_SCALE_DEG",
     "Peers",
+    "cap_weights",
     "find_peers",
     "peers_of_fleet",
 ]
 
+#: No peer carries more than this share of a plant's total weight (:func:`cap_weights`).
+MAX_PEER_SHARE = 0.25
 #: Peers are the plants within this distance. [km]
 PEER_RADIUS_KM = 25.0
 #: Fewer reporting peers than this: the climate default instead.
@@ -75,6 +81,32 @@ class Peers:
     def count(self) -> np.ndarray:
         """(n_plants,) number of peers within the radius."""
         return (self.index >= 0).sum(axis=1)
+
+
+def cap_weights(weight: np.ndarray, share: float = MAX_PEER_SHARE) -> np.ndarray:
+    """Peer weights (n_plants, n_peers) with none above ``share`` of its row's total.
+
+    A weighted median is robust only while no single weight reaches half the total: a plant
+    whose nearest neighbour stands 3 km away and the rest 20 km (``exp(−d/10 km)``: 0.74 against
+    0.14 each) would otherwise take that one neighbour's sky index, and its fault with it. The
+    cap is exact (the capped weights are set to the level at which each holds ``share`` of the
+    new total); a row with at most ``1 / share`` peers is left as it is.
+    """
+    w = np.asarray(weight, float)
+    enough = ((w > 0).sum(axis=1) > math.ceil(1.0 / share))[:, None]
+    capped = np.zeros(w.shape, bool)
+    cap = np.full((w.shape[0], 1), np.inf)
+    for _ in range(w.shape[1]):
+        # the level c at which the capped peers hold exactly ``share`` each of the total:
+        # c = share × (sum of the uncapped) / (1 − share × number capped)
+        free = np.where(capped, 0.0, w).sum(axis=1, keepdims=True)
+        m = capped.sum(axis=1, keepdims=True)
+        cap = share * free / np.maximum(1.0 - share * m, 1e-12)
+        over = enough & ~capped & (w > cap)
+        if not over.any():
+            break
+        capped |= over
+    return np.where(enough & capped, np.minimum(w, cap), w)
 
 
 def find_peers(
@@ -135,7 +167,7 @@ def find_peers(
         -0.5 * (d_az / AZIMUTH_SCALE_DEG) ** 2 - 0.5 * (d_tilt / TILT_SCALE_DEG) ** 2
     )
     weight = np.where(index >= 0, weight, 0.0)
-    return Peers(index, weight, dist, float(radius_km))
+    return Peers(index, cap_weights(weight), dist, float(radius_km))
 
 
 def peers_of_fleet(fleet: Fleet, radius_km: float = PEER_RADIUS_KM) -> Peers:

@@ -49,12 +49,14 @@ from simulate.peers import (
     AZIMUTH_SCALE_DEG,
     CLEAR_SKY_FLOOR,
     DISTANCE_SCALE_KM,
+    MAX_PEER_SHARE,
     MAX_PEERS,
     MIN_PEERS,
     PEER_RADIUS_KM,
     SKY_INDEX_MAX,
     TILT_SCALE_DEG,
     Peers,
+    cap_weights,
     find_peers,
     peers_of_fleet,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "DISTANCE_SCALE_KM",
     "FALLBACK_RADIUS_KM",
     "MAX_PEERS",
+    "MAX_PEER_SHARE",
     "MIN_PEERS",
     "PEER_RADIUS_KM",
     "SKY_INDEX_MAX",
@@ -75,6 +78,7 @@ __all__ = [
     "clear_sky_power",
     "clear_sky_weather",
     "climate_sky_index",
+    "daily_sky_index",
     "expected_power",
     "find_peers",
     "fleet_expectation",
@@ -83,6 +87,7 @@ __all__ = [
     "peer_sky_index",
     "peers_of_fleet",
     "sky_index",
+    "sky_sharing",
 ]
 
 #: Where fewer than :data:`MIN_PEERS` peers report, the plants within this distance stand in
@@ -91,6 +96,15 @@ FALLBACK_RADIUS_KM = 75.0
 #: :func:`fleet_expectation` leaves out of the peers the plant-days whose energy is outside
 #: this range of their first-pass expectation.
 PEER_DAY_RANGE = (0.8, 1.25)
+#: Spread of the day-to-day change of two plants' daily sky-index ratio below which they are
+#: taken to share a sky (the hourly noise of a healthy pair's daily ratio; :func:`sky_sharing`).
+SKY_SHARING_FLOOR = 0.03
+#: The least weight factor :func:`sky_sharing` gives a peer: a neighbour under another sky
+#: counts a fifth, never nothing, so one peer that happens to track the plant (or shares its
+#: fault, such as a shading at the same hours) cannot become the median alone.
+SKY_SHARING_MIN_FACTOR = 0.2
+#: Days of the window :func:`sky_sharing` needs (two day-to-day changes).
+SKY_SHARING_MIN_DAYS = 3
 
 
 # --------------------------------------------------------------------------- clear sky
@@ -277,6 +291,56 @@ def expected_power(
     return _fill_and_expect(k_peer, from_peers, count, clear_sky_w, climate_index, rating_w)
 
 
+def daily_sky_index(
+    ac_power_w: np.ndarray, clear_sky_w: np.ndarray, usable: np.ndarray, rating_w: np.ndarray
+) -> np.ndarray:
+    """(n_plants, n_days) each plant's measured over clear-sky energy per 24 h block of the
+    window, over its usable hours with the sky index defined; NaN where it has fewer than 3."""
+    n_h = ac_power_w.shape[1]
+    day = np.arange(n_h) // 24
+    n_days = int(day[-1]) + 1 if n_h else 0
+    floor = CLEAR_SKY_FLOOR * np.asarray(rating_w, float)[:, None]
+    ok = usable & np.isfinite(ac_power_w) & (clear_sky_w >= floor)
+    onehot = np.zeros((n_h, n_days))
+    onehot[np.arange(n_h), day] = 1.0
+    m = np.where(ok, ac_power_w, 0.0) @ onehot
+    c = np.where(ok, clear_sky_w, 0.0) @ onehot
+    n = ok.astype(float) @ onehot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n >= 3) & (c > 0) & (m > 0), m / c, np.nan)
+
+
+def sky_sharing(daily_index: np.ndarray, peers: Peers) -> Peers:
+    """The peers reweighted by how closely each one's sky followed the plant's own.
+
+    For plant *i* and peer *j*, ``r_ij(d) = log k_i(d) − log k_j(d)`` (their daily sky
+    indices, :func:`daily_sky_index`) is constant when they see the same sky: a calibration
+    difference, a fault, soiling or a shading shifts it for every peer alike (so it does not
+    change which peers rank first), while a cloud field that covers one and not the other
+    moves it from day to day. The spread ``s_ij`` is the median absolute day-to-day change of
+    ``r_ij`` (a step fault is one change among many, so a median ignores it), and the weight
+    becomes ``w_ij × max(SKY_SHARING_MIN_FACTOR, (1 + (s_ij / SKY_SHARING_FLOOR)²)⁻¹)``: peers
+    under another sky (a front across the neighbourhood, the far side of a mountain) count
+    less, down to a fifth; with fewer than :data:`SKY_SHARING_MIN_DAYS` days, or the same
+    spread for all, the weights are the distance and orientation ones.
+    """
+    n_d = daily_index.shape[1]
+    if n_d < SKY_SHARING_MIN_DAYS:
+        return peers
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lk = np.log(daily_index)
+    idx = peers.index
+    lj = np.where((idx >= 0)[:, :, None], lk[np.maximum(idx, 0)], np.nan)  # (n, K, D)
+    r = lk[:, None, :] - lj
+    change = np.abs(np.diff(r, axis=2))
+    have = np.isfinite(change).any(axis=2)
+    with np.errstate(invalid="ignore"):
+        spread = np.nanmedian(np.where(have[:, :, None], change, 0.0), axis=2)
+    spread = np.where(have, spread, 0.0)
+    factor = np.maximum(SKY_SHARING_MIN_FACTOR, 1.0 / (1.0 + (spread / SKY_SHARING_FLOOR) ** 2))
+    return Peers(idx, cap_weights(peers.weight * factor), peers.distance_km, peers.radius_km)
+
+
 def _rows(peers: Peers, rows: np.ndarray) -> Peers:
     return Peers(peers.index[rows], peers.weight[rows], peers.distance_km[rows], peers.radius_km)
 
@@ -314,6 +378,7 @@ def fleet_expectation(
     """
     usable = np.ones(ac_power_w.shape, bool) if excluded is None else ~excluded
     k = sky_index(ac_power_w, clear_sky_w, rating_w)
+    peers = sky_sharing(daily_sky_index(ac_power_w, clear_sky_w, usable, rating_w), peers)
     k1, n1 = peer_sky_index(k, peers, usable)
     ok1 = (n1 >= min_peers) & np.isfinite(k1)
     first = _fill_and_expect(k1, ok1, n1, clear_sky_w, climate_index, rating_w)

@@ -107,3 +107,48 @@ def test_too_few_near_peers_fall_back_to_the_wider_ring_not_the_climate(clean) -
     assert err_ring < 0.5 * err_climate
     lone = fleet.plant_ids.index(syn.LONE[0])
     assert not ringed.from_peers[lone].any()  # nobody within 75 km: the climate
+
+
+def test_one_near_peer_cannot_be_the_median_alone() -> None:
+    # The nearest neighbour 1 km away (exp(−d/10 km) 0.90 against ≈ 0.13 for the rest at
+    # 20 km) would hold most of the weight: its fault would become the plant's sky.
+    lat = np.array([35.0, 35.009, 35.18, 35.18, 35.18, 35.18, 35.18])
+    lon = np.array([51.0, 51.0, 50.98, 50.99, 51.0, 51.01, 51.02])
+    peers = ex.find_peers(lat, lon, np.full(7, 30.0), np.full(7, 180.0))
+    assert peers.index[0, 0] == 1
+    share = peers.weight[0] / peers.weight[0].sum()
+    assert share.max() <= ex.MAX_PEER_SHARE + 1e-9
+    k = np.array([[0.8], [0.3], [1.0], [1.0], [1.0], [1.0], [1.0]])
+    med, _n = ex.peer_sky_index(k, peers)
+    assert med[0, 0] == pytest.approx(1.0)
+    # uncapped, the one peer decides
+    raw = np.exp(-peers.distance_km[0] / ex.DISTANCE_SCALE_KM)
+    assert raw[0] > 0.5 * raw[np.isfinite(raw)].sum()
+
+
+def test_sky_sharing_prefers_peers_under_the_same_sky() -> None:
+    # Plant 0 and peers 1–3 under one sky, peers 4–9 (the majority, same distance) under
+    # another that is darker on alternate days: the plant's own days follow the first sky.
+    n, days = 10, 6
+    peers = ex.find_peers(
+        35.0 + 0.001 * np.arange(n), np.full(n, 51.0), np.full(n, 30.0), np.full(n, 180.0)
+    )
+    a = np.array([0.95, 0.9, 0.97, 0.92, 0.96, 0.9])
+    b = a * np.where(np.arange(days) % 2 == 0, 0.7, 1.0)
+    daily = np.vstack([a * 0.97] + [a] * 3 + [b] * 6)  # plant 0 3 % low: calibration
+    shared = ex.sky_sharing(daily, peers)
+    w = dict(zip(shared.index[0], shared.weight[0], strict=False))
+    assert min(w[j] for j in (1, 2, 3)) > 3 * max(w[j] for j in range(4, n))
+    k = np.repeat(daily, 24, axis=1)
+    med, _ = ex.peer_sky_index(k, shared)
+    plain, _ = ex.peer_sky_index(k, peers)
+    dark_hours = np.repeat(np.arange(days) % 2 == 0, 24)
+    assert med[0, dark_hours] == pytest.approx(np.repeat(a, 24)[dark_hours])
+    assert plain[0, dark_hours] == pytest.approx(np.repeat(b, 24)[dark_hours])
+    # a fault of the plant (a step) shifts its ratio to every peer alike: the same choice
+    stepped = daily.copy()
+    stepped[0, 3:] *= 0.6
+    w2 = ex.sky_sharing(stepped, peers).weight[0]
+    assert np.argsort(-w2)[:3].tolist() == np.argsort(-shared.weight[0])[:3].tolist()
+    # fewer days than needed: the distance and orientation weights
+    assert ex.sky_sharing(daily[:, :2], peers) is peers

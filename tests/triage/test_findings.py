@@ -158,3 +158,44 @@ def test_one_alarm_hour_under_a_grey_sky_is_an_inverter_fault(scenario: Scenario
     f = triage_fleet(r, scenario.fleet, syn.SINCE, syn.UNTIL).findings
     assert f.set_index("plant_id").loc["SHZ-002", "finding"] == "inverter_fault"
     assert set(f.plant_id) == {"SHZ-002"}, f.to_string()
+
+
+def test_a_halved_plant_is_found_after_one_grey_day(scenario: Scenario) -> None:
+    # A dead string of a one-input inverter on a day at 45 % of the clear sky: a loss of
+    # ≥ 40 % is beyond what a healthy neighbour strays under any sky; 25 % on that day is not.
+    from triage.run import triage_fleet
+
+    def last_day_grey(loss: float) -> pd.DataFrame:
+        labels, P = syn.hourly_power()
+        last = labels > syn.UNTIL - pd.Timedelta(days=1)
+        P[:, last] *= 0.45
+        P[scenario.fleet.plant_ids.index("THR-004"), last] *= 1.0 - loss
+        r = syn.readings_from_power(scenario.fleet, labels, P)
+        return triage_fleet(r, scenario.fleet, syn.SINCE, syn.UNTIL).findings
+
+    f = last_day_grey(0.5)
+    assert f.plant_id.tolist() == ["THR-004"], f.to_string()
+    assert f.iloc[0].finding == "underperforming"
+    assert last_day_grey(0.25).empty
+
+
+def test_morning_shading_on_clear_days_is_found_in_two_days(scenario: Scenario) -> None:
+    # Two clear days on which every plant's first morning hours reach only 60 % of the
+    # clear-sky model (the low sun), and one plant shaded then: those hours count as clear
+    # because the day is, so the shading is found from two days of history.
+    from triage.run import triage_fleet
+
+    labels, P = syn.hourly_power()
+    local = (labels - pd.Timedelta(minutes=30)).tz_convert("Asia/Tehran")
+    until = syn.UNTIL - pd.Timedelta(days=3)  # two clear days of the synthetic weather
+    since = until - pd.Timedelta(days=2)
+    keep = (labels > since) & (labels <= until)
+    morning = np.isin(local.hour, [8, 9])
+    P[:, morning] *= 0.6
+    i = scenario.fleet.plant_ids.index("SHZ-003")
+    P[i, morning] *= 0.1  # a wall: 6 % of the day
+    r = syn.readings_from_power(scenario.fleet, labels[keep], P[:, keep])
+    f = triage_fleet(r, scenario.fleet, since, until).findings
+    mine = f[f.plant_id == "SHZ-003"]
+    assert mine.finding.tolist() == ["shading"], f.to_string()
+    assert "08–10 h local" in mine.iloc[0].evidence
