@@ -37,7 +37,7 @@ def _write_truth(
     from telemetry.fileio import atomic_path
 
     frame = faults_frame(faults, lost_kwh_per_day)
-    at = frame.columns.get_loc("alarm_code") + 1
+    at = list(frame.columns).index("alarm_code") + 1
     frame.insert(at, "finding", [truth_finding(f, run_end) for f in faults])
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
