@@ -65,14 +65,19 @@ plant_finding
     the newer figures) instead of adding one. A run that writes to InfluxDB carries the
     worklist on (:mod:`triage.worklist`): a finding of the same plant and kind that is still
     open keeps its first start (so the point is the same one, "since when" does not creep
-    with the window), and an open finding the run no longer finds among the plants and hours
-    it judged is closed. Fields ``open`` (boolean: still on the worklist) and ``closed_at``
-    (ISO 8601 UTC, end of the run that closed it; only on closed findings). The current
-    worklist is the latest point of each plant and kind whose ``open`` is not false (a point
-    written before the field existed counts as open): :func:`dashboards.queries.worklist`
-    spells it in InfluxQL that holds on 1.x (``last(*)`` would take each field from a
-    different point and lose the start). Its 30-day look-back drops a finding open longer
-    than that (its point stays at its first start).
+    with the window), a closed one found again no later than its point's time reopens that
+    point (``open=true``, ``closed_at=""``: a write cannot remove a field), and an open
+    finding the run no longer finds among the plants and hours it judged is closed. So every
+    write lands on the latest point of its plant and kind or after it. Fields ``open``
+    (boolean: still on the worklist) and ``closed_at`` (ISO 8601 UTC, end of the run that
+    closed it; set on closed findings, ``""`` on reopened ones). The current worklist is the
+    latest point of each plant and kind whose ``open`` is not false (a point written before
+    the field existed counts as open). Triage reads it with no lower time bound
+    (:func:`triage.io.read_open_findings`), so a finding open for any length of time keeps
+    its start; :func:`dashboards.queries.worklist` spells it in InfluxQL that holds on 1.x
+    (``last(*)`` would take each field from a different point and lose the start), and its
+    30-day look-back (and the finding alert rules' 30-day range) does not show a finding
+    open longer than that (its point stays at its first start).
 plant_expected
     Written by ``roshanai triage``: the expectation each plant was judged against, one point
     per plant and daylight hour. Tags ``plant_id``, ``province``. Fields

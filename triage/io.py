@@ -265,8 +265,8 @@ def finding_lines(findings: pd.DataFrame, fleet: Fleet, until: pd.Timestamp) -> 
     findings : pandas.DataFrame
         :data:`triage.findings.FINDING_COLUMNS` (``start`` the point's time); a true
         ``reopen`` column (:class:`triage.worklist.Worklist`) also writes ``closed_at=""``: the
-        finding was found again at the very start of a point an earlier run closed, and a write
-        cannot remove that point's ``closed_at``.
+        finding was found again no later than the time of the point an earlier run closed, is
+        written at that time, and a write cannot remove that point's ``closed_at``.
     fleet : telemetry.registry.Fleet
     until : pandas.Timestamp
         End of the run (``triaged_until``).

@@ -16,7 +16,12 @@ findings still open in ``plant_finding`` (read by :func:`triage.io.read_open_fin
   hours in the window;
 - an open finding the run does not find again (or finds repaired), of a plant the run judged
   (:func:`judged_plants`: at least one daylight hour with an expectation, not cut), is closed;
-- the rest are new.
+- a finding of a plant and kind whose latest point is closed, found again with a start no
+  later than that point's, reopens that point (``reopen``: rewritten ``open=true``,
+  ``closed_at=""``), for the same reason: a point written before it would not be the latest,
+  so the next run and :func:`dashboards.queries.worklist` would both still read it closed;
+- the rest are new (their start is after every point of their plant and kind, so the point
+  written is the latest).
 
 Everything here takes and returns arrays and frames; no I/O.
 """
@@ -69,8 +74,8 @@ class Worklist:
     ----------
     findings : pandas.DataFrame
         :data:`triage.findings.FINDING_COLUMNS` (``start`` the kept one) plus ``carried``
-        (bool: open since an earlier run) and ``reopen`` (bool: starts at the time of a point
-        an earlier run closed), in the run's order (most kWh lost first).
+        (bool: open since an earlier run) and ``reopen`` (bool: rewrites the latest point, one
+        an earlier run closed, at its time), in the run's order (most kWh lost first).
     closed : pandas.DataFrame
         ``plant_id``, ``finding``, ``start``: open findings this run closes (their point's time
         is ``start``).
@@ -217,24 +222,19 @@ def carry_on(
     shut = latest.loc[~is_open, ["plant_id", "finding", "start"]]
     kept = frame.merge(
         prev.rename(columns={"start": "open_start"}), on=["plant_id", "finding"], how="left"
-    )
+    ).merge(shut.rename(columns={"start": "shut_start"}), on=["plant_id", "finding"], how="left")
     carried = kept["open_start"].notna()
-    kept["start"] = kept["open_start"].where(carried, kept["start"])
+    # Found again no later than the start of the latest point, a closed one: that point is
+    # the finding (reopened). A point written earlier would sit behind it, and the latest
+    # point, still closed, would hide it from the next run and from the worklist query.
+    reopen = ~carried & kept["shut_start"].notna() & (kept["start"] <= kept["shut_start"])
+    kept["start"] = kept["open_start"].where(
+        carried, kept["shut_start"].where(reopen, kept["start"])
+    )
     kept["start"] = pd.to_datetime(kept["start"], utc=True)
     kept["carried"] = carried.to_numpy(bool)
-    kept = kept.drop(columns="open_start").reset_index(drop=True)
-    shut_keys = set(
-        zip(
-            shut["plant_id"],
-            shut["finding"],
-            pd.DatetimeIndex(shut["start"]).as_unit("ns").asi8,
-            strict=True,
-        )
-    )
-    kept["reopen"] = [
-        (p, f, int(t.value)) in shut_keys
-        for p, f, t in zip(kept["plant_id"], kept["finding"], kept["start"], strict=True)
-    ]
+    kept["reopen"] = reopen.to_numpy(bool)
+    kept = kept.drop(columns=["open_start", "shut_start"]).reset_index(drop=True)
     found = set(zip(kept["plant_id"], kept["finding"], strict=True))
     pos = prev["plant_id"].map(position)
     in_run = pos.notna().to_numpy(bool)

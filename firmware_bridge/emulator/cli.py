@@ -23,6 +23,26 @@ from telemetry.errors import InputError
 __all__ = ["emulate_command"]
 
 
+def _write_truth(
+    faults: list,
+    path: Path,
+    run_end: Any,
+    lost_kwh_per_day: Any = None,
+) -> None:
+    """The truth file: the fault file's columns, ``finding`` after them (what triage should
+    call each fault by the run's end, :func:`~firmware_bridge.emulator.faults.truth_finding`,
+    as the offline generator's truth says; None: a run without an end) and, when given,
+    ``lost_kwh_per_day``. Written atomically."""
+    from firmware_bridge.emulator.faults import faults_frame, truth_finding
+    from telemetry.fileio import atomic_path
+
+    frame = faults_frame(faults, lost_kwh_per_day)
+    at = list(frame.columns).index("alarm_code") + 1
+    frame.insert(at, "finding", [truth_finding(f, run_end) for f in faults])
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
 def _parse_start(value: str | None) -> int | None:
     if value is None:
         return None
@@ -72,7 +92,7 @@ def _run_offline(
 
     import pandas as pd
 
-    from firmware_bridge.emulator.faults import random_faults, write_faults
+    from firmware_bridge.emulator.faults import random_faults
     from firmware_bridge.emulator.offline import emulated_readings
     from telemetry.fileio import atomic_path
 
@@ -105,7 +125,7 @@ def _run_offline(
     cuts_path = out.with_name(out.stem + "_cuts.csv")
     run.schedule.write_csv(cuts_path, timezone)
     if faults_out is not None:
-        write_faults(run.faults, faults_out, lost_kwh_per_day=run.lost_kwh_per_day())
+        _write_truth(list(run.faults), faults_out, end_ts, run.lost_kwh_per_day())
     print(
         f"wrote {len(run.readings):,} readings of {len(fl):,} plants "
         f"({start_ts:%Y-%m-%d %H:%M} to {end_ts:%Y-%m-%d %H:%M} UTC, every {step_s:g} s) to "
@@ -284,8 +304,8 @@ def emulate_command(
         Path | None,
         typer.Option(
             "--faults-out",
-            help="Write the injected faults here (the truth file; with --offline also their "
-            "lost_kwh_per_day).",
+            help="Write the injected faults here (the truth file: also the finding triage "
+            "should name by the run's end; with --offline their lost_kwh_per_day).",
             show_default=False,
         ),
     ] = None,
@@ -326,7 +346,6 @@ def emulate_command(
         parse_fault_rates,
         random_faults,
         read_faults,
-        write_faults,
     )
     from firmware_bridge.mqtt import MqttLink
     from firmware_bridge.plant_links import PlantLinks, read_plant_passwords
@@ -387,7 +406,12 @@ def emulate_command(
             s.timezone,
         )
     if faults_out is not None:
-        write_faults(injected, faults_out)
+        # Written now with the planned end (a run until Ctrl-C has none), again at the end.
+        planned_end = None
+        if duration is not None:
+            first = plan_start_ns(start_ns, duration, speed, backfill_hours)
+            planned_end = pd.Timestamp(first + round(duration * speed * 1e9), tz="UTC")
+        _write_truth(injected, faults_out, planned_end)
     out = Console(highlight=False, soft_wrap=True)  # the summary stays one line
     err = Console(stderr=True, highlight=False)
     with Progress(
@@ -468,6 +492,8 @@ def emulate_command(
             )
     finally:
         link.stop(timeout_s=30)
+    if faults_out is not None:  # the run's real end: what it published (Ctrl-C included)
+        _write_truth(injected, faults_out, pd.Timestamp(counts["sim_end_ns"], tz="UTC"))
     span = [
         datetime.fromtimestamp(counts[k] / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
         for k in ("sim_start_ns", "sim_end_ns")

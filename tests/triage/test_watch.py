@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -388,3 +389,112 @@ def test_wall_clock_runs_wait_for_the_next_hour_and_go_on_after_a_failure() -> N
     assert periods[0][0] == pd.Timestamp("2026-06-28T09:00Z")
     assert waited[1:] == [pd.Timestamp("2026-07-01T10:05Z"), pd.Timestamp("2026-07-01T11:05Z")]
     assert lines == ["bad reading", "ConnectionError: InfluxDB away", "bad reading"]
+
+
+def test_a_finding_open_for_40_days_is_carried_with_its_first_start(
+    influxd, influx_db, tmp_path, capsys
+):
+    """An open finding's point stays at its first start however long ago that was: a run
+    40 days later carries it on (the same point), it does not open a new one."""
+    from tests.dashboards.seed import finding_line
+
+    _seed(influxd.url, influx_db, _readings())
+    first = TRIP - pd.Timedelta(days=40)
+    old = {
+        "plant_id": "ISF-005",
+        "finding": "inverter_fault",
+        "start_ns": int(first.value),
+        "lost_kwh_per_day": 20.0,
+        "confidence": 0.9,
+        "evidence": "40 days ago",
+        "triaged_until": "1990-02-03T00:00:00Z",
+        "province": "ISF",
+        "open": True,
+    }
+    with InfluxStore(influxd.url, influx_db) as store:
+        store.write_lines([finding_line(old)])
+    out = tmp_path / "f.csv"
+    args = _args(_fleet_file(tmp_path), influxd.url, influx_db, out)
+    rc = main([*args, "--since", "1990-03-13", "--until", "1990-03-15T00:00Z"])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    csv = pd.read_csv(out).set_index(["plant_id", "finding"])
+    assert pd.Timestamp(csv.loc[("ISF-005", "inverter_fault"), "start"]) == first
+    points = _findings(influxd.url, influx_db)
+    trip = points[(points.plant_id == "ISF-005") & (points.finding == "inverter_fault")]
+    assert list(trip["time"]) == [first], trip.to_string()
+    assert bool(trip["open"].iloc[0]) is True
+    assert trip["triaged_until"].iloc[0] == "1990-03-15T00:00:00Z"
+
+
+def _open_on_both_sides(url: str, db: str, until: pd.Timestamp) -> tuple[dict, set]:
+    """(plant, kind) -> open, as the next run reads it, and the (plant, kind) pairs the
+    dashboards' worklist query shows."""
+    from dashboards.queries import worklist
+    from triage.io import read_open_findings
+
+    with InfluxStore(url, db) as store:
+        latest = read_open_findings(store, ["ISF-005"], until)
+        shown = store.query(worklist(province=False, time_filter="time <= now()"))
+    state = dict(zip(zip(latest.plant_id, latest.finding, strict=True), latest.open, strict=True))
+    return state, {(s["tags"]["plant_id"], s["tags"]["finding"]) for s in shown}
+
+
+@pytest.mark.parametrize("offset_h", [0, -6])
+def test_found_again_at_or_before_a_closed_point_is_open_for_triage_and_the_worklist(
+    influxd, influx_db, offset_h
+):
+    """A closed finding found again with the start of its point (0) or earlier (-6 h: readings
+    backfilled): the closed point is rewritten open, ``closed_at`` cleared, and both the next
+    run and the dashboards' worklist query say open (an earlier start was written as a new
+    point behind the closed one, which stayed the latest: closed for both, run after run)."""
+    from triage.io import read_open_findings, write_findings
+    from triage.worklist import carry_on
+
+    fleet = syn.make_fleet()
+    start = TRIP + pd.Timedelta(hours=6)
+    found = pd.DataFrame(
+        [
+            {
+                "plant_id": "ISF-005",
+                "finding": "inverter_fault",
+                "start": start,
+                "lost_kwh_per_day": 20.0,
+                "confidence": 0.9,
+                "evidence": "tripped",
+            }
+        ]
+    )
+    judged = np.ones(len(fleet.plant_ids), bool)
+    until1, until2, until3 = (TRIP + pd.Timedelta(days=d) for d in (1, 2, 3))
+    with InfluxStore(influxd.url, influx_db) as store:
+        wl = carry_on(
+            found, read_open_findings(store, fleet.plant_ids, until1), fleet.plant_ids, judged
+        )
+        write_findings(store, wl.findings, fleet, until1)
+        wl = carry_on(
+            found.iloc[:0],
+            read_open_findings(store, fleet.plant_ids, until2),
+            fleet.plant_ids,
+            judged,
+        )
+        assert len(wl.closed) == 1
+        write_findings(store, wl.findings, fleet, until2, wl.closed)
+    key = ("ISF-005", "inverter_fault")
+    state, shown = _open_on_both_sides(influxd.url, influx_db, until2)
+    assert state == {key: False}
+    assert key not in shown
+    again = found.assign(start=start + pd.Timedelta(hours=offset_h))
+    with InfluxStore(influxd.url, influx_db) as store:
+        latest = read_open_findings(store, fleet.plant_ids, until3)
+        wl = carry_on(again, latest, fleet.plant_ids, judged)
+        write_findings(store, wl.findings, fleet, until3, wl.closed)
+    assert bool(wl.findings.reopen.iloc[0])
+    assert wl.findings.start.iloc[0] == start  # the closed point's time: its identity
+    state, shown = _open_on_both_sides(influxd.url, influx_db, until3 + pd.Timedelta(hours=1))
+    assert state == {key: True}
+    assert key in shown
+    points = _findings(influxd.url, influx_db)
+    assert list(points["time"]) == [start], points.to_string()
+    assert points["closed_at"].iloc[0] in ("", None)
+    assert bool(points["open"].iloc[0]) is True

@@ -82,6 +82,22 @@ def test_found_again_at_a_closed_points_time_is_a_reopen() -> None:
     assert not bool(wl.findings.carried.iloc[0])
 
 
+def test_found_again_before_a_closed_points_time_reopens_that_point() -> None:
+    """Dated earlier than the latest point, a closed one (readings backfilled): that point is
+    reopened; a later start is a new finding."""
+    found = _found(("A", "offline", "2026-06-30T05:00Z"), ("B", "offline", "2026-07-02T05:00Z"))
+    latest = _latest(
+        ("A", "offline", "2026-07-01T05:00Z", False), ("B", "offline", "2026-07-01T05:00Z", False)
+    )
+    wl = carry_on(found, latest, IDS, np.ones(3, bool))
+    got = wl.findings.set_index("plant_id")
+    assert got.loc["A", "start"] == T("2026-07-01T05:00Z")
+    assert bool(got.loc["A", "reopen"])
+    assert got.loc["B", "start"] == T("2026-07-02T05:00Z")
+    assert not bool(got.loc["B", "reopen"])
+    assert wl.new == 2
+
+
 def test_judged_and_recovered_from_arrays() -> None:
     from triage.expected import Expectation
     from triage.hourly import HourlyReadings

@@ -88,3 +88,55 @@ def test_bad_fault_options_one_line_exit_2(tmp_path, cfg, capsys, monkeypatch, a
     assert rc == 2, err
     assert len(err.splitlines()) == 1, err
     assert needle in err
+
+
+def test_live_truth_file_names_the_finding_as_the_offline_generator_does(mosquitto, tmp_path):
+    """``roshanai emulate --faults F --faults-out T`` against mosquitto: the truth's
+    ``finding`` is :func:`~firmware_bridge.emulator.faults.truth_finding`'s at the run's end
+    (a dead gateway back within the run is ``comms_loss``, one dead to the end ``offline``; a
+    comms loss whose batch arrives after the run ``offline``), its ``kind`` what was injected."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.firmware_bridge.emulator.helpers import read_fleet_subset
+
+    fleet, faults, truth = tmp_path / "fleet.csv", tmp_path / "faults.csv", tmp_path / "t.csv"
+    ids = read_fleet_subset(4).plant_ids
+    read_fleet_subset(4).plants.to_csv(fleet, index=False)
+    # The run: 2026-06-30 21:00 (3 h of backfill) to 2026-07-01 12:00 UTC.
+    faults.write_text(
+        "plant_id,kind,start,end,severity\n"
+        f"{ids[0]},offline,2026-07-01T02:00Z,2026-07-01T05:00Z,1\n"  # back within the run
+        f"{ids[1]},offline,2026-07-01T06:00Z,,1\n"  # dead to the end
+        f"{ids[2]},comms_loss,2026-07-01T03:00Z,2026-07-01T20:00Z,1\n"  # batch after the run
+        f"{ids[3]},comms_loss,2026-07-01T03:00Z,2026-07-01T04:00Z,1\n"  # batch within it
+    )
+    (tmp_path / "empty.toml").touch()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHANAI_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "roshanai", "--config", str(tmp_path / "empty.toml"), "emulate",
+         "--mqtt-url", mosquitto.url, "--fleet", str(fleet), "--plants", "4",
+         "--start", "2026-07-01T00:00:00Z", "--speed", "43200", "--duration", "1",
+         "--interval", "300", "--backfill-hours", "3",
+         "--faults", str(faults), "--faults-out", str(truth)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "simulated 2026-07-01 00:00 to 2026-07-01 12:00 UTC" in proc.stdout
+    got = pd.read_csv(truth)
+    assert list(got["kind"]) == ["offline", "offline", "comms_loss", "comms_loss"]
+    assert list(got["finding"]) == ["comms_loss", "offline", "offline", "comms_loss"]
+    assert list(got.columns).index("finding") == list(got.columns).index("alarm_code") + 1
+    assert read_faults(truth) == read_faults(faults)
+    # The offline generator over the same hours: the same file, the same findings.
+    offline_truth = tmp_path / "offline_t.csv"
+    rc = main(
+        ["--config", str(tmp_path / "empty.toml"), "emulate", "--offline", str(tmp_path / "o.csv"),
+         "--fleet", str(fleet), "--plants", "4", "--start", "2026-06-30T21:00Z", "--days", "0.625",
+         "--faults", str(faults), "--faults-out", str(offline_truth)]
+    )  # fmt: skip
+    assert rc == 0
+    offline = pd.read_csv(offline_truth)
+    assert list(offline["finding"]) == list(got["finding"])
+    assert list(offline.columns[: len(got.columns)]) == list(got.columns)
