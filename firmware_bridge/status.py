@@ -322,8 +322,10 @@ class StatusTracker:
                 and st.rating_w
                 and expected > 0.1 * st.rating_w
             )
-            if not daylight:
-                st.underperforming = False  # nothing to expect at night or dawn
+            in_cut = st.row >= 0 and self.live.cut.size > 0 and bool(self.live.cut[st.row])
+            if not daylight or in_cut:
+                # nothing to expect at night or dawn, nor of a plant in a cut (on its battery)
+                st.underperforming = False
                 if st.row >= 0 and self.live.underperforming.size:
                     self.live.underperforming[st.row] = False
                 return
@@ -457,7 +459,7 @@ class StatusTracker:
             copy = LiveReadings(0)
             for name, value in vars(live).items():
                 setattr(copy, name, value.copy())
-        k, from_peers, _ = local_sky_index(
+        k, from_peers, _, cut = local_sky_index(
             copy, peer, now_ns, offline_after_ns=self.offline_after_ns, fresh_ns=self.fresh_ns
         )
         fresh = (copy.ts_ns > 0) & (now_ns - copy.ts_ns <= self.fresh_ns)
@@ -466,6 +468,10 @@ class StatusTracker:
         with self._lock:
             live.sky_index[:] = k
             live.from_peers[:] = from_peers
+            live.cut[:] = cut
+            for row in np.flatnonzero(cut):
+                self._by_row[row].underperforming = False  # a cut is no fault
+            live.underperforming[cut] = False
             for row in np.flatnonzero(ok & (copy.ts_ns == live.ts_ns)):
                 st = self._by_row[row]
                 st.sky_index = float(k[row])
