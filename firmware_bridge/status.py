@@ -267,6 +267,8 @@ class StatusTracker:
         self._status_names: list[str] = []
         self._status_codes: dict[str, int] = {}
         self._status_code("unknown")  # 0: the columns' initial state
+        self._quoted_status: list[str] = []
+        self._line_prefix: list[str | None] = [None] * len(self._by_row)
         self._fault_code = self._status_code("fault")
 
     def _state(self, plant_id: str) -> PlantState:
@@ -626,7 +628,11 @@ class StatusTracker:
         c.pub_alarm[rows] = c.alarm_code[rows]
         c.published_ns[rows] = now_ns
         lines: list[str] = []
-        names, rating = self._status_names, c.rating_w
+        names, rating, publish = self._status_names, c.rating_w, self.publish
+        quoted = self._quoted_status
+        while len(quoted) < len(names):  # each state's field text, as format_point writes it
+            quoted.append(format_point("m", {}, {"s": names[len(quoted)]})[len("m s=") :])
+        prefixes, stamp = self._line_prefix, f" {now_ns}"
         for row, on, prod, alm, code, alarm_code, last, p, energy, under, exp, sky, peers in zip(
             rows.tolist(),
             online[rows].tolist(),
@@ -643,29 +649,67 @@ class StatusTracker:
             c.from_peers[rows].tolist(),
             strict=True,
         ):
+            last_s = round((now_ns - last) / 1e9, 1) if last else -1.0
+            energy = round(energy, 1)
+            prefix = prefixes[row]
+            if prefix is None:
+                prefix = prefixes[row] = self._prefix_of(self._by_row[row])
+            # The line as format_point writes it, field by field in the reference's order.
+            line = (
+                f"{prefix}online={_TF[on]},producing={_TF[prod]},alarm={_TF[alm]},"
+                f"alarm_code={alarm_code}i,inverter_status={quoted[code]},"
+                f"last_seen_s={last_s!r},ac_power_w={p!r},energy_today_wh={energy!r},"
+                f"underperforming={_TF[under]}"
+            )
+            finite = math.isfinite(p) and math.isfinite(energy)
+            index: float | None = None
+            sky_3: float | None = None
+            if exp == exp:  # not NaN: an expectation is known
+                expected = round(exp, 1)
+                finite = finite and math.isfinite(exp)
+                line += f",expected_ac_power_w={expected!r}"
+                r = rating[row]
+                if exp and r and exp > 0.1 * r:
+                    index = round(max(0.0, p) / exp, 3)
+                    line += f",performance_index={index!r}"
+                if sky == sky:
+                    sky_3 = round(sky, 3)
+                    finite = finite and math.isfinite(sky)
+                    line += f",sky_index={sky_3!r},expected_from_peers={_TF[peers]}"
+            if publish is None and finite:
+                lines.append(line + stamp)
+                continue
             fields: dict[str, float | int | bool | str] = {
                 "online": on,
                 "producing": prod,
                 "alarm": alm,
                 "alarm_code": alarm_code,
                 "inverter_status": names[code],
-                "last_seen_s": round((now_ns - last) / 1e9, 1) if last else -1.0,
+                "last_seen_s": last_s,
                 "ac_power_w": p,
-                "energy_today_wh": round(energy, 1),
+                "energy_today_wh": energy,
                 "underperforming": under,
             }
-            if exp == exp:  # not NaN: an expectation is known
-                fields["expected_ac_power_w"] = round(exp, 1)
-                r = rating[row]
-                if exp and r and exp > 0.1 * r:
-                    fields["performance_index"] = round(max(0.0, p) / exp, 3)
-                if sky == sky:
-                    fields["sky_index"] = round(sky, 3)
+            if exp == exp:
+                fields["expected_ac_power_w"] = expected
+                if index is not None:
+                    fields["performance_index"] = index
+                if sky_3 is not None:
+                    fields["sky_index"] = sky_3
                     fields["expected_from_peers"] = peers
             st = self._by_row[row]
-            if not self._emit(st, fields, now_ns, lines):
+            if not finite:  # what line protocol cannot carry: format_point says why
+                line = format_point(MEASUREMENT_PLANT_STATUS, _tags(st), fields, now_ns)
+            else:
+                line += stamp
+            if not self._emit(st, fields, now_ns, lines, line):
                 c.pub_valid[row] = False
         return lines
+
+    @staticmethod
+    def _prefix_of(st: PlantState) -> str:
+        """Measurement and tags of ``st``'s status lines, with the space after them."""
+        return format_point(MEASUREMENT_PLANT_STATUS, _tags(st), {"x": True})[: -len("x=true")]
 
     def _tick_plants(self, plants: list[PlantState], now_ns: int, all_due: bool) -> list[str]:
         """:meth:`tick` over ``plants``, one by one (under the lock)."""
@@ -688,13 +732,11 @@ class StatusTracker:
         fields: dict[str, float | int | bool | str],
         now_ns: int,
         lines: list[str],
+        line: str = "",
     ) -> bool:
-        """Append the status line of ``st`` to ``lines`` and publish it; False if the publish
-        failed (the next tick retries)."""
-        tags = {"plant_id": st.plant_id}
-        if st.province:
-            tags["province"] = st.province
-        lines.append(format_point(MEASUREMENT_PLANT_STATUS, tags, fields, now_ns))
+        """Append the status line of ``st`` (``line`` if given) to ``lines`` and publish it;
+        False if the publish failed (the next tick retries)."""
+        lines.append(line or format_point(MEASUREMENT_PLANT_STATUS, _tags(st), fields, now_ns))
         if self.publish is None:
             return True
         body = json.dumps({"plant_id": st.plant_id, "time_ns": now_ns, **fields})
@@ -752,6 +794,17 @@ class StatusTracker:
                         st.published = ""
                         log.debug("status publish failed: %s", exc)
         return lines
+
+
+#: Line protocol booleans.
+_TF = ("false", "true")
+
+
+def _tags(st: PlantState) -> dict[str, str]:
+    tags = {"plant_id": st.plant_id}
+    if st.province:
+        tags["province"] = st.province
+    return tags
 
 
 #: Fields a status change is not (they change at every reading).
