@@ -18,7 +18,15 @@ constant ``underperformance_window_s``; expected above 10 % of the rating) stays
 ``peer_underperformance_ratio`` (expectation from the peers) or ``underperformance_ratio``
 (climate fallback) — never at night. The older month × hour typical-year mean
 (:class:`ExpectedPower`) still works as ``expected``. Registered plants never heard from are
-reported offline once the tracker has run for ``offline_after_s``.
+reported offline once the tracker has run for ``offline_after_s``. A plant in a cut (its outage
+zone or most of its peers gone silent at once, :func:`firmware_bridge.peers.local_sky_index`)
+is never underperforming.
+
+The tick works over arrays (the registry's plants in fleet row order): which statuses are due
+is decided for the whole fleet with numpy, and only those lines are written, so a tick where
+nothing changed costs milliseconds at 100,000 plants (``benchmarks/bench_status.py``).
+:meth:`StatusTracker.tick_reference` is the same tick plant by plant, the readable reference
+the tests compare it with.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from firmware_bridge.peers import FRESH_S, LiveReadings, PeerExpectation, local_
 from firmware_bridge.rejection import GatewayStatus
 from telemetry import topics
 from telemetry.lineprotocol import format_point
-from telemetry.registry import Fleet
+from telemetry.registry import PLANT_ID_RE, Fleet
 from telemetry.schema import MEASUREMENT_PLANT_STATUS
 
 __all__ = [
@@ -218,8 +226,16 @@ class StatusTracker:
     republish_s : float
         Unchanged statuses are still republished (and rewritten) this often. [s]
     sky_index_every_s : float
-        The local sky index of the fleet is recomputed at a tick at most this often (0.9 s of
-        CPU at 100,000 plants, ``benchmarks/bench_status.py``). [s]
+        The local sky index of the fleet is recomputed at a tick at most this often (about
+        0.5 s of CPU at 100,000 plants, ``benchmarks/bench_status.py``). [s]
+
+    Notes
+    -----
+    Each :class:`PlantState` is what the bridge knows of a plant; for the registry's plants
+    the tick reads a copy in columns (:class:`_Columns`), refreshed at each tick for the plants
+    that :meth:`observe`, :meth:`gateway` or :meth:`will` touched since, and it writes the sky
+    index's results there, which a PlantState takes when it is next read or changed. A tracker
+    ticks with :meth:`tick` or with :meth:`tick_reference`, not both.
     """
 
     def __init__(
@@ -269,6 +285,7 @@ class StatusTracker:
         self._status_code("unknown")  # 0: the columns' initial state
         self._quoted_status: list[str] = []
         self._line_prefix: list[str | None] = [None] * len(self._by_row)
+        self._province_tag: dict[str, str] = {}
         self._fault_code = self._status_code("fault")
 
     def _state(self, plant_id: str) -> PlantState:
@@ -706,10 +723,20 @@ class StatusTracker:
                 c.pub_valid[row] = False
         return lines
 
-    @staticmethod
-    def _prefix_of(st: PlantState) -> str:
-        """Measurement and tags of ``st``'s status lines, with the space after them."""
-        return format_point(MEASUREMENT_PLANT_STATUS, _tags(st), {"x": True})[: -len("x=true")]
+    def _prefix_of(self, st: PlantState) -> str:
+        """Measurement and tags of ``st``'s status lines, with the space after them, as
+        format_point writes them (it escapes each province once; a registry plant id has
+        nothing to escape)."""
+        if not PLANT_ID_RE.fullmatch(st.plant_id):
+            return format_point(MEASUREMENT_PLANT_STATUS, _tags(st), {"x": True})[:-6]
+        head = f"{MEASUREMENT_PLANT_STATUS},plant_id="
+        province = self._province_tag.get(st.province)
+        if province is None:
+            line = format_point(
+                MEASUREMENT_PLANT_STATUS, _tags(PlantState("p", st.province)), {"x": True}
+            )
+            province = self._province_tag[st.province] = line[len(head) + 1 : -len(" x=true")]
+        return f"{head}{st.plant_id}{province} "
 
     def _tick_plants(self, plants: list[PlantState], now_ns: int, all_due: bool) -> list[str]:
         """:meth:`tick` over ``plants``, one by one (under the lock)."""
