@@ -10,8 +10,13 @@ varied), a 15-minute clear-sky grid over 8 hours of 1 July 2026, one reading per
 - **local sky index**: :func:`firmware_bridge.peers.local_sky_index` alone (vectorised numpy);
 - **tick**: the whole tick (the sky index, each plant's expectation, the status of every plant,
   ``plant_status`` lines of those that changed), first (every status new), steady with the
-  sky index recomputed (nothing changed: only the comparison), and steady between two sky
-  index updates (``sky_index_every_s``, 20 s by default).
+  sky index recomputed (nothing changed: only the comparison), steady between two sky
+  index updates (``sky_index_every_s``, 20 s by default), and the tick where every status is
+  due again (``republish_s`` after the first: every line formatted again); and a tick between
+  two sky index updates after a twelfth of the plants reported (5 s of a fleet reporting every
+  minute);
+- the same ticks of the readable reference (:meth:`StatusTracker.tick_reference`, plant by
+  plant) on a second tracker fed the same readings, and the ratio reference / array-based.
 
 Plain timing (median of ``--repeat``), no assertion. Run:
 ``.venv/bin/python benchmarks/bench_status.py [--plants 10000 100000] [--repeat 5]``
@@ -27,6 +32,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pandas as pd
 
@@ -96,7 +102,6 @@ def run(n: int, repeat: int) -> dict[str, float]:
     assert exp.wait(1800), exp.error
     build_s = time.perf_counter() - t0
     assert exp.grid is not None
-    tracker = StatusTracker(fleet, expected=exp)
     rng = np.random.default_rng(2)
     share = rng.uniform(0.4, 0.6, n)
     ids = fleet.plants["plant_id"].tolist()
@@ -112,36 +117,50 @@ def run(n: int, repeat: int) -> dict[str, float]:
         )
         for row, pid in enumerate(ids)
     ]
-    t0 = time.perf_counter()
-    for r in readings:
-        tracker.observe(r, T0)
-    observe_us = 1e6 * (time.perf_counter() - t0) / n
+    out: dict[str, float] = {"build_s": build_s}
     now = T0 + 60 * 10**9
-    t0 = time.perf_counter()
-    lines = tracker.tick(now)
-    first_s = time.perf_counter() - t0
-    assert len(lines) == n
-    k_s = median_s(
-        lambda: local_sky_index(tracker.live, exp, now, offline_after_ns=tracker.offline_after_ns),
-        repeat,
-    )
+    for name, reference in (("", False), ("ref_", True)):
+        tracker = StatusTracker(fleet, expected=exp)
+        tick = tracker.tick_reference if reference else tracker.tick
+        t0 = time.perf_counter()
+        for r in readings:
+            tracker.observe(r, T0)
+        out[name + "observe_us"] = 1e6 * (time.perf_counter() - t0) / n
+        t0 = time.perf_counter()
+        lines = tick(now)
+        out[name + "first_s"] = time.perf_counter() - t0
+        assert len(lines) == n
 
-    def tick_with_index() -> None:
-        tracker._sky_index_ns = 0  # due again
-        tracker.tick(now + 10**9)
+        def tick_with_index(tracker: StatusTracker = tracker, tick=tick) -> None:
+            tracker._sky_index_ns = 0  # due again
+            assert not tick(now + 10**9)
 
-    steady_k_s = median_s(tick_with_index, repeat)
-    steady_s = median_s(lambda: tracker.tick(now + 2 * 10**9), repeat)
-    from_peers = float(tracker.live.from_peers.mean())
-    return {
-        "build_s": build_s,
-        "observe_us": observe_us,
-        "k_s": k_s,
-        "first_s": first_s,
-        "steady_k_s": steady_k_s,
-        "steady_s": steady_s,
-        "from_peers": from_peers,
-    }
+        out[name + "steady_k_s"] = median_s(tick_with_index, repeat)
+        out[name + "steady_s"] = median_s(lambda tick=tick: tick(now + 2 * 10**9), repeat)
+        # A twelfth of the fleet reports (5 s of plants reporting every minute), then a tick
+        # between two sky index updates: the copy of those plants into the columns.
+        later = [
+            Checked(msgspec.structs.replace(r.record, ts_ns=T0 + 3 * 10**9), r.tags)
+            for r in readings[::12]
+        ]
+        for r in later:
+            tracker.observe(r, now + 3 * 10**9)
+        t0 = time.perf_counter()
+        tick(now + 4 * 10**9)
+        out[name + "readings_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lines = tick(now + int(tracker.republish_ns))
+        out[name + "republish_s"] = time.perf_counter() - t0
+        assert len(lines) == n
+        if not reference:
+            out["k_s"] = median_s(
+                lambda tracker=tracker: local_sky_index(
+                    tracker.live, exp, now, offline_after_ns=tracker.offline_after_ns
+                ),
+                repeat,
+            )
+            out["from_peers"] = float(tracker.live.from_peers.mean())
+    return out
 
 
 def main() -> None:
@@ -152,16 +171,28 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} at start")
     print(
         "plants | expectation build s | observe µs/reading | local sky index s | "
-        "tick first s | tick steady s: with sky index / between | from peers"
+        "tick first s | tick steady s: with sky index / between / after 1/12 reported | "
+        "tick all republished s | from peers"
     )
     for n in args.plants:
         r = run(n, args.repeat)
+        for label, p in (("array-based", ""), ("reference", "ref_")):
+            print(
+                f"{n:,} {label} | {r['build_s']:.1f} | {r[p + 'observe_us']:.1f} | "
+                f"{r['k_s']:.3f} | {r[p + 'first_s']:.2f} | {r[p + 'steady_k_s']:.3f} / "
+                f"{r[p + 'steady_s']:.3f} / {r[p + 'readings_s']:.3f} | "
+                f"{r[p + 'republish_s']:.2f} | "
+                f"{100 * r['from_peers']:.1f} %",
+                flush=True,
+            )
         print(
-            f"{n:,} | {r['build_s']:.1f} | {r['observe_us']:.1f} | {r['k_s']:.3f} | "
-            f"{r['first_s']:.2f} | {r['steady_k_s']:.2f} / {r['steady_s']:.2f} | "
-            f"{100 * r['from_peers']:.1f} %",
+            f"{n:,} reference / array-based: steady with sky index "
+            f"{r['ref_steady_k_s'] / r['steady_k_s']:.1f}x, between "
+            f"{r['ref_steady_s'] / r['steady_s']:.1f}x, "
+            f"first {r['ref_first_s'] / r['first_s']:.1f}x",
             flush=True,
         )
+    print(f"load {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "FRESH_S",
     "GRID_STEP_S",
     "HORIZON_H",
+    "RETRY_AFTER_S",
     "LiveReadings",
     "PeerExpectation",
     "SkyGrid",
@@ -53,8 +55,11 @@ GRID_STEP_S = 900
 HORIZON_H = 48
 #: The grid starts this long before the time it is computed for. [h]
 LEAD_H = 3
-#: A new grid is computed (in the background) this long before the current one ends. [h]
+#: A new grid is computed (in the background) this long before the current one ends (at most
+#: half the grid's span, so that a short grid is not recomputed at every tick). [h]
 REFRESH_BEFORE_END_H = 12
+#: After a failed computation, the next attempt waits this long. [s]
+RETRY_AFTER_S = 600.0
 #: A plant is in a cut when at least this share of its outage zone, or of its peers (by weight),
 #: that reported in the last day is silent now.
 CUT_SILENT_SHARE = 0.5
@@ -188,10 +193,17 @@ class PeerExpectation:
         Start of the first grid [ns]; default ``LEAD_H`` before now.
     horizon_h : float
         Length of each grid [h].
+    clock : callable
+        Monotonic clock for the retry delay after a failure [s] (tests inject one).
     """
 
     def __init__(
-        self, fleet: Fleet, *, start_ns: int | None = None, horizon_h: float = HORIZON_H
+        self,
+        fleet: Fleet,
+        *,
+        start_ns: int | None = None,
+        horizon_h: float = HORIZON_H,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fleet = fleet
         self.horizon_h = horizon_h
@@ -207,8 +219,10 @@ class PeerExpectation:
         self.grid: SkyGrid | None = None
         self.error = ""
         self._start_ns = start_ns
+        self._clock = clock  # for the retry delay after a failure [s]
         self._busy = threading.Lock()
-        self._failed_at = 0.0
+        self._failed_at: float | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def ready(self) -> bool:
@@ -216,39 +230,43 @@ class PeerExpectation:
 
     def start(self) -> PeerExpectation:
         start = self._start_ns if self._start_ns is not None else _grid_start(time.time_ns())
-        self._thread = threading.Thread(
-            target=self._compute, args=(start, True), name="peer-expectation", daemon=True
-        )
-        self._thread.start()
+        if self._busy.acquire(blocking=False):
+            self._launch(start, True)
         return self
 
     def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until the first grid is ready (True) or failed/timed out (False)."""
-        self._thread.join(timeout_s)
+        """Block until the latest computation started is done; True if a grid is ready."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
         return self.ready
 
     def refresh(self, now_ns: int) -> None:
-        """Start a new grid in the background when ``now_ns`` nears the current one's end (or
-        lies before its start)."""
+        """Start a new grid in the background when ``now_ns`` [ns, the bridge's clock] nears the
+        current one's end (or lies before its start), or again ``RETRY_AFTER_S`` after a failed
+        computation (the first one included)."""
         g = self.grid
-        if g is None or self._busy.locked():
+        if self._busy.locked():
             return
-        margin = int(REFRESH_BEFORE_END_H * 3600e9)
-        if g.start_ns <= now_ns <= g.end_ns - margin:
+        if g is None:
+            if self._failed_at is None:
+                return  # not started
+        else:
+            margin_ns = min(int(REFRESH_BEFORE_END_H * 3600e9), (g.end_ns - g.start_ns) // 2)
+            if g.start_ns <= now_ns <= g.end_ns - margin_ns:
+                return
+        if self._failed_at is not None and self._clock() - self._failed_at < RETRY_AFTER_S:
             return
-        if time.monotonic() - self._failed_at < 600:
-            return
+        if self._busy.acquire(blocking=False):
+            self._launch(_grid_start(now_ns), False)
+
+    def _launch(self, start_ns: int, first: bool) -> None:
+        """Compute in a thread; the caller holds ``_busy``, which the thread releases."""
         self._thread = threading.Thread(
-            target=self._compute,
-            args=(_grid_start(now_ns), False),
-            name="peer-expectation",
-            daemon=True,
+            target=self._compute, args=(start_ns, first), name="peer-expectation", daemon=True
         )
         self._thread.start()
 
     def _compute(self, start_ns: int, first: bool) -> None:
-        if not self._busy.acquire(blocking=False):
-            return
         t0 = time.monotonic()
         try:
             if self.peers is None:
@@ -257,6 +275,7 @@ class PeerExpectation:
                 self.peers = peers_of_fleet(self.fleet)
             grid = compute_grid(self.fleet, start_ns, self.horizon_h)
             self.grid = grid
+            self._failed_at = None
             none = int((~np.isfinite(grid.clear_sky_w).any(axis=1)).sum())
             log.info(
                 "expected power from the peers ready: %d plants (%d with no default weather), "
@@ -267,7 +286,7 @@ class PeerExpectation:
                 time.monotonic() - t0,
             )
         except Exception as exc:  # the status works without expectations
-            self._failed_at = time.monotonic()
+            self._failed_at = self._clock()
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.warning(
                 "no expected power from the peers%s: %s", "" if first else " (refresh)", self.error
@@ -298,6 +317,8 @@ class LiveReadings:
         (n,) the local sky index of the last tick [-], NaN before one.
     from_peers : numpy.ndarray
         (n,) bool: that index came from the peers.
+    cut : numpy.ndarray
+        (n,) bool: the plant was in a cut at the last tick (never underperforming then).
     """
 
     def __init__(self, n: int) -> None:
@@ -310,6 +331,7 @@ class LiveReadings:
         self.underperforming = np.zeros(n, dtype=bool)
         self.sky_index = np.full(n, np.nan)
         self.from_peers = np.zeros(n, dtype=bool)
+        self.cut = np.zeros(n, dtype=bool)
 
 
 def local_sky_index(
@@ -319,7 +341,7 @@ def local_sky_index(
     *,
     offline_after_ns: int,
     fresh_ns: int = int(FRESH_S * 1e9),
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every plant's local sky index now, vectorised over the fleet (see the module docstring).
 
     Parameters
@@ -336,9 +358,9 @@ def local_sky_index(
 
     Returns
     -------
-    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray)
         (n,) the index used [-] (NaN where neither peers nor climate know), (n,) bool from the
-        peers, (n,) number of peers that reported.
+        peers, (n,) number of peers that reported, (n,) bool in a cut.
     """
     from simulate.peers import CLEAR_SKY_FLOOR, MIN_PEERS, SKY_INDEX_MAX
 
@@ -384,4 +406,4 @@ def local_sky_index(
     from_peers = (count >= MIN_PEERS) & np.isfinite(k_peer)
     climate = grid.climate_at(now_ns)
     k = np.where(from_peers, k_peer, climate)
-    return k, from_peers, count
+    return k, from_peers, count, cut

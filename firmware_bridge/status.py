@@ -18,7 +18,15 @@ constant ``underperformance_window_s``; expected above 10 % of the rating) stays
 ``peer_underperformance_ratio`` (expectation from the peers) or ``underperformance_ratio``
 (climate fallback) — never at night. The older month × hour typical-year mean
 (:class:`ExpectedPower`) still works as ``expected``. Registered plants never heard from are
-reported offline once the tracker has run for ``offline_after_s``.
+reported offline once the tracker has run for ``offline_after_s``. A plant in a cut (its outage
+zone or most of its peers gone silent at once, :func:`firmware_bridge.peers.local_sky_index`)
+is never underperforming.
+
+The tick works over arrays (the registry's plants in fleet row order): which statuses are due
+is decided for the whole fleet with numpy, and only those lines are written, so a tick where
+nothing changed costs milliseconds at 100,000 plants (``benchmarks/bench_status.py``).
+:meth:`StatusTracker.tick_reference` is the same tick plant by plant, the readable reference
+the tests compare it with.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from firmware_bridge.peers import FRESH_S, LiveReadings, PeerExpectation, local_
 from firmware_bridge.rejection import GatewayStatus
 from telemetry import topics
 from telemetry.lineprotocol import format_point
-from telemetry.registry import Fleet
+from telemetry.registry import PLANT_ID_RE, Fleet
 from telemetry.schema import MEASUREMENT_PLANT_STATUS
 
 __all__ = [
@@ -218,8 +226,16 @@ class StatusTracker:
     republish_s : float
         Unchanged statuses are still republished (and rewritten) this often. [s]
     sky_index_every_s : float
-        The local sky index of the fleet is recomputed at a tick at most this often (0.9 s of
-        CPU at 100,000 plants, ``benchmarks/bench_status.py``). [s]
+        The local sky index of the fleet is recomputed at a tick at most this often (about
+        0.5 s of CPU at 100,000 plants, ``benchmarks/bench_status.py``). [s]
+
+    Notes
+    -----
+    Each :class:`PlantState` is what the bridge knows of a plant; for the registry's plants
+    the tick reads a copy in columns (:class:`_Columns`), refreshed at each tick for the plants
+    that :meth:`observe`, :meth:`gateway` or :meth:`will` touched since, and it writes the sky
+    index's results there, which a PlantState takes when it is next read or changed. A tracker
+    ticks with :meth:`tick` or with :meth:`tick_reference`, not both.
     """
 
     def __init__(
@@ -261,12 +277,73 @@ class StatusTracker:
                 )
         self.live = LiveReadings(len(self.plants) if fleet is not None else 0)
         self._by_row = list(self.plants.values())
+        self._cols = _Columns(np.array([st.rating_w for st in self._by_row], dtype=float))
+        self._dirty: set[int] = set()  # rows whose PlantState changed since the last sync
+        self._extra: list[PlantState] = []  # plants not in the registry (no row)
+        self._status_names: list[str] = []
+        self._status_codes: dict[str, int] = {}
+        self._status_code("unknown")  # 0: the columns' initial state
+        self._quoted_status: list[str] = []
+        self._line_prefix: list[str | None] = [None] * len(self._by_row)
+        self._province_tag: dict[str, str] = {}
+        self._fault_code = self._status_code("fault")
 
     def _state(self, plant_id: str) -> PlantState:
         st = self.plants.get(plant_id)
         if st is None:
             st = self.plants[plant_id] = PlantState(plant_id)
+            self._extra.append(st)
+        elif st.row >= 0:
+            self._touch(st)
         return st
+
+    def _touch(self, st: PlantState) -> None:
+        """``st`` (a registry plant) is about to change: bring in what the last tick put in the
+        columns for it, and copy it to them at the next tick."""
+        if self._cols.pending[st.row]:
+            self._flush(st)
+        self._dirty.add(st.row)
+
+    def _flush(self, st: PlantState) -> None:
+        """Copy what the tick wrote to the columns of ``st``'s row into ``st``."""
+        c, row = self._cols, st.row
+        sky, expected = float(c.sky_index[row]), float(c.expected_w[row])
+        st.sky_index = None if math.isnan(sky) else sky
+        st.expected_ac_power_w = None if math.isnan(expected) else expected
+        st.expected_from_peers = bool(c.from_peers[row])
+        st.underperforming = bool(c.underperforming[row])
+        c.pending[row] = False
+
+    def _status_code(self, name: str) -> int:
+        code = self._status_codes.get(name)
+        if code is None:
+            code = self._status_codes[name] = len(self._status_names)
+            self._status_names.append(name)
+        return code
+
+    def _sync(self) -> None:
+        """Copy the plants changed since the last tick into the columns (under the lock)."""
+        if not self._dirty:
+            return
+        rows = np.fromiter(self._dirty, dtype=np.int64, count=len(self._dirty))
+        self._dirty.clear()
+        states = [self._by_row[row] for row in rows.tolist()]
+        c, nan = self._cols, math.nan
+        for row in rows[c.pending[rows]].tolist():  # not expected (each change takes them)
+            self._flush(self._by_row[row])
+        c.last_seen_ns[rows] = [st.last_seen_ns for st in states]
+        c.will_offline[rows] = [st.will_offline for st in states]
+        c.ac_power_w[rows] = [nan if st.ac_power_w is None else st.ac_power_w for st in states]
+        c.alarm_code[rows] = [st.alarm_code for st in states]
+        code = self._status_code
+        c.status[rows] = [code(st.inverter_status or "unknown") for st in states]
+        c.energy_today_wh[rows] = [st.energy_today_wh for st in states]
+        c.expected_w[rows] = [
+            nan if st.expected_ac_power_w is None else st.expected_ac_power_w for st in states
+        ]
+        c.underperforming[rows] = [st.underperforming for st in states]
+        c.sky_index[rows] = [nan if st.sky_index is None else st.sky_index for st in states]
+        c.from_peers[rows] = [bool(st.expected_from_peers) for st in states]
 
     def observe(self, checked: object, now_ns: int) -> None:
         """Take one accepted reading (a ``firmware_bridge.validate.Checked``)."""
@@ -322,8 +399,10 @@ class StatusTracker:
                 and st.rating_w
                 and expected > 0.1 * st.rating_w
             )
-            if not daylight:
-                st.underperforming = False  # nothing to expect at night or dawn
+            in_cut = st.row >= 0 and self.live.cut.size > 0 and bool(self.live.cut[st.row])
+            if not daylight or in_cut:
+                # nothing to expect at night or dawn, nor of a plant in a cut (on its battery)
+                st.underperforming = False
                 if st.row >= 0 and self.live.underperforming.size:
                     self.live.underperforming[st.row] = False
                 return
@@ -411,7 +490,9 @@ class StatusTracker:
                 self.live.will_offline[st.row] = st.will_offline
 
     def snapshot(self, st: PlantState, now_ns: int) -> dict[str, float | int | bool | str]:
-        """The status fields of one plant."""
+        """The status fields of one plant (the readable reference of :meth:`tick`)."""
+        if st.row >= 0 and self._cols.pending[st.row]:
+            self._flush(st)
         online = (
             bool(st.last_seen_ns)
             and not st.will_offline
@@ -441,31 +522,70 @@ class StatusTracker:
             out["expected_from_peers"] = bool(st.expected_from_peers)
         return out
 
-    def update_sky_index(self, now_ns: int) -> None:
-        """The local sky index of every plant now (vectorised over the fleet), and the
-        expectation of each plant's latest reading with it."""
+    def _sky_index_now(
+        self, now_ns: int
+    ) -> tuple[LiveReadings, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The local sky index of every plant now, if due: (the readings it used, the index,
+        from the peers, in a cut, the expected power of each latest reading [W]); computed
+        outside the lock."""
         peer, live = self.peer, self.live
         if peer is None:
-            return
+            return None
         peer.refresh(now_ns)
         if not peer.ready or not live.ts_ns.size:
-            return
+            return None
         if 0 <= now_ns - self._sky_index_ns < self.sky_index_every_ns:
-            return
+            return None
         self._sky_index_ns = now_ns
         with self._lock:  # a consistent copy; the work is done outside the lock
             copy = LiveReadings(0)
             for name, value in vars(live).items():
                 setattr(copy, name, value.copy())
-        k, from_peers, _ = local_sky_index(
+        k, from_peers, _, cut = local_sky_index(
             copy, peer, now_ns, offline_after_ns=self.offline_after_ns, fresh_ns=self.fresh_ns
         )
+        return copy, k, from_peers, cut, copy.clear_sky_w * k
+
+    def update_sky_index(self, now_ns: int) -> None:
+        """The local sky index of every plant now (vectorised over the fleet), and the
+        expectation of each plant's latest reading with it, in the columns the tick reads
+        (each :class:`PlantState` takes them when it is next read or changed)."""
+        done = self._sky_index_now(now_ns)
+        if done is None:
+            return
+        copy, k, from_peers, cut, expected = done
+        live, c = self.live, self._cols
         fresh = (copy.ts_ns > 0) & (now_ns - copy.ts_ns <= self.fresh_ns)
-        expected = copy.clear_sky_w * k
+        with self._lock:
+            self._sync()  # the columns up to date first: the index goes over them
+            live.sky_index[:] = k
+            live.from_peers[:] = from_peers
+            live.cut[:] = cut
+            live.underperforming[cut] = False
+            c.underperforming[cut] = False  # a cut is no fault
+            ok = fresh & np.isfinite(expected) & (copy.ts_ns == live.ts_ns)
+            c.sky_index[ok] = k[ok]
+            c.expected_w[ok] = expected[ok]
+            c.from_peers[ok] = from_peers[ok]
+            c.pending |= ok | cut
+
+    def _update_sky_index_reference(self, now_ns: int) -> None:
+        """:meth:`update_sky_index`, plant by plant into each :class:`PlantState` (the readable
+        reference)."""
+        done = self._sky_index_now(now_ns)
+        if done is None:
+            return
+        copy, k, from_peers, cut, expected = done
+        live = self.live
+        fresh = (copy.ts_ns > 0) & (now_ns - copy.ts_ns <= self.fresh_ns)
         ok = fresh & np.isfinite(expected)
         with self._lock:
             live.sky_index[:] = k
             live.from_peers[:] = from_peers
+            live.cut[:] = cut
+            for row in np.flatnonzero(cut):
+                self._by_row[row].underperforming = False  # a cut is no fault
+            live.underperforming[cut] = False
             for row in np.flatnonzero(ok & (copy.ts_ns == live.ts_ns)):
                 st = self._by_row[row]
                 st.sky_index = float(k[row])
@@ -473,11 +593,194 @@ class StatusTracker:
                 st.expected_from_peers = bool(from_peers[row])
 
     def tick(self, now_ns: int) -> list[str]:
-        """Statuses that changed (or are due again): publish them, return their lines."""
-        lines = []
+        """Statuses that changed (or are due again): publish them, return their lines.
+
+        Which statuses are due is decided over all registry plants at once, from the columns;
+        only those are formatted. The same lines and messages as :meth:`tick_reference`.
+        """
         if self._started_ns is None:
             self._started_ns = now_ns
         self.update_sky_index(now_ns)
+        all_due = now_ns - self._started_ns >= self.offline_after_ns
+        with self._lock:
+            self._sync()
+            lines = self._tick_rows(now_ns, all_due)
+            lines += self._tick_plants(self._extra, now_ns, all_due)
+        return lines
+
+    def _tick_rows(self, now_ns: int, all_due: bool) -> list[str]:
+        """:meth:`tick` over the registry's plants (under the lock)."""
+        c = self._cols
+        if not len(c.rating_w):
+            return []
+        seen = c.last_seen_ns
+        online = (seen != 0) & ~c.will_offline & (now_ns - seen < self.offline_after_ns)
+        power = np.where(np.isnan(c.ac_power_w), 0.0, c.ac_power_w)
+        producing = online & (power > self.producing_above_w)
+        alarm = (c.alarm_code != 0) | (c.status == self._fault_code)
+        with_sky = ~np.isnan(c.sky_index) & ~np.isnan(c.expected_w)
+        # The comparison key of the reference (its JSON without the measured values) as bits.
+        flags = (
+            online.astype(np.int64)
+            | producing << 1
+            | alarm << 2
+            | c.underperforming << 3
+            | with_sky << 4
+            | (with_sky & c.from_peers) << 5
+        )
+        considered = (seen != 0) | c.will_offline | all_due
+        same = (
+            c.pub_valid
+            & (flags == c.pub_flags)
+            & (c.status == c.pub_status)
+            & (c.alarm_code == c.pub_alarm)
+        )
+        due = considered & ~(same & (now_ns - c.published_ns < self.republish_ns))
+        rows = np.flatnonzero(due)
+        if not len(rows):
+            return []
+        c.pub_valid[rows] = True
+        c.pub_flags[rows] = flags[rows]
+        c.pub_status[rows] = c.status[rows]
+        c.pub_alarm[rows] = c.alarm_code[rows]
+        c.published_ns[rows] = now_ns
+        lines: list[str] = []
+        names, rating, publish = self._status_names, c.rating_w, self.publish
+        quoted = self._quoted_status
+        while len(quoted) < len(names):  # each state's field text, as format_point writes it
+            quoted.append(format_point("m", {}, {"s": names[len(quoted)]})[len("m s=") :])
+        prefixes, stamp = self._line_prefix, f" {now_ns}"
+        for row, on, prod, alm, code, alarm_code, last, p, energy, under, exp, sky, peers in zip(
+            rows.tolist(),
+            online[rows].tolist(),
+            producing[rows].tolist(),
+            alarm[rows].tolist(),
+            c.status[rows].tolist(),
+            c.alarm_code[rows].tolist(),
+            seen[rows].tolist(),
+            power[rows].tolist(),
+            c.energy_today_wh[rows].tolist(),
+            c.underperforming[rows].tolist(),
+            c.expected_w[rows].tolist(),
+            c.sky_index[rows].tolist(),
+            c.from_peers[rows].tolist(),
+            strict=True,
+        ):
+            last_s = round((now_ns - last) / 1e9, 1) if last else -1.0
+            energy = round(energy, 1)
+            prefix = prefixes[row]
+            if prefix is None:
+                prefix = prefixes[row] = self._prefix_of(self._by_row[row])
+            # The line as format_point writes it, field by field in the reference's order.
+            line = (
+                f"{prefix}online={_TF[on]},producing={_TF[prod]},alarm={_TF[alm]},"
+                f"alarm_code={alarm_code}i,inverter_status={quoted[code]},"
+                f"last_seen_s={last_s!r},ac_power_w={p!r},energy_today_wh={energy!r},"
+                f"underperforming={_TF[under]}"
+            )
+            finite = math.isfinite(p) and math.isfinite(energy)
+            index: float | None = None
+            sky_3: float | None = None
+            if exp == exp:  # not NaN: an expectation is known
+                expected = round(exp, 1)
+                finite = finite and math.isfinite(exp)
+                line += f",expected_ac_power_w={expected!r}"
+                r = rating[row]
+                if exp and r and exp > 0.1 * r:
+                    index = round(max(0.0, p) / exp, 3)
+                    line += f",performance_index={index!r}"
+                if sky == sky:
+                    sky_3 = round(sky, 3)
+                    finite = finite and math.isfinite(sky)
+                    line += f",sky_index={sky_3!r},expected_from_peers={_TF[peers]}"
+            if publish is None and finite:
+                lines.append(line + stamp)
+                continue
+            fields: dict[str, float | int | bool | str] = {
+                "online": on,
+                "producing": prod,
+                "alarm": alm,
+                "alarm_code": alarm_code,
+                "inverter_status": names[code],
+                "last_seen_s": last_s,
+                "ac_power_w": p,
+                "energy_today_wh": energy,
+                "underperforming": under,
+            }
+            if exp == exp:
+                fields["expected_ac_power_w"] = expected
+                if index is not None:
+                    fields["performance_index"] = index
+                if sky_3 is not None:
+                    fields["sky_index"] = sky_3
+                    fields["expected_from_peers"] = peers
+            st = self._by_row[row]
+            if not finite:  # what line protocol cannot carry: format_point says why
+                line = format_point(MEASUREMENT_PLANT_STATUS, _tags(st), fields, now_ns)
+            else:
+                line += stamp
+            if not self._emit(st, fields, now_ns, lines, line):
+                c.pub_valid[row] = False
+        return lines
+
+    def _prefix_of(self, st: PlantState) -> str:
+        """Measurement and tags of ``st``'s status lines, with the space after them, as
+        format_point writes them (it escapes each province once; a registry plant id has
+        nothing to escape)."""
+        if not PLANT_ID_RE.fullmatch(st.plant_id):
+            return format_point(MEASUREMENT_PLANT_STATUS, _tags(st), {"x": True})[:-6]
+        head = f"{MEASUREMENT_PLANT_STATUS},plant_id="
+        province = self._province_tag.get(st.province)
+        if province is None:
+            line = format_point(
+                MEASUREMENT_PLANT_STATUS, _tags(PlantState("p", st.province)), {"x": True}
+            )
+            province = self._province_tag[st.province] = line[len(head) + 1 : -len(" x=true")]
+        return f"{head}{st.plant_id}{province} "
+
+    def _tick_plants(self, plants: list[PlantState], now_ns: int, all_due: bool) -> list[str]:
+        """:meth:`tick` over ``plants``, one by one (under the lock)."""
+        lines: list[str] = []
+        for st in plants:
+            if not (st.last_seen_ns or st.will_offline or all_due):
+                continue
+            fields = self.snapshot(st, now_ns)
+            key = _published_key(fields)
+            if key == st.published and now_ns - st.published_ns < self.republish_ns:
+                continue
+            st.published, st.published_ns = key, now_ns
+            if not self._emit(st, fields, now_ns, lines):
+                st.published = ""
+        return lines
+
+    def _emit(
+        self,
+        st: PlantState,
+        fields: dict[str, float | int | bool | str],
+        now_ns: int,
+        lines: list[str],
+        line: str = "",
+    ) -> bool:
+        """Append the status line of ``st`` (``line`` if given) to ``lines`` and publish it;
+        False if the publish failed (the next tick retries)."""
+        lines.append(line or format_point(MEASUREMENT_PLANT_STATUS, _tags(st), fields, now_ns))
+        if self.publish is None:
+            return True
+        body = json.dumps({"plant_id": st.plant_id, "time_ns": now_ns, **fields})
+        try:
+            self.publish(topics.plant_topic(st.plant_id, topics.STATUS), body.encode(), True)
+        except Exception as exc:  # the broker is away: the next tick retries
+            log.debug("status publish failed: %s", exc)
+            return False
+        return True
+
+    def tick_reference(self, now_ns: int) -> list[str]:
+        """:meth:`tick`, plant by plant (the readable reference; a tracker uses one of the
+        two)."""
+        lines = []
+        if self._started_ns is None:
+            self._started_ns = now_ns
+        self._update_sky_index_reference(now_ns)
         all_due = now_ns - self._started_ns >= self.offline_after_ns
         with self._lock:
             states = [
@@ -518,6 +821,62 @@ class StatusTracker:
                         st.published = ""
                         log.debug("status publish failed: %s", exc)
         return lines
+
+
+#: Line protocol booleans.
+_TF = ("false", "true")
+
+
+def _tags(st: PlantState) -> dict[str, str]:
+    tags = {"plant_id": st.plant_id}
+    if st.province:
+        tags["province"] = st.province
+    return tags
+
+
+#: Fields a status change is not (they change at every reading).
+_MEASURED = (
+    "last_seen_s",
+    "ac_power_w",
+    "expected_ac_power_w",
+    "performance_index",
+    "sky_index",
+    "energy_today_wh",
+)
+
+
+def _published_key(fields: dict[str, float | int | bool | str]) -> str:
+    """What must differ from the last published status for a new one to be published."""
+    return json.dumps({k: v for k, v in fields.items() if k not in _MEASURED}, sort_keys=True)
+
+
+class _Columns:
+    """What the tick needs of each registry plant, as arrays in fleet row order.
+
+    A copy of the :class:`PlantState` fields (refreshed at each tick for the plants changed
+    since), the sky index's results (newer than the PlantState's where ``pending``) and the
+    last published status (as the bits of :meth:`StatusTracker._tick_rows`). NaN is None.
+    """
+
+    def __init__(self, rating_w: np.ndarray) -> None:
+        n = len(rating_w)
+        self.rating_w = rating_w
+        self.last_seen_ns = np.zeros(n, dtype=np.int64)
+        self.will_offline = np.zeros(n, dtype=bool)
+        self.ac_power_w = np.full(n, np.nan)
+        self.alarm_code = np.zeros(n, dtype=np.int64)
+        self.status = np.zeros(n, dtype=np.int64)  # code of the inverter_status field
+        self.energy_today_wh = np.zeros(n)
+        self.expected_w = np.full(n, np.nan)
+        self.underperforming = np.zeros(n, dtype=bool)
+        self.sky_index = np.full(n, np.nan)
+        self.from_peers = np.zeros(n, dtype=bool)
+        self.pending = np.zeros(n, dtype=bool)
+        self.pub_valid = np.zeros(n, dtype=bool)
+        self.pub_flags = np.zeros(n, dtype=np.int64)
+        self.pub_status = np.zeros(n, dtype=np.int64)
+        self.pub_alarm = np.zeros(n, dtype=np.int64)
+        self.published_ns = np.zeros(n, dtype=np.int64)
 
 
 def _plant_state(st: PlantState) -> str:
