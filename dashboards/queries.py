@@ -167,7 +167,10 @@ FLEET_POWER_LIVE = (
 
 # -- technicians: the triage worklist ---------------------------------------------------------
 
-#: How far back the worklist looks for findings (their time is their start). [InfluxQL duration]
+#: How far back the alert rules look for findings (their time is their start); the worklist
+#: and the plant page look back without bound: a finding open for months keeps its first start
+#: (measured on influxd 1.6, 20,000 plants, 40,000 finding points over 3 years: 2.5 s for the
+#: worklist against 1.7 s with a 30-day bound). [InfluxQL duration]
 WORKLIST_DAYS = "30d"
 _FINDING_TAGS = '"plant_id", "finding", "province"'
 _FINDING_FIELDS = (
@@ -179,12 +182,12 @@ def worklist(
     finding: str | None = None,
     *,
     province: bool = True,
-    time_filter: str = f"time > now() - {WORKLIST_DAYS}",
+    time_filter: str = "time <= now()",
 ) -> str:
     """The open findings now: one row per plant and kind, time = the finding's start.
 
-    The schema's worklist (``last(*)`` per plant and kind over 30 days, rows whose ``open`` is
-    true), written so that it holds on InfluxDB 1.x:
+    The schema's worklist (``last(*)`` per plant and kind, rows whose ``open`` is true),
+    written so that it holds on InfluxDB 1.x:
 
     1. the latest point of each plant and kind: ``last("lost_kwh_per_day")`` with the other
        fields beside it, which InfluxQL takes from that same point and stamps with its time
@@ -206,8 +209,9 @@ def worklist(
     province : bool
         Apply the dashboard's ``$province`` filter (alert rules have none).
     time_filter : str
-        Which starts count: the last 30 days, whatever the dashboard's time picker (the
-        ``open`` flags are today's); alert rules pass ``$timeFilter`` with a 30-day range.
+        Which starts count: every one up to now, whatever the dashboard's time picker (the
+        ``open`` flags are today's, and a finding open for months started months ago); alert
+        rules pass ``$timeFilter`` with a 30-day range.
     """
     where = [time_filter]
     if finding is not None:
@@ -342,12 +346,12 @@ PLANT_PEERS_SKY_INDEX = (
 PLANT_PEERS_REPORTING = (
     f'SELECT "peers_reporting" FROM {EXPECTED} WHERE $timeFilter AND {PLANT} GROUP BY "plant_id"'
 )
-#: The plant's findings, open and closed, that started up to 30 days before the range and
-#: until its end, newest first.
+#: The plant's findings, open and closed, that started before the range's end (however long
+#: before: a finding open for months is still the plant's), newest first.
 PLANT_FINDINGS = (
     'SELECT "lost_kwh_per_day", "confidence", "open", "closed_at", "evidence", '
-    f'"triaged_until" FROM {FINDING} WHERE time >= ${{__from}}ms - {WORKLIST_DAYS} AND '
-    f'time <= ${{__to}}ms AND {PLANT} GROUP BY "finding" ORDER BY time DESC'
+    f'"triaged_until" FROM {FINDING} WHERE time <= ${{__to}}ms AND {PLANT} '
+    'GROUP BY "finding" ORDER BY time DESC'
 )
 
 # -- program managers -------------------------------------------------------------------------

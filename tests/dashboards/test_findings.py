@@ -52,7 +52,7 @@ WORKLIST_POINTS = [
     # closed long ago, open again since: the open one, with its own start
     _finding("P1", "offline", NOW_NS - 12 * DAY, 10.0, open=False, closed_at="y"),
     _finding("P1", "offline", NOW_NS - 2 * DAY, 12.0, open=True, evidence="again"),
-    _finding("P4", "inverter_fault", NOW_NS - 40 * DAY, 30.0, open=True),  # too old
+    _finding("P4", "inverter_fault", NOW_NS - 40 * DAY, 30.0, open=True),  # open 40 days
     _finding("P6", "shading", NOW_NS - 1 * DAY, 1.5, open=True, province="Fars"),
 ]
 #: A finding open, then closed by a later run (the same point rewritten): gone.
@@ -105,12 +105,14 @@ def test_worklist_keeps_open_findings_ranked_by_the_energy_lost(findings_store):
     panel = _panel(dashboards()["roshanai-fleet.json"], WORKLIST_TITLE)
     shown = _as_panel_shows(_fleet_rows(findings_store, WORKLIST_TITLE), panel)
     assert [(r["plant"], r["finding"], r["kWh/day"]) for r in shown] == [
+        ("P4", "inverter_fault", 30.0),  # open for 40 days: still there, its start kept
         ("P1", "offline", 12.0),  # reopened: the open point, not the older closed one
         ("P3", "string_fault", 7.0),  # no `open` field: counts as open
         ("P1", "soiling", 3.5),
         ("P6", "shading", 1.5),
-    ]  # P2 closed, P5 closed by a rewrite of its point, P4 older than 30 days: gone
-    first = shown[0]
+    ]  # P2 closed, P5 closed by a rewrite of its point: gone
+    assert shown[0]["since"] == (NOW_NS - 40 * DAY) // 1_000_000
+    first = shown[1]
     assert first["since"] == (NOW_NS - 2 * DAY) // 1_000_000  # the finding's start [ms]
     assert first["evidence"] == "again"
     assert first["confidence"] == 0.8
@@ -121,12 +123,18 @@ def test_worklist_honours_the_province_filter_and_its_stats_add_up(findings_stor
     shown = _fleet_rows(findings_store, WORKLIST_TITLE, ["Fars"])
     assert [(r["plant_id"], r["finding"]) for r in shown] == [("P6", "shading")]
     lost = _fleet_rows(findings_store, "kWh/day lost on the worklist")
-    assert lost[0]["lost_kwh_per_day"] == pytest.approx(12.0 + 7.0 + 3.5 + 1.5)
-    assert _fleet_rows(findings_store, "Open findings")[0]["findings"] == 4
+    assert lost[0]["lost_kwh_per_day"] == pytest.approx(30.0 + 12.0 + 7.0 + 3.5 + 1.5)
+    assert _fleet_rows(findings_store, "Open findings")[0]["findings"] == 5
     by_kind = {
         r["finding"]: r["findings"] for r in _fleet_rows(findings_store, "Open findings by kind")
     }
-    assert by_kind == {"offline": 1, "string_fault": 1, "soiling": 1, "shading": 1}
+    assert by_kind == {
+        "inverter_fault": 1,
+        "offline": 1,
+        "string_fault": 1,
+        "soiling": 1,
+        "shading": 1,
+    }
 
 
 # -- alert rules ----------------------------------------------------------------------------
