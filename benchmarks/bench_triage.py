@@ -190,7 +190,7 @@ def match(run: Run, windows: list[tuple[pd.Timestamp, pd.DataFrame]]) -> pd.Data
 
 
 def pct(a: float, b: float) -> str:
-    return f"{100 * a / b:.0f} %" if b else "–"
+    return f"{100 * a / b:.1f} %" if b else "–"
 
 
 def detection_table(m: pd.DataFrame, title: str) -> Table:
