@@ -282,6 +282,10 @@ def test_wall_clock_ends_are_the_hour_before_now() -> None:
     assert next(ends) == pd.Timestamp("2026-07-01T10:00Z")
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_cleanly_with_one_line(tmp_path) -> None:
     """A wall-clock run against a dead InfluxDB fails, waits for the next hour, and SIGINT
     (then SIGTERM, the service manager's stop) ends it with one line and exit 0."""
@@ -301,6 +305,9 @@ def test_ctrl_c_ends_cleanly_with_one_line(tmp_path) -> None:
             text=True,
             cwd=tmp_path,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            # as from a terminal: a shell's background job (a CI runner's) inherits SIGINT
+            # ignored, and then Python, rightly, leaves it ignored (as under nohup)
+            preexec_fn=_sigint_default,
         )
         assert proc.stderr is not None
         line = proc.stderr.readline()  # run 1 failed: the loop now waits an hour
