@@ -53,7 +53,13 @@ which hours, in a line). The detectors, in the order they claim hours, with thei
     :data:`UNDERPERFORMING_FAST_SKY`; or on one day of any sky when the loss is at least
     :data:`UNDERPERFORMING_STEP_SIZE`; a one-day finding, besides, only when at most
     :data:`STEP_COMPANY_MAX` peer was as low that day (:func:`peer_company`: a loss some
-    neighbours share is a cloud over part of the neighbourhood).
+    neighbours share is a cloud over part of the neighbourhood). Every call also needs the
+    loss to stand out of the noise a healthy plant shows there (:func:`loss_z`): at least
+    :data:`UNDERPERFORMING_Z` standard deviations over two days or more,
+    :data:`UNDERPERFORMING_STEP_Z` for a one-day call, the standard deviation being the
+    neighbourhood's spread that day or the plant's own day-to-day scatter before the loss,
+    whichever is larger (a plant under a sky of its own, whose ratio to its peers swings, needs
+    a larger or longer loss).
 
 The daily index (underperforming, soiling) uses only days with at least :data:`DAY_PEER_SHARE`
 of their hours' expectation from the peers and a sky index of at least :data:`OVERCAST_INDEX`.
@@ -69,6 +75,7 @@ an alarm code gives 0.95.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -140,6 +147,16 @@ STEP_COMPANY_MARGIN = 0.2
 #: A day is low only when the plant's ratio is also below this quantile of its peers' own
 #: ratios that day (:func:`peer_low_ratio`).
 PEER_LOW_QUANTILE = 0.1
+#: How far below its expectation a loss must lie, in standard deviations of a healthy plant's
+#: daily ratio there (:func:`loss_z`), for a call over two days or more ...
+UNDERPERFORMING_Z = 5.0
+#: ... and for a one-day call (which also needs the plant nearly alone and a large loss).
+UNDERPERFORMING_STEP_Z = 3.0
+#: Smallest standard deviation of a healthy plant's daily ratio (a clear day's, in the
+#: benchmark runs: 2.6 % for fault-free plant-days with a sky index ≥ 0.75). [1]
+DAY_RATIO_SIGMA_MIN = 0.02
+#: Days of history before a loss that give the plant's own day-to-day scatter.
+OWN_SCATTER_MIN_DAYS = 3
 #: Evidence hours that give a detector full weight in the confidence.
 FULL_EVIDENCE_HOURS = 6
 #: An hour takes part in the performance checks when its expectation is at least this share
@@ -198,6 +215,48 @@ def onset(flags: np.ndarray, share: float = 0.8) -> int | None:
     tail = np.cumsum(flags[::-1])[::-1] / np.arange(n, 0, -1)
     hits = np.flatnonzero(flags & (tail >= share))
     return int(hits[0]) if len(hits) else None
+
+
+def loss_z(
+    ratio: np.ndarray,
+    peer_low: np.ndarray,
+    history: np.ndarray,
+) -> float:
+    """How many standard deviations a run of low days lies below the expectation.
+
+    Each day's ratio (energy over expectation) is weighed by the inverse of its variance, the
+    standard deviation of a healthy plant's ratio that day being the largest of
+
+    - the neighbourhood's spread: how far its peers' :data:`PEER_LOW_QUANTILE` quantile lies
+      below 1, in normal quantiles (wide under a broken cloud field or an overcast sky);
+    - the plant's own day-to-day scatter against its peers before the run (robust: the median
+      absolute day-to-day change ÷ 0.6745 ÷ √2), when it has :data:`OWN_SCATTER_MIN_DAYS` such
+      days (a plant under a sky of its own, whose expectation often misses);
+    - :data:`DAY_RATIO_SIGMA_MIN`.
+
+    Parameters
+    ----------
+    ratio : numpy.ndarray
+        (n,) the run's daily ratios, all finite. [1]
+    peer_low : numpy.ndarray
+        (n,) the peers' low quantile on the same days, NaN where unknown. [1]
+    history : numpy.ndarray
+        The plant's daily ratios before the run, finite. [1]
+
+    Returns
+    -------
+    float
+        Weighted mean deficit over its standard error. [1]
+    """
+    spread = np.where(
+        np.isfinite(peer_low), (1.0 - peer_low) / NormalDist().inv_cdf(1.0 - PEER_LOW_QUANTILE), 0.0
+    )
+    own = 0.0
+    if len(history) >= OWN_SCATTER_MIN_DAYS:
+        own = float(np.median(np.abs(np.diff(history)))) / 0.6745 / np.sqrt(2.0)
+    sigma = np.maximum(np.maximum(spread, own), DAY_RATIO_SIGMA_MIN)
+    w = 1.0 / sigma**2
+    return float(np.sum(w * (1.0 - ratio)) / np.sqrt(np.sum(w)))
 
 
 def yoy_rate(pi_daily: pd.Series) -> float:
@@ -506,9 +565,11 @@ def _plant_findings(p: _Plant) -> list[dict]:
             sel_hours = daily & np.isin(p.day, sel)
             vouched = float(p.from_peers[sel_hours].mean()) >= UNDERPERFORMING_FAST_PEERS
             alone = bool((p.company[sel] <= STEP_COMPANY_MAX).all())
+            z = loss_z(pi[sel], p.peer_low[sel], pi[days_ok[:first_low]])
             fast = (
                 vouched
                 and alone
+                and z >= UNDERPERFORMING_STEP_Z
                 and (
                     size >= UNDERPERFORMING_STEP_SIZE
                     or (
@@ -517,7 +578,8 @@ def _plant_findings(p: _Plant) -> list[dict]:
                     )
                 )
             )
-            if size >= 1.0 - UNDERPERFORMING_RATIO and (n_low >= UNDERPERFORMING_MIN_DAYS or fast):
+            slow = n_low >= UNDERPERFORMING_MIN_DAYS and z >= UNDERPERFORMING_Z
+            if size >= 1.0 - UNDERPERFORMING_RATIO and (slow or fast):
                 hrs = daily & (p.day >= d0)
                 out.append(
                     p.row(
@@ -525,7 +587,8 @@ def _plant_findings(p: _Plant) -> list[dict]:
                         first_hour_of_day[d0],
                         lost,
                         p.confidence(hrs),
-                        f"{(1 - size) * 100:.0f} % of expected over {len(sel)} days; "
+                        f"{(1 - size) * 100:.0f} % of expected over {len(sel)} days "
+                        f"({z:.0f} σ); "
                         f"{p.peers_text(hrs)}",
                     )
                 )

@@ -8,7 +8,7 @@ import pytest
 
 from tests.triage import synthetic as syn
 from tests.triage.conftest import FAULTS, Scenario
-from triage.findings import FINDING_COLUMNS, onset, yoy_rate
+from triage.findings import FINDING_COLUMNS, loss_z, onset, yoy_rate
 
 
 @pytest.mark.parametrize(("plant", "finding"), sorted(FAULTS.items()))
@@ -199,3 +199,46 @@ def test_morning_shading_on_clear_days_is_found_in_two_days(scenario: Scenario) 
     mine = f[f.plant_id == "SHZ-003"]
     assert mine.finding.tolist() == ["shading"], f.to_string()
     assert "08–10 h local" in mine.iloc[0].evidence
+
+
+def test_loss_z_weighs_days_by_the_spread_a_healthy_plant_shows_there() -> None:
+    # Two days at 85 %, the peers' 10 % quantile at 97.44 % (a spread of 2 %, the floor): the
+    # deficit is 0.15 / 0.02 × √2 = 10.6 standard deviations.
+    z = loss_z(np.array([0.85, 0.85]), np.array([0.97437, np.nan]), np.array([]))
+    assert z == pytest.approx(0.15 / 0.02 * np.sqrt(2), rel=1e-3)
+    # A plant whose own ratio swung by 10 % from day to day before: σ = 0.1 / 0.6745 / √2.
+    noisy = loss_z(np.array([0.85, 0.85]), np.array([0.97437, np.nan]), np.array([1, 0.9, 1, 0.9]))
+    assert noisy == pytest.approx(0.15 / (0.1 / 0.6745 / np.sqrt(2)) * np.sqrt(2), rel=1e-3)
+    # A grey day's wide neighbourhood (10 % quantile at 80 %): σ = 0.2 / 1.2816.
+    grey = loss_z(np.array([0.85]), np.array([0.8]), np.array([]))
+    assert grey == pytest.approx(0.15 / (0.2 / 1.2816), rel=1e-3)
+
+
+def test_two_low_days_are_no_finding_for_a_plant_whose_ratio_always_swung(
+    scenario: Scenario,
+) -> None:
+    # A plant under a sky of its own: its ratio to the peers swung ±8 % from day to day all
+    # along, so two days at 85 % are within its usual scatter; the same two days on a plant
+    # that had followed its peers are a finding.
+    from triage.run import triage_fleet
+
+    labels, P = syn.hourly_power()
+    i = scenario.fleet.plant_ids.index("ISF-007")
+    local = (labels - pd.Timedelta(minutes=30)).tz_convert("Asia/Tehran")
+    day = np.asarray(pd.factorize(local.normalize())[0])
+    last_two = np.asarray(labels > syn.UNTIL - pd.Timedelta(days=2))
+
+    def findings(swing: bool) -> pd.DataFrame:
+        Q = P.copy()
+        if swing:
+            Q[i, ~last_two] *= np.where(day[~last_two] % 2 == 0, 1.08, 0.92)
+        Q[i, last_two] *= 0.85
+        r = syn.readings_from_power(scenario.fleet, labels, Q)
+        return triage_fleet(r, scenario.fleet, syn.SINCE, syn.UNTIL).findings
+
+    steady = findings(swing=False)
+    assert steady.plant_id.tolist() == ["ISF-007"], steady.to_string()
+    assert steady.iloc[0].finding == "underperforming"
+    assert "σ" in steady.iloc[0].evidence
+    swung = findings(swing=True)
+    assert swung.empty, swung.to_string()
