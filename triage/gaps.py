@@ -205,7 +205,10 @@ def classify_gaps(
     n_peers = has.sum(axis=1)[:, None]
     share = peer_silent.sum(axis=1) / np.maximum(n_peers, 1)
     hood = (n_peers >= min_peers) & (share >= NEIGHBOURHOOD_SILENT_SHARE)
-    grid = todo & (cut | hood)
+    # The whole fleet silent at once is the grid or the data path, not every plant broken at
+    # once: that holds for a plant with too few peers to judge by its neighbourhood too.
+    fleet_silent = (n_p > min_peers) & ~reported.any(axis=0)
+    grid = todo & (cut | hood | fleet_silent[None, :])
     out[grid] = GRID_CUT
     todo &= ~grid
     if not todo.any():

@@ -97,3 +97,31 @@ def test_a_reporting_grid_tied_plant_is_not_in_its_neighbours_cut(scenario: Scen
     assert cut[fleet.plant_ids.index("THR-005"), 1:4].all()
     assert not cut[me].any()
     assert cut[fleet.plant_ids.index("THR-004"), 1:4].all()
+
+
+def test_the_whole_fleet_silent_is_no_plant_offline_even_a_lone_one() -> None:
+    # A day with no reading from any plant (the bridge away, or a blackout): the lone plant,
+    # with no neighbourhood to judge by, is no more offline (or out of touch) than the others;
+    # while the others report, its silence is its own.
+    from tests.triage import synthetic as syn
+    from triage import expected as ex
+
+    fleet = syn.make_fleet()
+    labels, P = syn.hourly_power()
+    r = syn.readings_from_power(fleet, labels, P)
+    lone = fleet.plant_ids.index("ZAH-000")
+    day9 = r.time.dt.day == 9
+    day10_lone = (r.time.dt.day == 10) & (r.plant_id == "ZAH-000")
+    h = bin_hourly(r[~day9 & ~day10_lone], fleet.plant_ids, labels)
+    rating = np.full(len(fleet), 5000.0)
+    cs = ex.clear_sky_power(fleet, labels)
+    daylight = cs >= ex.CLEAR_SKY_FLOOR * rating[:, None]
+    no_cut = np.zeros_like(daylight)
+    gaps = classify_gaps(h, cs, daylight, no_cut, ex.peers_of_fleet(fleet))
+    on_9 = np.asarray(labels.day == 9) & daylight[lone]
+    on_10 = np.asarray(labels.day == 10) & daylight[lone]
+    assert on_9.sum() >= 8
+    assert on_10.sum() >= 8
+    assert (gaps[lone][on_9] == GRID_CUT).all()
+    # its counter ran on across day 10: a comms loss, judged while the others reported
+    assert np.isin(gaps[lone][on_10], [OFFLINE, COMMS_LOSS]).all()

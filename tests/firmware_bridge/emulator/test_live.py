@@ -160,6 +160,9 @@ def test_run_without_duration_catches_up_then_goes_on_in_real_time(mosquitto: Mo
         interval_s=0.5,
         typical_year=bell_year(n),
         start_ns=(time.time_ns() - 20 * SEC) // 1_000_000 * 1_000_000,
+        # no cuts: run at 09:00–17:00 Tehran in winter, a zone group's cut silenced some
+        # gateways and the count below fell short (the test is of the clock, not of cuts)
+        outage_blocks_per_day=0,
     )
     inbox = Inbox(mosquitto.url)
     notices: list[tuple[int, str]] = []
