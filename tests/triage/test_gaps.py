@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from simulate.outages import parse_schedule
+from telemetry.registry import Fleet
 from tests.triage.conftest import CUT_TEXT, Scenario
 from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE, REPORTED, classify_gaps, cut_mask
 from triage.hourly import bin_hourly
@@ -36,22 +39,34 @@ def test_silence_with_peers_reporting_is_offline(scenario: Scenario) -> None:
     assert hours.min() > pd.Timestamp("1990-03-14T18:00Z")
 
 
-def test_late_batch_is_flagged_late() -> None:
+def _synthetic_gaps(
+    edit: Callable[[pd.DataFrame], pd.DataFrame], *, schedule: bool
+) -> tuple[Fleet, pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """The synthetic fleet's readings, changed by ``edit``, classed: (fleet, hour labels,
+    daylight, gap codes), with the test schedule's cuts or none."""
     from tests.triage import synthetic as syn
     from triage import expected as ex
 
     fleet = syn.make_fleet()
     labels, P = syn.hourly_power()
-    r = syn.readings_from_power(fleet, labels, P)
-    r["stored_at"] = r["time"] + pd.Timedelta(seconds=5)
-    m = (r.plant_id == "ISF-001") & (r.time.dt.day == 9)
-    r.loc[m, "stored_at"] = pd.Timestamp("1990-03-10T12:00Z")
+    r = edit(syn.readings_from_power(fleet, labels, P))
     h = bin_hourly(r, fleet.plant_ids, labels)
     rating = np.full(len(fleet), 5000.0)
     cs = ex.clear_sky_power(fleet, labels)
     daylight = cs >= ex.CLEAR_SKY_FLOOR * rating[:, None]
-    cut = cut_mask(parse_schedule(CUT_TEXT), fleet.plants.outage_zone.to_numpy(), labels)
-    gaps = classify_gaps(h, cs, daylight, cut, ex.peers_of_fleet(fleet))
+    zones = fleet.plants.outage_zone.to_numpy()
+    cut = cut_mask(parse_schedule(CUT_TEXT), zones, labels) if schedule else np.zeros_like(daylight)
+    return fleet, labels, daylight, classify_gaps(h, cs, daylight, cut, ex.peers_of_fleet(fleet))
+
+
+def test_late_batch_is_flagged_late() -> None:
+    def late(r: pd.DataFrame) -> pd.DataFrame:
+        r["stored_at"] = r["time"] + pd.Timedelta(seconds=5)
+        m = (r.plant_id == "ISF-001") & (r.time.dt.day == 9)
+        r.loc[m, "stored_at"] = pd.Timestamp("1990-03-10T12:00Z")
+        return r
+
+    fleet, labels, _, gaps = _synthetic_gaps(late, schedule=True)
     i = fleet.plant_ids.index("ISF-001")
     assert (gaps[i][labels.day == 9] == LATE).sum() >= 20
     assert (gaps[fleet.plant_ids.index("ISF-002")] == LATE).sum() == 0
@@ -103,21 +118,13 @@ def test_the_whole_fleet_silent_is_no_plant_offline_even_a_lone_one() -> None:
     # A day with no reading from any plant (the bridge away, or a blackout): the lone plant,
     # with no neighbourhood to judge by, is no more offline (or out of touch) than the others;
     # while the others report, its silence is its own.
-    from tests.triage import synthetic as syn
-    from triage import expected as ex
+    def silence(r: pd.DataFrame) -> pd.DataFrame:
+        day9 = r.time.dt.day == 9
+        day10_lone = (r.time.dt.day == 10) & (r.plant_id == "ZAH-000")
+        return r[~day9 & ~day10_lone]
 
-    fleet = syn.make_fleet()
-    labels, P = syn.hourly_power()
-    r = syn.readings_from_power(fleet, labels, P)
+    fleet, labels, daylight, gaps = _synthetic_gaps(silence, schedule=False)
     lone = fleet.plant_ids.index("ZAH-000")
-    day9 = r.time.dt.day == 9
-    day10_lone = (r.time.dt.day == 10) & (r.plant_id == "ZAH-000")
-    h = bin_hourly(r[~day9 & ~day10_lone], fleet.plant_ids, labels)
-    rating = np.full(len(fleet), 5000.0)
-    cs = ex.clear_sky_power(fleet, labels)
-    daylight = cs >= ex.CLEAR_SKY_FLOOR * rating[:, None]
-    no_cut = np.zeros_like(daylight)
-    gaps = classify_gaps(h, cs, daylight, no_cut, ex.peers_of_fleet(fleet))
     on_9 = np.asarray(labels.day == 9) & daylight[lone]
     on_10 = np.asarray(labels.day == 10) & daylight[lone]
     assert on_9.sum() >= 8
