@@ -8,7 +8,9 @@ order:
    its peers, or of the other plants of its ``outage_zone`` (at least ``MIN_PEERS`` of either),
    are silent in the same hour (:func:`inferred_cut_mask`): a neighbourhood or a feeder that
    goes quiet at once is the grid (or the mobile network), not each plant. Cuts go by feeder
-   zone, so a cut silences a third of a city's peers but most of its zone;
+   zone, so a cut silences a third of a city's peers but most of its zone. An hour in which no
+   plant of the fleet (of more than ``MIN_PEERS``) reported is a cut for every silent plant, one
+   with too few peers to judge by included;
 2. ``comms_loss``: the lifetime energy counter advanced across the gap (by at least
    :data:`COUNTER_ADVANCE_SHARE` of the energy expected in the gap's daylight, and at least
    :data:`COUNTER_ADVANCE_MIN_WH`): the plant produced, the link did not carry it;
