@@ -17,7 +17,8 @@ later" from "fix the setup" without reading messages::
     │   ├── PayloadTooLarge             413: split the batch
     │   └── WriteRetryable
     └── QueryError                      an InfluxQL statement failed or was refused
-        └── DatabaseNotFound            exit 2: a wrong --influx-db is bad input
+        ├── DatabaseNotFound            exit 2: a wrong --influx-db is bad input
+        └── RetentionPolicyNotFound     exit 2: the rollups were never set up (or a wrong name)
 
 :mod:`telemetry.retry` decides from these types alone what a writer does with a failed batch.
 """
@@ -31,6 +32,7 @@ __all__ = [
     "InputError",
     "PayloadTooLarge",
     "QueryError",
+    "RetentionPolicyNotFound",
     "RoshanaiError",
     "ServiceError",
     "ServiceUnavailable",
@@ -222,5 +224,13 @@ class QueryError(ServiceError):
 
 class DatabaseNotFound(QueryError):  # noqa: N818 - reads as the server's answer
     """The database (or bucket) named does not exist: a wrong ``--influx-db``, bad input."""
+
+    exit_code = 2
+
+
+class RetentionPolicyNotFound(QueryError):  # noqa: N818 - reads as the server's answer
+    """A query names a retention policy the database lacks (``rollup_1d``, ``rollup_1h``): the
+    rollups were not set up (``roshanai dashboards rollups``) on this database; a setup to
+    make, not a service failure."""
 
     exit_code = 2

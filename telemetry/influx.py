@@ -47,6 +47,7 @@ from telemetry.errors import (
     DatabaseNotFound,
     PayloadTooLarge,
     QueryError,
+    RetentionPolicyNotFound,
     ServiceError,
     ServiceUnavailable,
     ServiceUnreachable,
@@ -62,6 +63,7 @@ __all__ = [
     "InfluxStore",
     "PayloadTooLarge",
     "QueryError",
+    "RetentionPolicyNotFound",
     "ServiceUnavailable",
     "ServiceUnreachable",
     "TransientServiceError",
@@ -547,6 +549,8 @@ class InfluxStore:
         ------
         DatabaseNotFound
             The database does not exist (bad input, exit 2).
+        RetentionPolicyNotFound
+            A statement names a retention policy the database lacks (exit 2).
         QueryError
             Parse or statement errors, refused credentials.
         ServiceUnreachable
@@ -562,6 +566,8 @@ class InfluxStore:
                 error = str(result["error"])
                 if error.startswith("database not found"):
                     raise self._database_not_found(error, db)
+                if error.startswith("retention policy not found"):
+                    raise self._policy_not_found(error, db)
                 raise QueryError(f"InfluxQL error from {self.url}: {error}")
             series.extend(result.get("series", []))
         return series
@@ -590,6 +596,8 @@ class InfluxStore:
                 )
             if reason.startswith("database not found"):  # said with an error status too
                 raise self._database_not_found(reason, database or "")
+            if reason.startswith("retention policy not found"):
+                raise self._policy_not_found(reason, database or "")
             raise QueryError(
                 f"InfluxDB at {self.url} refused the query (HTTP {resp.status}): {reason}"
             )
@@ -608,6 +616,13 @@ class InfluxStore:
         return DatabaseNotFound(
             f"{self.url} has no database {name!r} (database not found); check "
             f"--influx-db / ROSHANAI_INFLUX_DB"
+        )
+
+    def _policy_not_found(self, error: str, database: str) -> RetentionPolicyNotFound:
+        name = error.partition(":")[2].strip().strip('"') or "?"
+        return RetentionPolicyNotFound(
+            f"database {database!r} at {self.url} has no retention policy {name!r}: set up the "
+            f"rollups first (roshanai dashboards rollups --influx-url … --influx-db {database})"
         )
 
     def create_database(self, name: str | None = None) -> bool:

@@ -25,6 +25,7 @@ from telemetry.influx import (
     InfluxStore,
     PayloadTooLarge,
     QueryError,
+    RetentionPolicyNotFound,
     ServiceUnavailable,
     ServiceUnreachable,
     TransientServiceError,
@@ -360,6 +361,21 @@ def test_a_database_that_does_not_exist_is_bad_input(influxd: InfluxD) -> None:
         store.query("SELECT * FROM inverter")
     assert info.value.exit_code == InputError.exit_code == 2
     assert not isinstance(info.value, TransientServiceError)
+
+
+def test_a_retention_policy_that_does_not_exist_says_to_set_up_the_rollups(
+    influxd: InfluxD,
+) -> None:
+    influxd.query("CREATE DATABASE rp_missing")
+    with (
+        InfluxStore(influxd.url, "rp_missing") as store,
+        pytest.raises(
+            RetentionPolicyNotFound, match=r"no retention policy 'rollup_1d'.*rollups"
+        ) as info,
+    ):
+        store.query('SELECT sum("energy_wh") FROM "rollup_1d"."inverter_1d"')
+    assert info.value.exit_code == 2
+    assert isinstance(info.value, QueryError)
 
 
 @pytest.fixture
