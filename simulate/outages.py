@@ -423,6 +423,70 @@ class Schedule:
             frame["announced"] = np.where(self.announced, "true", "false")
         return frame
 
+    def on_plant_zones(
+        self,
+        outage_zone: Sequence[str],
+        plant_id: Sequence[str],
+        *,
+        groups: Sequence[str] | None = None,
+        source: str | None = None,
+    ) -> tuple[Schedule, np.ndarray]:
+        """This scenario's group cuts restated on the plants' own ``outage_zone`` names.
+
+        A generated scenario cuts zone groups (``G1`` …); each plant joins a group by
+        :func:`assign_groups`. The result has, for every distinct plant label, its group's cuts
+        under that label, sorted by zone then start, so that the file :meth:`write_csv` writes
+        can be given back as ``--schedule`` (or to ``roshanai triage``) and cut the same plants
+        at the same hours. A plant without ``outage_zone`` is labelled with its group's name.
+
+        Parameters
+        ----------
+        outage_zone, plant_id : sequence of str
+            The fleet's columns (empty or missing ``outage_zone`` allowed).
+        groups : sequence of str, optional
+            The scenario's groups, as plants were put in them (default: this schedule's
+            zones; give them all when some group has no cut here).
+        source : str, optional
+            The new schedule's description (default: this one's, "on the plants' outage
+            zones").
+
+        Returns
+        -------
+        (Schedule, numpy.ndarray)
+            The relabelled schedule and each plant's label (object).
+        """
+        group_of = assign_groups(outage_zone, plant_id, self.zones if groups is None else groups)
+        zones = [
+            "" if z is None or (isinstance(z, float) and np.isnan(z)) else str(z)
+            for z in outage_zone
+        ]
+        labels = np.array(
+            [oz or str(g) for oz, g in zip(zones, group_of, strict=True)], dtype=object
+        )
+        label_group = dict(zip(labels.tolist(), group_of.tolist(), strict=True))
+        said = np.ones(len(self), dtype=bool) if self.announced is None else self.announced
+        starts, ends, names, flags = [], [], [], []
+        for label in sorted(label_group):
+            mine = self.zone == label_group[label]
+            starts.append(self.start_ns[mine])
+            ends.append(self.end_ns[mine])
+            names.append(np.full(int(mine.sum()), label, dtype=object))
+            flags.append(said[mine])
+        empty = np.zeros(0, dtype=np.int64)
+        cat_s = np.concatenate(starts) if starts else empty
+        cat_z = np.concatenate(names) if names else np.zeros(0, dtype=object)
+        order = np.lexsort((cat_s, cat_z)) if len(cat_s) else empty
+        all_said = np.concatenate(flags)[order] if flags else np.zeros(0, dtype=bool)
+        relabelled = Schedule(
+            cat_s[order],
+            (np.concatenate(ends) if ends else empty)[order],
+            cat_z[order],
+            True,
+            source or f"{self.source} on the plants' outage zones",
+            None if all_said.all() else all_said,
+        )
+        return relabelled, labels
+
     def write_csv(self, path: str | Path, timezone: str = "Asia/Tehran") -> Path:
         """Write the schedule in the file format :func:`read_schedule` reads (atomically)."""
         with atomic_path(path) as tmp:

@@ -259,7 +259,7 @@ def run_schedule(
         The cuts overlapping the run (zones relabelled to the plants' labels), each plant's
         zone label (object), and each plant's row in the schedule's ``zones`` (-1: no cuts).
     """
-    from simulate.outages import SCENARIOS, assign_groups, plant_zone_index, scenario_schedule
+    from simulate.outages import SCENARIOS, plant_zone_index, scenario_schedule
 
     p = fleet.plants
     ids = p["plant_id"].astype(str).tolist()
@@ -305,32 +305,13 @@ def run_schedule(
     )
     keep = (s < end_ns) & (e > start_ns)
     s, e, z, said = s[keep], e[keep], z[keep], said[keep]
-    groups = [f"G{g + 1}" for g in range(_CUT_ZONES)]
-    group_of = assign_groups(outage_zone, ids, groups)
-    labels = np.array(
-        [oz or str(g) for oz, g in zip(outage_zone, group_of, strict=True)], dtype=object
-    )
-    # The group's cuts under each plant label of the group (sorted by zone, then start).
-    label_group = dict(zip(labels.tolist(), group_of.tolist(), strict=True))
-    starts, ends, zones, flags = [], [], [], []
-    for label in sorted(label_group):
-        mine = z == label_group[label]
-        starts.append(s[mine])
-        ends.append(e[mine])
-        zones.append(np.full(int(mine.sum()), label, dtype=object))
-        flags.append(said[mine])
-    cat_s = np.concatenate(starts) if starts else empty
-    cat_z = np.concatenate(zones) if zones else np.zeros(0, dtype=object)
-    order = np.lexsort((cat_s, cat_z)) if len(cat_s) else empty
-    all_said = np.concatenate(flags)[order] if flags else np.zeros(0, dtype=bool)
-    sched = Schedule(
-        cat_s[order],
-        (np.concatenate(ends) if ends else empty)[order],
-        cat_z[order],
-        True,
-        f"{' and '.join(kinds)} scenarios ({_CUT_ZONES} zone groups, seed {seed}) "
+    by_group = Schedule(s, e, z, True, "", None if said.all() else said)
+    sched, labels = by_group.on_plant_zones(
+        outage_zone,
+        ids,
+        groups=[f"G{g + 1}" for g in range(_CUT_ZONES)],
+        source=f"{' and '.join(kinds)} scenarios ({_CUT_ZONES} zone groups, seed {seed}) "
         "on the plants' outage zones",
-        None if all_said.all() else all_said,
     )
     return sched, labels, plant_zone_index(sched, labels)
 

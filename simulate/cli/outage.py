@@ -183,7 +183,8 @@ def outage_cmd(
         Path | None,
         typer.Option(
             "--write-schedule",
-            help="Also write the (generated) schedule as CSV.",
+            help="Also write the (generated) schedule as CSV, on the fleet's outage_zone "
+            "names (give it back as --schedule, or to roshanai triage).",
             show_default=False,
         ),
     ] = None,
@@ -296,8 +297,13 @@ def outage_cmd(
             from simulate.outage_plots import plot_coverage
 
             plot_coverage(run, next(files))
-        if write_schedule is not None:
-            sched.write_csv(next(files), s.timezone)
+        if write_schedule is not None:  # on the fleet's own zones: it can be given back
+            on_zones = sched
+            if scenario is not None:
+                on_zones, _ = sched.on_plant_zones(
+                    p["outage_zone"].tolist(), p["plant_id"].tolist()
+                )
+            on_zones.write_csv(next(files), s.timezone)
         write_contract(run.contract, fleet, run.year, next(files), next(files))
         if s.influx_url:
             from simulate.outage_results import write_outage_run

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from telemetry.registry import sample_fleet_path
 from tests.roshanai.test_cli import assert_one_line_error, cache_dir, roshanai
 
 __all__ = ["cache_dir"]  # the session fixture, shared with test_cli
@@ -154,6 +155,9 @@ def test_scenario_run_and_its_schedule(tmp_path: Path, cache_dir: Path) -> None:
     cuts = pd.read_csv(tmp_path / "winter.csv")
     assert list(cuts.columns) == ["start", "end", "zone"]
     assert cuts.start.str.endswith("+03:30").all()
+    # Written on the fleet's own outage_zone names (THR-Z1, …), not the scenario's groups.
+    fleet = pd.read_csv(sample_fleet_path())
+    assert set(cuts.zone) == set(fleet.outage_zone)
     # The written schedule runs again and gives the same figures.
     again = roshanai(
         "simulate",
@@ -171,8 +175,11 @@ def test_scenario_run_and_its_schedule(tmp_path: Path, cache_dir: Path) -> None:
         cache=cache_dir,
     )
     assert again.returncode == 0, again.stderr
-    # Plant zones of a file are the fleet's outage_zone, not scenario groups: no cuts match.
-    assert "39 plant(s) have no cuts" in again.stderr
+    assert "have no cuts" not in again.stderr
+    b = pd.read_csv(tmp_path / "again.csv").set_index("plant_id")
+    a = s.set_index("plant_id").loc[b.index]
+    for column in ("outage_hours", "exported_kwh", "income_toman"):
+        np.testing.assert_allclose(b[column], a[column], rtol=1e-9, err_msg=column)
 
 
 def test_size_battery(tmp_path: Path, cache_dir: Path) -> None:
