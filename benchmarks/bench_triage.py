@@ -34,8 +34,16 @@ month × hour typical-year mean ``firmware_bridge.status.ExpectedPower`` compute
 plants over ``--days``, plant-days per second, wall clock, binning included; the generation is
 made in chunks and timed apart. What does not fit in memory here is said, not guessed.
 
+**Your own run.** ``--fleet FLEET.csv`` (the fleet contract; default ``synthetic_fleet``),
+``--faults FAULTS.csv`` (the emulator's faults file, ``roshanai emulate --faults``; default
+random faults at ``--fault-rates`` or the default rates) and ``--cuts`` (``real``, ``generic``,
+``none``, a scenario's name, or a schedule CSV ``start,end[,zone]`` on the fleet's
+``outage_zone``, also given to triage) measure detection on a fleet, faults and cuts this
+project never saw.
+
 Run: ``python benchmarks/bench_triage.py [--plants 1000] [--days 14]
-[--start 2025-07-01T00:00Z] [--seed 1] [--speed-plants 10000,100000]``
+[--start 2025-07-01T00:00Z] [--seed 1] [--speed-plants 10000,100000] [--fleet F.csv]
+[--faults X.csv] [--fault-rates offline=0.02,...] [--cuts real|generic|none|NAME|S.csv]``
 """
 
 from __future__ import annotations
@@ -53,11 +61,18 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from firmware_bridge.emulator.faults import FAULT_KINDS, random_faults
+from firmware_bridge.emulator.faults import (
+    FAULT_KINDS,
+    Fault,
+    parse_fault_rates,
+    random_faults,
+    read_faults,
+)
 from firmware_bridge.emulator.fleet import synthetic_fleet
 from firmware_bridge.emulator.offline import EmulatedTelemetry, emulated_readings
 from simulate.outages import Schedule
-from telemetry.registry import Fleet
+from telemetry.errors import RoshanaiError
+from telemetry.registry import Fleet, read_fleet
 from triage import expected as ex
 from triage.gaps import COMMS_LOSS, OFFLINE, cut_mask
 from triage.hourly import HourlyReadings, bin_hourly, hour_labels
@@ -87,16 +102,40 @@ class Run:
     generate_s: float
 
 
-def generate(n: int, days: int, start: pd.Timestamp, seed: int, weather: int) -> Run:
-    fleet = synthetic_fleet(n, seed=seed)
+def cuts_option(text: str) -> bool | str | Schedule:
+    """``--cuts``: ``real`` (the calendars as they happened), ``generic``, ``none``, a
+    scenario's name, or a schedule CSV file."""
+    from simulate.outages import SCENARIOS, read_schedule
+
+    if text in ("real", "generic", "none") or text in SCENARIOS:
+        return {"real": True, "none": False}.get(text, text)
+    return read_schedule(text)
+
+
+def generate(
+    n: int,
+    days: int,
+    start: pd.Timestamp,
+    seed: int,
+    weather: int,
+    *,
+    fleet: Fleet | None = None,
+    faults: list[Fault] | None = None,
+    rates: dict[str, float] | None = None,
+    cuts: bool | str | Schedule = True,
+) -> Run:
+    """The run: ``fleet`` (default ``synthetic_fleet(n)``) with ``faults`` (default random at
+    ``rates``) under ``cuts``, and the same run without faults."""
+    fleet = synthetic_fleet(n, seed=seed) if fleet is None else fleet
     end = start + days * DAY
     t = time.perf_counter()
-    faults = random_faults(fleet, start, end, seed=seed)
-    tele = emulated_readings(fleet, start, end, faults=faults, cuts=True, seed=seed, sample=weather)
+    if faults is None:
+        faults = random_faults(fleet, start, end, seed=seed, rates=rates)
+    tele = emulated_readings(fleet, start, end, faults=faults, cuts=cuts, seed=seed, sample=weather)
     generate_s = time.perf_counter() - t
     # The same run without faults: each plant's own fault-free energy (the 10 % yardstick).
     free = emulated_readings(
-        fleet, start, end, faults=(), cuts=True, seed=seed, sample=weather
+        fleet, start, end, faults=(), cuts=cuts, seed=seed, sample=weather
     ).readings
     labels = hour_labels(start, end)
     h = bin_hourly(free, fleet.plant_ids, labels)
@@ -287,10 +326,24 @@ def expectation_error(run: Run, res: TriageResult) -> dict[str, float]:
 def detection(args: argparse.Namespace) -> None:
     start = pd.Timestamp(args.start)
     weather = args.seed if args.weather is None else args.weather
-    run = generate(args.plants, args.days, start, args.seed, weather)
+    fleet = None if args.fleet is None else read_fleet(args.fleet)
+    run = generate(
+        args.plants,
+        args.days,
+        start,
+        args.seed,
+        weather,
+        fleet=fleet,
+        faults=None if args.faults is None else read_faults(args.faults),
+        rates=None if args.fault_rates is None else parse_fault_rates(args.fault_rates),
+        cuts=cuts_option(args.cuts),
+    )
     sched = run.tele.schedule
     console.print(
-        f"{args.plants:,} plants × {args.days} days from {start:%Y-%m-%d %H:%M} UTC, seed "
+        f"{len(run.fleet):,} plants"
+        + (f" of {args.fleet}" if args.fleet else "")
+        + (f", faults of {args.faults}" if args.faults else "")
+        + f" × {args.days} days from {start:%Y-%m-%d %H:%M} UTC, seed "
         f"{args.seed}: {len(run.tele.readings):,} readings, {len(run.tele.truth)} faults, "
         f"{len(sched)} cuts ({sched.source}); weather {run.tele.weather_source}; generated in "
         f"{run.generate_s:.1f} s"
@@ -466,13 +519,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=5000, help="plants generated at once")
     parser.add_argument("--no-detection", action="store_true", help="speed only")
     parser.add_argument("--misses", action="store_true", help="list missed faults, false alarms")
+    parser.add_argument("--fleet", help="fleet file (default: synthetic_fleet(--plants))")
+    parser.add_argument("--faults", help="faults file, as roshanai emulate --faults")
+    parser.add_argument("--fault-rates", help="random faults at these rates, e.g. offline=0.02")
+    parser.add_argument(
+        "--cuts",
+        default="real",
+        help="real, generic, none, a scenario's name, or a schedule CSV (default real)",
+    )
     args = parser.parse_args(argv)
     console.print(
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, "
         f"{pd.Timestamp.now('UTC'):%Y-%m-%d %H:%M} UTC"
     )
     if not args.no_detection:
-        detection(args)
+        try:
+            detection(args)
+        except RoshanaiError as exc:  # a bad fleet, faults or schedule file: one line
+            console.print(f"error: {exc}", markup=False, highlight=False)
+            return 2
     sizes = [int(x) for x in args.speed_plants.split(",") if x.strip()]
     rates = [speed(n, args.days, pd.Timestamp(args.start), args.seed, args.chunk) for n in sizes]
     if rates:
