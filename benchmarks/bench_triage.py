@@ -72,6 +72,7 @@ from firmware_bridge.emulator.fleet import synthetic_fleet
 from firmware_bridge.emulator.offline import EmulatedTelemetry, emulated_readings
 from simulate.outages import Schedule
 from telemetry.errors import RoshanaiError
+from telemetry.helptext import count
 from telemetry.registry import Fleet, read_fleet
 from triage import expected as ex
 from triage.gaps import COMMS_LOSS, OFFLINE, cut_mask
@@ -345,8 +346,8 @@ def detection(args: argparse.Namespace) -> None:
         + (f", faults of {args.faults}" if args.faults else "")
         + f" × {args.days} days from {start:%Y-%m-%d %H:%M} UTC, seed "
         f"{args.seed}: {len(run.tele.readings):,} readings, {len(run.tele.truth)} faults, "
-        f"{len(sched)} cuts ({sched.source}); weather {run.tele.weather_source}; generated in "
-        f"{run.generate_s:.1f} s"
+        f"{count(len(sched), 'cut')} ({sched.source}); weather {run.tele.weather_source}; "
+        f"generated in {run.generate_s:.1f} s"
     )
     windows, last, seconds = daily_triage(run, sched)
     m = match(run, windows)

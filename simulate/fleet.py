@@ -24,6 +24,7 @@ from simulate.weather import COLUMNS, Weather
 from telemetry.calendar import GREGORIAN_MONTHS, HIJRI_MONTHS, hijri_month_of
 from telemetry.errors import InputError
 from telemetry.fileio import atomic_path
+from telemetry.helptext import count
 from telemetry.registry import Fleet
 
 __all__ = [
@@ -199,7 +200,8 @@ def default_fleet_weather(
     coarse = sum(bool(f.attrs.get("coarse")) for f in frames)
     source = (
         f"estimate: {'typical' if sample is None else f'sampled (#{int(sample)})'} years "
-        f"generated from Roshanai's climate default, one per {cell:g}° cell ({len(frames)} cells"
+        f"generated from Roshanai's climate default, one per {cell:g}° cell "
+        f"({count(len(frames), 'cell')}"
         + (
             f"; {coarse} outside Iran: coarse MERRA-2 estimate, air 20 °C assumed)"
             if coarse

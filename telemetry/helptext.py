@@ -1,5 +1,5 @@
-"""Conventions of the command-line help every package's commands share (plain text, no CLI
-library: the packages' typer apps use it).
+"""Conventions of the command-line text (help, counts) every package's commands share (plain
+text, no CLI library: the packages' typer apps use it).
 
 The help is rendered as Markdown (``rich_markup_mode="markdown"``): units go in square brackets
 (``Latitude [degree]``), and anything in angle brackets must be in backticks
@@ -8,7 +8,21 @@ The help is rendered as Markdown (``rich_markup_mode="markdown"``): units go in 
 
 from __future__ import annotations
 
-__all__ = ["examples"]
+__all__ = ["count", "examples"]
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for one (``1 cut``, ``2,048 cuts``).
+
+    Parameters
+    ----------
+    n : int
+    noun : str
+        Singular.
+    plural : str, optional
+        Default: ``noun + "s"``.
+    """
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
 def examples(*command_lines: str) -> str:

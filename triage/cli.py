@@ -13,6 +13,7 @@ from rich.table import Table
 
 from simulate.cli.common import parse_time, progress
 from telemetry.errors import InputError
+from telemetry.helptext import count
 from telemetry.settings import command_settings
 
 __all__ = ["parse_time", "triage_command", "worklist_table"]
@@ -275,7 +276,7 @@ def _continuous(
         )
 
     def stopped(done: int, failures: int) -> None:
-        err.print(f"stopped after {done} runs ({failures} failed)", markup=False)
+        err.print(f"stopped after {count(done, 'run')} ({failures} failed)", markup=False)
 
     first_text = "the hour" if first is None else f"{first:%Y-%m-%d %H:%M} UTC"
     console.print(

@@ -19,6 +19,7 @@ from firmware_bridge.emulator.payloads import (
     MIN_MESSAGE_BYTES,
 )
 from telemetry.errors import InputError
+from telemetry.helptext import count
 
 __all__ = ["emulate_command"]
 
@@ -129,7 +130,8 @@ def _run_offline(
     print(
         f"wrote {len(run.readings):,} readings of {len(fl):,} plants "
         f"({start_ts:%Y-%m-%d %H:%M} to {end_ts:%Y-%m-%d %H:%M} UTC, every {step_s:g} s) to "
-        f"{out}, {len(run.schedule):,} cuts to {cuts_path}, {len(run.faults):,} faults"
+        f"{out}, {count(len(run.schedule), 'cut')} to {cuts_path}, "
+        f"{count(len(run.faults), 'fault')}"
         + (f" to {faults_out}" if faults_out is not None else "")
         + f" in {time.perf_counter() - t0:.1f} s"
     )

@@ -50,9 +50,11 @@ def test_own_fleet_faults_and_schedule(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     out = " ".join(proc.stdout.split())  # rich wraps long lines
-    assert "39 plants of" in out and "faults of faults.csv" in out
+    assert "39 plants of" in out
+    assert "faults of faults.csv" in out
     assert "2 faults, 4 cuts (cuts.csv)" in out
-    assert "inverter_fault" in out and "string_fault" in out
+    assert "inverter_fault" in out
+    assert "string_fault" in out
     assert "0 findings on fault-free plants start in a cut hour" in out
 
 
@@ -71,5 +73,6 @@ def test_a_bad_file_is_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     errors = [line for line in proc.stdout.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "faults.csv" in errors[0], proc.stdout
+    assert len(errors) == 1, proc.stdout
+    assert "faults.csv" in errors[0]
     assert "Traceback" not in proc.stderr

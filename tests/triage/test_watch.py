@@ -316,7 +316,7 @@ def test_ctrl_c_ends_cleanly_with_one_line(tmp_path) -> None:
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
-        assert err.strip().splitlines() == ["stopped after 1 runs (1 failed)"], err
+        assert err.strip().splitlines() == ["stopped after 1 run (1 failed)"], err
         assert "Traceback" not in err
 
 
