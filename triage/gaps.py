@@ -14,7 +14,14 @@ order:
 2. ``comms_loss``: the lifetime energy counter advanced across the gap (by at least
    :data:`COUNTER_ADVANCE_SHARE` of the energy expected in the gap's daylight, and at least
    :data:`COUNTER_ADVANCE_MIN_WH`): the plant produced, the link did not carry it;
-3. ``offline``: peers report, the grid is up, nothing arrives and the counter (if it ever
+3. ``grid_cut`` again, the plant's own: a gap of at most :data:`OWN_CUT_MAX_HOURS` daylight
+   hours after which the plant reports again with its counter where it was — gateway and
+   inverter stopped together, and together came back: the house lost its grid (a feeder's
+   2-hour block nobody scheduled, with too few peers to show it; a grid-tied inverter cannot
+   run without the grid, and the home's internet goes down with the power). A dead gateway
+   comes back with the counter advanced (rule 2); a plant that stays silent, or is silent
+   for longer than any cut block, is rule 4's;
+4. ``offline``: peers report, the grid is up, nothing arrives and the counter (if it ever
    comes back) did not move.
 
 Reported hours whose readings reached the database more than :data:`LATE_S` after the hour
@@ -47,6 +54,7 @@ __all__ = [
     "NEIGHBOURHOOD_SILENT_SHARE",
     "NIGHT",
     "OFFLINE",
+    "OWN_CUT_MAX_HOURS",
     "REPORTED",
     "ZONE_MIN_PLANTS",
     "classify_gaps",
@@ -76,6 +84,11 @@ COUNTER_ADVANCE_SHARE = 0.2
 COUNTER_ADVANCE_MIN_WH = 20.0
 #: Readings stored more than this after their hour arrived late (a batch). [s]
 LATE_S = 3600.0
+#: Longest daylight gap, flat counter and the plant back after it, taken for the house's own
+#: power cut rather than the plant offline: two of the grid's 2-hour rotating blocks back to
+#: back (Tavanir's load-shedding blocks are 2 h by zone or feeder, two a day in summer 2025 and
+#: one a day in winter 2024–25; the project's domain notes, 2026). [h]
+OWN_CUT_MAX_HOURS = 4
 
 
 def cut_mask(
@@ -231,7 +244,13 @@ def classify_gaps(
             advance_wh >= COUNTER_ADVANCE_SHARE * gap_expected_wh
         )
     out[todo & advanced] = COMMS_LOSS
-    out[todo & ~advanced] = OFFLINE
+    todo &= ~advanced
+    # 3. the house's own cut: a short daylight gap, back with the counter where it was
+    dark = np.concatenate([np.zeros((n_p, 1)), np.cumsum(silent & daylight, axis=1)], axis=1)
+    gap_hours = dark[rows, np.clip(after, 0, n_h)] - dark[rows, np.clip(before + 1, 0, n_h)]
+    own_cut = todo & np.isfinite(advance_wh) & (gap_hours <= OWN_CUT_MAX_HOURS)
+    out[own_cut] = GRID_CUT
+    out[todo & ~own_cut] = OFFLINE
     return out
 
 

@@ -13,6 +13,8 @@ from tests.triage.conftest import CUT_TEXT, Scenario
 from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE, REPORTED, classify_gaps, cut_mask
 from triage.hourly import bin_hourly
 
+HOUR = pd.Timedelta(hours=1)
+
 
 def _hours(scenario: Scenario, plant: str, code: int) -> pd.DatetimeIndex:
     i = scenario.fleet.plant_ids.index(plant)
@@ -132,3 +134,53 @@ def test_the_whole_fleet_silent_is_no_plant_offline_even_a_lone_one() -> None:
     assert (gaps[lone][on_9] == GRID_CUT).all()
     # its counter ran on across day 10: a comms loss, judged while the others reported
     assert np.isin(gaps[lone][on_10], [OFFLINE, COMMS_LOSS]).all()
+
+
+def _cut_at_home(plant: str, hours: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The plant's house without power from 07:00 UTC on 03-09 for ``hours``: no reading, and
+    the inverter produced nothing (its counter resumes where it stopped)."""
+    t0 = pd.Timestamp("1990-03-09T07:00Z")
+    t1 = t0 + pd.Timedelta(hours=hours)
+
+    def edit(r: pd.DataFrame) -> pd.DataFrame:
+        mine = r.plant_id == plant
+        inside = mine & (r.time >= t0) & (r.time < t1)
+        later = mine & (r.time >= t1)
+        first_after = r.loc[later, "energy_total_wh"].min()
+        last_before = r.loc[mine & (r.time < t0), "energy_total_wh"].max()
+        step = r.loc[mine & (r.time < t0), "ac_power_w"].iloc[-1] * 900 / 3600
+        r.loc[later, "energy_total_wh"] -= first_after - (last_before + step)
+        return r[~inside]
+
+    return edit
+
+
+def test_a_short_silence_with_the_counter_standing_still_is_the_houses_own_cut() -> None:
+    # No schedule, the neighbours report (their feeder was up): 2 h without a reading and
+    # without production, then the plant is back — its house lost the grid, not a fault.
+    fleet, labels, _, gaps = _synthetic_gaps(_cut_at_home("ISF-001", 2), schedule=False)
+    i = fleet.plant_ids.index("ISF-001")
+    window = (labels > pd.Timestamp("1990-03-09T07:00Z")) & (
+        labels <= pd.Timestamp("1990-03-09T09:00Z")
+    )
+    assert list(gaps[i][window]) == [GRID_CUT, GRID_CUT]
+    assert not np.isin(gaps[i], [OFFLINE, COMMS_LOSS]).any()
+
+
+def test_a_long_silence_with_the_counter_standing_still_is_offline() -> None:
+    # Longer than any cut block (two of them back to back): the plant was off, a fault.
+    fleet, _, _, gaps = _synthetic_gaps(_cut_at_home("ISF-001", 6), schedule=False)
+    i = fleet.plant_ids.index("ISF-001")
+    assert (gaps[i] == OFFLINE).sum() == 6
+    assert not (gaps[i] == GRID_CUT).any()
+
+
+def test_a_short_silence_with_the_counter_running_on_stays_comms_loss() -> None:
+    def gap(r: pd.DataFrame) -> pd.DataFrame:
+        t0 = pd.Timestamp("1990-03-09T07:00Z")
+        return r[~((r.plant_id == "ISF-001") & (r.time >= t0) & (r.time < t0 + 2 * HOUR))]
+
+    fleet, _, _, gaps = _synthetic_gaps(gap, schedule=False)
+    i = fleet.plant_ids.index("ISF-001")
+    assert (gaps[i] == COMMS_LOSS).sum() == 2
+    assert not (gaps[i] == GRID_CUT).any()
