@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 
 from telemetry.schema import FINDING_KINDS
-from triage.expected import MIN_PEERS, PEER_RADIUS_KM, Expectation, Peers
+from triage.expected import FALLBACK_RADIUS_KM, MIN_PEERS, PEER_RADIUS_KM, Expectation, Peers
 from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE
 from triage.hourly import HourlyReadings
 
@@ -322,6 +322,7 @@ class _Plant:
         self.power_w = h.ac_power_w[i]
         self.expected_w = np.nan_to_num(e.expected_w[i], nan=0.0)
         self.from_peers = e.from_peers[i]
+        self.peers_reporting = e.peers_reporting[i]
         self.sky_index = e.sky_index[i]
         self.gaps = ctx.gaps[i]
         self.rating_w = float(ctx.rating_w[i])
@@ -355,8 +356,13 @@ class _Plant:
         return round(min(0.99, 0.5 + 0.45 * min(1.0, n / FULL_EVIDENCE_HOURS) * peer_share), 2)
 
     def peers_text(self, hours: np.ndarray) -> str:
-        if not self.peer_ids or not self.from_peers[hours].any():
-            return "too few peers: climate default"
+        """Whom the plant was judged against in ``hours``: its peers, the wider peers of the
+        fallback, or the climate default."""
+        if not self.from_peers[hours].any():
+            return "too few peers: the climate default"
+        if not self.peer_ids:  # the fallback's plants within FALLBACK_RADIUS_KM
+            n = int(self.peers_reporting[hours & self.from_peers].max())
+            return f"{n} peers ≤ {FALLBACK_RADIUS_KM:g} km"
         names = ", ".join(self.peer_ids[:3]) + (" …" if len(self.peer_ids) > 3 else "")
         return f"{len(self.peer_ids)} peers ≤ {PEER_RADIUS_KM:g} km ({names})"
 
@@ -390,7 +396,10 @@ def _plant_findings(p: _Plant) -> list[dict]:
                 t,
                 float(E[off].sum()),
                 p.confidence(off),
-                f"silent {p.hours_text(off)}; grid up; {p.peers_text(off)} report",
+                f"silent {p.hours_text(off)}; no cut scheduled; {p.peers_text(off)} report"
+                if p.from_peers[off].any()
+                else f"silent {p.hours_text(off)}; no cut scheduled, too few peers to see "
+                "one (the climate default)",
             )
         )
     # comms loss

@@ -20,7 +20,9 @@ order:
    2-hour block nobody scheduled, with too few peers to show it; a grid-tied inverter cannot
    run without the grid, and the home's internet goes down with the power). A dead gateway
    comes back with the counter advanced (rule 2); a plant that stays silent, or is silent
-   for longer than any cut block, is rule 4's;
+   for longer than any cut block, is rule 4's. A gap open at the window's start (no counter
+   before it) after which the plant reports again is a cut if short, else ``comms_loss``
+   (the plant came back by itself): not offline;
 4. ``offline``: peers report, the grid is up, nothing arrives and the counter (if it ever
    comes back) did not move.
 
@@ -249,8 +251,15 @@ def classify_gaps(
     dark = np.concatenate([np.zeros((n_p, 1)), np.cumsum(silent & daylight, axis=1)], axis=1)
     gap_hours = dark[rows, np.clip(after, 0, n_h)] - dark[rows, np.clip(before + 1, 0, n_h)]
     own_cut = todo & np.isfinite(advance_wh) & (gap_hours <= OWN_CUT_MAX_HOURS)
+    # A gap open at the window's start has no counter before it: if the plant reports again,
+    # a short one is taken for a cut and a longer one for the link (it came back by itself,
+    # as a dead gateway does, and is not offline now) — never offline for good.
+    unknown = todo & (before < 0) & (after < n_h) & np.isnan(last_wh)
+    own_cut |= unknown & (gap_hours <= OWN_CUT_MAX_HOURS)
     out[own_cut] = GRID_CUT
-    out[todo & ~own_cut] = OFFLINE
+    back = unknown & ~own_cut
+    out[back] = COMMS_LOSS
+    out[todo & ~own_cut & ~back] = OFFLINE
     return out
 
 

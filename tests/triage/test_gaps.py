@@ -184,3 +184,22 @@ def test_a_short_silence_with_the_counter_running_on_stays_comms_loss() -> None:
     i = fleet.plant_ids.index("ISF-001")
     assert (gaps[i] == COMMS_LOSS).sum() == 2
     assert not (gaps[i] == GRID_CUT).any()
+
+
+def test_a_plant_silent_from_the_window_start_and_back_is_not_offline() -> None:
+    # Nothing before the window to read its counter by: back after a day and a half, it came
+    # back by itself (the link, as a dead gateway does); back after 2 h, a cut. Neither is
+    # left "offline" on the worklist while the plant reports.
+    def silent_from_start(r: pd.DataFrame) -> pd.DataFrame:
+        t0 = r.time.min()
+        long = (r.plant_id == "ISF-001") & (r.time < t0 + pd.Timedelta(hours=36))
+        first_light = r.loc[(r.plant_id == "ISF-002") & (r.ac_power_w > 100), "time"].min()
+        short = (r.plant_id == "ISF-002") & (r.time < first_light + 2 * HOUR)
+        return r[~long & ~short]
+
+    fleet, _, daylight, gaps = _synthetic_gaps(silent_from_start, schedule=False)
+    a, b = fleet.plant_ids.index("ISF-001"), fleet.plant_ids.index("ISF-002")
+    assert ((gaps[a] == COMMS_LOSS) & daylight[a]).sum() >= 10
+    assert not (gaps[a] == OFFLINE).any()
+    assert 1 <= (gaps[b] == GRID_CUT).sum() <= 3
+    assert not np.isin(gaps[b], [OFFLINE, COMMS_LOSS]).any()
