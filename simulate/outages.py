@@ -497,7 +497,7 @@ class Schedule:
 # --------------------------------------------------------------------------- reading
 
 
-def read_schedule(path: str | Path) -> Schedule:
+def read_schedule(path: str | Path, *, allow_empty: bool = False) -> Schedule:
     """Read and check an outage schedule CSV file.
 
     Parameters
@@ -506,6 +506,10 @@ def read_schedule(path: str | Path) -> Schedule:
         UTF-8 CSV (a byte-order mark is accepted) with a header line naming ``start``, ``end``
         and optionally ``zone`` and ``announced`` (``true``/``false``, also ``1``/``0``,
         ``yes``/``no``; empty is true); other columns are ignored.
+    allow_empty : bool
+        Take a header without rows as "no cuts" (triage of a period without cuts, the file
+        ``roshanai emulate --offline --cuts none`` writes) instead of refusing it (a
+        simulation given an empty schedule is more likely a mistake).
 
     Returns
     -------
@@ -530,7 +534,7 @@ def read_schedule(path: str | Path) -> Schedule:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScheduleFileError(f"{p.name} line {line}: not UTF-8 text") from None
-    return parse_schedule(text, source=p.name)
+    return parse_schedule(text, source=p.name, allow_empty=allow_empty)
 
 
 def _parse_time(value: str) -> datetime | str:
@@ -544,7 +548,7 @@ def _parse_time(value: str) -> datetime | str:
     return t
 
 
-def parse_schedule(text: str, source: str = "schedule") -> Schedule:
+def parse_schedule(text: str, source: str = "schedule", *, allow_empty: bool = False) -> Schedule:
     """Check schedule CSV text (see :func:`read_schedule`)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -563,7 +567,7 @@ def parse_schedule(text: str, source: str = "schedule") -> Schedule:
         )
     if len(set(header)) != len(header):
         raise ScheduleFileError(f"{source} line {header_line}: a column name appears twice")
-    if len(rows) == 1:
+    if len(rows) == 1 and not allow_empty:
         raise ScheduleFileError(f"{source}: no cuts (the file has a header but no rows)")
     i_start, i_end = header.index("start"), header.index("end")
     zoned = "zone" in header

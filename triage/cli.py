@@ -160,7 +160,7 @@ def triage_command(
     if not s.fleet:
         raise InputError("no fleet file: pass --fleet or set ROSHANAI_FLEET")
     fleet = read_fleet(s.fleet)
-    cuts = read_schedule(schedule) if schedule is not None else None
+    cuts = read_schedule(schedule, allow_empty=True) if schedule is not None else None
     if not s.influx_url:
         raise InputError("no InfluxDB URL: pass --influx-url or set ROSHANAI_INFLUX_URL")
     csv_path = out or Path(s.out_dir) / "triage_findings.csv"

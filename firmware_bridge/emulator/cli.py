@@ -6,7 +6,7 @@ import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from firmware_bridge.emulator.payloads import (
 )
 from telemetry.errors import InputError
 from telemetry.helptext import count
+
+if TYPE_CHECKING:
+    from simulate.outages import Schedule
 
 __all__ = ["emulate_command"]
 
@@ -73,6 +76,29 @@ def _fleet_of(path: str | None, plants: int | None, seed: int):
     return synthetic_fleet(100 if plants is None else plants, seed)
 
 
+def cuts_choice(text: str) -> bool | str | Schedule:
+    """``--cuts``: ``real`` (True), ``none`` (False), ``generic``, a scenario's name, or a
+    schedule CSV file (``start,end[,zone]`` on the fleet's ``outage_zone``).
+
+    Raises
+    ------
+    telemetry.errors.InputError
+        Anything else, or a bad schedule file (one line naming it).
+    """
+    from simulate.outages import SCENARIOS, read_schedule
+
+    if text in ("real", "none"):
+        return text == "real"
+    if text == "generic" or text in SCENARIOS:
+        return text
+    if Path(text).suffix.lower() == ".csv" or Path(text).exists():
+        return read_schedule(text, allow_empty=True)
+    raise InputError(
+        f"--cuts must be real, generic, none, a scenario ({', '.join(SCENARIOS)}) or a "
+        f"schedule CSV file, not {text!r}"
+    )
+
+
 def _run_offline(
     fl: Any,
     out: Path,
@@ -97,7 +123,7 @@ def _run_offline(
     from firmware_bridge.emulator.offline import emulated_readings
     from telemetry.fileio import atomic_path
 
-    cut_arg: bool | str = {"real": True, "none": False}.get(cuts, cuts)
+    cut_arg = cuts_choice(cuts)
     if start_ns is None:  # the last whole days before today (UTC)
         today = pd.Timestamp.now(tz="UTC").normalize()
         start_ts = today - pd.Timedelta(days=days)
@@ -329,7 +355,8 @@ def emulate_command(
         typer.Option(
             "--cuts",
             help="--offline: power cuts, 'real' (summer-2025 and winter-2024 as they "
-            "happened, by the dates), 'generic', 'none' or one scenario's name.",
+            "happened, by the dates), 'generic', 'none', one scenario's name, or a "
+            "schedule CSV (start,end[,zone] on the fleet's outage_zone).",
         ),
     ] = "real",
 ) -> None:

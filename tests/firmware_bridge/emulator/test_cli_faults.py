@@ -41,6 +41,34 @@ def test_offline_writes_readings_cuts_and_truth(tmp_path, cfg, capsys):
     assert (tmp_path / "run_cuts.csv").exists()
 
 
+def test_offline_takes_a_schedule_file_and_its_cuts_file_goes_back_to_triage(tmp_path, cfg, capsys):
+    from simulate.outages import read_schedule
+    from telemetry.registry import sample_fleet_path
+
+    (tmp_path / "mine.csv").write_text(
+        "start,end,zone\n2025-07-01T11:00+03:30,2025-07-01T13:00+03:30,THR-Z1\n"
+    )
+    out = tmp_path / "run.csv"
+    rc = main(
+        ["--config", cfg, "emulate", "--offline", str(out), "--fleet", str(sample_fleet_path()),
+         "--days", "1", "--start", "2025-07-01T00:00Z", "--cuts", str(tmp_path / "mine.csv")]
+    )  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    assert "1 cut to" in capsys.readouterr().out
+    readings = pd.read_csv(out, parse_dates=["time"])
+    during = (readings.time >= "2025-07-01T07:30Z") & (readings.time < "2025-07-01T09:30Z")
+    assert readings[during & (readings.plant_id == "THR-000003")].empty  # THR-Z1, grid-tied
+    assert not readings[during & (readings.plant_id == "THR-000001")].empty  # THR-Z1, hybrid
+    assert not readings[during & (readings.plant_id == "THR-000002")].empty  # THR-Z2
+    # With no cut in the run, the cuts file has a header alone: triage still takes it.
+    rc = main(
+        ["--config", cfg, "emulate", "--offline", str(tmp_path / "none.csv"), "--plants", "2",
+         "--days", "1", "--start", "2025-07-01T00:00Z", "--cuts", "none"]
+    )  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    assert len(read_schedule(tmp_path / "none_cuts.csv", allow_empty=True)) == 0
+
+
 def test_live_faults_reach_the_emulator_and_the_truth_file(tmp_path, monkeypatch):
     seen: dict[str, object] = {}
 
@@ -76,6 +104,8 @@ def test_live_faults_reach_the_emulator_and_the_truth_file(tmp_path, monkeypatch
         (["--faults", "missing.csv"], "cannot read the fault file"),
         (["--offline", "o.csv", "--duration", "5"], "--offline writes a file"),
         (["--offline", "o.csv", "--cuts", "spring", "--plants", "1"], "cuts must be"),
+        (["--offline", "o.csv", "--cuts", "true", "--plants", "1"], "real, generic, none"),
+        (["--offline", "o.csv", "--cuts", "nope.csv", "--plants", "1"], "not found: nope.csv"),
     ],
 )
 def test_bad_fault_options_one_line_exit_2(tmp_path, cfg, capsys, monkeypatch, args, needle):
