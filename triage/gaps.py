@@ -51,6 +51,9 @@ __all__ = [
     "COUNTER_ADVANCE_SHARE",
     "GAP_NAMES",
     "GRID_CUT",
+    "ISLAND_CAP_FACTOR",
+    "ISLAND_RECUR_DAYS",
+    "ISLAND_RECUR_SHARE",
     "LATE",
     "LATE_S",
     "NEIGHBOURHOOD_SILENT_SHARE",
@@ -63,6 +66,7 @@ __all__ = [
     "cut_energy_kwh",
     "cut_mask",
     "inferred_cut_mask",
+    "islanded_mask",
 ]
 
 REPORTED, GRID_CUT, COMMS_LOSS, OFFLINE, LATE, NIGHT = 0, 1, 2, 3, 4, 5
@@ -91,6 +95,16 @@ LATE_S = 3600.0
 #: back (Tavanir's load-shedding blocks are 2 h by zone or feeder, two a day in summer 2025 and
 #: one a day in winter 2024–25; the project's domain notes, 2026). [h]
 OWN_CUT_MAX_HOURS = 4
+#: A hybrid plant's output held at most this many times its essential load
+#: (``essential_load_w``) while its expectation is at least twice that is the plant serving its
+#: house off the grid (:func:`islanded_mask`).
+ISLAND_CAP_FACTOR = 1.3
+#: ... unless it recurs at the same local hour on this many days or more ...
+ISLAND_RECUR_DAYS = 3
+#: ... and on at least this share of the days that hour could show it (a fixed obstacle
+#: shades the same hours on every clear day; a feeder's cut blocks rotate through the day's
+#: slots, so a cut comes back to an hour on a fraction of the days).
+ISLAND_RECUR_SHARE = 0.6
 
 
 def cut_mask(
@@ -163,6 +177,79 @@ def inferred_cut_mask(
     # A plant that a cut silences and that reports as usual is not in the cut, whatever its
     # neighbours do: its gateway had power, so its grid was up (a feeder next door was cut).
     return out & (quiet | ~witness[:, None])
+
+
+def islanded_mask(
+    ac_power_w: np.ndarray,
+    expected_w: np.ndarray,
+    daylight: np.ndarray,
+    hybrid: np.ndarray,
+    load_w: np.ndarray,
+    local_hour: np.ndarray,
+) -> np.ndarray:
+    """(n_plants, n_hours) bool: hours a hybrid plant spent islanded — its house's cut, seen
+    in its own readings when no schedule or silent neighbourhood shows it.
+
+    Through a cut a hybrid inverter keeps its gateway up and serves only the house: its AC
+    output falls to the house's load whatever the sun. An hour is islanded when the output is
+    at most :data:`ISLAND_CAP_FACTOR` × ``load_w`` while the expectation is at least twice
+    that (half the production withheld at least), in a run of at most
+    :data:`OWN_CUT_MAX_HOURS` such hours (a cut block or two), together with the hour on each
+    side below 90 % of its expectation (a cut from half past). Hours at a local hour that is
+    held on :data:`ISLAND_RECUR_DAYS` days or more and on :data:`ISLAND_RECUR_SHARE` of the
+    days it could be are left out: a fixed obstacle shades the same hours every clear day, a
+    feeder's cut blocks rotate.
+
+    Parameters
+    ----------
+    ac_power_w, expected_w : numpy.ndarray
+        (n_plants, n_hours) measured hourly mean and expected power. [W]
+    daylight : numpy.ndarray
+        (n_plants, n_hours) bool.
+    hybrid : numpy.ndarray
+        (n_plants,) bool.
+    load_w : numpy.ndarray
+        (n_plants,) the house's essential load. [W]
+    local_hour : numpy.ndarray
+        (n_hours,) local hour of day of each hour's start.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    n_p, n_h = ac_power_w.shape
+    out = np.zeros((n_p, n_h), bool)
+    rows = np.flatnonzero(np.asarray(hybrid, bool))
+    if not len(rows) or not n_h:
+        return out
+    P = ac_power_w[rows]
+    E = np.nan_to_num(expected_w[rows], nan=0.0)
+    cap = ISLAND_CAP_FACTOR * np.asarray(load_w, float)[rows, None]
+    with np.errstate(invalid="ignore"):
+        held = np.isfinite(P) & (cap >= P) & (2.0 * cap <= E) & daylight[rows]
+        low = np.isfinite(P) & (P < 0.9 * E) & daylight[rows]
+    # runs of held hours: label each run, keep those of at most OWN_CUT_MAX_HOURS
+    edge = np.diff(np.concatenate([np.zeros((len(rows), 1), bool), held], axis=1).astype(np.int8))
+    run_id = np.cumsum(edge == 1, axis=1) * held
+    keep = np.zeros_like(held)
+    for r in range(len(rows)):
+        ids, counts = np.unique(run_id[r][run_id[r] > 0], return_counts=True)
+        short = ids[counts <= OWN_CUT_MAX_HOURS]
+        keep[r] = np.isin(run_id[r], short) & held[r]
+    # not at local hours that recur (shading)
+    hours = np.asarray(local_hour, np.int64) % 24
+    could = np.isfinite(P) & (2.0 * cap <= E) & daylight[rows]
+    per_hour = np.stack([np.bincount(hours[k], minlength=24) for k in keep])
+    chances = np.stack([np.bincount(hours[c], minlength=24) for c in could])
+    recurring = (per_hour >= ISLAND_RECUR_DAYS) & (per_hour >= ISLAND_RECUR_SHARE * chances)
+    keep &= ~recurring[:, hours]
+    # the partly cut hour on each side
+    before = np.zeros_like(keep)
+    before[:, :-1] = keep[:, 1:]
+    after = np.zeros_like(keep)
+    after[:, 1:] = keep[:, :-1]
+    out[rows] = keep | ((before | after) & low)
+    return out
 
 
 def _runs(reported: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,11 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simulate.load import ESSENTIAL_PEAK_W
 from simulate.outages import Schedule
 from telemetry.registry import Fleet
 from triage import expected as ex
 from triage.findings import Context, detect
-from triage.gaps import GRID_CUT, classify_gaps, cut_energy_kwh, cut_mask, inferred_cut_mask
+from triage.gaps import (
+    GRID_CUT,
+    classify_gaps,
+    cut_energy_kwh,
+    cut_mask,
+    inferred_cut_mask,
+    islanded_mask,
+)
 from triage.hourly import HourlyReadings, bin_hourly, hour_labels
 
 __all__ = ["TriageResult", "triage_fleet"]
@@ -124,8 +132,29 @@ def triage_fleet(
         excluded=cut | alarm,
         wide_peers=ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM),
     )
-    step("gaps")
     daylight = clear_sky_w >= ex.CLEAR_SKY_FLOOR * rating_w[:, None]
+    if hybrid.any():  # a hybrid's own cut: its output held at its house's load
+        load_w = fleet.plants["essential_load_w"].fillna(ESSENTIAL_PEAK_W).to_numpy(float)
+        local_hour = (labels - pd.Timedelta(hours=1)).tz_convert(timezone).hour.to_numpy()
+        island = (
+            islanded_mask(
+                hourly.ac_power_w, expectation.expected_w, daylight, hybrid, load_w, local_hour
+            )
+            & ~cut
+        )
+        if island.any():
+            step("expected power without the islanded hours")
+            cut |= island
+            expectation = ex.fleet_expectation(
+                hourly.ac_power_w,
+                clear_sky_w,
+                climate_index,
+                rating_w,
+                peers,
+                excluded=cut | alarm,
+                wide_peers=ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM),
+            )
+    step("gaps")
     gaps = classify_gaps(hourly, expectation.expected_w, daylight, cut, peers)
     step("findings")
     ctx = Context(hourly, expectation, gaps, cut, rating_w, peers, pd.Timestamp(until), timezone)

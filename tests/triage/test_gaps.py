@@ -203,3 +203,34 @@ def test_a_plant_silent_from_the_window_start_and_back_is_not_offline() -> None:
     assert not (gaps[a] == OFFLINE).any()
     assert 1 <= (gaps[b] == GRID_CUT).sum() <= 3
     assert not np.isin(gaps[b], [OFFLINE, COMMS_LOSS]).any()
+
+
+def test_a_hybrid_held_at_its_house_load_is_islanded_not_at_hours_that_recur() -> None:
+    from triage.gaps import islanded_mask
+
+    n_h = 24 * 5
+    hour = np.arange(n_h) % 24
+    sun = (hour >= 6) & (hour < 18)
+    bell = np.where(sun, 4000.0 * np.sin(np.pi * (hour - 6 + 0.5) / 12), 0.0)
+    E = np.tile(bell, (4, 1))
+    P = E.copy()
+    daylight = np.tile(sun, (4, 1))
+    # plant 0 (hybrid): a cut 10:30–12:30 on day 1 — hour 10 half cut, 11 held at the load,
+    # 12 half — and another 14:00–16:00 on day 3
+    d1, d3 = 24, 72
+    P[0, d1 + 10] = 0.5 * (E[0, d1 + 10] + 700)
+    P[0, d1 + 11] = 700.0
+    P[0, d1 + 12] = 0.5 * (E[0, d1 + 12] + 700)
+    P[0, d3 + 14 : d3 + 16] = 700.0
+    # plant 1 (hybrid): shaded 15–17 every day, down to 600 W
+    P[1, (hour >= 15) & (hour < 17)] = 600.0
+    # plant 2 (grid-tied) and plant 3 (hybrid) with the same 2 h as plant 0's day 3; plant 3's
+    # lasts 6 h (no cut block is that long: a fault)
+    P[2, d3 + 14 : d3 + 16] = 700.0
+    P[3, d1 + 9 : d1 + 15] = 700.0
+    hybrid = np.array([True, True, False, True])
+    got = islanded_mask(P, E, daylight, hybrid, np.full(4, 700.0), hour)
+    assert list(np.flatnonzero(got[0])) == [d1 + 10, d1 + 11, d1 + 12, d3 + 14, d3 + 15]
+    assert not got[1].any()
+    assert not got[2].any()
+    assert not got[3].any()
