@@ -165,9 +165,31 @@ def triage_command(
         raise InputError("no InfluxDB URL: pass --influx-url or set ROSHANAI_INFLUX_URL")
     csv_path = out or Path(s.out_dir) / "triage_findings.csv"
     if every is None:
+        _schedule_notes(cuts, fleet, t0, t1)
         _one_shot(s, fleet, t0, t1, cuts, csv_path, limit)
         return 0
     return _continuous(s, fleet, cuts, csv_path, period, span, first, runs)
+
+
+def _schedule_notes(cuts: Any, fleet: Any, t0: pd.Timestamp, t1: pd.Timestamp) -> None:
+    """One line each when the schedule cannot cut anything in the window: none of its cuts
+    overlaps it, or none of its zones is a plant's ``outage_zone``."""
+    if cuts is None or not len(cuts):
+        return
+    inside = (cuts.start_ns < t1.value) & (cuts.end_ns > t0.value)
+    if not inside.any():
+        err.print(
+            f"note: none of the schedule's {count(len(cuts), 'cut')} falls in "
+            f"{t0:%Y-%m-%d %H:%M}–{t1:%Y-%m-%d %H:%M} UTC (check its dates)",
+            markup=False,
+        )
+    zones = set(fleet.plants["outage_zone"].fillna("").astype(str))
+    if cuts.zoned and not zones & set(cuts.zones):
+        err.print(
+            "note: no zone of the schedule is a plant's outage_zone (its cuts cut no plant; "
+            "cuts are then inferred from silent zones and neighbourhoods)",
+            markup=False,
+        )
 
 
 def _one_shot(

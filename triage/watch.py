@@ -134,6 +134,12 @@ def triage_once(
     t_start = time.perf_counter()
     store.ping()
     hourly = read_hourly(store, fleet, since, until, progress=read_progress)
+    if not hourly.readings.any():  # a wrong window, database or fleet: nothing to judge
+        raise InputError(
+            f"no readings of the fleet's {len(fleet):,} plants in {since:%Y-%m-%d %H:%M}–"
+            f"{until:%Y-%m-%d %H:%M} UTC in database {store.database!r}: nothing to judge "
+            "(check --since/--until, --influx-db and the fleet's plant_id)"
+        )
     result = triage_fleet(hourly, fleet, since, until, schedule=schedule, progress=step)
     rating_w = 1000.0 * fleet.plants["ac_kw"].to_numpy(float)
     latest = read_open_findings(store, fleet.plant_ids, until)

@@ -118,3 +118,29 @@ def test_unreachable_database_exit_3_no_file(tmp_path, capsys) -> None:
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
     assert list(tmp_path.glob(".f.*")) == []
+
+
+def test_a_window_without_readings_is_refused_and_nothing_written(
+    influxd, influx_db, tmp_path, capsys
+) -> None:
+    # The readings are in March 1990; the window asks for July 2026 (a wrong --since, or the
+    # wrong database): no "no findings", no cut energy, no plant_expected points.
+    readings = faulty_readings(syn.make_fleet(), parse_schedule(CUT_TEXT))
+    with InfluxStore(influxd.url, influx_db) as store:
+        store.write_batches(_lines(readings[readings.time >= pd.Timestamp(SINCE)]))
+    schedule = tmp_path / "cuts.csv"
+    schedule.write_text(CUT_TEXT)
+    out = tmp_path / "findings.csv"
+    rc = main(
+        ["triage", "--fleet", str(_fleet_file(tmp_path)), "--influx-url", influxd.url,
+         "--influx-db", influx_db, "--since", "2026-07-01", "--until", "2026-07-03",
+         "--schedule", str(schedule), "--out", str(out)]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "none of the schedule's 2 cuts falls in" in err
+    assert "no readings of the fleet's 37 plants in 2026-06-30 20:30–2026-07-02 20:30 UTC" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    with InfluxStore(influxd.url, influx_db) as store:
+        assert store.query('SELECT count(*) FROM "plant_expected"') == []
