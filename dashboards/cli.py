@@ -400,6 +400,24 @@ def publish_quarantine_cmd(
             time.sleep(every)
 
 
+def _daily_rollup_span(store: Any) -> tuple[datetime, datetime] | None:
+    """First and last day of the daily rollups the database holds (UTC), or None.
+
+    ``first()`` and ``last()`` are asked apart: together, InfluxDB 1.x stamps their row with
+    the range's start."""
+    from dashboards.rollups import INVERTER_1D, RP_DAILY
+
+    bounds = []
+    for fn in ("first", "last"):
+        rows = store.query(
+            f'SELECT {fn}("energy_wh") FROM "{RP_DAILY}"."{INVERTER_1D}"', epoch="ns"
+        )
+        if not rows or not rows[0].get("values"):
+            return None
+        bounds.append(datetime.fromtimestamp(int(rows[0]["values"][0][0]) / 1e9, UTC))
+    return bounds[0], bounds[1]
+
+
 def report_command(
     ctx: typer.Context,
     out: Annotated[
@@ -489,6 +507,7 @@ def report_command(
         raise InputError(f"--out {folder} is a file; the report is a folder of HTML and charts")
     with store:
         provinces = _resolve_provinces(store, province) if province else []
+        held = _daily_rollup_span(store)
         data = collect(
             store,
             TimeRange(start, end),
@@ -501,10 +520,17 @@ def report_command(
     languages = ("en", "fa") if lang == "both" else (lang,)
     written = write_report(data, folder, languages=languages, persian_digits=persian_digits)
     if not data.table("provinces"):
-        console.print(
-            "[yellow]note:[/] no daily rollups in this period: run `roshanai "
-            "dashboards rollups` (they are what the report reads)"
-        )
+        if held is None:
+            console.print(
+                "[yellow]note:[/] the database has no daily rollups yet: run `roshanai "
+                "dashboards rollups` (they are what the report reads)"
+            )
+        else:
+            console.print(
+                f"[yellow]note:[/] no daily rollups in this period; the database holds "
+                f"them from {held[0]:%Y-%m-%d} to {held[1]:%Y-%m-%d} UTC (choose "
+                "--month or --from/--to there)"
+            )
     for path in written:
         if path.suffix != ".png":
             console.print(f"wrote {path}")

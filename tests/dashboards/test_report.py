@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import jdatetime
 import pytest
@@ -271,3 +271,16 @@ def test_the_simulation_shows_the_contract_by_province(report):
     page = (out / "report.en.html").read_text(encoding="utf-8")
     assert "20 years, million toman" in page
     assert "sim_yield/" + rows_[0]["province"] + "/income_lifetime_million_toman" in page
+
+
+def test_a_period_without_rollups_says_where_they_are(scenario, tmp_path, monkeypatch, capsys):
+    from roshanai.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--influx-url", scenario.url, "--influx-db", scenario.database]
+    assert main(["report", "--out", "r", "--month", "1380-01", *args]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    end = datetime.fromtimestamp(scenario.end_ns / 1e9, UTC)
+    assert "no daily rollups in this period; the database holds them from" in out
+    assert f"to {end:%Y-%m-%d} UTC" in out or f"to {end - timedelta(days=1):%Y-%m-%d} UTC" in out
+    assert "run `roshanai dashboards rollups`" not in out
