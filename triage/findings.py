@@ -80,6 +80,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from telemetry.helptext import count
 from telemetry.schema import FINDING_KINDS
 from triage.expected import FALLBACK_RADIUS_KM, MIN_PEERS, PEER_RADIUS_KM, Expectation, Peers
 from triage.gaps import COMMS_LOSS, GRID_CUT, LATE, OFFLINE
@@ -360,9 +361,9 @@ class _Plant:
         fallback, or the climate default."""
         if not self.from_peers[hours].any():
             return "too few peers: the climate default"
-        if not self.peer_ids:  # the fallback's plants within FALLBACK_RADIUS_KM
+        if len(self.peer_ids) < MIN_PEERS:  # the fallback's plants within FALLBACK_RADIUS_KM
             n = int(self.peers_reporting[hours & self.from_peers].max())
-            return f"{n} peers ≤ {FALLBACK_RADIUS_KM:g} km"
+            return f"{count(n, 'peer')} ≤ {FALLBACK_RADIUS_KM:g} km"
         names = ", ".join(self.peer_ids[:3]) + (" …" if len(self.peer_ids) > 3 else "")
         return f"{len(self.peer_ids)} peers ≤ {PEER_RADIUS_KM:g} km ({names})"
 

@@ -420,6 +420,7 @@ def emulate_command(
     fl = _fleet_of(s.fleet, plants, seed)
     if fleet_out is not None:
         write_fleet(fl, fleet_out)
+        print(f"wrote {count(len(fl), 'plant')} to {fleet_out} (start the bridge with --fleet)")
     if drawn:
         # The faults fall in the run: from the backfill's start to the run's end (a day
         # without --duration).

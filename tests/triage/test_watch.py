@@ -321,14 +321,16 @@ def test_ctrl_c_ends_cleanly_with_one_line(tmp_path) -> None:
 
 
 def test_a_window_without_any_reading_closes_nothing(influxd, influx_db, tmp_path, capsys):
-    """The bridge away for days (no readings at all) is no repair: the worklist stays."""
+    """The bridge away for days (no readings at all) is no repair: the run is refused in one
+    line and the worklist stays."""
     _seed(influxd.url, influx_db, _readings())
     args = _args(_fleet_file(tmp_path), influxd.url, influx_db, tmp_path / "f.csv")
     assert main([*args, "--since", "1990-03-13", "--until", "1990-03-15T00:00Z"]) == 0
+    capsys.readouterr()
     rc = main([*args, "--since", "1990-03-16T00:00Z", "--until", "1990-03-18T00:00Z"])
-    printed = capsys.readouterr().out
-    assert rc == 0, printed
-    assert "0 closed" in [line for line in printed.splitlines() if "worklist:" in line][-1]
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "no readings of the fleet's 37 plants" in err
     points = _findings(influxd.url, influx_db)
     trip = points[(points.plant_id == "ISF-005") & (points.finding == "inverter_fault")]
     assert len(trip) == 1
