@@ -58,7 +58,15 @@ class InputError(RoshanaiError):
 
 
 class FleetFileError(InputError):
-    """The fleet file breaks its contract; the message names the row and column."""
+    """The fleet file breaks its contract; the message names the row and column.
+
+    Attributes
+    ----------
+    problems : list of str
+        Every problem found (the message gives the first and their count).
+    """
+
+    problems: list[str] = []  # noqa: RUF012 - replaced per instance
 
 
 class WeatherFileError(InputError):

@@ -441,7 +441,9 @@ def _convert_list(
 
 def _raise(problems: list[str]) -> None:
     more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    raise FleetFileError(problems[0] + (more if len(problems) > 1 else ""))
+    error = FleetFileError(problems[0] + (more if len(problems) > 1 else ""))
+    error.problems = list(problems)
+    raise error
 
 
 @functools.cache

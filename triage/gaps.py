@@ -13,7 +13,9 @@ order:
    with too few peers to judge by included;
 2. ``comms_loss``: the lifetime energy counter advanced across the gap (by at least
    :data:`COUNTER_ADVANCE_SHARE` of the energy expected in the gap's daylight, and at least
-   :data:`COUNTER_ADVANCE_MIN_WH`): the plant produced, the link did not carry it;
+   :data:`COUNTER_ADVANCE_MIN_WH`, beyond a reading interval's energy at the power on each
+   side, which a plant stopping between two readings also adds): the plant produced, the
+   link did not carry it;
 3. ``grid_cut`` again, the plant's own: a gap of at most :data:`OWN_CUT_MAX_HOURS` daylight
    hours after which the plant reports again with its counter where it was — gateway and
    inverter stopped together, and together came back: the house lost its grid (a feeder's
@@ -52,6 +54,7 @@ __all__ = [
     "GAP_NAMES",
     "GRID_CUT",
     "ISLAND_CAP_FACTOR",
+    "ISLAND_EXPECTED_FACTOR",
     "ISLAND_RECUR_DAYS",
     "ISLAND_RECUR_SHARE",
     "LATE",
@@ -96,9 +99,11 @@ LATE_S = 3600.0
 #: one a day in winter 2024–25; the project's domain notes, 2026). [h]
 OWN_CUT_MAX_HOURS = 4
 #: A hybrid plant's output held at most this many times its essential load
-#: (``essential_load_w``) while its expectation is at least twice that is the plant serving its
-#: house off the grid (:func:`islanded_mask`).
+#: (``essential_load_w``) is the plant serving its house off the grid (:func:`islanded_mask`) ...
 ISLAND_CAP_FACTOR = 1.3
+#: ... while its expectation is at least this many times that cap (a third of the production
+#: withheld at least: a small plant under a large house load shows its cut too).
+ISLAND_EXPECTED_FACTOR = 1.5
 #: ... unless it recurs at the same local hour on this many days or more ...
 ISLAND_RECUR_DAYS = 3
 #: ... and on at least this share of the days that hour could show it (a fixed obstacle
@@ -192,8 +197,8 @@ def islanded_mask(
 
     Through a cut a hybrid inverter keeps its gateway up and serves only the house: its AC
     output falls to the house's load whatever the sun. An hour is islanded when the output is
-    at most :data:`ISLAND_CAP_FACTOR` × ``load_w`` while the expectation is at least twice
-    that (half the production withheld at least), in a run of at most
+    at most :data:`ISLAND_CAP_FACTOR` × ``load_w`` while the expectation is at least
+    :data:`ISLAND_EXPECTED_FACTOR` times that, in a run of at most
     :data:`OWN_CUT_MAX_HOURS` such hours (a cut block or two), together with the hour on each
     side below 90 % of its expectation (a cut from half past). Hours at a local hour that is
     held on :data:`ISLAND_RECUR_DAYS` days or more and on :data:`ISLAND_RECUR_SHARE` of the
@@ -226,7 +231,7 @@ def islanded_mask(
     E = np.nan_to_num(expected_w[rows], nan=0.0)
     cap = ISLAND_CAP_FACTOR * np.asarray(load_w, float)[rows, None]
     with np.errstate(invalid="ignore"):
-        held = np.isfinite(P) & (cap >= P) & (2.0 * cap <= E) & daylight[rows]
+        held = np.isfinite(P) & (cap >= P) & (ISLAND_EXPECTED_FACTOR * cap <= E) & daylight[rows]
         low = np.isfinite(P) & (P < 0.9 * E) & daylight[rows]
     # runs of held hours: label each run, keep those of at most OWN_CUT_MAX_HOURS
     edge = np.diff(np.concatenate([np.zeros((len(rows), 1), bool), held], axis=1).astype(np.int8))
@@ -238,7 +243,7 @@ def islanded_mask(
         keep[r] = np.isin(run_id[r], short) & held[r]
     # not at local hours that recur (shading)
     hours = np.asarray(local_hour, np.int64) % 24
-    could = np.isfinite(P) & (2.0 * cap <= E) & daylight[rows]
+    could = np.isfinite(P) & (ISLAND_EXPECTED_FACTOR * cap <= E) & daylight[rows]
     per_hour = np.stack([np.bincount(hours[k], minlength=24) for k in keep])
     chances = np.stack([np.bincount(hours[c], minlength=24) for c in could])
     recurring = (per_hour >= ISLAND_RECUR_DAYS) & (per_hour >= ISLAND_RECUR_SHARE * chances)
@@ -328,9 +333,18 @@ def classify_gaps(
     e_wh = np.where(daylight & silent, np.nan_to_num(expected_w, nan=0.0), 0.0)
     cum = np.concatenate([np.zeros((n_p, 1)), np.cumsum(e_wh, axis=1)], axis=1)
     gap_expected_wh = cum[rows, np.clip(after, 0, n_h)] - cum[rows, np.clip(before + 1, 0, n_h)]
+    # The counter also moves by the energy between the last reading and the moment the plant
+    # stopped, and between its restart and the first reading after: up to a reading interval
+    # at the power on each side. That much is no sign of production through the gap.
+    usual = np.array([np.median(r[r > 0]) if (r > 0).any() else 1.0 for r in hourly.readings])
+    step_h = 1.0 / np.maximum(usual, 1.0)
+    p_before = np.nan_to_num(hourly.ac_power_w[rows, np.clip(before, 0, n_h - 1)], nan=0.0)
+    p_after = np.nan_to_num(hourly.ac_power_w[rows, np.clip(after, 0, n_h - 1)], nan=0.0)
+    edges_wh = (np.maximum(p_before, 0.0) + np.maximum(p_after, 0.0)) * step_h[:, None]
+    net_wh = advance_wh - edges_wh
     with np.errstate(invalid="ignore"):
-        advanced = (advance_wh >= COUNTER_ADVANCE_MIN_WH) & (
-            advance_wh >= COUNTER_ADVANCE_SHARE * gap_expected_wh
+        advanced = (net_wh >= COUNTER_ADVANCE_MIN_WH) & (
+            net_wh >= COUNTER_ADVANCE_SHARE * gap_expected_wh
         )
     out[todo & advanced] = COMMS_LOSS
     todo &= ~advanced

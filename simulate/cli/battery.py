@@ -34,6 +34,7 @@ from simulate.cli.common import (
     load_weather,
     outage_options,
     print_estimate_note,
+    site_fleet,
     warn_far_weather,
     warn_shifted_weather,
     write_summary,
@@ -143,7 +144,6 @@ def size_battery_cmd(
     from simulate.fleet import run_fleet
     from simulate.load import plant_loads, read_load_file
     from simulate.outages import cut_fractions, plant_zone_index
-    from telemetry.registry import Fleet
 
     s = command_settings(ctx, influx_url=influx_url, influx_db=influx_db, timezone=timezone)
     options = outage_options(load_profile, dod, round_trip, battery_power_kw, reserve_pct)
@@ -165,7 +165,7 @@ def size_battery_cmd(
         "inverter_type": "hybrid",
         "essential_load_w": load_w,
     }
-    fleet = Fleet.from_records([row], source="site options")
+    fleet = site_fleet(row)
     wx = load_weather(weather)
     sched, year = cut_schedule(schedule, scenario, zones, seed, months, year, wx, s.timezone)
     overrides = None if load is None else read_load_file(load, ["site"])

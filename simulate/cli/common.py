@@ -173,6 +173,48 @@ SCENARIO_YEAR = _SCENARIO_YEAR
 """Year of generated scenarios on a typical-year weather (``simulate.outages.SCENARIO_YEAR``)."""
 
 
+#: The fleet columns a single site's options fill, and the option of each.
+SITE_OPTIONS = {
+    "latitude": "--lat",
+    "longitude": "--lon",
+    "dc_kwp": "--kwp",
+    "ac_kw": "--ac-kw",
+    "tilt_deg": "--tilt",
+    "azimuth_deg": "--azimuth",
+    "altitude_m": "--altitude",
+    "racking": "--racking",
+    "losses_pct": "--losses-pct",
+    "essential_load_w": "--load-w",
+}
+
+
+def site_fleet(row: dict[str, object]) -> Any:
+    """A one-plant fleet from a command's options, its problems named by option.
+
+    Raises
+    ------
+    telemetry.errors.InputError
+        Every bad option in one line (``--lat 99.0 is outside [-90, 90] degrees; …``).
+    """
+    import re
+
+    from telemetry.errors import FleetFileError
+    from telemetry.registry import Fleet
+
+    try:
+        return Fleet.from_records([row], source="site options")
+    except FleetFileError as exc:
+        pattern = re.compile(r"^site options line \d+, column (\w+): (.*)$")
+        said = []
+        for problem in exc.problems or [str(exc)]:
+            m = pattern.match(problem)
+            if m and m.group(1) in SITE_OPTIONS:
+                said.append(f"{SITE_OPTIONS[m.group(1)]} {m.group(2)}")
+            else:
+                said.append(problem)
+        raise InputError("; ".join(said)) from None
+
+
 def print_estimate_note(weather_source: str) -> None:
     """The note under results made on the climate default: an estimate, and where it is coarse."""
     console.print(

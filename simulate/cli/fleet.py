@@ -23,6 +23,7 @@ from simulate.cli.common import (
     load_weather,
     print_estimate_note,
     progress,
+    site_fleet,
     warn_far_weather,
     warn_shifted_weather,
     warn_unknown_provinces,
@@ -380,7 +381,6 @@ def site_cmd(
     """Expected yield of one new household site, with its monthly profile and, on generated
     weather, P90/P50/P10 of its annual energy."""
     from simulate.fleet import GREGORIAN_MONTHS, HIJRI_MONTHS, run_fleet
-    from telemetry.registry import Fleet
 
     s = command_settings(ctx)
     check_transposition(transposition)
@@ -397,7 +397,7 @@ def site_cmd(
         "losses_pct": "" if losses_pct is None else losses_pct,
     }
     n_spread = _spread_years(spread_years, weather)
-    fleet = Fleet.from_records([row], source="site options")
+    fleet = site_fleet(row)
     wx = load_weather(weather)
     run = run_fleet(fleet, wx, transposition=transposition, timezone=s.timezone)
     spread = None

@@ -141,6 +141,28 @@ def test_usage_errors_are_one_line(tmp_path: Path, cache_dir: Path) -> None:
         2,
         "--lat",
     )
+    # A value out of range is named by its option, every one of them (not "site options line
+    # 2, column latitude … (and 1 more problem)")
+    line = assert_one_line_error(
+        roshanai(
+            "simulate",
+            "site",
+            "--lat",
+            "99",
+            "--lon",
+            "51",
+            "--kwp",
+            "0",
+            "--ac-kw",
+            "3",
+            cwd=tmp_path,
+            cache=cache_dir,
+        ),
+        2,
+        "--lat 99.0 is outside [-90, 90]",
+        "--kwp 0.0 is outside (0,",
+    )
+    assert "line 2" not in line
 
 
 @pytest.mark.parametrize(

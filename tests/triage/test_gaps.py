@@ -136,10 +136,14 @@ def test_the_whole_fleet_silent_is_no_plant_offline_even_a_lone_one() -> None:
     assert np.isin(gaps[lone][on_10], [OFFLINE, COMMS_LOSS]).all()
 
 
-def _cut_at_home(plant: str, hours: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """The plant's house without power from 07:00 UTC on 03-09 for ``hours``: no reading, and
-    the inverter produced nothing (its counter resumes where it stopped)."""
-    t0 = pd.Timestamp("1990-03-09T07:00Z")
+MORNING_CUT = pd.Timestamp("1990-03-09T07:00Z")
+
+
+def _cut_at_home(
+    plant: str, hours: int, t0: pd.Timestamp = MORNING_CUT
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The plant's house without power from ``t0`` for ``hours``: no reading, and the inverter
+    produced nothing but the step after its last reading (its counter resumes there)."""
     t1 = t0 + pd.Timedelta(hours=hours)
 
     def edit(r: pd.DataFrame) -> pd.DataFrame:
@@ -234,3 +238,14 @@ def test_a_hybrid_held_at_its_house_load_is_islanded_not_at_hours_that_recur() -
     assert not got[1].any()
     assert not got[2].any()
     assert not got[3].any()
+
+
+def test_a_late_afternoon_cut_is_no_comms_loss_for_the_step_before_it() -> None:
+    # 16:30–18:30 local: the counter's last step before the cut (15 min at the afternoon's
+    # power) is more than a fifth of the little the gap's daylight would have given; it is no
+    # sign that the plant produced through the gap.
+    t0 = pd.Timestamp("1990-03-09T13:00Z")
+    fleet, _, _, gaps = _synthetic_gaps(_cut_at_home("ISF-001", 2, t0), schedule=False)
+    i = fleet.plant_ids.index("ISF-001")
+    assert not np.isin(gaps[i], [OFFLINE, COMMS_LOSS]).any()
+    assert (gaps[i] == GRID_CUT).sum() >= 1
