@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -130,6 +131,16 @@ def _run_offline(
     else:
         start_ts = pd.Timestamp(start_ns, tz="UTC")
     end_ts = start_ts + pd.Timedelta(days=days)
+    outside = [f for f in faults if f.start >= end_ts or (f.end is not None and f.end <= start_ts)]
+    if outside:  # accepted (a file can cover several runs), but said: they inject nothing
+        first = outside[0]
+        print(
+            f"note: {count(len(outside), 'fault')} of the file "
+            f"{'lies' if len(outside) == 1 else 'lie'} outside the run "
+            f"({start_ts:%Y-%m-%d %H:%M}–{end_ts:%Y-%m-%d %H:%M} UTC) and inject nothing, e.g. "
+            f"{first.plant_id} {first.kind} from {first.start:%Y-%m-%d %H:%M}",
+            file=sys.stderr,
+        )
     if draw:
         faults = random_faults(fl, start_ts, end_ts, rates, seed, timezone)
     t0 = time.perf_counter()

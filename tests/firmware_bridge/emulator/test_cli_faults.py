@@ -69,6 +69,22 @@ def test_offline_takes_a_schedule_file_and_its_cuts_file_goes_back_to_triage(tmp
     assert len(read_schedule(tmp_path / "none_cuts.csv", allow_empty=True)) == 0
 
 
+def test_a_fault_outside_the_run_is_said(tmp_path, cfg, capsys):
+    from telemetry.registry import sample_fleet_path
+
+    (tmp_path / "f.csv").write_text(
+        "plant_id,kind,start,end,severity\nTHR-000001,inverter_fault,2025-08-01T10:00+03:30,,1\n"
+    )
+    rc = main(
+        ["--config", cfg, "emulate", "--offline", str(tmp_path / "r.csv"), "--fleet",
+         str(sample_fleet_path()), "--faults", str(tmp_path / "f.csv"), "--days", "1",
+         "--start", "2025-07-01T00:00Z", "--cuts", "none"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "note: 1 fault of the file lies outside the run" in err
+
+
 def test_live_faults_reach_the_emulator_and_the_truth_file(tmp_path, monkeypatch):
     seen: dict[str, object] = {}
 
