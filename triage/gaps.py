@@ -55,6 +55,7 @@ __all__ = [
     "GRID_CUT",
     "ISLAND_CAP_FACTOR",
     "ISLAND_EXPECTED_FACTOR",
+    "ISLAND_FINE_SHARE",
     "ISLAND_RECUR_DAYS",
     "ISLAND_RECUR_SHARE",
     "LATE",
@@ -104,6 +105,9 @@ ISLAND_CAP_FACTOR = 1.3
 #: ... while its expectation is at least this many times that cap (a third of the production
 #: withheld at least: a small plant under a large house load shows its cut too).
 ISLAND_EXPECTED_FACTOR = 1.5
+#: ... between hours at least this share of their expectation (within 3 hours, past the
+#: partly cut one) ...
+ISLAND_FINE_SHARE = 0.85
 #: ... unless it recurs at the same local hour on this many days or more ...
 ISLAND_RECUR_DAYS = 3
 #: ... and on at least this share of the days that hour could show it (a fixed obstacle
@@ -199,8 +203,11 @@ def islanded_mask(
     output falls to the house's load whatever the sun. An hour is islanded when the output is
     at most :data:`ISLAND_CAP_FACTOR` × ``load_w`` while the expectation is at least
     :data:`ISLAND_EXPECTED_FACTOR` times that, in a run of at most
-    :data:`OWN_CUT_MAX_HOURS` such hours (a cut block or two), together with the hour on each
-    side below 90 % of its expectation (a cut from half past). Hours at a local hour that is
+    :data:`OWN_CUT_MAX_HOURS` such hours (a cut block or two) with an hour of at least
+    :data:`ISLAND_FINE_SHARE` of its expectation within three hours on either side past the
+    next one (a cut interrupts a plant working as expected; a dead string or a failing
+    inverter is low all day), together with the hour on each side below 90 % of its
+    expectation (a cut from half past). Hours at a local hour that is
     held on :data:`ISLAND_RECUR_DAYS` days or more and on :data:`ISLAND_RECUR_SHARE` of the
     days it could be are left out: a fixed obstacle shades the same hours every clear day, a
     feeder's cut blocks rotate.
@@ -236,11 +243,19 @@ def islanded_mask(
     # runs of held hours: label each run, keep those of at most OWN_CUT_MAX_HOURS
     edge = np.diff(np.concatenate([np.zeros((len(rows), 1), bool), held], axis=1).astype(np.int8))
     run_id = np.cumsum(edge == 1, axis=1) * held
+    # ... and fine beside: a cut interrupts a plant that produced as expected before or after
+    # it (past the partly cut hour); a dead string or a failing inverter is low all day
+    with np.errstate(invalid="ignore"):
+        fine = np.isfinite(P) & (P >= ISLAND_FINE_SHARE * E) & (E > 0)
     keep = np.zeros_like(held)
     for r in range(len(rows)):
         ids, counts = np.unique(run_id[r][run_id[r] > 0], return_counts=True)
-        short = ids[counts <= OWN_CUT_MAX_HOURS]
-        keep[r] = np.isin(run_id[r], short) & held[r]
+        for run in ids[counts <= OWN_CUT_MAX_HOURS]:
+            at = np.flatnonzero(run_id[r] == run)
+            a, b = int(at[0]), int(at[-1])
+            side = np.r_[fine[r, max(0, a - 4) : max(0, a - 1)], fine[r, b + 2 : b + 5]]
+            if side.any():
+                keep[r, at] = True
     # not at local hours that recur (shading)
     hours = np.asarray(local_hour, np.int64) % 24
     could = np.isfinite(P) & (ISLAND_EXPECTED_FACTOR * cap <= E) & daylight[rows]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from simulate.load import ESSENTIAL_PEAK_W
-from simulate.outages import Schedule
+from simulate.outages import Schedule, plant_zone_index
 from telemetry.registry import Fleet
 from triage import expected as ex
 from triage.findings import Context, detect
@@ -133,12 +133,23 @@ def triage_fleet(
         wide_peers=ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM),
     )
     daylight = clear_sky_w >= ex.CLEAR_SKY_FLOOR * rating_w[:, None]
-    if hybrid.any():  # a hybrid's own cut: its output held at its house's load
+    # A hybrid's own cut, its output held at its house's load: for the hybrids whose cuts no
+    # schedule gives (no outage_zone, or a zone it does not name; every one without a schedule).
+    unknown = np.ones(len(fleet), bool)
+    if schedule is not None and len(schedule):
+        unknown = plant_zone_index(schedule, zones) < 0
+    hybrid_unknown = hybrid & unknown
+    if hybrid_unknown.any():
         load_w = fleet.plants["essential_load_w"].fillna(ESSENTIAL_PEAK_W).to_numpy(float)
         local_hour = (labels - pd.Timedelta(hours=1)).tz_convert(timezone).hour.to_numpy()
         island = (
             islanded_mask(
-                hourly.ac_power_w, expectation.expected_w, daylight, hybrid, load_w, local_hour
+                hourly.ac_power_w,
+                expectation.expected_w,
+                daylight,
+                hybrid_unknown,
+                load_w,
+                local_hour,
             )
             & ~cut
         )

@@ -232,12 +232,19 @@ def test_a_hybrid_held_at_its_house_load_is_islanded_not_at_hours_that_recur() -
     # lasts 6 h (no cut block is that long: a fault)
     P[2, d3 + 14 : d3 + 16] = 700.0
     P[3, d1 + 9 : d1 + 15] = 700.0
-    hybrid = np.array([True, True, False, True])
-    got = islanded_mask(P, E, daylight, hybrid, np.full(4, 700.0), hour)
+    hybrid = np.array([True, True, False, True, True])
+    # plant 4 (hybrid): a dead string from day 3 on, half its power all day — its low hours
+    # at either end of the day are under the cap, but no hour beside them is fine: no cut
+    E = np.vstack([E, bell])
+    P = np.vstack([P, np.where(np.arange(n_h) >= 72, 0.5 * bell, bell)])
+    daylight = np.vstack([daylight, sun])
+    got = islanded_mask(P, E, daylight, hybrid, np.full(5, 700.0), hour)
     assert list(np.flatnonzero(got[0])) == [d1 + 10, d1 + 11, d1 + 12, d3 + 14, d3 + 15]
     assert not got[1].any()
     assert not got[2].any()
     assert not got[3].any()
+    assert ((0.5 * bell[:24] <= 910) & (bell[:24] >= 1365)).any()  # the case is a real one
+    assert not got[4].any()
 
 
 def test_a_late_afternoon_cut_is_no_comms_loss_for_the_step_before_it() -> None:
