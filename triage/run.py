@@ -134,10 +134,13 @@ def triage_fleet(
     )
     daylight = clear_sky_w >= ex.CLEAR_SKY_FLOOR * rating_w[:, None]
     # A hybrid's own cut, its output held at its house's load: for the hybrids whose cuts no
-    # schedule gives (no outage_zone, or a zone it does not name; every one without a schedule).
+    # schedule gives — every one without a schedule; with one, those without an outage_zone
+    # and those of a zone its cuts do not name (a schedule without cuts in the window says
+    # there were none: a season without cuts is no reason to read a hybrid's low hours as one).
     unknown = np.ones(len(fleet), bool)
-    if schedule is not None and len(schedule):
-        unknown = plant_zone_index(schedule, zones) < 0
+    if schedule is not None:
+        no_zone = pd.Series(zones).fillna("").astype(str).str.strip().eq("").to_numpy()
+        unknown = no_zone | ((plant_zone_index(schedule, zones) < 0) & (len(schedule) > 0))
     hybrid_unknown = hybrid & unknown
     if hybrid_unknown.any():
         load_w = fleet.plants["essential_load_w"].fillna(ESSENTIAL_PEAK_W).to_numpy(float)
