@@ -123,15 +123,20 @@ def triage_fleet(
     )
     step("expected power from the peers")
     alarm = hourly.alarm_code != 0
-    expectation = ex.fleet_expectation(
-        hourly.ac_power_w,
-        clear_sky_w,
-        climate_index,
-        rating_w,
-        peers,
-        excluded=cut | alarm,
-        wide_peers=ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM),
-    )
+    wide_peers = ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM)
+
+    def expect(excluded: np.ndarray) -> ex.Expectation:
+        return ex.fleet_expectation(
+            hourly.ac_power_w,
+            clear_sky_w,
+            climate_index,
+            rating_w,
+            peers,
+            excluded=excluded,
+            wide_peers=wide_peers,
+        )
+
+    expectation = expect(cut | alarm)
     daylight = clear_sky_w >= ex.CLEAR_SKY_FLOOR * rating_w[:, None]
     # A hybrid's own cut, its output held at its house's load: for the hybrids whose cuts no
     # schedule gives — every one without a schedule; with one, those without an outage_zone
@@ -159,15 +164,7 @@ def triage_fleet(
         if island.any():
             step("expected power without the islanded hours")
             cut |= island
-            expectation = ex.fleet_expectation(
-                hourly.ac_power_w,
-                clear_sky_w,
-                climate_index,
-                rating_w,
-                peers,
-                excluded=cut | alarm,
-                wide_peers=ex.peers_of_fleet(fleet, ex.FALLBACK_RADIUS_KM),
-            )
+            expectation = expect(cut | alarm)
     step("gaps")
     gaps = classify_gaps(hourly, expectation.expected_w, daylight, cut, peers)
     step("findings")
