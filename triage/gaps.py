@@ -133,6 +133,13 @@ def cut_mask(
     return frac >= min_share
 
 
+def _usual_readings(counts: np.ndarray) -> np.ndarray:
+    """(n_plants,) each plant's median readings in an hour it reported (0 if it never did)."""
+    return np.array(
+        [np.median(r[r > 0]) if (r > 0).any() else 0.0 for r in np.asarray(counts)], dtype=float
+    )
+
+
 def inferred_cut_mask(
     readings: np.ndarray,
     outage_zone: Sequence[str] | np.ndarray,
@@ -158,7 +165,7 @@ def inferred_cut_mask(
     """
     counts = np.asarray(readings)
     n_p = counts.shape[0]
-    usual = np.array([np.median(r[r > 0]) if (r > 0).any() else 0.0 for r in counts], dtype=float)
+    usual = _usual_readings(counts)
     quiet = counts <= 0.5 * usual[:, None]
     witness = np.ones(n_p, bool) if hybrid is None else ~np.asarray(hybrid, bool)
     out = np.zeros(counts.shape, bool)
@@ -351,8 +358,7 @@ def classify_gaps(
     # The counter also moves by the energy between the last reading and the moment the plant
     # stopped, and between its restart and the first reading after: up to a reading interval
     # at the power on each side. That much is no sign of production through the gap.
-    usual = np.array([np.median(r[r > 0]) if (r > 0).any() else 1.0 for r in hourly.readings])
-    step_h = 1.0 / np.maximum(usual, 1.0)
+    step_h = 1.0 / np.maximum(_usual_readings(hourly.readings), 1.0)
     p_before = np.nan_to_num(hourly.ac_power_w[rows, np.clip(before, 0, n_h - 1)], nan=0.0)
     p_after = np.nan_to_num(hourly.ac_power_w[rows, np.clip(after, 0, n_h - 1)], nan=0.0)
     edges_wh = (np.maximum(p_before, 0.0) + np.maximum(p_after, 0.0)) * step_h[:, None]
