@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from firmware_bridge.emulator.fleet import synthetic_fleet, write_fleet
-from firmware_bridge.emulator.gateways import Emulator
+from firmware_bridge.emulator.gateways import OUTAGE_BLOCKS_PER_DAY, Emulator
 from firmware_bridge.emulator.pacing import plan_start_ns
 from firmware_bridge.emulator.payloads import (
     MAX_BATCH_READINGS,
@@ -362,14 +362,16 @@ def emulate_command(
         typer.Option("--days", min=0.01, help="--offline: days emulated from --start."),
     ] = 14.0,
     cuts: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--cuts",
-            help="--offline: power cuts, 'real' (summer-2025 and winter-2024 as they "
-            "happened, by the dates), 'generic', 'none', one scenario's name, or a "
-            "schedule CSV (start,end[,zone] on the fleet's outage_zone).",
+            help="Power cuts. --offline: 'real' (default; summer-2025 and winter-2024 as "
+            "they happened, by the dates), 'generic', 'none', one scenario's name, or a "
+            "schedule CSV (start,end[,zone] on the fleet's outage_zone). Live: 'generic' "
+            "(default; the template year's rotating blocks) or 'none'.",
+            show_default=False,
         ),
-    ] = "real",
+    ] = None,
 ) -> None:
     """Publish realistic telemetry from emulated gateways, for demos and load tests.
 
@@ -422,9 +424,14 @@ def emulate_command(
             draw=drawn,
             rates=rates,
             faults_out=faults_out,
-            cuts=cuts,
+            cuts="real" if cuts is None else cuts,
         )
         return
+    if cuts not in (None, "generic", "none"):
+        raise InputError(
+            f"a live run takes --cuts generic (the default) or none, not {cuts!r}: real "
+            "calendars, scenarios and schedule files need --offline"
+        )
     interval_s = 60.0 if interval_s is None else interval_s
     # Checked now, before the fleet is simulated; run() picks a default start when it begins.
     plan_start_ns(start_ns, duration, speed, backfill_hours, what="--start")
@@ -482,6 +489,7 @@ def emulate_command(
             max_message_bytes=int(max_message_kb * 1024),
             progress=prepare,
             faults=injected,
+            outage_blocks_per_day=0.0 if cuts == "none" else OUTAGE_BLOCKS_PER_DAY,
         )
     link: MqttLink | PlantLinks
     if credentials is not None:

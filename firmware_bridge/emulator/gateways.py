@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["Emulator"]
 
 
+OUTAGE_BLOCKS_PER_DAY = 1.9
+"""The emulator's mean 2-hour cuts per zone group and summer day (simulate's summer scenario
+with ``two_block_share`` 0.9: two blocks most days, as in 2025)."""
+
+
 class Emulator:
     """Telemetry of a fleet: readings, post-cut batches and bad payloads, in time order.
 
@@ -81,7 +86,7 @@ class Emulator:
         interval_s: float = 60,
         bad_rate: float = 0.0,
         fault_rate: float = 0.01,
-        outage_blocks_per_day: float = 1.9,
+        outage_blocks_per_day: float = OUTAGE_BLOCKS_PER_DAY,
         outage_zones: int = 4,
         timezone: str = "Asia/Tehran",
         start_ns: int | None = None,

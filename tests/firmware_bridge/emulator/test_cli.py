@@ -17,6 +17,7 @@ from firmware_bridge.emulator import (
     Emulator,
     emulate_command,
 )
+from firmware_bridge.emulator.gateways import OUTAGE_BLOCKS_PER_DAY
 from telemetry.registry import read_fleet
 from tests.firmware_bridge.emulator.helpers import (
     DAY,
@@ -140,6 +141,43 @@ def test_cli_timezone_flag_reaches_the_emulator(tmp_path, monkeypatch):
     monkeypatch.setattr(Emulator, "__init__", real_init)
     assert result.exit_code == 0, result.output
     assert seen["timezone"] == "Asia/Dubai"
+
+
+def test_cli_live_cuts_none_or_generic_and_the_rest_refused(tmp_path, monkeypatch):
+    """A live run takes ``--cuts none`` (no cut calendar: the gateway is never down for one)
+    or ``generic``; a real calendar or a file needs ``--offline`` and is refused in one line."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "roshanai", "emulate", "--cuts", "real",
+         "--mqtt-url", "mqtt://127.0.0.1:9", "--plants", "2", "--duration", "0"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: a live run takes --cuts generic (the default) or none, not 'real': real "
+        "calendars, scenarios and schedule files need --offline"
+    ]
+    seen: list[dict[str, object]] = []
+    real_init = Emulator.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(Emulator, "__init__", spy)
+    for cuts in ("none", "generic", "none", None):
+        args = ["emulate", "--plants", "2", "--duration", "0"]
+        result = CliRunner().invoke(cli_app(), args + ([] if cuts is None else ["--cuts", cuts]))
+        assert result.exit_code == 0, result.output
+    monkeypatch.setattr(Emulator, "__init__", real_init)
+    assert [k["outage_blocks_per_day"] for k in seen] == [0.0, OUTAGE_BLOCKS_PER_DAY] * 2
+    one = read_fleet_subset(1)
+    now = time.time_ns()
+    quiet = Emulator(one, seed=0, start_ns=now - DAY, outage_blocks_per_day=0.0)
+    assert not quiet.calendar.is_cut(np.zeros(1, dtype=np.int64), np.int64(now)).any()
+    assert quiet.outages(now - 30 * DAY, now) == []
 
 
 def test_cli_given_fleet_first_n_plants_env_url(mosquitto, tmp_path, monkeypatch):
