@@ -11,14 +11,11 @@ once, the ones in the future wait for the clock: a replay or backfill). A run th
 
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import numpy as np
 import pandas as pd
@@ -27,6 +24,7 @@ from simulate.outages import Schedule
 from telemetry.errors import InputError, RoshanaiError
 from telemetry.influx import InfluxStore
 from telemetry.registry import Fleet
+from telemetry.signals import sigterm_interrupts
 from triage.run import TriageResult, triage_fleet
 from triage.worklist import Worklist, carry_on, judged_plants, recovered_plants
 
@@ -207,26 +205,6 @@ def _sleep_until(when: pd.Timestamp) -> None:
         time.sleep(min(left, 60.0))
 
 
-class _SigtermError(BaseException):
-    """SIGTERM: stop as Ctrl-C does (a BaseException, so no run's handler takes it)."""
-
-
-@contextlib.contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise _SigtermError
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave SIGTERM alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc) if isinstance(exc, RoshanaiError) else f"{type(exc).__name__}: {exc}"
     lines = text.strip().splitlines()
@@ -278,7 +256,7 @@ def watch(
     done = failures = 0
     last_failed = False
     due = now()
-    with _sigterm_stops():
+    with sigterm_interrupts():  # SIGTERM stops as Ctrl-C does
         try:
             while runs is None or done < runs:
                 if first_end is None:
@@ -294,7 +272,7 @@ def watch(
                 done += 1
                 try:
                     rep = run(since, end)
-                except (KeyboardInterrupt, _SigtermError):
+                except KeyboardInterrupt:
                     raise
                 except Exception as exc:  # any failure: one line, and the next run tries again
                     failures += 1
@@ -303,7 +281,7 @@ def watch(
                     continue
                 last_failed = False
                 report(done, rep)
-        except (KeyboardInterrupt, _SigtermError):
+        except KeyboardInterrupt:
             stopped(done, failures)
             return 0
     return 1 if last_failed else 0

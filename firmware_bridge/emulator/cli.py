@@ -392,6 +392,7 @@ def emulate_command(
     from firmware_bridge.mqtt import MqttLink
     from firmware_bridge.plant_links import PlantLinks, read_plant_passwords
     from telemetry.settings import command_settings
+    from telemetry.signals import sigterm_interrupts
 
     s = command_settings(
         ctx, mqtt_url=mqtt_url, fleet=None if fleet is None else str(fleet), timezone=timezone
@@ -531,14 +532,15 @@ def emulate_command(
             def show(wall_s: float, c: dict[str, int]) -> None:
                 bar.update(task, completed=wall_s, info=f"{c['messages']:,} messages")
 
-            counts = emu.run(
-                link,
-                duration,
-                speed=speed,
-                backfill_hours=backfill_hours,
-                progress=show,
-                notice=lambda line: err.print(line, soft_wrap=True),
-            )
+            with sigterm_interrupts():  # a stop by SIGTERM ends as Ctrl-C: summary, truth
+                counts = emu.run(
+                    link,
+                    duration,
+                    speed=speed,
+                    backfill_hours=backfill_hours,
+                    progress=show,
+                    notice=lambda line: err.print(line, soft_wrap=True),
+                )
     finally:
         link.stop(timeout_s=30)
     if faults_out is not None:  # the run's real end: what it published (Ctrl-C included)

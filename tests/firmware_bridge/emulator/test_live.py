@@ -359,3 +359,38 @@ def test_readme_demo_is_stored_entirely(
     # Six hours of minute readings per plant as backfill, then an hour live (less the plants
     # whose gateway is in a power cut).
     assert report["readings"] > n * 360 + n * 10
+
+
+def test_sigterm_stops_like_ctrl_c_with_the_summary_and_the_truth(
+    mosquitto: Mosquitto, tmp_path: Path
+):
+    """``systemctl stop`` (SIGTERM) ends a run without ``--duration`` as Ctrl-C does: exit 0,
+    the summary line marked interrupted, the truth file written with the run's real end."""
+    import signal
+
+    config = tmp_path / "empty.toml"
+    config.touch()
+    truth = tmp_path / "truth.csv"
+    inbox = Inbox(mosquitto.url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "roshanai", "--config", str(config), "emulate",
+         "--mqtt-url", mosquitto.url, "--plants", "5", "--interval", "0.5", "--cuts", "none",
+         "--fault-rates", "offline=0.5", "--faults-out", str(truth)],
+        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(inbox) >= 5, 120, "the first readings at the subscriber")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        inbox.stop()
+    assert proc.returncode == 0, out + err
+    assert "Traceback" not in err, err
+    match = SUMMARY.search(out)
+    assert match, out + err
+    assert out.rstrip().endswith("UTC (interrupted)"), out
+    assert int(match["messages"].replace(",", "")) >= 5
+    assert truth.exists()
+    assert truth.read_text().startswith("plant_id,")
