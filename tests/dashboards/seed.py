@@ -117,10 +117,21 @@ def _choose(fleet, emu, end_ns: int) -> tuple[list[str], str]:
             for off, r in zip(silent.tolist(), readings, strict=True)
         )
 
+    # A gateway that dies in daylight has its last reading where it died: not in a cut just
+    # before (its buffer would never be uploaded, and it would look silent since the cut began).
+    before_death = np.arange(end_ns - 3 * HOUR - 2 * HOUR, end_ns - 3 * HOUR, 5 * MIN)
+
+    def up_before_death(pid: str) -> bool:
+        pidx = np.full(len(before_death), index[pid], dtype=np.int64)
+        return not emu.gateway_down(pidx, before_death.astype(np.int64)).any()
+
     groups = fleet.plants.groupby("province")["plant_id"].apply(list)
     pairs = [ids for ids in groups if len(ids) >= 2 and any(produces(o) for o in ids[1:])]
     assert len(pairs) >= 3, "too few provinces produce at the end of the emulated day"
-    return [pairs[0][0], pairs[1][0]], pairs[2][0]
+    dying = [ids for ids in pairs if up_before_death(ids[0])]
+    assert len(dying) >= 2, "too few provinces with a plant whose grid is up before it dies"
+    faulted = next(ids[0] for ids in pairs if ids is not dying[0] and ids is not dying[1])
+    return [dying[0][0], dying[1][0]], faulted
 
 
 def _rewrite_fault(reading: dict, energy_wh: float) -> dict:
