@@ -47,6 +47,8 @@ DAY = 24 * HOUR
 
 N_PLANTS = 40
 SEED = 11
+CHOOSE_DAYS = 7
+"""Days back from the latest 14:00 Tehran tried for the scenario's end (see :func:`_choose`)."""
 INTERVAL_S = 300
 FAULT_CODE = 301
 
@@ -117,20 +119,31 @@ def _choose(fleet, emu, end_ns: int) -> tuple[list[str], str]:
             for off, r in zip(silent.tolist(), readings, strict=True)
         )
 
-    # A gateway that dies in daylight has its last reading where it died: not in a cut just
-    # before (its buffer would never be uploaded, and it would look silent since the cut began).
-    before_death = np.arange(end_ns - 3 * HOUR - 2 * HOUR, end_ns - 3 * HOUR, 5 * MIN)
-
-    def up_before_death(pid: str) -> bool:
-        pidx = np.full(len(before_death), index[pid], dtype=np.int64)
-        return not emu.gateway_down(pidx, before_death.astype(np.int64)).any()
+    def up(pid: str, t0_ns: int, t1_ns: int) -> bool:
+        """The plant's gateway is not in a cut in [t0, t1)."""
+        at = np.arange(t0_ns, t1_ns, 5 * MIN, dtype=np.int64)
+        return not emu.gateway_down(np.full(len(at), index[pid], dtype=np.int64), at).any()
 
     groups = fleet.plants.groupby("province")["plant_id"].apply(list)
     pairs = [ids for ids in groups if len(ids) >= 2 and any(produces(o) for o in ids[1:])]
-    assert len(pairs) >= 3, "too few provinces produce at the end of the emulated day"
-    dying = [ids for ids in pairs if up_before_death(ids[0])]
-    assert len(dying) >= 2, "too few provinces with a plant whose grid is up before it dies"
-    faulted = next(ids[0] for ids in pairs if ids is not dying[0] and ids is not dying[1])
+    if len(pairs) < 3:
+        raise LookupError("too few provinces produce at the end of the emulated day")
+    # A gateway that dies in daylight has its last reading where it died: not in a cut just
+    # before (its buffer would never be uploaded, and it would look silent since the cut
+    # began). The faulted inverter reports its whole 100-minute fault: no cut in it.
+    dying = [ids for ids in pairs if up(ids[0], end_ns - 5 * HOUR, end_ns - 3 * HOUR)]
+    if len(dying) < 2:
+        raise LookupError("too few provinces with a plant whose grid is up before it dies")
+    faulted = next(
+        (
+            ids[0]
+            for ids in pairs
+            if ids is not dying[0] and ids is not dying[1] and up(ids[0], end_ns - 2 * HOUR, end_ns)
+        ),
+        None,
+    )
+    if faulted is None:
+        raise LookupError("no province left with a plant whose grid is up in its fault")
     return [dying[0][0], dying[1][0]], faulted
 
 
@@ -177,12 +190,21 @@ def seed(influx_url: str, database: str, mqtt_url: str, workdir: Path) -> Scenar
     fleet = synthetic_fleet(N_PLANTS, seed=SEED)
     fleet_csv = write_fleet(fleet, workdir / "fleet.csv")
     end = end_of_day_ns()
-    start = end - DAY
     expected = ExpectedPower(fleet).start()
     emu = Emulator(
-        fleet, seed=SEED, interval_s=INTERVAL_S, fault_rate=0.2, bad_rate=0.01, start_ns=start
+        fleet, seed=SEED, interval_s=INTERVAL_S, fault_rate=0.2, bad_rate=0.01, start_ns=end - DAY
     )
-    dead, faulted = _choose(fleet, emu, end)
+    # The emulated cuts change with the date: on some summer days too few provinces have the
+    # plants the scenario needs at 14:00 Tehran; then the day before is seeded.
+    for _ in range(CHOOSE_DAYS):
+        try:
+            dead, faulted = _choose(fleet, emu, end)
+            break
+        except LookupError:
+            end -= DAY
+    else:
+        raise LookupError(f"no day of the last {CHOOSE_DAYS} has the plants the scenario needs")
+    start = end - DAY
     fault_start = end - 100 * MIN
     fault_energy = float(
         emu.readings(np.array([fleet.plant_ids.index(faulted)]), np.array([fault_start]))[0][
