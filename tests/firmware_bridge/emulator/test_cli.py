@@ -115,64 +115,61 @@ def test_cli_start_ahead_of_the_clock_is_a_one_line_error(tmp_path):
         assert datetime.fromisoformat(latest) <= datetime.now(UTC)
 
 
-def test_cli_timezone_flag_reaches_the_emulator(tmp_path, monkeypatch):
-    """``--timezone`` is the gateways' clock (as the setting); an unknown zone is one line."""
+def refused(cwd, *args: str) -> str:
+    """``python -m roshanai emulate ARGS`` against no broker: its one-line refusal (exit 2)."""
     import subprocess
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-m", "roshanai", "emulate", "--timezone", "Mars/Olympus_Mons",
-         "--mqtt-url", "mqtt://127.0.0.1:9", "--plants", "2", "--duration", "0"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "roshanai", "emulate", "--mqtt-url", "mqtt://127.0.0.1:9",
+         "--plants", "2", "--duration", "0", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.strip() == "error: timezone 'Mars/Olympus_Mons' is not an IANA time zone"
-    seen: dict[str, object] = {}
-    real_init = Emulator.__init__
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
 
-    def spy(self, *args, **kwargs):
+
+def emulator_kwargs(monkeypatch, *args: str) -> dict[str, object]:
+    """The keyword arguments ``roshanai emulate --plants 2 --duration 0 ARGS`` builds its
+    Emulator with (the run stops there)."""
+    seen: dict[str, object] = {}
+
+    def spy(self, *a, **kwargs):
         seen.update(kwargs)
         raise SystemExit(0)  # stop once the emulator has been configured
 
-    monkeypatch.setattr(Emulator, "__init__", spy)
-    result = CliRunner().invoke(
-        cli_app(), ["emulate", "--plants", "2", "--duration", "0", "--timezone", "Asia/Dubai"]
-    )
-    monkeypatch.setattr(Emulator, "__init__", real_init)
+    with monkeypatch.context() as m:
+        m.setattr(Emulator, "__init__", spy)
+        result = CliRunner().invoke(
+            cli_app(), ["emulate", "--plants", "2", "--duration", "0", *args]
+        )
     assert result.exit_code == 0, result.output
-    assert seen["timezone"] == "Asia/Dubai"
+    return seen
+
+
+def test_cli_timezone_flag_reaches_the_emulator(tmp_path, monkeypatch):
+    """``--timezone`` is the gateways' clock (as the setting); an unknown zone is one line."""
+    assert (
+        refused(tmp_path, "--timezone", "Mars/Olympus_Mons")
+        == "error: timezone 'Mars/Olympus_Mons' is not an IANA time zone"
+    )
+    assert emulator_kwargs(monkeypatch, "--timezone", "Asia/Dubai")["timezone"] == "Asia/Dubai"
 
 
 def test_cli_live_cuts_none_or_generic_and_the_rest_refused(tmp_path, monkeypatch):
     """A live run takes ``--cuts none`` (no cut calendar: the gateway is never down for one)
     or ``generic``; a real calendar or a file needs ``--offline`` and is refused in one line."""
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "roshanai", "emulate", "--cuts", "real",
-         "--mqtt-url", "mqtt://127.0.0.1:9", "--plants", "2", "--duration", "0"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.strip().splitlines() == [
+    assert refused(tmp_path, "--cuts", "real") == (
         "error: a live run takes --cuts generic (the default) or none, not 'real': real "
         "calendars, scenarios and schedule files need --offline"
+    )
+    blocks = [
+        emulator_kwargs(monkeypatch, *args)["outage_blocks_per_day"]
+        for args in (["--cuts", "none"], ["--cuts", "generic"], [])
     ]
-    seen: list[dict[str, object]] = []
-    real_init = Emulator.__init__
-
-    def spy(self, *args, **kwargs):
-        seen.append(kwargs)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(Emulator, "__init__", spy)
-    for cuts in ("none", "generic", "none", None):
-        args = ["emulate", "--plants", "2", "--duration", "0"]
-        result = CliRunner().invoke(cli_app(), args + ([] if cuts is None else ["--cuts", cuts]))
-        assert result.exit_code == 0, result.output
-    monkeypatch.setattr(Emulator, "__init__", real_init)
-    assert [k["outage_blocks_per_day"] for k in seen] == [0.0, OUTAGE_BLOCKS_PER_DAY] * 2
+    assert blocks == [0.0, OUTAGE_BLOCKS_PER_DAY, OUTAGE_BLOCKS_PER_DAY]
     one = read_fleet_subset(1)
     now = time.time_ns()
     quiet = Emulator(one, seed=0, start_ns=now - DAY, outage_blocks_per_day=0.0)
